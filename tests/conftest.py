@@ -1,0 +1,72 @@
+"""Shared fixtures: real speech from espeak-ng, real models loaded once per test session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from speaker.audio import SAMPLE_RATE, resample
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEAKER = [sys.executable, "-m", "speaker"]
+
+
+def speech(text: str, voice: str = "en-us", rate: int = 160) -> np.ndarray:
+    """`text` spoken by espeak-ng, as 16 kHz mono int16."""
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "--stdout", text],
+                         check=True, capture_output=True).stdout
+    samples = np.frombuffer(wav[44:], "<i2")  # espeak-ng writes a plain 44-byte header at 22050 Hz
+    return resample(samples, 22050, SAMPLE_RATE)
+
+
+def room(seconds: float, seed: int = 0) -> np.ndarray:
+    """A quiet room: faint noise, as a real microphone hears between words."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(int(seconds * SAMPLE_RATE)) * 20).astype(np.int16)
+
+
+def recording(*parts) -> np.ndarray:
+    """Join speech arrays and pauses (numbers are seconds of quiet room)."""
+    pieces = [room(p, seed=i) if isinstance(p, (int, float)) else p for i, p in enumerate(parts)]
+    return np.concatenate(pieces)
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE, channels: int = 1) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.astype("<i2").tobytes())
+    return path
+
+
+def run_speaker(*args, input: bytes | None = None, timeout: float = 180, env: dict | None = None):
+    """Run the real `speaker` command; returns the CompletedProcess (text stdout/stderr)."""
+    return subprocess.run([*SPEAKER, *map(str, args)], input=input, capture_output=True, timeout=timeout,
+                          cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def hey_jarvis() -> np.ndarray:
+    return speech("hey jarvis", "en-us")
+
+
+@pytest.fixture(scope="session")
+def korean_dialogue():
+    from speaker.dialogue import Dialogue
+
+    return Dialogue("ko", seed=0)
+
+
+@pytest.fixture(scope="session")
+def korean_transcriber(korean_dialogue):
+    from speaker.config import Settings
+    from speaker.stt import Transcriber
+
+    return Transcriber(Settings(), "ko", korean_dialogue.phrases(), korean_dialogue.understands)
