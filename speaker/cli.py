@@ -41,38 +41,42 @@ def cmd_run(args) -> int:
         stream = sys.stdout if args.events_jsonl == "-" else open(args.events_jsonl, "a", encoding="utf-8")
         bus.subscribe(JsonlWriter(stream))
 
+    stopping = threading.Event()
+    source = None
+
+    def stop(signum, _frame):
+        log.info("stopping (%s)", signal.Signals(signum).name)
+        stopping.set()
+        if source is not None:
+            source.close()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
     def report(code: str, message: str) -> None:
         bus.emit("error", code=code, message=message)
 
-    if args.input == "-":
-        source = RawSource(sys.stdin.buffer)
-    elif args.input:
-        source = WavSource(args.input, realtime=args.realtime)
-    else:
-        source = LiveSource(settings.audio.input_device, settings.audio.input_command,
-                            settings.audio.retry_seconds, report)
+    if args.input and args.input != "-":
+        source = WavSource(args.input, realtime=args.realtime)  # a bad file is refused before loading models
     log.info("loading models (%s)", settings.language)
     stages = Stages.load(settings, settings.language)
     sink = WavSink(args.output) if args.output else DeviceSink(
         settings.audio.output_device, settings.audio.output_command, report)
     pipeline = Pipeline(stages, bus, sink)
-
-    stopping = threading.Event()
-
-    def stop(signum, _frame):
-        log.info("stopping (%s)", signal.Signals(signum).name)
-        stopping.set()
+    if args.input == "-":
+        source = RawSource(sys.stdin.buffer)
+    elif source is None:
+        source = LiveSource(settings.audio.input_device, settings.audio.input_command,
+                            settings.audio.retry_seconds, report)
+    if stopping.is_set():  # asked to stop while the models loaded
         source.close()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     log.info("ready: listening for %s", ", ".join(stages.wake.names))
     pipeline.start()
     try:
         for frame in source:
-            pipeline.process(frame)
             if stopping.is_set():
                 break
+            pipeline.process(frame)
         pipeline.finish()
     finally:
         sink.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -44,6 +45,10 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE, channels
         w.setframerate(rate)
         w.writeframes(samples.astype("<i2").tobytes())
     return path
+
+
+def read_events(stdout: bytes) -> list[dict]:
+    return [json.loads(line) for line in stdout.decode().splitlines()]
 
 
 def run_speaker(*args, input: bytes | None = None, timeout: float = 180, env: dict | None = None):

@@ -1,0 +1,174 @@
+"""End to end: synthesised speech through the real `speaker run`, events checked in order."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, SPEAKER, read_events, recording, run_speaker, speech, write_wav
+
+pytestmark = pytest.mark.slow
+
+TURN = ["wake", "listening", "thinking", "transcript", "intent", "response", "speaking"]
+
+
+def events_of(result):
+    assert result.returncode == 0, result.stderr.decode()
+    return read_events(result.stdout)
+
+
+def turn_kinds(events, turn):
+    """The kinds of one turn's events, partial transcripts left out; states by their name."""
+    mine = [e for e in events if e["turn"] == turn and not (e["type"] == "transcript" and not e["final"])]
+    return [e["state"] if e["type"] == "state" else e["type"] for e in mine], mine
+
+
+def test_korean_turns_are_heard_understood_and_answered(tmp_path, hey_jarvis):
+    asks = [("지금 몇 시야", "HassGetCurrentTime"), ("오늘 날씨 어때", "HassGetWeather"), ("이름이 뭐야", "SpeakerName")]
+    parts = [1.0]
+    for text, _ in asks:
+        parts += [hey_jarvis, 0.7, speech(text, "ko+f3", 165), 8.0]  # time to hear the answer out
+    wav = write_wav(tmp_path / "session.wav", recording(*parts))
+    out = tmp_path / "answers.wav"
+    events = events_of(run_speaker("run", "--language", "ko", "--input", wav, "--output", out, "--events-jsonl", "-"))
+
+    wakes = [e for e in events if e["type"] == "wake"]
+    assert [w["wake_word"] for w in wakes] == ["hey_jarvis"] * 3
+    for wake, (text, intent) in zip(wakes, asks):
+        kinds, mine = turn_kinds(events, wake["turn"])
+        assert kinds == TURN
+        transcript, understood, response, speaking = mine[3], mine[4], mine[5], mine[6]
+        assert transcript["text"] == text and transcript["final"] is True
+        assert understood["name"] == intent
+        assert response["text"].strip()
+        assert 0 < speaking["latency_ms"] < 5000
+    assert events[-1]["type"] == "state" and events[-1]["state"] == "idle" and events[-1]["turn"] is None
+    for e in events:
+        assert {"type", "ts", "device", "turn"} <= e.keys() and e["device"] == "speaker"
+    assert out.stat().st_size > 44 + 3 * 22050 * 2  # three answers of more than a second each
+
+
+def test_speech_without_the_wake_word_wakes_nothing(tmp_path):
+    talk = recording(0.5, speech("지금 몇 시야", "ko+f3"), 1.0, speech("I was just saying hello to a friend.", "en-us"), 1.0)
+    events = events_of(run_speaker("run", "--language", "ko", "--input", write_wav(tmp_path / "talk.wav", talk),
+                                   "--output", tmp_path / "out.wav", "--events-jsonl", "-"))
+    assert [e["type"] for e in events] == ["state"]
+    assert not (tmp_path / "out.wav").exists()
+
+
+def test_silence_after_the_wake_word_gets_a_gentle_word_not_an_error(tmp_path, hey_jarvis):
+    wav = write_wav(tmp_path / "s.wav", recording(1.0, hey_jarvis, 6.0))
+    events = events_of(run_speaker("run", "--language", "ko", "--input", wav, "--output", tmp_path / "o.wav",
+                                   "--events-jsonl", "-"))
+    kinds, mine = turn_kinds(events, events[1]["turn"])
+    assert kinds == ["wake", "listening", "response", "speaking"]
+    assert mine[2]["text"]
+    assert not [e for e in events if e["type"] == "error"]
+    assert events[-1]["state"] == "idle"
+
+
+def test_its_own_voice_does_not_wake_it(tmp_path, hey_jarvis):
+    # "hey jarvis" said again while the answer is playing: the speaker hears itself, not a wake.
+    wav = write_wav(tmp_path / "s.wav", recording(1.0, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 0.6,
+                                                   hey_jarvis, 6.0))
+    events = events_of(run_speaker("run", "--language", "ko", "--input", wav, "--output", tmp_path / "o.wav",
+                                   "--events-jsonl", "-"))
+    assert len([e for e in events if e["type"] == "wake"]) == 1
+
+
+def test_raw_audio_on_stdin_is_heard_like_a_microphone(tmp_path, hey_jarvis):
+    raw = recording(1.0, hey_jarvis, 0.7, speech("고마워", "ko+f3"), 4.0).astype("<i2").tobytes()
+    events = events_of(run_speaker("run", "--language", "ko", "--input", "-", "--output", tmp_path / "o.wav",
+                                   "--events-jsonl", "-", input=raw))
+    intents = [e["name"] for e in events if e["type"] == "intent"]
+    assert intents == ["SpeakerThank"]
+
+
+def test_english_without_its_model_still_wakes_and_says_what_is_missing(tmp_path, hey_jarvis):
+    conf = tmp_path / "c.toml"
+    conf.write_text(f'language = "en"\n[stt]\nmodels_dir = "{tmp_path / "no-models"}"\n')
+    wav = write_wav(tmp_path / "s.wav", recording(1.0, hey_jarvis, 0.7, speech("what time is it"), 3.0))
+    result = run_speaker("run", "--config", conf, "--input", wav, "--output", tmp_path / "o.wav", "--events-jsonl", "-")
+    events = events_of(result)
+    errors = [e for e in events if e["type"] == "error"]
+    assert errors and all(e["code"] == "model_missing" for e in errors)
+    assert "vosk-model-small-en-us-0.15" in errors[0]["message"] and "./scripts/setup" in errors[0]["message"]
+    kinds, mine = turn_kinds(events, next(e for e in events if e["type"] == "wake")["turn"])
+    assert kinds == ["wake", "error", "response", "speaking"]
+    assert "model" in mine[2]["text"]
+    assert "vosk-model-small-en-us-0.15" in result.stderr.decode()
+    assert (tmp_path / "o.wav").stat().st_size > 44 + 22050
+
+
+def test_a_broken_config_is_refused_with_the_key_named(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[listen]\nsilence_seconds = "long"\n')
+    result = run_speaker("run", "--config", bad, "--input", tmp_path / "none.wav")
+    assert result.returncode == 2
+    assert "listen.silence_seconds" in result.stderr.decode()
+
+
+def test_a_missing_wake_word_model_names_what_to_install(tmp_path):
+    conf = tmp_path / "c.toml"
+    conf.write_text('[wake]\nmodels = ["/nowhere/hey_computer.tflite"]\n')
+    wav = write_wav(tmp_path / "s.wav", recording(1.0))
+    result = run_speaker("run", "--config", conf, "--input", wav)
+    assert result.returncode == 2
+    assert "/nowhere/hey_computer.tflite" in result.stderr.decode()
+
+
+def test_with_no_microphone_the_daemon_starts_reports_and_stops_cleanly(tmp_path):
+    # This machine has no sound card: like a Pi whose USB microphone is not plugged in yet.
+    conf = tmp_path / "c.toml"
+    conf.write_text('language = "ko"\n[audio]\nretry_seconds = 0.5\n')
+    proc = subprocess.Popen([*SPEAKER, "run", "--config", str(conf), "--events-jsonl", "-"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        errors = []
+        deadline = time.monotonic() + 60
+        while not errors and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            event = json.loads(line)
+            if event["type"] == "error":
+                errors.append(event)
+        assert errors and errors[0]["code"] == "microphone_unavailable"
+        time.sleep(1.0)
+        assert proc.poll() is None  # still running, still retrying
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert "no microphone" in proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_detect_prints_each_wake_with_its_time(tmp_path, hey_jarvis):
+    wav = write_wav(tmp_path / "s.wav", recording(1.0, hey_jarvis, 3.0, speech("good morning to you"), 2.0,
+                                                   hey_jarvis, 2.0))
+    result = run_speaker("detect", wav)
+    assert result.returncode == 0, result.stderr.decode()
+    found = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert [f["wake_word"] for f in found] == ["hey_jarvis", "hey_jarvis"]
+    first_end = 1.0 + len(hey_jarvis) / 16000
+    assert first_end - 0.5 < found[0]["t"] < first_end + 1.0
+    assert all(0.5 <= f["score"] <= 1.0 for f in found)
+
+
+def test_say_writes_the_spoken_answer(tmp_path):
+    out = tmp_path / "hello.wav"
+    result = run_speaker("say", "안녕하세요. 반가워요.", "--language", "ko", "--output", out)
+    assert result.returncode == 0, result.stderr.decode()
+    assert out.stat().st_size > 44 + 22050  # over half a second of speech
+    assert result.stdout == b""
+
+
+def test_transcribe_prints_what_was_said(tmp_path):
+    wav = write_wav(tmp_path / "q.wav", recording(0.3, speech("이름이 뭐야", "ko+f3"), 0.5))
+    result = run_speaker("transcribe", wav, "--language", "ko")
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == "이름이 뭐야"
