@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mmap
 import struct
 from pathlib import Path
 from typing import Callable
@@ -44,47 +45,50 @@ def model_path(settings: Settings, language: str) -> Path:
     return path
 
 
-def vocabulary(path: Path) -> set[str] | None:
-    """The words a vosk model can recognise (None if the model does not say)."""
-    words = path / "graph" / "words.txt"
-    if words.is_file():
-        return {line.split()[0] for line in words.read_text(encoding="utf-8").splitlines() if line.strip()}
+def known_words(path: Path, words: set[str]) -> set[str] | None:
+    """Which of `words` a vosk model can recognise (None if the model does not say)."""
+    listing = path / "graph" / "words.txt"
+    if listing.is_file():
+        with listing.open(encoding="utf-8") as f:
+            return {line.split(maxsplit=1)[0] for line in f if line.strip()} & words
     fst = path / "graph" / "Gr.fst"
-    return _fst_input_symbols(fst) if fst.is_file() else None
+    return _fst_input_symbols(fst, words) if fst.is_file() else None
 
 
-def _fst_input_symbols(path: Path) -> set[str] | None:
-    """Read the input symbol table stored in an OpenFst file's header."""
-    with path.open("rb") as f:
-        data = f.read(64 << 20)
-    pos = 0
+def _fst_input_symbols(path: Path, wanted: set[str]) -> set[str] | None:
+    """Look `wanted` up in the input symbol table stored in an OpenFst file's header, without
+    copying the file (a large model's table has half a million words)."""
+    encoded = {w.encode("utf-8") for w in wanted}
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        pos = 0
 
-    def take(fmt):
-        nonlocal pos
-        values = struct.unpack_from(fmt, data, pos)
-        pos += struct.calcsize(fmt)
-        return values[0]
+        def take(fmt):
+            nonlocal pos
+            value = struct.unpack_from(fmt, data, pos)[0]
+            pos += struct.calcsize(fmt)
+            return value
 
-    def text():
-        nonlocal pos
-        n = take("<i")
-        pos += n
-        return data[pos - n : pos]
+        def skip_text():
+            nonlocal pos
+            length = take("<i")
+            pos += length
 
-    if take("<I") != 0x7EB2FDD6:
-        return None
-    text(), text()  # fst type, arc type
-    _version, flags = take("<i"), take("<i")
-    pos += 8 * 4  # properties, start, states, arcs
-    if not flags & 1 or take("<I") != 0x7EB2FB74:
-        return None
-    text()  # table name
-    _available, size = take("<q"), take("<q")
-    symbols = set()
-    for _ in range(size):
-        symbols.add(text().decode("utf-8", "replace"))
-        pos += 8
-    return symbols
+        if take("<I") != 0x7EB2FDD6:
+            return None
+        skip_text(), skip_text()  # fst type, arc type
+        _version, flags = take("<i"), take("<i")
+        pos += 8 * 4  # properties, start, states, arcs
+        if not flags & 1 or take("<I") != 0x7EB2FB74:
+            return None
+        skip_text()  # table name
+        _available, size = take("<q"), take("<q")
+        found = set()
+        for _ in range(size):
+            n = take("<i")
+            if data[pos : pos + n] in encoded:
+                found.add(data[pos : pos + n].decode("utf-8"))
+            pos += n + 8
+        return found
 
 
 class Transcriber:
@@ -99,13 +103,14 @@ class Transcriber:
         self._vosk = vosk
         self.understands = understands
         self.free_fallback = settings.stt.free_fallback
-        self.grammar = self._grammar(phrases, vocabulary(path))
+        self.grammar = self._grammar(phrases, known_words(path, {w for p in phrases for w in p.split()} | {"[unk]"}))
         self._grammar_json = json.dumps(self.grammar, ensure_ascii=False)
         self._warm_up()
         self.start()
 
     @staticmethod
     def _grammar(phrases: list[str], vocab: set[str] | None) -> list[str]:
+        """The phrases whose every word the model knows (vosk would silently drop the others)."""
         if vocab is None:
             return sorted(set(phrases))
         kept = sorted({p for p in phrases if all(w in vocab for w in p.split())})
