@@ -144,12 +144,13 @@ class LiveSource:
         self._thread = threading.Thread(target=self._capture_forever, name="capture", daemon=True)
         self._thread.start()
 
-    def __iter__(self) -> Iterator[np.ndarray]:
+    def __iter__(self) -> Iterator[np.ndarray | None]:
+        """Frames as they come; None every 0.1 s without audio, so commands still run."""
         while not self._stop.is_set():
             try:
-                yield self.frames.get(timeout=0.5)
+                yield self.frames.get(timeout=0.1)
             except queue.Empty:
-                continue
+                yield None
 
     def close(self) -> None:
         self._stop.set()
@@ -234,6 +235,9 @@ class WavSink:
             self._wav.setframerate(rate)
         self._wav.writeframes(resample(samples, rate, self._rate).astype("<i2").tobytes())
 
+    def stop(self) -> None:
+        """A file keeps what was already written."""
+
     def close(self) -> None:
         if self._wav is not None:
             self._wav.close()
@@ -247,11 +251,26 @@ class DeviceSink:
     def __init__(self, device: str, command: str, report: Reporter):
         self.device, self.command, self.report = device, command, report
         self._chunks: queue.Queue = queue.Queue()
+        self._generation = 0  # bumped by stop(): chunks queued before it are dropped
+        self._player: subprocess.Popen | None = None
         self._thread = threading.Thread(target=self._play_forever, name="player", daemon=True)
         self._thread.start()
 
     def play(self, samples: np.ndarray, rate: int) -> None:
-        self._chunks.put((samples, rate))
+        self._chunks.put((self._generation, samples, rate))
+
+    def stop(self) -> None:
+        """Cut the answer that is playing and drop the rest."""
+        self._generation += 1
+        if self._player is not None:
+            self._player.kill()
+        if not self.command:
+            try:
+                import sounddevice
+
+                sounddevice.stop()
+            except Exception:  # nothing playing, or no PortAudio at all
+                pass
 
     def close(self) -> None:
         self._chunks.put(None)
@@ -259,18 +278,28 @@ class DeviceSink:
 
     def _play_forever(self) -> None:
         while (item := self._chunks.get()) is not None:
-            samples, rate = item
+            generation, samples, rate = item
+            if generation != self._generation:
+                continue
             try:
-                if self.command:
-                    subprocess.run(
-                        shlex.split(self.command.format(rate=rate)), input=samples.astype("<i2").tobytes(),
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=120,
-                    )
-                else:
-                    import sounddevice
-
-                    device = None if self.device == "default" else self.device
-                    sounddevice.play(samples, rate, device=device, blocking=True)
+                self._play(samples, rate)
             except Exception as e:
                 log.warning("cannot play the answer: %s", e)
                 self.report("speaker_unavailable", f"cannot play the answer ({e})")
+
+    def _play(self, samples: np.ndarray, rate: int) -> None:
+        if self.command:
+            self._player = subprocess.Popen(shlex.split(self.command.format(rate=rate)), stdin=subprocess.PIPE,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                self._player.communicate(samples.astype("<i2").tobytes(), timeout=120)
+            except BrokenPipeError:
+                pass
+            code, self._player = self._player.returncode, None
+            if code not in (0, -9):
+                raise AudioError(f"{self.command!r} exited with {code}")
+            return
+        import sounddevice
+
+        device = None if self.device == "default" else self.device
+        sounddevice.play(samples, rate, device=device, blocking=True)

@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 
 from . import __version__, config
 from .audio import FRAME_SECONDS, AudioError, DeviceSink, LiveSource, RawSource, WavSink, WavSource, frames_of, read_wav
@@ -62,12 +63,12 @@ def cmd_run(args) -> int:
     stages = Stages.load(settings, settings.language)
     sink = WavSink(args.output) if args.output else DeviceSink(
         settings.audio.output_device, settings.audio.output_command, report)
-    pipeline = Pipeline(stages, bus, sink)
     if args.input == "-":
         source = RawSource(sys.stdin.buffer)
     elif source is None:
         source = LiveSource(settings.audio.input_device, settings.audio.input_command,
                             settings.audio.retry_seconds, report)
+    pipeline = Pipeline(stages, bus, sink, clock=time.monotonic if source.live else None)
     if stopping.is_set():  # asked to stop while the models loaded
         source.close()
     log.info("ready: listening for %s", ", ".join(stages.wake.names))
@@ -76,7 +77,10 @@ def cmd_run(args) -> int:
         for frame in source:
             if stopping.is_set():
                 break
-            pipeline.process(frame)
+            if frame is None:
+                pipeline.tick()
+            else:
+                pipeline.process(frame)
         pipeline.finish()
     finally:
         sink.close()

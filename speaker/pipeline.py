@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import collections
 import logging
+import queue
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
+from . import commands
 from .audio import FRAME_SECONDS
+from .commands import Command
 from .config import ModelMissing, Settings
 from .dialogue import Dialogue
 from .endpoint import Endpointer, Heard
@@ -59,52 +63,65 @@ class Stages:
 
 
 class Pipeline:
-    """Drives one turn at a time from frames of audio to a spoken answer."""
+    """Drives one turn at a time from frames of audio to a spoken answer.
 
-    def __init__(self, stages: Stages, bus: EventBus, sink):
+    Commands (say, listen, stop, volume, mute, unmute) may come from any thread through `submit`;
+    they run on the pipeline's own thread, between frames (or on `tick` when no audio flows).
+    """
+
+    def __init__(self, stages: Stages, bus: EventBus, sink, clock: Callable[[], float] | None = None):
         self.stages = stages
         self.bus = bus
         self.sink = sink
         self.state = State.IDLE
         self.turn: str | None = None
-        self._frames = 0  # frames of input so far: the pipeline's clock
+        self.muted = False
+        self.volume = 100  # percent, applied to every answer
+        self._frames = 0
+        self._clock = clock or (lambda: self._frames * FRAME_SECONDS)  # files: time is audio heard
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._speaking_until = 0.0
         self._heard_end_at = 0.0  # wall time when the end of speech was detected
         self._before_speech: collections.deque[np.ndarray] = collections.deque(maxlen=PREROLL_FRAMES)
         self._recognizing = False
+        self._voices = {stages.dialogue.language: stages.voice}
         if stages.missing_model:
             log.error(stages.missing_model)
             bus.emit("error", code="model_missing", message=stages.missing_model)
 
     @property
     def now(self) -> float:
-        """Seconds of audio heard since start."""
-        return self._frames * FRAME_SECONDS
+        """Seconds since start: of audio heard (files), or of the wall clock (live microphone)."""
+        return self._clock()
 
     def start(self) -> None:
         self._set_state(State.IDLE)
+        self.bus.emit("volume", level=self.volume)
+
+    def submit(self, name: str, payload: dict | None = None) -> bool:
+        """Queue a command from any thread. A bad one is answered with an error event, and dropped."""
+        try:
+            self._commands.put(commands.parse(name, payload))
+            return True
+        except commands.CommandError as e:
+            log.warning("refused command %s: %s", name, e)
+            self.bus.emit("error", self.turn, code="bad_command", message=f"{name}: {e}")
+            return False
+
+    def tick(self) -> None:
+        """Run queued commands and timers when no audio arrives (no microphone, or a gap)."""
+        self._guarded(self._housekeeping)
 
     def process(self, frame: np.ndarray) -> None:
         """Feed one 80 ms frame of 16 kHz mono int16 audio."""
         self._frames += 1
-        try:
-            # The wake word runs on every frame so its context is always fresh, but only counts
-            # when idle: what it hears while the speaker talks is the speaker's own voice.
-            detection = self.stages.wake.process(frame)
-            if self.state is State.IDLE:
-                if detection is not None:
-                    self._wake(detection)
-            elif self.state is State.LISTENING:
-                self._listen(frame)
-            elif self.state is State.SPEAKING and self.now >= self._speaking_until:
-                self._end_turn()
-        except Exception as e:  # a failing stage costs one turn, never the daemon
-            log.exception("turn failed")
-            self.bus.emit("error", self.turn, code="turn_failed", message=f"{type(e).__name__}: {e}")
-            self._end_turn()
+        self._guarded(self._housekeeping)
+        if not self.muted:  # muted: the audio goes no further than this line
+            self._guarded(self._hear, frame)
 
     def finish(self) -> None:
         """The input ended: finish the current turn (answering what was said) and return to idle."""
+        self._housekeeping()
         if self.state is State.LISTENING:
             if self._recognizing:
                 self._think()
@@ -113,13 +130,74 @@ class Pipeline:
         if self.state is State.SPEAKING:
             self._end_turn()
 
+    def _guarded(self, step, *args) -> None:
+        try:
+            step(*args)
+        except Exception as e:  # a failing stage costs one turn, never the daemon
+            log.exception("turn failed")
+            self.bus.emit("error", self.turn, code="turn_failed", message=f"{type(e).__name__}: {e}")
+            self._end_turn()
+
+    def _housekeeping(self) -> None:
+        while not self._commands.empty():
+            self._run(self._commands.get())
+        if self.state is State.SPEAKING and self.now >= self._speaking_until:
+            self._end_turn()
+
+    def _hear(self, frame: np.ndarray) -> None:
+        # The wake word runs on every frame so its context is always fresh, but only counts
+        # when idle: what it hears while the speaker talks is the speaker's own voice.
+        detection = self.stages.wake.process(frame)
+        if self.state is State.IDLE and detection is not None:
+            self._wake(detection)
+        elif self.state is State.LISTENING:
+            self._listen(frame)
+
+    def _run(self, command: Command) -> None:
+        name, args = command.name, command.args
+        if name == "say":
+            self._cut_turn()
+            self.turn = _new_turn()
+            self._answer(args["text"], language=args.get("language"), volume=args.get("volume"))
+        elif name == "listen":
+            if self.muted:
+                self.bus.emit("error", code="muted", message="listen: the microphone is muted; unmute first")
+                return
+            self._cut_turn()
+            self.turn = _new_turn()
+            self._start_listening()
+        elif name == "stop":
+            if self.state in (State.LISTENING, State.THINKING, State.SPEAKING):
+                self._cut_turn()
+                self._end_turn()
+        elif name == "volume":
+            self.volume = max(0, min(100, args.get("level", self.volume + args.get("step", 0))))
+            self.bus.emit("volume", self.turn, level=self.volume)
+        elif name == "mute" and not self.muted:
+            self._cut_turn()
+            self.muted = True
+            self._end_turn()
+        elif name == "unmute" and self.muted:
+            self.muted = False
+            self.stages.wake.resume(after_silence=True)
+            if self.state is State.MUTED:
+                self._set_state(State.IDLE)
+
+    def _cut_turn(self) -> None:
+        """Stop whatever the speaker is saying or hearing now."""
+        if self.state is State.SPEAKING:
+            self.sink.stop()
+
     def _wake(self, detection) -> None:
-        self.turn = uuid.uuid4().hex[:12]
+        self.turn = _new_turn()
         self.bus.emit("wake", self.turn, wake_word=detection.wake_word, score=detection.score)
         if self.stages.transcriber is None:
             self.bus.emit("error", self.turn, code="model_missing", message=self.stages.missing_model)
             self._answer(self.stages.dialogue.line("needs_model"))
             return
+        self._start_listening()
+
+    def _start_listening(self) -> None:
         self.stages.endpointer.reset()
         self._before_speech.clear()
         self._recognizing = False
@@ -151,13 +229,15 @@ class Pipeline:
         self.bus.emit("intent", self.turn, name=reply.intent, slots=reply.slots)
         self._answer(reply.text, after_speech=True)
 
-    def _answer(self, text: str, after_speech: bool = False) -> None:
+    def _answer(self, text: str, after_speech: bool = False, language: str | None = None,
+                volume: int | None = None) -> None:
         """Say `text`: the first sentence plays while the next ones are synthesised.
         After speech, the `speaking` event tells how long the user waited since they stopped talking."""
         self.bus.emit("response", self.turn, text=text)
+        gain = (self.volume if volume is None else volume) / 100
         seconds = 0.0
-        for i, samples in enumerate(self.stages.voice.speak(text)):
-            self.sink.play(samples, VOICE_RATE)
+        for i, samples in enumerate(self._voice(language).speak(text)):
+            self.sink.play(samples if gain == 1 else (samples * gain).astype(np.int16), VOICE_RATE)
             if i == 0:
                 extra = {}
                 if after_speech:
@@ -169,11 +249,22 @@ class Pipeline:
         if seconds == 0.0:
             self._end_turn()
 
+    def _voice(self, language: str | None) -> Voice:
+        """The voice for `language` (another language's voice is made the first time it is asked for)."""
+        language = language or self.stages.dialogue.language
+        if language not in self._voices:
+            self._voices[language] = Voice(self.stages.voice.settings, language)
+        return self._voices[language]
+
     def _end_turn(self) -> None:
         self.stages.wake.resume()
         self.turn = None
-        self._set_state(State.IDLE)
+        self._set_state(State.MUTED if self.muted else State.IDLE)
 
     def _set_state(self, state: State, **extra) -> None:
         self.state = state
         self.bus.emit("state", self.turn, state=state.value, **extra)
+
+
+def _new_turn() -> str:
+    return uuid.uuid4().hex[:12]

@@ -46,12 +46,9 @@ class Voice:
             self._engine = pyttsx3.init("espeak")
         except (ImportError, OSError, RuntimeError) as e:
             raise ModelMissing(f"the voice needs espeak-ng: install libespeak-ng1 (./scripts/setup) ({e})") from None
+        self.settings = settings
         self.name = settings.ko_voice if language == "ko" else settings.en_voice
         self._check_voice(self.name, language)
-        self._engine.setProperty("voice", self.name)
-        self._engine.setProperty("rate", settings.rate)
-        self._engine.setProperty("volume", settings.volume)
-        self._engine.setProperty("pitch", settings.pitch)
         self._dir = Path(tempfile.mkdtemp(prefix="speaker-voice-"))
 
     def _check_voice(self, name: str, language: str) -> None:
@@ -70,6 +67,11 @@ class Voice:
     def synthesize(self, sentence: str) -> np.ndarray:
         """One sentence as int16 samples at VOICE_RATE."""
         with self._lock:
+            # pyttsx3 keeps one engine per process: set this voice's properties every time
+            self._engine.setProperty("voice", self.name)
+            self._engine.setProperty("rate", self.settings.rate)
+            self._engine.setProperty("volume", self.settings.volume)
+            self._engine.setProperty("pitch", self.settings.pitch)
             path = self._dir / "sentence.wav"
             path.unlink(missing_ok=True)
             self._engine.save_to_file(sentence, str(path))

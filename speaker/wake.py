@@ -105,9 +105,11 @@ class WakeDetector:
         for _ in range(CONTEXT_FRAMES + 5):
             self._model.predict(silence)
 
-    def resume(self) -> None:
-        """A turn just ended: ignore what is still ringing of the speaker's own voice."""
-        self._ignore_frames = max(self._ignore_frames, ECHO_GUARD_FRAMES)
+    def resume(self, after_silence: bool = False) -> None:
+        """A turn just ended: ignore what is still ringing of the speaker's own voice. After a time
+        without audio (mute), ignore until the models' context holds only new audio."""
+        guard = CONTEXT_FRAMES if after_silence else ECHO_GUARD_FRAMES
+        self._ignore_frames = max(self._ignore_frames, guard)
         self._streak = dict.fromkeys(self.names, 0)
 
     def process(self, frame: np.ndarray) -> Detection | None:

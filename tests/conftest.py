@@ -75,3 +75,18 @@ def korean_transcriber(korean_dialogue):
     from speaker.stt import Transcriber
 
     return Transcriber(Settings(), "ko", korean_dialogue.phrases(), korean_dialogue.understands)
+
+
+@pytest.fixture
+def korean_stages(korean_dialogue, korean_transcriber):
+    """Fresh wake word and endpointer state for each test; the heavy speech model is shared."""
+    from speaker.config import Settings
+    from speaker.endpoint import Endpointer
+    from speaker.pipeline import Stages
+    from speaker.voice import Voice
+    from speaker.wake import WakeDetector
+
+    settings = Settings(language="ko")
+    voice = Voice(settings.voice, "ko")
+    yield Stages(WakeDetector(settings.wake), Endpointer(settings.listen), korean_transcriber, korean_dialogue, voice)
+    voice.close()

@@ -55,7 +55,7 @@ def test_speech_without_the_wake_word_wakes_nothing(tmp_path):
     talk = recording(0.5, speech("지금 몇 시야", "ko+f3"), 1.0, speech("I was just saying hello to a friend.", "en-us"), 1.0)
     events = events_of(run_speaker("run", "--language", "ko", "--input", write_wav(tmp_path / "talk.wav", talk),
                                    "--output", tmp_path / "out.wav", "--events-jsonl", "-"))
-    assert [e["type"] for e in events] == ["state"]
+    assert [e["type"] for e in events if e["type"] not in ("volume",)] == ["state"]
     assert not (tmp_path / "out.wav").exists()
 
 
@@ -63,7 +63,7 @@ def test_silence_after_the_wake_word_gets_a_gentle_word_not_an_error(tmp_path, h
     wav = write_wav(tmp_path / "s.wav", recording(1.0, hey_jarvis, 6.0))
     events = events_of(run_speaker("run", "--language", "ko", "--input", wav, "--output", tmp_path / "o.wav",
                                    "--events-jsonl", "-"))
-    kinds, mine = turn_kinds(events, events[1]["turn"])
+    kinds, mine = turn_kinds(events, next(e for e in events if e["type"] == "wake")["turn"])
     assert kinds == ["wake", "listening", "response", "speaking"]
     assert mine[2]["text"]
     assert not [e for e in events if e["type"] == "error"]

@@ -1,0 +1,85 @@
+"""Commands: what the rest of the home (MQTT, the button, the command line) may ask the speaker.
+
+Every door sends the same commands; they are validated here, once. A bad command raises
+CommandError with a message that names the problem, and nothing else happens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .config import LANGUAGES
+
+MAX_TEXT = 1000  # characters a `say` may carry
+
+
+class CommandError(ValueError):
+    """A command that cannot be carried out as given."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: dict = field(default_factory=dict)
+
+
+def _number(payload: dict, key: str, low: float, high: float, integer: bool = False):
+    value = payload[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not float(value).is_integer()):
+        raise CommandError(f"{key} must be a {'whole ' if integer else ''}number, got {value!r}")
+    if not low <= value <= high:
+        raise CommandError(f"{key} must be between {low} and {high}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _say(p: dict) -> dict:
+    text = p.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise CommandError("say needs a non-empty text")
+    if len(text) > MAX_TEXT:
+        raise CommandError(f"say text is too long ({len(text)} characters, at most {MAX_TEXT})")
+    args = {"text": text.strip()}
+    if "language" in p:
+        if p["language"] not in LANGUAGES:
+            raise CommandError(f"language must be one of {', '.join(LANGUAGES)}, got {p['language']!r}")
+        args["language"] = p["language"]
+    if "volume" in p:
+        args["volume"] = _number(p, "volume", 0, 100, integer=True)
+    return args
+
+
+def _volume(p: dict) -> dict:
+    if ("level" in p) == ("step" in p):
+        raise CommandError("volume needs exactly one of level (0-100) or step (-100 to 100)")
+    if "level" in p:
+        return {"level": _number(p, "level", 0, 100, integer=True)}
+    return {"step": _number(p, "step", -100, 100, integer=True)}
+
+
+def _nothing(p: dict) -> dict:
+    return {}
+
+
+VALIDATORS = {
+    "say": (_say, {"text", "language", "volume"}),
+    "listen": (_nothing, set()),
+    "stop": (_nothing, set()),
+    "volume": (_volume, {"level", "step"}),
+    "mute": (_nothing, set()),
+    "unmute": (_nothing, set()),
+}
+
+
+def parse(name: str, payload) -> Command:
+    """Validate a command given as a name and a JSON object (dict); raise CommandError if bad."""
+    if name not in VALIDATORS:
+        raise CommandError(f"unknown command {name!r} (known: {', '.join(sorted(VALIDATORS))})")
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise CommandError(f"{name} needs a JSON object, got {type(payload).__name__}")
+    validate, allowed = VALIDATORS[name]
+    unknown = set(payload) - allowed
+    if unknown:
+        raise CommandError(f"{name} does not take {', '.join(sorted(unknown))}")
+    return Command(name, validate(payload))
