@@ -56,6 +56,9 @@ def read_wav(path: str | Path) -> np.ndarray:
         raise AudioError(f"{path}: no such file") from None
     except (wave.Error, EOFError) as e:
         raise AudioError(f"{path}: not a PCM WAV file ({e})") from None
+    except OSError as e:
+        raise AudioError(f"{path}: cannot read: {e.strerror}") from None
+    raw = raw[: len(raw) // (width * channels) * (width * channels)]  # a file cut off mid-sample
     if width == 1:
         data = (np.frombuffer(raw, np.uint8).astype(np.int16) - 128) << 8
     elif width == 2:
@@ -167,7 +170,7 @@ class LiveSource:
             self.frames.put_nowait(frame)
 
     def _capture_forever(self) -> None:
-        reported = None
+        self._reported = None
         while not self._stop.is_set():
             try:
                 if self.command:
@@ -180,10 +183,10 @@ class LiveSource:
             self.opened.clear()
             if self._stop.is_set():
                 break
-            if problem != reported:
+            if problem != self._reported:
                 log.warning(problem[1])
                 self.report(*problem)
-                reported = problem
+                self._reported = problem
             self._stop.wait(self.retry_seconds)
 
     def _capture_device(self) -> None:
@@ -214,6 +217,7 @@ class LiveSource:
             proc.wait()
 
     def _opened(self) -> None:
+        self._reported = None  # a microphone that dies again later is reported again
         self.opened.set()
         log.info("microphone open (%s)", self.command or self.device)
 

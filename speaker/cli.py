@@ -7,11 +7,9 @@ import json
 import logging
 import signal
 import sys
-import threading
-import time
 
 from . import __version__, config
-from .audio import FRAME_SECONDS, AudioError, DeviceSink, LiveSource, RawSource, WavSink, WavSource, frames_of, read_wav
+from .audio import FRAME_SECONDS, AudioError, DeviceSink, WavSink, frames_of, read_wav
 from .config import LANGUAGES, ConfigError, ModelMissing
 
 log = logging.getLogger("speaker")
@@ -31,61 +29,20 @@ def _setup_logging(level: str = "info") -> None:
 
 
 def cmd_run(args) -> int:
-    from .events import EventBus, EventLog, JsonlWriter
-    from .pipeline import Pipeline, Stages
+    from .daemon import Daemon, RunOptions
 
-    settings = _settings(args)
-    _setup_logging(settings.log.level)
-    bus = EventBus(settings.device_id)
-    bus.subscribe(EventLog(settings.log.transcripts))
-    if args.events_jsonl:
-        stream = sys.stdout if args.events_jsonl == "-" else open(args.events_jsonl, "a", encoding="utf-8")
-        bus.subscribe(JsonlWriter(stream))
-
-    stopping = threading.Event()
-    source = None
+    overrides = (("language", args.language),) if args.language else ()
+    options = RunOptions(args.config, overrides, args.input, args.realtime, args.output, args.events_jsonl)
+    daemon = Daemon(options)
+    _setup_logging(daemon.settings.log.level)
 
     def stop(signum, _frame):
         log.info("stopping (%s)", signal.Signals(signum).name)
-        stopping.set()
-        if source is not None:
-            source.close()
+        daemon.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-
-    def report(code: str, message: str) -> None:
-        bus.emit("error", code=code, message=message)
-
-    if args.input and args.input != "-":
-        source = WavSource(args.input, realtime=args.realtime)  # a bad file is refused before loading models
-    log.info("loading models (%s)", settings.language)
-    stages = Stages.load(settings, settings.language)
-    sink = WavSink(args.output) if args.output else DeviceSink(
-        settings.audio.output_device, settings.audio.output_command, report)
-    if args.input == "-":
-        source = RawSource(sys.stdin.buffer)
-    elif source is None:
-        source = LiveSource(settings.audio.input_device, settings.audio.input_command,
-                            settings.audio.retry_seconds, report)
-    pipeline = Pipeline(stages, bus, sink, clock=time.monotonic if source.live else None)
-    if stopping.is_set():  # asked to stop while the models loaded
-        source.close()
-    log.info("ready: listening for %s", ", ".join(stages.wake.names))
-    pipeline.start()
-    try:
-        for frame in source:
-            if stopping.is_set():
-                break
-            if frame is None:
-                pipeline.tick()
-            else:
-                pipeline.process(frame)
-        pipeline.finish()
-    finally:
-        sink.close()
-        stages.voice.close()
-    return 0
+    return daemon.run()
 
 
 def cmd_detect(args) -> int:
@@ -145,10 +102,11 @@ def cmd_check_config(args) -> int:
             wake.model_path(name)
         except ModelMissing as e:
             problems.append(str(e))
-    try:
-        Voice(settings.voice, settings.language).close()
-    except ModelMissing as e:
-        problems.append(str(e))
+    for language in LANGUAGES:  # `--language` can pick either at run time
+        try:
+            Voice(settings.voice, language).close()
+        except ModelMissing as e:
+            problems.append(str(e))
     try:
         stt.model_path(settings, settings.language)
     except ModelMissing as e:

@@ -67,6 +67,7 @@ VALIDATORS = {
     "volume": (_volume, {"level", "step"}),
     "mute": (_nothing, set()),
     "unmute": (_nothing, set()),
+    "reload": (_nothing, set()),
 }
 
 

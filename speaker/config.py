@@ -230,6 +230,8 @@ def parse(data: dict, overrides: dict | None = None) -> Settings:
     problems: list[str] = []
     data = {**data, **(overrides or {})}
     settings = _build(Settings, data, "", problems)
+    if not settings.stt.en_model:
+        problems.append("stt.en_model: must name the English vosk model (a directory name or an absolute path)")
     device = settings.device_id
     if not device or not all(c.isalnum() or c in "-_" for c in device) or not device.isascii():
         problems.append(f"device_id: {device!r} must be letters, digits, - and _ only")

@@ -48,12 +48,15 @@ class Stages:
     missing_model: str = ""
 
     @classmethod
-    def load(cls, settings: Settings, language: str) -> "Stages":
+    def load(cls, settings: Settings, language: str, reuse: "Stages | None" = None) -> "Stages":
         """Load and warm every model once. A missing wake-word or voice model raises ModelMissing;
-        a missing speech model leaves the speaker able to wake and say what is missing."""
-        dialogue = Dialogue(language)
+        a missing speech model leaves the speaker able to wake and say what is missing.
+        `reuse` lends its dialogue and speech model (same language and speech settings)."""
         wake = WakeDetector(settings.wake)
         voice = Voice(settings.voice, language)
+        if reuse is not None:
+            return cls(wake, Endpointer(settings.listen), reuse.transcriber, reuse.dialogue, voice, reuse.missing_model)
+        dialogue = Dialogue(language)
         try:
             transcriber = Transcriber(settings, language, dialogue.phrases(), dialogue.understands)
             missing = ""
@@ -69,8 +72,10 @@ class Pipeline:
     they run on the pipeline's own thread, between frames (or on `tick` when no audio flows).
     """
 
-    def __init__(self, stages: Stages, bus: EventBus, sink, clock: Callable[[], float] | None = None):
+    def __init__(self, stages: Stages, bus: EventBus, sink, clock: Callable[[], float] | None = None,
+                 on_reload: Callable[[], None] | None = None):
         self.stages = stages
+        self.on_reload = on_reload
         self.bus = bus
         self.sink = sink
         self.state = State.IDLE
@@ -79,7 +84,7 @@ class Pipeline:
         self.volume = 100  # percent, applied to every answer
         self._frames = 0
         self._clock = clock or (lambda: self._frames * FRAME_SECONDS)  # files: time is audio heard
-        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._commands: queue.SimpleQueue[Command | Callable[[], None]] = queue.SimpleQueue()
         self._speaking_until = 0.0
         self._heard_end_at = 0.0  # wall time when the end of speech was detected
         self._before_speech: collections.deque[np.ndarray] = collections.deque(maxlen=PREROLL_FRAMES)
@@ -107,6 +112,18 @@ class Pipeline:
             log.warning("refused command %s: %s", name, e)
             self.bus.emit("error", self.turn, code="bad_command", message=f"{name}: {e}")
             return False
+
+    def call_soon(self, action: Callable[[], None]) -> None:
+        """Run `action` on the pipeline's thread between frames (from any thread)."""
+        self._commands.put(action)
+
+    def replace_stages(self, stages: Stages) -> None:
+        """Switch to newly loaded stages (after a reload); the current turn is cut."""
+        self._cut_turn()
+        self.stages = stages
+        self._voices = {stages.dialogue.language: stages.voice}
+        if self.state not in (State.IDLE, State.MUTED):
+            self._end_turn()
 
     def tick(self) -> None:
         """Run queued commands and timers when no audio arrives (no microphone, or a gap)."""
@@ -140,7 +157,11 @@ class Pipeline:
 
     def _housekeeping(self) -> None:
         while not self._commands.empty():
-            self._run(self._commands.get())
+            command = self._commands.get()
+            if isinstance(command, Command):
+                self._run(command)
+            else:
+                command()
         if self.state is State.SPEAKING and self.now >= self._speaking_until:
             self._end_turn()
 
@@ -177,6 +198,8 @@ class Pipeline:
             self._cut_turn()
             self.muted = True
             self._end_turn()
+        elif name == "reload" and self.on_reload is not None:
+            self.on_reload()
         elif name == "unmute" and self.muted:
             self.muted = False
             self.stages.wake.resume(after_silence=True)
