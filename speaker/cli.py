@@ -40,8 +40,13 @@ def cmd_run(args) -> int:
         log.info("stopping (%s)", signal.Signals(signum).name)
         daemon.stop()
 
+    def reload(_signum, _frame):
+        log.info("reloading the settings (SIGHUP)")
+        daemon.reload()
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
     return daemon.run()
 
 

@@ -15,6 +15,7 @@ from .audio import DeviceSink, LiveSource, RawSource, WavSink, WavSource
 from .config import ConfigError, ModelMissing, Settings
 from .events import EventBus, EventLog, JsonlWriter
 from .pipeline import Pipeline, Stages
+from .service import Service
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class Daemon:
         if options.events_jsonl:
             stream = sys.stdout if options.events_jsonl == "-" else open(options.events_jsonl, "a", encoding="utf-8")
             self.bus.subscribe(JsonlWriter(stream))
+        self.service = Service(self.bus)
         self.stopping = threading.Event()
         self.source = None
         self.pipeline: Pipeline | None = None
@@ -58,6 +60,7 @@ class Daemon:
         """Load the models, open the audio and run until the input ends or stop() is called."""
         settings = self.settings
         log.info("loading models (%s)", settings.language)
+        self.service.status(f"loading models ({settings.language})")
         stages = Stages.load(settings, settings.language)
         sink = WavSink(self.options.output) if self.options.output else DeviceSink(
             settings.audio.output_device, settings.audio.output_command, self.report)
@@ -72,16 +75,21 @@ class Daemon:
             self.source.close()
         log.info("ready: listening for %s", ", ".join(stages.wake.names))
         self.pipeline.start()
+        self.service.watch(self.source)
         try:
             for frame in self.source:
+                self.service.beat()
                 if self.stopping.is_set():
                     break
                 if frame is None:
                     self.pipeline.tick()
                 else:
                     self.pipeline.process(frame)
+            if self.stopping.is_set():
+                self.pipeline.submit("stop")  # cut the sentence being said or heard
             self.pipeline.finish()
         finally:
+            self.service.stopping()
             sink.close()
             self.pipeline.stages.voice.close()
         return 0
@@ -95,6 +103,9 @@ class Daemon:
     def reload(self) -> None:
         """Re-read the settings file in the background and switch to it between frames.
         An invalid file is refused with an error event, and the old settings stay."""
+        if self.pipeline is None:
+            log.warning("reload ignored: the speaker is still starting")
+            return
         threading.Thread(target=self._reload, name="reload", daemon=True).start()
 
     def _reload(self) -> None:
