@@ -76,6 +76,9 @@ class ListenSettings:
     no_speech_seconds: float = 4.0
     """After the wake word, how long to wait for speech before going back to idle."""
 
+    follow_up_seconds: float = 5.0
+    """After an answer that asks you something, how long to listen without the wake word (0: never)."""
+
     vad_threshold: float = 0.5
     """Speech probability (0-1) above which a 32 ms chunk counts as speech."""
 
@@ -114,6 +117,18 @@ class VoiceSettings:
 
 
 @dataclass(frozen=True)
+class LlmSettings:
+    url: str = ""
+    """A local language model for open conversation: an OpenAI-compatible server, e.g. http://192.168.1.20:11434 (Ollama). Empty: off."""
+
+    model: str = ""
+    """The model to ask, e.g. "llama3.2:3b"."""
+
+    timeout_seconds: float = 3.0
+    """Longest wait for its answer; then the speaker answers on its own (audio waits meanwhile)."""
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "info"
     """debug, info, warning or error."""
@@ -130,11 +145,15 @@ class Settings:
     language: str = "en"
     """en or ko."""
 
+    persona: str = ""
+    """Who the speaker is: empty for Samantha in the speaker's language, a built-in persona (en, ko), or a path to a persona TOML file."""
+
     audio: AudioSettings = field(default_factory=AudioSettings)
     wake: WakeSettings = field(default_factory=WakeSettings)
     listen: ListenSettings = field(default_factory=ListenSettings)
     stt: SpeechToTextSettings = field(default_factory=SpeechToTextSettings)
     voice: VoiceSettings = field(default_factory=VoiceSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     def models_dir(self) -> Path:
@@ -145,6 +164,13 @@ class Settings:
         if state:
             return Path(state.split(":")[0]) / "models"
         return Path.home() / ".local/share/speaker/models"
+
+    def state_dir(self) -> Path:
+        """The directory for what the speaker remembers across restarts (e.g. that it was muted)."""
+        state = os.environ.get("STATE_DIRECTORY")
+        if state:
+            return Path(state.split(":")[0])
+        return Path.home() / ".local/state/speaker"
 
     def vosk_model_path(self, language: str) -> Path | None:
         """The configured vosk model directory for a language (None: the packaged Korean model)."""
@@ -164,6 +190,8 @@ _RANGES = {
     ("listen", "silence_seconds"): (0.1, 5),
     ("listen", "max_seconds"): (1, 60),
     ("listen", "no_speech_seconds"): (0.5, 60),
+    ("listen", "follow_up_seconds"): (0, 30),
+    ("llm", "timeout_seconds"): (0.5, 4.5),  # live audio waits in a queue of about 5 s meanwhile
     ("listen", "vad_threshold"): (0.05, 0.95),
     ("voice", "rate"): (60, 400),
     ("voice", "pitch"): (0, 100),

@@ -33,7 +33,9 @@ class Endpointer:
         self.settings = settings
         self.reset()
 
-    def reset(self) -> None:
+    def reset(self, no_speech_seconds: float | None = None) -> None:
+        """Start listening afresh; `no_speech_seconds` overrides how long to wait for speech."""
+        self._no_speech_seconds = no_speech_seconds or self.settings.no_speech_seconds
         self._vad.reset()
         self._pending = np.zeros(0, np.float32)
         self._elapsed = 0.0  # seconds since reset
@@ -67,6 +69,6 @@ class Endpointer:
                     # a click or a cough is not a request: keep waiting for real speech
                     self.state = Heard.ENDED if self._speech_seconds >= self.MIN_SPEECH_SECONDS else Heard.WAITING
                     self._speech_seconds = 0.0 if self.state is Heard.WAITING else self._speech_seconds
-            elif self._elapsed >= self.settings.no_speech_seconds:
+            elif self._elapsed >= self._no_speech_seconds:
                 self.state = Heard.NOTHING
         return self.state

@@ -16,6 +16,7 @@ import queue
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Callable
 
 import numpy as np
@@ -51,12 +52,12 @@ class Stages:
     def load(cls, settings: Settings, language: str, reuse: "Stages | None" = None) -> "Stages":
         """Load and warm every model once. A missing wake-word or voice model raises ModelMissing;
         a missing speech model leaves the speaker able to wake and say what is missing.
-        `reuse` lends its dialogue and speech model (same language and speech settings)."""
+        `reuse` lends its speech model (same language and speech settings)."""
         wake = WakeDetector(settings.wake)
-        voice = Voice(settings.voice, language)
+        dialogue = Dialogue.from_settings(settings, language)
+        voice = Voice(dialogue.persona.voice_settings(settings.voice), language)
         if reuse is not None:
-            return cls(wake, Endpointer(settings.listen), reuse.transcriber, reuse.dialogue, voice, reuse.missing_model)
-        dialogue = Dialogue(language)
+            return cls(wake, Endpointer(settings.listen), reuse.transcriber, dialogue, voice, reuse.missing_model)
         try:
             transcriber = Transcriber(settings, language, dialogue.phrases(), dialogue.understands)
             missing = ""
@@ -89,10 +90,21 @@ class Pipeline:
         self._heard_end_at = 0.0  # wall time when the end of speech was detected
         self._before_speech: collections.deque[np.ndarray] = collections.deque(maxlen=PREROLL_FRAMES)
         self._recognizing = False
+        self._follow_up = False  # the answer being spoken asked a question
+        self._following_up = False  # listening for the reply to it
+        self._file_time = clock is None
+        self._started = datetime.now()
         self._voices = {stages.dialogue.language: stages.voice}
+        self._keep_time(stages.dialogue)
         if stages.missing_model:
             log.error(stages.missing_model)
             bus.emit("error", code="model_missing", message=stages.missing_model)
+
+    def _keep_time(self, dialogue: Dialogue) -> None:
+        """With a file for input, the dialogue's clock runs with the audio too: a timer set in the
+        file goes off at its time in the file."""
+        if self._file_time:
+            dialogue.clock = lambda: self._started + timedelta(seconds=self.now)
 
     @property
     def now(self) -> float:
@@ -122,6 +134,7 @@ class Pipeline:
         self._cut_turn()
         self.stages = stages
         self._voices = {stages.dialogue.language: stages.voice}
+        self._keep_time(stages.dialogue)
         if self.state not in (State.IDLE, State.MUTED):
             self._end_turn()
 
@@ -163,7 +176,20 @@ class Pipeline:
             else:
                 command()
         if self.state is State.SPEAKING and self.now >= self._speaking_until:
-            self._end_turn()
+            if self._follow_up and not self.muted:
+                self._listen_again()
+            else:
+                self._end_turn()
+        if self.state in (State.IDLE, State.MUTED):
+            self._announce_due()
+
+    def _announce_due(self) -> None:
+        """A timer or alarm went off: say so, even when nobody spoke (and while muted)."""
+        reply = self.stages.dialogue.due()
+        if reply is not None:
+            self.turn = _new_turn()
+            self._emit(reply.events)
+            self._answer(reply.text)
 
     def _hear(self, frame: np.ndarray) -> None:
         # The wake word runs on every frame so its context is always fresh, but only counts
@@ -220,11 +246,19 @@ class Pipeline:
             return
         self._start_listening()
 
-    def _start_listening(self) -> None:
-        self.stages.endpointer.reset()
+    def _start_listening(self, follow_up: bool = False) -> None:
+        self._following_up = follow_up
+        self.stages.endpointer.reset(self.stages.endpointer.settings.follow_up_seconds if follow_up else None)
         self._before_speech.clear()
         self._recognizing = False
-        self._set_state(State.LISTENING)
+        self._set_state(State.LISTENING, **({"follow_up": True} if follow_up else {}))
+
+    def _listen_again(self) -> None:
+        """The answer asked something: listen for the reply without the wake word, briefly."""
+        self._follow_up = False
+        self.stages.wake.resume()
+        self.turn = _new_turn()
+        self._start_listening(follow_up=True)
 
     def _listen(self, frame: np.ndarray) -> None:
         heard = self.stages.endpointer.process(frame)
@@ -240,6 +274,8 @@ class Pipeline:
                 self._recognizing = True
         if heard is Heard.ENDED:
             self._think()
+        elif heard is Heard.NOTHING and self._following_up:
+            self._end_turn()  # no answer to the question: fine, back to waiting for the wake word
         elif heard is Heard.NOTHING:
             self._answer(self.stages.dialogue.line("no_speech"))
 
@@ -250,7 +286,22 @@ class Pipeline:
         self.bus.emit("transcript", self.turn, text=text, final=True)
         reply = self.stages.dialogue.reply(text)
         self.bus.emit("intent", self.turn, name=reply.intent, slots=reply.slots)
+        self._emit(reply.events)
+        if reply.command is not None:
+            self._obey(*reply.command)
+        self._follow_up = reply.follow_up and self.stages.endpointer.settings.follow_up_seconds > 0
         self._answer(reply.text, after_speech=True)
+
+    def _obey(self, name: str, payload: dict) -> None:
+        """Run a command the user gave by voice before answering: the answer is heard at the new
+        volume, and a mute stops the microphone at once (the answer is still spoken)."""
+        turn = self.turn
+        self._run(commands.parse(name, payload))
+        self.turn = turn
+
+    def _emit(self, events) -> None:
+        for kind, fields in events:
+            self.bus.emit(kind, self.turn, **fields)
 
     def _answer(self, text: str, after_speech: bool = False, language: str | None = None,
                 volume: int | None = None) -> None:
@@ -280,6 +331,7 @@ class Pipeline:
         return self._voices[language]
 
     def _end_turn(self) -> None:
+        self._follow_up = False
         self.stages.wake.resume()
         self.turn = None
         self._set_state(State.MUTED if self.muted else State.IDLE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import wave
@@ -47,6 +48,14 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE, channels
     return path
 
 
+def is_a_line(text: str, lines) -> bool:
+    """`text` is one of a persona's `lines` (a list, or lists by part of the day), placeholders filled in."""
+    lines = [line for part in lines.values() for line in part] if isinstance(lines, dict) else lines
+    patterns = ["".join(".+" if i % 2 else re.escape(part) for i, part in enumerate(re.split(r"\{(\w+)\}", line)))
+                for line in lines]
+    return "{" not in text and any(re.fullmatch(p, text, re.IGNORECASE) for p in patterns)
+
+
 def read_events(stdout: bytes) -> list[dict]:
     return [json.loads(line) for line in stdout.decode().splitlines()]
 
@@ -55,6 +64,12 @@ def run_speaker(*args, input: bytes | None = None, timeout: float = 180, env: di
     """Run the real `speaker` command; returns the CompletedProcess (text stdout/stderr)."""
     return subprocess.run([*SPEAKER, *map(str, args)], input=input, capture_output=True, timeout=timeout,
                           cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(autouse=True)
+def own_state_directory(tmp_path, monkeypatch):
+    """What the speaker remembers (your name, timers, alarms) stays in each test's own folder."""
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
 
 
 @pytest.fixture(scope="session")

@@ -126,3 +126,109 @@ def test_commands_run_without_audio_through_tick(run):
     pipeline.submit("volume", {"level": 40})
     pipeline.tick()
     assert pipeline.volume == 40 and events[-1] == {**events[-1], "type": "volume", "level": 40}
+
+
+# --- the dialogue in the pipeline: follow-up questions, timers, commands by voice ------------------
+
+ASKS_BACK = '''language = "ko"
+[lines]
+SpeakerHowAreYou = ["잘 지내요. 당신은요?"]
+feeling_happy = ["다행이에요."]
+nudge = ["좋네요."]
+nudge_person = ["좋네요."]
+'''
+
+
+@pytest.fixture
+def companion(korean_transcriber, tmp_path):
+    """A pipeline whose dialogue is its own (memory in tmp_path); returns (pipeline, events, feed)."""
+    from speaker.config import Settings
+    from speaker.dialogue import Dialogue
+    from speaker.dialogue.persona import load
+    from speaker.endpoint import Endpointer
+    from speaker.pipeline import Stages
+    from speaker.voice import Voice
+    from speaker.wake import WakeDetector
+
+    persona_file = tmp_path / "asks-back.toml"
+    persona_file.write_text(ASKS_BACK, encoding="utf-8")
+    settings = Settings(language="ko")
+    dialogue = Dialogue("ko", seed=0, persona=load(persona_file), state_dir=tmp_path / "state")
+    voice = Voice(settings.voice, "ko")
+    stages = Stages(WakeDetector(settings.wake), Endpointer(settings.listen), korean_transcriber, dialogue, voice)
+    bus = EventBus("test")
+    events = []
+    bus.subscribe(events.append)
+    sink = WavSink(tmp_path / "out.wav")
+    pipeline = Pipeline(stages, bus, sink)
+    pipeline.start()
+
+    def feed(samples):
+        for frame in frames_of(samples):
+            pipeline.process(frame)
+
+    yield pipeline, events, feed
+    sink.close()
+    voice.close()
+
+
+def test_a_question_in_the_answer_is_answered_without_the_wake_word(companion, hey_jarvis):
+    pipeline, events, feed = companion
+    feed(recording(1.0, hey_jarvis, 0.7, speech("어떻게 지내", "ko+f3"), 4.0, speech("기분좋아", "ko+f3"), 6.0))
+    assert [e["name"] for e in events if e["type"] == "intent"] == ["SpeakerHowAreYou", "SpeakerFeeling"]
+    assert len([e for e in events if e["type"] == "wake"]) == 1
+    follow = next(e for e in events if e.get("follow_up"))
+    assert follow["state"] == "listening"
+    first, second = [e["turn"] for e in events if e["type"] == "intent"]
+    assert follow["turn"] == second != first  # a new request, heard without the wake word
+    assert kinds(events)[-1] == "idle"
+
+
+def test_silence_after_a_question_goes_back_to_idle_without_a_word(companion, hey_jarvis):
+    pipeline, events, feed = companion
+    at = {}
+    pipeline.bus.subscribe(lambda e: at.setdefault(e.get("state"), []).append(pipeline.now))
+    feed(recording(1.0, hey_jarvis, 0.7, speech("어떻게 지내", "ko+f3"), 10.0))
+    assert kinds(events)[-3:] == ["speaking", "listening", "idle"]
+    assert len([e for e in events if e["type"] == "response"]) == 1  # no "I'm here whenever you need me"
+    assert 4.9 <= at["idle"][-1] - at["listening"][-1] <= 5.3  # listen.follow_up_seconds
+
+
+def test_a_timer_set_by_voice_goes_off_on_time_while_idle(companion, hey_jarvis):
+    pipeline, events, feed = companion
+    fired_at = []
+    pipeline.bus.subscribe(lambda e: fired_at.append(pipeline.now) if e["type"] == "timer" else None)
+    feed(recording(1.0, hey_jarvis, 0.7, speech("삼분 타이머", "ko+f3")))
+    feed(recording(0.5))  # the end of the sentence is heard: the timer starts
+    started_at = pipeline.now
+    assert [e["slots"] for e in events if e["type"] == "intent"] == [{"minutes": 3}]
+    feed(recording(185.0))
+    timer = next(e for e in events if e["type"] == "timer")
+    assert {k: timer[k] for k in ("kind", "name", "seconds")} == {"kind": "timer", "name": None, "seconds": 180}
+    assert 179.5 <= fired_at[0] - started_at <= 180.5
+    told = [e for e in events if e["turn"] == timer["turn"]]
+    assert [e["state"] if e["type"] == "state" else e["type"] for e in told] == ["timer", "response", "speaking"]
+    assert "3분 타이머" in told[1]["text"]
+    assert kinds(events)[-1] == "idle"
+
+
+def test_a_timer_goes_off_while_the_microphone_is_muted(companion):
+    pipeline, events, feed = companion
+    pipeline.stages.dialogue.reply("10초 타이머")
+    pipeline.submit("mute")
+    feed(recording(16.0))
+    assert [e["type"] for e in events if e["type"] in ("timer", "response")] == ["timer", "response"]
+    assert pipeline.state.value == "muted" and events[-1]["state"] == "muted"
+
+
+def test_mute_and_volume_said_aloud_go_through_the_command_door(companion, hey_jarvis):
+    pipeline, events, feed = companion
+    feed(recording(1.0, hey_jarvis, 0.7, speech("볼륨 내려", "ko+f3"), 10.0))  # the answer may ask back
+    assert pipeline.volume == 80 and [e["level"] for e in events if e["type"] == "volume"] == [100, 80]
+    feed(recording(1.0, hey_jarvis, 0.7, speech("음소거", "ko+f3"), 6.0))
+    mute_turn = [e for e in events if e["type"] == "intent"][-1]["turn"]
+    assert [e["name"] for e in events if e["type"] == "intent"] == ["HassSetVolumeRelative", "SpeakerMute"]
+    said = [e for e in events if e["type"] == "response" and e["turn"] == mute_turn]
+    assert said and pipeline.muted and events[-1]["state"] == "muted"
+    feed(recording(1.0, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 3.0))
+    assert len([e for e in events if e["type"] == "wake"]) == 2  # muted: the third wake word is not heard

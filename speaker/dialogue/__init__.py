@@ -1,69 +1,177 @@
 """Dialogue: from the text the user said to the answer the speaker gives.
 
-Sentences live in `sentences/<language>.yaml` (Home Assistant's hassil format) and are matched with
-hassil; the lines the speaker says live in the persona file `personas/<language>.toml`. Skills fill
-in what only code knows (the time, the date).
+Sentences live in `sentences/<language>.yaml` (Home Assistant's hassil format, partly reused from
+home-assistant-intents) and are matched with hassil; the lines the speaker says live in a persona
+file (`personas/<language>.toml` by default). Skills do what only code can (the clock, timers,
+alarms, remembering, volume); what no sentence matches may go to a local language model.
 """
 
 from __future__ import annotations
 
+import collections
 import random
-import tomllib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from hassil import Intents, recognize, sample_intents
+from hassil import recognize_best
 
-from . import skills
+from . import intents, skills
+from .llm import Chat, ChatError
+from .memory import Memory
+from .persona import Persona, builtin, find
 
 HERE = Path(__file__).parent
+HISTORY = 6  # turns of the conversation a language model is shown
+FOLLOW_UP = "?"  # a reply ending with a question is answered without the wake word
+CONTEXT = {
+    "en": ("It is {time} on {date}.", "The person you talk with is called {user}.", "They told you: {facts}."),
+    "ko": ("지금: {date} {time}.", "대화 상대의 이름: {user}.", "상대가 알려 준 것: {facts}."),
+}
 
 
 @dataclass(frozen=True)
 class Reply:
-    """The outcome of one turn: what was understood and what to say."""
+    """The outcome of one turn: what was understood, what to say, and what else to do."""
 
     intent: str | None
     slots: dict = field(default_factory=dict)
     text: str = ""
+    command: tuple[str, dict] | None = None  # for the pipeline's command door, e.g. ("volume", {"level": 50})
+    follow_up: bool = False  # the reply asked a question: listen again without the wake word
+    events: tuple[tuple[str, dict], ...] = ()  # (type, fields) to emit: a timer that fired, an error
 
 
 class Dialogue:
     """Understands sentences in one language and answers them in the persona's words."""
 
-    def __init__(self, language: str, clock: Callable[[], datetime] = datetime.now, seed: int | None = None):
+    def __init__(self, language: str, clock: Callable[[], datetime] = datetime.now, seed: int | None = None,
+                 persona: Persona | None = None, state_dir: Path | None = None, chat: Chat | None = None):
         self.language = language
         self.clock = clock
-        with (HERE / "sentences" / f"{language}.yaml").open(encoding="utf-8") as f:
-            self.intents = Intents.from_yaml(f)
-        with (HERE / "personas" / f"{language}.toml").open("rb") as f:
-            self.persona = tomllib.load(f)
-        self._random = random.Random(seed)
+        self.intents = intents.load([HERE / "sentences" / f"{language}.yaml"])
+        self.persona = persona or builtin(language)
+        self.memory = Memory(state_dir)
+        self.chat = chat
+        self.random = random.Random(seed)
+        self.last_said = ""
         self._last_line: dict[str, str] = {}
+        self._history: collections.deque[tuple[str, str]] = collections.deque(maxlen=HISTORY)
+
+    @classmethod
+    def from_settings(cls, settings, language: str | None = None) -> "Dialogue":
+        """The dialogue the settings describe: persona, state directory, language model."""
+        language = language or settings.language
+        llm = settings.llm
+        chat = Chat(llm.url, llm.model, llm.timeout_seconds) if llm.url else None
+        return cls(language, persona=find(settings.persona, language), state_dir=settings.state_dir(), chat=chat)
+
+    def now(self) -> datetime:
+        return self.clock()
 
     def phrases(self) -> list[str]:
-        """Every sentence the dialogue understands, written out (to teach the speech recogniser)."""
-        return sorted({" ".join(text.split()) for _intent, text in sample_intents(self.intents)})
+        """Every sentence meant for speech, written out (to teach the speech recogniser)."""
+        return intents.phrases(self.intents)
 
     def understands(self, text: str) -> bool:
-        return recognize(text, self.intents) is not None
+        return self._recognize(text) is not None
+
+    def _recognize(self, text: str):
+        return recognize_best(text, self.intents) if text.strip() else None
 
     def reply(self, text: str) -> Reply:
         """Answer one sentence."""
-        match = recognize(text, self.intents) if text.strip() else None
+        self.memory.refresh()
+        match = self._recognize(text)
         if match is None:
-            return Reply(None, {}, self.line("not_understood"))
-        name = match.intent.name
-        slots = {entity.name: entity.value for entity in match.entities_list}
-        values = {"name": self.persona["name"], **skills.run(name, self.language, self.clock())}
-        return Reply(name, slots, self.line(name, **values))
+            reply = self._converse(text)
+        else:
+            slots = {e.name: _plain(e.value) for e in match.entities_list}
+            said = skills.run(self, match.intent.name, slots, text)
+            spoken = self.line(said.key, **said.values)
+            if said.then is not None:
+                spoken += " " + self.line(said.then.key, **said.then.values)
+            reply = Reply(match.intent.name, slots, spoken, said.command, spoken.endswith(FOLLOW_UP))
+        if reply.intent != "SpeakerRepeat":
+            self.last_said = reply.text
+        if text.strip():
+            self._history.append((text, reply.text))
+        return reply
+
+    def due(self) -> Reply | None:
+        """The timers and alarms whose time has come, told (and forgotten); None if none has."""
+        memory = self.memory
+        memory.refresh()
+        next_due = memory.next_due()
+        now = self.now()
+        if next_due is None or next_due > now:
+            return None
+        said, events = [], []
+        for timer in [t for t in memory.timers if t.due <= now]:
+            memory.timers.remove(timer)
+            said.append(self.line("timer_done", timer=skills.describe_timer(timer, self.language)))
+            events.append(("timer", {"kind": "timer", "name": timer.name or None, "seconds": timer.seconds}))
+        for alarm in [a for a in memory.alarms if a.due <= now]:
+            memory.alarms.remove(alarm)
+            time = skills.spoken_time(alarm.due, self.language)
+            said.append(self.line("alarm_done", time=time, **{"is": skills.ko_copula(time)}))
+            events.append(("timer", {"kind": "alarm", "name": None, "at": alarm.due.isoformat(timespec="minutes")}))
+        memory.save()
+        self.last_said = " ".join(said)
+        return Reply(None, {}, self.last_said, events=tuple(events))
 
     def line(self, key: str, **values) -> str:
-        """One of the persona's lines for `key`, not the same as last time."""
-        lines = self.persona["lines"][key]
-        choices = [line for line in lines if line != self._last_line.get(key)] or lines
-        chosen = self._random.choice(choices)
+        """One of the persona's lines for `key` at this time of day, not the same as last time.
+        Lines that use your name are only chosen when the speaker knows it."""
+        user = self.memory.user_name
+        lines = self.persona.choices(key, part_of_day(self.now()))
+        usable = [line for line in lines if user or "{user}" not in line]
+        choices = [line for line in usable if line != self._last_line.get(key)] or usable
+        chosen = self.random.choice(choices)
         self._last_line[key] = chosen
-        return chosen.format(**values)
+        text = chosen.format(**{"name": self.persona.name, "user": user, **values})
+        return _sentence_case(text) if self.language == "en" else text
+
+    def _converse(self, text: str) -> Reply:
+        """Nothing matched: the language model answers, if there is one, else the persona admits it."""
+        if self.chat is None or not text.strip():
+            spoken = self.line("not_understood")
+            return Reply(None, {}, spoken, follow_up=spoken.endswith(FOLLOW_UP))
+        try:
+            spoken = self.chat.ask(self._messages(text))
+            events = ()
+        except ChatError as e:
+            spoken = self.line("llm_failed")
+            events = (("error", {"code": e.code, "message": str(e)}),)
+        return Reply(None, {}, spoken, follow_up=spoken.endswith(FOLLOW_UP), events=events)
+
+    def _messages(self, text: str) -> list[dict]:
+        """The persona as the system prompt, what the speaker knows, and the recent turns."""
+        now = self.now()
+        time_line, user_line, facts_line = CONTEXT[self.language]
+        system = [self.persona.prompt.format(name=self.persona.name),
+                  time_line.format(time=skills.spoken_time(now, self.language), date=skills.spoken_date(now, self.language))]
+        if self.memory.user_name:
+            system.append(user_line.format(user=self.memory.user_name))
+        if self.memory.facts:
+            system.append(facts_line.format(facts="; ".join(f.text for f in self.memory.facts)))
+        messages = [{"role": "system", "content": " ".join(system)}]
+        for said, answered in self._history:
+            messages += [{"role": "user", "content": said}, {"role": "assistant", "content": answered}]
+        return [*messages, {"role": "user", "content": text}]
+
+
+def part_of_day(now: datetime) -> str:
+    """morning 5-12, afternoon 12-17, evening 17-22, night 22-5."""
+    return ("night", "morning", "afternoon", "evening", "night")[sum(now.hour >= h for h in (5, 12, 17, 22))]
+
+
+def _plain(value):
+    """Slot values as JSON shows them best: 5, not 5.0."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _sentence_case(text: str) -> str:
+    return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)

@@ -1,0 +1,82 @@
+"""The sentences the speaker understands: Home Assistant's own (home-assistant-intents) for the
+intents a sentence file names under `home_assistant.intents`, plus the file's own sentences.
+
+Every sentence is understood when typed. Only some teach the speech recogniser (`phrases`): not
+those with number ranges or free text (wildcards), which cannot be written out, nor blocks marked
+`metadata: {speech: false}` (each extra word in the grammar is one more word anything can be heard as).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+from hassil import Intents
+from hassil.sample import sample_sentence
+from hassil.util import merge_dict
+from home_assistant_intents import get_intents
+
+REUSE_KEY = "home_assistant"
+_LIST = re.compile(r"\{(\w+)(?::\w+)?\}")
+_RULE = re.compile(r"<(\w+)>")
+_UNUSABLE_SLOTS = {"conversation_command"}  # a command to run later: Home Assistant's, not ours
+
+
+def load(files: list[Path]) -> Intents:
+    """Merge sentence files (later ones add to earlier ones) over the Home Assistant intents they reuse."""
+    merged: dict = {}
+    for path in files:
+        with path.open(encoding="utf-8") as f:
+            own = yaml.safe_load(f) or {}
+        reused = own.pop(REUSE_KEY, {})
+        if reused:
+            language = own.get("language") or merged.get("language")
+            merge_dict(merged, home_assistant(language, reused["intents"], reused.get("speech", True)))
+        merge_dict(merged, own)
+    return Intents.from_dict(merged)
+
+
+def home_assistant(language: str, names: list[str], speech: bool = True) -> dict:
+    """The named intents from home-assistant-intents, keeping only sentences that need nothing from a
+    Home Assistant installation (areas, device names, floors, delayed commands)."""
+    data = get_intents(language) or {}
+    lists, rules = data.get("lists", {}), data.get("expansion_rules", {})
+
+    def lists_used(text: str, seen: frozenset = frozenset()) -> set[str]:
+        used = {m.group(1) for m in _LIST.finditer(text)}
+        for rule in set(_RULE.findall(text)) - seen:
+            used |= lists_used(rules.get(rule, ""), seen | {rule})
+        return used
+
+    intents = {}
+    for name in names:
+        if name not in data.get("intents", {}):
+            raise ValueError(f"home-assistant-intents has no {name} for {language!r}")
+        kept = []
+        for block in data["intents"][name]["data"]:
+            used = set().union(*(lists_used(s) for s in block["sentences"]))
+            slots = {m.group(0).strip("{}").split(":")[-1] for s in block["sentences"] for m in _LIST.finditer(s)}
+            if used <= set(lists) and not slots & _UNUSABLE_SLOTS:
+                kept.append({"sentences": block["sentences"], "slots": block.get("slots", {}),
+                             "metadata": {"speech": speech}})
+        intents[name] = {"data": kept}
+    return {"language": language, "intents": intents, "lists": dict(lists), "expansion_rules": dict(rules),
+            "skip_words": list(data.get("skip_words", []))}
+
+
+def phrases(intents: Intents) -> list[str]:
+    """Every sentence meant for speech, written out in words (lists expanded)."""
+    found = set()
+    for intent in intents.intents.values():
+        for data in intent.data:
+            if (data.metadata or {}).get("speech") is False:
+                continue
+            rules = {**intents.expansion_rules, **data.expansion_rules}
+            lists = {**intents.slot_lists, **data.slot_lists}
+            for sentence in data.sentences:
+                if set(sentence.list_names(rules)) & data.wildcard_list_names:
+                    continue
+                texts = sample_sentence(sentence, lists, rules, language=intents.language, expand_ranges=False)
+                found.update(" ".join(t.split()) for t in texts if "{" not in t)
+    return sorted(found)
