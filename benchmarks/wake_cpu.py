@@ -63,7 +63,7 @@ def main() -> None:
         p = statistics.median(t for t, _ in plain) / minutes
         o = statistics.median(t for t, _ in ours) / minutes
         print(f"{name}: openWakeWord plain loop {p:.2f} CPU s/min, speaker {o:.2f} CPU s/min, "
-              f"ratio {o / p:.2f}; wakes found {plain[0][1]} vs {ours[0][1]}")
+              f"ratio {o / p:.3f}; wakes found {plain[0][1]} vs {ours[0][1]}")
 
 
 if __name__ == "__main__":

@@ -286,15 +286,17 @@ class DeviceSink:
             if generation != self._generation:
                 continue
             try:
-                self._play(samples, rate)
+                self._play(samples, rate, generation)
             except Exception as e:
                 log.warning("cannot play the answer: %s", e)
                 self.report("speaker_unavailable", f"cannot play the answer ({e})")
 
-    def _play(self, samples: np.ndarray, rate: int) -> None:
+    def _play(self, samples: np.ndarray, rate: int, generation: int) -> None:
         if self.command:
             self._player = subprocess.Popen(shlex.split(self.command.format(rate=rate)), stdin=subprocess.PIPE,
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if generation != self._generation:  # stop() came while the player was starting
+                self._player.kill()
             try:
                 self._player.communicate(samples.astype("<i2").tobytes(), timeout=120)
             except BrokenPipeError:

@@ -31,7 +31,9 @@ def _setup_logging(level: str = "info") -> None:
 def cmd_run(args) -> int:
     from .daemon import Daemon, RunOptions
 
-    overrides = (("language", args.language),) if args.language else ()
+    overrides = tuple((key, value) for key, value in (
+        ("language", args.language), ("device_id", args.device_id), ("mqtt", {"url": args.mqtt} if args.mqtt else None),
+    ) if value)
     options = RunOptions(args.config, overrides, args.input, args.realtime, args.output, args.events_jsonl)
     daemon = Daemon(options)
     _setup_logging(daemon.settings.log.level)
@@ -96,12 +98,77 @@ def cmd_say(args) -> int:
     return 1 if errors else 0
 
 
+def _answer_errors(reply) -> None:
+    """What went wrong behind an answer (e.g. the language model did not answer), on stderr."""
+    for kind, fields in reply.events:
+        if kind == "error":
+            print(f"warning: {fields['message']}", file=sys.stderr)
+
+
+def cmd_ask(args) -> int:
+    from .dialogue import Dialogue
+
+    settings = _settings(args)
+    _setup_logging("warning")
+    reply = Dialogue.from_settings(settings).reply(args.text)
+    _answer_errors(reply)
+    if args.json:
+        print(json.dumps({"intent": reply.intent, "slots": reply.slots, "response": reply.text}, ensure_ascii=False))
+    else:
+        print(reply.text)
+    return 0
+
+
+def cmd_chat(args) -> int:
+    import threading
+
+    from .dialogue import Dialogue
+
+    settings = _settings(args)
+    _setup_logging("warning")
+    dialogue = Dialogue.from_settings(settings)
+    name = dialogue.persona.name
+    turn = threading.Lock()  # one at a time: what you typed, or a timer going off
+    done = threading.Event()
+
+    def say(text: str) -> None:
+        print(f"{name}: {text}", flush=True)
+
+    def timers() -> None:
+        while not done.wait(0.2):
+            with turn:
+                due = dialogue.due()
+            if due is not None:
+                say(due.text)
+
+    if sys.stdin.isatty():
+        print(f"Talking with {name}. Type and press Enter; Ctrl-D leaves.", file=sys.stderr)
+    threading.Thread(target=timers, name="timers", daemon=True).start()
+    try:
+        for line in sys.stdin:
+            if line.strip():
+                with turn:
+                    reply = dialogue.reply(line.strip())
+                _answer_errors(reply)
+                say(reply.text)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        done.set()
+    return 0
+
+
 def cmd_check_config(args) -> int:
     from . import stt, wake
+    from .dialogue.persona import find
     from .voice import Voice
 
     settings = config.load(args.path)
     problems, warnings = [], []
+    try:
+        find(settings.persona, settings.language)
+    except ConfigError as e:
+        problems += e.problems
     for name in settings.wake.models:
         try:
             wake.model_path(name)
@@ -145,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--realtime", action="store_true", help="with --input WAV: play it at the pace of a live microphone")
     run.add_argument("--output", metavar="WAV", help="write every answer to this WAV file instead of the sound device")
     run.add_argument("--events-jsonl", metavar="PATH|-", help="append every event as a JSON line to PATH (- for stdout)")
+    run.add_argument("--mqtt", metavar="URL", help="broker, mqtt://[user:password@]host:port (overrides mqtt.url)")
+    run.add_argument("--device-id", metavar="ID", help="this speaker's id in events and topics (overrides device_id)")
 
     detect = command("detect", cmd_detect, "Print one JSON line per wake word found in a WAV file.")
     detect.add_argument("wav")
@@ -158,6 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("text")
     say.add_argument("--output", metavar="WAV", help="write the speech to this WAV file")
     with_config(say)
+
+    ask = command("ask", cmd_ask, "Answer one sentence (typed, no audio) and print the answer.")
+    ask.add_argument("text")
+    ask.add_argument("--json", action="store_true", help='print {"intent", "slots", "response"} as JSON')
+    with_config(ask)
+
+    chat = command("chat", cmd_chat, "Talk with the speaker by typing: one line in, one answer out.")
+    with_config(chat)
 
     check = command("check-config", cmd_check_config, "Validate a settings file: exit 0 if good, 2 with every problem if not.")
     check.add_argument("path")

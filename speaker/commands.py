@@ -60,12 +60,19 @@ def _nothing(p: dict) -> dict:
     return {}
 
 
+def _mute(p: dict) -> dict:
+    on = p.get("mute", True)
+    if not isinstance(on, bool):
+        raise CommandError(f"mute must be true or false, got {on!r}")
+    return {"on": on}
+
+
 VALIDATORS = {
     "say": (_say, {"text", "language", "volume"}),
     "listen": (_nothing, set()),
     "stop": (_nothing, set()),
     "volume": (_volume, {"level", "step"}),
-    "mute": (_nothing, set()),
+    "mute": (_mute, {"mute"}),  # {"mute": false} unmutes (one topic for a Home Assistant switch)
     "unmute": (_nothing, set()),
     "reload": (_nothing, set()),
 }

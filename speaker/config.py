@@ -10,6 +10,7 @@ import dataclasses
 import os
 import tomllib
 import typing
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,6 +118,80 @@ class VoiceSettings:
 
 
 @dataclass(frozen=True)
+class DeviceSettings:
+    names: tuple[str, ...] = ()
+    """What people call it, in any language: ["living room light", "거실 불"]."""
+
+    topic: str = ""
+    """Where to publish, e.g. "zigbee2mqtt/living_room_light/set"."""
+
+    on: str = '{"state": "ON"}'
+    """Payload that turns it on."""
+
+    off: str = '{"state": "OFF"}'
+    """Payload that turns it off."""
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    url: str = ""
+    """Broker: mqtt://[user:password@]host[:port] or mqtts:// for TLS. Empty: no MQTT."""
+
+    prefix: str = "speaker"
+    """First level of every topic: <prefix>/<device_id>/..."""
+
+    room: str = ""
+    """The room this speaker is in; it also obeys <prefix>/room/<room>/cmd/... Empty: none."""
+
+    ca_file: str = ""
+    """TLS: the CA certificate that signed the broker's (empty: the system's CAs)."""
+
+    cert_file: str = ""
+    """TLS: this speaker's client certificate, if the broker asks for one."""
+
+    key_file: str = ""
+    """TLS: the client certificate's private key."""
+
+    queue_limit: int = 1000
+    """Events kept while the broker is away; beyond this the oldest are dropped (and counted)."""
+
+    discovery: bool = True
+    """Announce the speaker to Home Assistant (MQTT discovery)."""
+
+    discovery_prefix: str = "homeassistant"
+    """Home Assistant's discovery prefix."""
+
+    arbitration_seconds: float = 0.3
+    """When several speakers hear one wake word within this window, only the one that heard it best answers (0: off)."""
+
+    devices: tuple[DeviceSettings, ...] = ()
+    """Things to switch by voice ([[mqtt.devices]] tables)."""
+
+    def broker(self) -> Broker:
+        """The broker address from `url` (ValueError if it is not an mqtt:// or mqtts:// URL)."""
+        parts = urllib.parse.urlsplit(self.url)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError(f"{self.url!r} is not mqtt://[user:password@]host[:port] or mqtts://...")
+        tls = parts.scheme == "mqtts"
+        try:
+            port = parts.port or (8883 if tls else 1883)
+        except ValueError:
+            raise ValueError(f"{self.url!r} has a bad port") from None
+        user = urllib.parse.unquote(parts.username) if parts.username else None
+        password = urllib.parse.unquote(parts.password) if parts.password else None
+        return Broker(parts.hostname, port, user, password, tls)
+
+
+@dataclass(frozen=True)
+class Broker:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool
+
+
+@dataclass(frozen=True)
 class LlmSettings:
     url: str = ""
     """A local language model for open conversation: an OpenAI-compatible server, e.g. http://192.168.1.20:11434 (Ollama). Empty: off."""
@@ -138,6 +213,29 @@ class LogSettings:
 
 
 @dataclass(frozen=True)
+class GpioSettings:
+    led_pins: tuple[int, ...] = ()
+    """Status light, BCM pin numbers: [18] a single LED (dimmed by PWM), [17, 27, 22] an RGB LED (red, green, blue). Empty: none."""
+
+    button_pin: int = 0
+    """A push button to ground (BCM number): a tap listens, or stops the answer; a hold mutes or unmutes. 0: none."""
+
+    hold_seconds: float = 1.0
+    """How long the button must be held to mute or unmute."""
+
+    mute_switch_pin: int = 0
+    """A switch to ground (BCM number) that keeps the microphone muted while it is closed. 0: none."""
+
+    mute_survives_restart: bool = False
+    """Stay muted after a restart if the speaker was muted (by the button, the switch or MQTT)."""
+
+    def pins(self) -> dict[str, tuple[int, ...]]:
+        """The pins in use, by key. None in use: gpiozero is never imported."""
+        wired = {"led_pins": self.led_pins, "button_pin": (self.button_pin,), "mute_switch_pin": (self.mute_switch_pin,)}
+        return {key: pins for key, pins in wired.items() if any(pins)}
+
+
+@dataclass(frozen=True)
 class Settings:
     device_id: str = "speaker"
     """Names this speaker in events (and on MQTT): letters, digits, - and _."""
@@ -153,6 +251,8 @@ class Settings:
     listen: ListenSettings = field(default_factory=ListenSettings)
     stt: SpeechToTextSettings = field(default_factory=SpeechToTextSettings)
     voice: VoiceSettings = field(default_factory=VoiceSettings)
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    gpio: GpioSettings = field(default_factory=GpioSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
@@ -194,8 +294,14 @@ _RANGES = {
     ("llm", "timeout_seconds"): (0.5, 4.5),  # live audio waits in a queue of about 5 s meanwhile
     ("listen", "vad_threshold"): (0.05, 0.95),
     ("voice", "rate"): (60, 400),
+    ("mqtt", "queue_limit"): (10, 1_000_000),
+    ("mqtt", "arbitration_seconds"): (0.0, 5.0),
     ("voice", "pitch"): (0, 100),
     ("voice", "volume"): (0.0, 1.0),
+    ("gpio", "led_pins"): (1, 27),  # BCM numbers on the 40-pin header, each pin of the list
+    ("gpio", "button_pin"): (0, 27),  # 0: none
+    ("gpio", "mute_switch_pin"): (0, 27),
+    ("gpio", "hold_seconds"): (0.3, 10),
 }
 _CHOICES = {
     ("", "language"): LANGUAGES,
@@ -207,6 +313,18 @@ def _check_value(where: str, key: tuple[str, str], kind, value, problems: list[s
     """Return `value` converted to `kind`, or append a problem and return None."""
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if typing.get_origin(kind) is tuple and dataclasses.is_dataclass(typing.get_args(kind)[0]):
+        item = typing.get_args(kind)[0]
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            problems.append(f"{where}: must be a list of tables ([[{where}]])")
+            return None
+        return tuple(_build(item, v, f"{where}[{i}]", problems) for i, v in enumerate(value))
+    if typing.get_args(kind) == (int, ...):  # a list of numbers, each checked like a single one
+        if not isinstance(value, list):
+            problems.append(f"{where}: must be a list of whole numbers, got {value!r}")
+            return None
+        items = [_check_value(where, key, int, v, problems) for v in value]
+        return None if None in items else tuple(items)
     if typing.get_origin(kind) is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             problems.append(f"{where}: must be a list of non-empty strings, got {value!r}")
@@ -256,16 +374,43 @@ def _build(cls, data: dict, section: str, problems: list[str]):
 def parse(data: dict, overrides: dict | None = None) -> Settings:
     """Validate a TOML document (as a dict); raise ConfigError naming every bad key."""
     problems: list[str] = []
-    data = {**data, **(overrides or {})}
+    data = _merged(data, overrides or {})
     settings = _build(Settings, data, "", problems)
     if not settings.stt.en_model:
         problems.append("stt.en_model: must name the English vosk model (a directory name or an absolute path)")
+    if settings.mqtt.url:
+        try:
+            settings.mqtt.broker()
+        except ValueError as e:
+            problems.append(f"mqtt.url: {e}")
+    for i, device in enumerate(settings.mqtt.devices):
+        if not device.names or not device.topic:
+            problems.append(f"mqtt.devices[{i}]: needs names and a topic")
+    for key in ("prefix", "room"):
+        value = getattr(settings.mqtt, key)
+        if any(c in value for c in "+#/") or (key == "prefix" and not value):
+            problems.append(f"mqtt.{key}: {value!r} must be a single topic level (no /, + or #)")
+    if len(settings.gpio.led_pins) not in (0, 1, 3):
+        problems.append(f"gpio.led_pins: one pin (a single LED) or three (red, green, blue), got {list(settings.gpio.led_pins)}")
+    wired = settings.gpio.pins()
+    for pin in sorted({p for pins in wired.values() for p in pins}):
+        keys = [key for key, pins in wired.items() for p in pins if p == pin]
+        if len(keys) > 1:
+            problems.append(f"gpio: pin {pin} is used twice ({' and '.join(keys)})")
     device = settings.device_id
     if not device or not all(c.isalnum() or c in "-_" for c in device) or not device.isascii():
         problems.append(f"device_id: {device!r} must be letters, digits, - and _ only")
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _merged(base: dict, extra: dict) -> dict:
+    """`base` with `extra` laid over it, table by table."""
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def load(path: str | Path | None = None, overrides: dict | None = None) -> Settings:

@@ -4,6 +4,7 @@ and the audio that feeds it. `speaker run` builds one Daemon and calls run()."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -39,7 +40,7 @@ class Daemon:
         self.bus = EventBus(self.settings.device_id)
         self.bus.subscribe(EventLog(self.settings.log.transcripts))
         if options.events_jsonl:
-            stream = sys.stdout if options.events_jsonl == "-" else open(options.events_jsonl, "a", encoding="utf-8")
+            stream = _private_stdout() if options.events_jsonl == "-" else open(options.events_jsonl, "a", encoding="utf-8")
             self.bus.subscribe(JsonlWriter(stream))
         self.service = Service(self.bus)
         self.stopping = threading.Event()
@@ -70,7 +71,20 @@ class Daemon:
             self.source = LiveSource(settings.audio.input_device, settings.audio.input_command,
                                      settings.audio.retry_seconds, self.report)
         clock = time.monotonic if self.source.live else None
+        mqtt = None
+        if settings.mqtt.url:
+            from .mqtt import MqttLink
+
+            mqtt = MqttLink(settings, self.bus, lambda name, payload: self.pipeline.submit(name, payload),
+                            lambda turn: self.pipeline.yield_turn(turn), stages.wake.names)
         self.pipeline = Pipeline(stages, self.bus, sink, clock=clock, on_reload=self.reload)
+        gpio = None
+        if settings.gpio.pins() or settings.gpio.mute_survives_restart:
+            from .gpio import Gpio
+
+            gpio = Gpio(settings.gpio, settings.state_dir(), self.bus, self.pipeline.submit)
+        if mqtt is not None:
+            mqtt.start()
         if self.stopping.is_set():  # asked to stop while the models loaded
             self.source.close()
         log.info("ready: listening for %s", ", ".join(stages.wake.names))
@@ -90,6 +104,10 @@ class Daemon:
             self.pipeline.finish()
         finally:
             self.service.stopping()
+            if mqtt is not None:
+                mqtt.close()
+            if gpio is not None:
+                gpio.close()
             sink.close()
             self.pipeline.stages.voice.close()
         return 0
@@ -135,3 +153,12 @@ class Daemon:
             old.voice.close()
         log.info("reloaded %s", self.options.config_path or "settings")
         self.bus.emit("reloaded", config=str(Path(self.options.config_path)) if self.options.config_path else None)
+
+
+def _private_stdout():
+    """Keep standard output for events alone: anything else that prints (a library's chatter)
+    goes to standard error instead of breaking the JSON lines."""
+    events = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return events

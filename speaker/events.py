@@ -8,7 +8,10 @@ Types and their extra fields:
   intent      name, slots
   response    text
   error       code, message
-The JSONL writer, and later MQTT, LEDs and systemd status, subscribe to the bus; no stage calls them.
+  volume      level
+  reloaded    config
+The JSONL writer, the log, MQTT, the status light and systemd's status all subscribe to the bus;
+no stage calls them.
 """
 
 from __future__ import annotations

@@ -220,17 +220,27 @@ class Pipeline:
         elif name == "volume":
             self.volume = max(0, min(100, args.get("level", self.volume + args.get("step", 0))))
             self.bus.emit("volume", self.turn, level=self.volume)
-        elif name == "mute" and not self.muted:
+        elif name == "mute" and args["on"] and not self.muted:
             self._cut_turn()
             self.muted = True
             self._end_turn()
         elif name == "reload" and self.on_reload is not None:
             self.on_reload()
-        elif name == "unmute" and self.muted:
+        elif name in ("unmute", "mute") and self.muted and not args.get("on", False):
             self.muted = False
             self.stages.wake.resume(after_silence=True)
             if self.state is State.MUTED:
                 self._set_state(State.IDLE)
+
+    def yield_turn(self, turn: str) -> None:
+        """Another speaker answers this wake word: drop the turn quietly (from any thread)."""
+
+        def drop() -> None:
+            if self.turn == turn:
+                self._cut_turn()
+                self._end_turn()
+
+        self.call_soon(drop)
 
     def _cut_turn(self) -> None:
         """Stop whatever the speaker is saying or hearing now."""

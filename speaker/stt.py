@@ -23,6 +23,7 @@ from .config import ModelMissing, Settings
 log = logging.getLogger(__name__)
 
 ALTERNATIVES = 10
+ALTERNATIVES_TRUSTED = 3  # a sentence further down the list is more often a forced fit than what was said
 EN_MODEL_HELP = (
     "English speech needs the vosk model vosk-model-small-en-us-0.15: run ./scripts/setup on a machine with "
     "internet (or unzip it from https://alphacephei.com/vosk/models into {dir})"
@@ -141,7 +142,7 @@ class Transcriber:
         """Begin a new utterance, with the audio from just before the speech began."""
         self._recognizer = self._new_recognizer()
         self._audio: list[bytes] = []
-        self._segments: list[str] = []
+        self._segments: list[list[str]] = []  # candidates of each stretch vosk ended at a pause
         self._partial = ""
         for frame in preroll:
             self.accept(frame)
@@ -151,25 +152,31 @@ class Transcriber:
         data = frame.tobytes()
         self._audio.append(data)
         if self._recognizer.AcceptWaveform(data):  # vosk heard a long pause: keep what came before it
-            self._segments.append(_texts(json.loads(self._recognizer.Result()))[0])
-            text = " ".join(self._segments)
+            self._segments.append(_texts(json.loads(self._recognizer.Result())))
+            text = self._best_so_far()
         else:
             partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
-            text = " ".join([*self._segments, partial]).strip()
+            text = f"{self._best_so_far()} {partial}".strip()
         if text and text != self._partial:
             self._partial = text
             return text
         return None
 
+    def _best_so_far(self) -> str:
+        return " ".join(candidates[0] for candidates in self._segments if candidates[0])
+
     def finish(self) -> str:
         """End the utterance and return its text ('' if nothing was recognised)."""
-        before = " ".join(self._segments)
-        heard = [_clean(f"{before} {t}") for t in _texts(json.loads(self._recognizer.FinalResult()))]
+        segments = [c for c in [*self._segments, _texts(json.loads(self._recognizer.FinalResult()))] if c[0]]
+        if not segments:
+            segments = [[""]]
+        before = " ".join(candidates[0] for candidates in segments[:-1])
+        heard = [_clean(f"{before} {t}") for t in segments[-1][:ALTERNATIVES_TRUSTED]]
         text = heard[0]
         understood = next((h for h in heard if h and self.understands(h)), None)
         if understood:
             return understood
-        nearest = nearest_phrase(text, self.grammar)
+        nearest = next(filter(None, (nearest_phrase(h, self.grammar) for h in heard)), None)
         if nearest is not None:
             return nearest
         if not self.free_fallback:
@@ -190,8 +197,8 @@ class Transcriber:
 
 
 def nearest_phrase(text: str, phrases: list[str]) -> str | None:
-    """The grammar is a loop over words, so it can join pieces of two sentences ("지금 몇 시 이에요").
-    Return the known sentence within a word or so of `text`, if there is exactly one best."""
+    """The grammar is a loop over words, so it can join pieces of two sentences.
+    Return the known sentence within a word of `text` (a third of its words), if exactly one is nearest."""
     words = text.split()
     if not words:
         return None

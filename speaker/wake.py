@@ -61,16 +61,29 @@ class Detection:
 
 
 class SilenceGate:
-    """Says whether a frame might hold speech; cheap enough to run on every frame."""
+    """Says whether a frame might hold speech; cheap enough to run on every frame.
+
+    A frame counts when it is clearly louder than the room's own hum (a noise floor that follows
+    the quietest recent frames) and webrtcvad finds speech in it: faint room noise alone, which
+    webrtcvad on its own often takes for speech, keeps the gate shut."""
 
     SUBFRAME = 320  # webrtcvad takes 10, 20 or 30 ms
+    ABOVE_FLOOR = 2.5  # ~8 dB louder than the room
+    MIN_RMS = 30.0  # below this (-60 dBFS) nothing is speech, whatever the floor
 
-    def __init__(self, aggressiveness: int = 1):
+    def __init__(self, aggressiveness: int = 2):
         import webrtcvad
 
         self._vad = webrtcvad.Vad(aggressiveness)
+        self._floor = self.MIN_RMS
 
     def heard(self, frame: np.ndarray) -> bool:
+        samples = frame.astype(np.float32)
+        rms = float(np.sqrt(np.dot(samples, samples) / len(samples)))
+        # the floor drops at once to a quieter frame and creeps up (about 1 % a frame) otherwise
+        self._floor = max(self.MIN_RMS, rms if rms < self._floor else self._floor * 1.01)
+        if rms < self._floor * self.ABOVE_FLOOR:
+            return False
         raw = frame.tobytes()
         step = self.SUBFRAME * 2
         return any(self._vad.is_speech(raw[i : i + step], SAMPLE_RATE) for i in range(0, len(raw), step))
@@ -100,6 +113,7 @@ class WakeDetector:
         self._awake_frames = 0  # frames left before the models sleep again (0: asleep)
         self._ignore_frames = 0
         self._streak = dict.fromkeys(self.names, 0)
+        self._armed = set(self.names)
         # openWakeWord starts with random noise in its buffers: flush it with silence once, here.
         silence = np.zeros(FRAME_SAMPLES, np.int16)
         for _ in range(CONTEXT_FRAMES + 5):
@@ -138,10 +152,14 @@ class WakeDetector:
         best = None
         for name in self.names:
             score = float(scores[name])
-            self._streak[name] = self._streak[name] + 1 if score >= self.threshold else 0
-            if self._streak[name] >= self.trigger_frames and (best is None or score > best.score):
+            if score < self.threshold:
+                self._streak[name] = 0
+                self._armed.add(name)  # one wake per time the score rises over the threshold
+                continue
+            self._streak[name] += 1
+            if name in self._armed and self._streak[name] >= self.trigger_frames and (best is None or score > best.score):
                 best = Detection(name, round(score, 4))
         if best is not None:
             self._ignore_frames = self.refractory_frames
-            self._streak = dict.fromkeys(self.names, 0)
+            self._armed.clear()
         return best

@@ -105,3 +105,79 @@ def korean_stages(korean_dialogue, korean_transcriber):
     voice = Voice(settings.voice, "ko")
     yield Stages(WakeDetector(settings.wake), Endpointer(settings.listen), korean_transcriber, korean_dialogue, voice)
     voice.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mosquitto:
+    """A real mosquitto broker on a free loopback port, with its own config and persistence."""
+
+    def __init__(self, folder: Path, extra: str = "", port: int | None = None):
+        self.folder = folder
+        self.port = port or free_port()
+        self.proc = None
+        self.conf = folder / "mosquitto.conf"
+        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                             f"persistence_location {folder}/\nlog_dest stderr\n{extra}")
+
+    @staticmethod
+    def folder() -> Path:
+        """A folder the broker's own user can reach (pytest's tmp_path is private to root)."""
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix="speaker-broker-"))
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> "Mosquitto":
+        import socket
+        import time
+
+        command = ["mosquitto", "-c", str(self.conf)]
+        if os.geteuid() == 0:  # mosquitto will not run as root: give it its files and run it as itself
+            import shutil
+
+            for path in (self.folder, *self.folder.iterdir()):
+                shutil.chown(path, "mosquitto")
+            self.folder.chmod(0o755)
+            command = ["setpriv", "--reuid=mosquitto", "--regid=mosquitto", "--init-groups", *command]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"mosquitto failed: {self.proc.stderr.read().decode()}")
+                time.sleep(0.02)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def broker_dir():
+    import shutil
+
+    folder = Mosquitto.folder()
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def broker(broker_dir):
+    server = Mosquitto(broker_dir).start()
+    yield server
+    server.stop()
