@@ -74,8 +74,8 @@ def cmd_transcribe(args) -> int:
     settings = _settings(args)
     _setup_logging("warning")
     samples = read_wav(args.wav)
-    dialogue = Dialogue(settings.language)
-    transcriber = Transcriber(settings, settings.language, dialogue.phrases(), dialogue.understands)
+    dialogue = Dialogue.from_settings(settings)
+    transcriber = Transcriber(settings, settings.language, dialogue.phrases(), dialogue.knows_word_for_word)
     print(transcriber.transcribe(samples))
     return 0
 

@@ -59,7 +59,7 @@ class Stages:
         if reuse is not None:
             return cls(wake, Endpointer(settings.listen), reuse.transcriber, dialogue, voice, reuse.missing_model)
         try:
-            transcriber = Transcriber(settings, language, dialogue.phrases(), dialogue.understands)
+            transcriber = Transcriber(settings, language, dialogue.phrases(), dialogue.knows_word_for_word)
             missing = ""
         except ModelMissing as e:
             transcriber, missing = None, str(e)

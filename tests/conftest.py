@@ -89,7 +89,7 @@ def korean_transcriber(korean_dialogue):
     from speaker.config import Settings
     from speaker.stt import Transcriber
 
-    return Transcriber(Settings(), "ko", korean_dialogue.phrases(), korean_dialogue.understands)
+    return Transcriber(Settings(), "ko", korean_dialogue.phrases(), korean_dialogue.knows_word_for_word)
 
 
 @pytest.fixture

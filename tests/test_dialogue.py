@@ -121,6 +121,13 @@ UNDERSTOOD = {
         ("forget what I told you", "SpeakerForget", {}),
         ("forget my keys", "SpeakerForget", {"subject": "keys"}),
         ("forget everything", "SpeakerForget", {"everything": True}),
+        # no [[mqtt.devices]] here: every device is one it does not know yet, and says so
+        ("turn on the kitchen lights", "HassTurnOn", {"unknown_device": "kitchen lights"}),
+        ("switch on the fan", "HassTurnOn", {"unknown_device": "fan"}),
+        ("turn the heater on", "HassTurnOn", {"unknown_device": "heater"}),
+        ("turn off the kitchen lights", "HassTurnOff", {"unknown_device": "kitchen lights"}),
+        ("switch off the fan", "HassTurnOff", {"unknown_device": "fan"}),
+        ("turn the heater off", "HassTurnOff", {"unknown_device": "heater"}),
     ],
     "ko": [
         ("지금 몇 시야", "HassGetCurrentTime", {}),
@@ -226,11 +233,17 @@ UNDERSTOOD = {
         ("그거 잊어", "SpeakerForget", {}),
         ("내 열쇠 잊어버려", "SpeakerForget", {"subject": "열쇠"}),
         ("다 잊어버려", "SpeakerForget", {"everything": True}),
+        ("불 켜줘", "HassTurnOn", {"unknown_device": "불"}),
+        ("선풍기 켜줘", "HassTurnOn", {"unknown_device": "선풍기"}),
+        ("부엌 불 켜줘", "HassTurnOn", {"unknown_device": "부엌 불"}),
+        ("불 꺼", "HassTurnOff", {"unknown_device": "불"}),
+        ("선풍기 꺼줘", "HassTurnOff", {"unknown_device": "선풍기"}),
+        ("부엌 불 꺼", "HassTurnOff", {"unknown_device": "부엌 불"}),
     ],
 }
 NOT_UNDERSTOOD = {
-    "en": ["play some music", "turn on the kitchen lights", "what time", "the", "hello hello hello hello"],
-    "ko": ["노래 틀어줘", "불 켜줘", "시간", "오늘"],
+    "en": ["play some music", "open the garage", "what time", "the", "hello hello hello hello"],
+    "ko": ["노래 틀어줘", "창문 열어줘", "시간", "오늘"],
 }
 # Sentences the speech recogniser's grammar must hold (Korean: measured on espeak-ng speech).
 SPOKEN = {
@@ -454,3 +467,24 @@ def test_the_korean_grammar_is_words_the_model_knows_and_no_short_endings():
     assert known_words(model_path(Settings(), "ko"), words) == words
     assert {w for w in words if len(w) == 1} <= KO_SHORT_WORDS_ALLOWED
     assert len(words) <= 60  # every word added is one more that anything can be heard as
+
+
+@pytest.mark.parametrize("language, said, name", [
+    ("en", "turn on the living room light", "living room light"),
+    ("ko", "거실 불 켜줘", "거실 불"),
+])
+def test_a_configured_device_is_switched_and_taught_to_the_recogniser(language, said, name):
+    d = Dialogue(language, seed=0, devices=("living room light", "거실 불"))
+    reply = d.reply(said)
+    assert reply.intent == "HassTurnOn" and reply.events == (("device", {"name": name, "on": True}),)
+    assert name in reply.text
+    assert said in d.phrases() and d.knows_word_for_word(said)
+    off = d.reply(said.replace("turn on", "turn off").replace("켜줘", "꺼"))
+    assert off.events == (("device", {"name": name, "on": False}),)
+
+
+def test_an_unknown_device_gets_a_kind_word_and_switches_nothing():
+    d = Dialogue("en", seed=0, devices=("lamp",))
+    reply = d.reply("turn on the garage door")
+    assert reply.events == () and "don't know" in reply.text
+    assert not d.knows_word_for_word("turn on the garage door")  # free text: never forced out of the grammar

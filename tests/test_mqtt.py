@@ -334,3 +334,16 @@ def test_two_speakers_never_both_answer_one_wake_word(tmp_path, broker, listener
     answered = {d: [e for e in s.events() if e["type"] == "response"] for d, s in (("hall", a), ("kitchen", b))}
     assert [len(answered["hall"]), len(answered["kitchen"])].count(1) == 1
     assert sum(len(v) for v in answered.values()) == 1
+
+
+def test_a_voice_command_switches_a_device(tmp_path, broker, listener, hey_jarvis):
+    devices = ('[[mqtt.devices]]\nnames = ["거실 불", "living room light"]\ntopic = "zigbee2mqtt/living_room/set"\n')
+    speaker = Daemon(tmp_path, broker.url, device="hall", extra_config=devices)
+    try:
+        listener.wait_for(lambda t, p: t == "speaker/hall/state" and p == b"idle", timeout=60)
+        speaker.say(recording(0.3, hey_jarvis, 0.7, speech("거실 불 켜줘", "ko+f3", 165), 0.5))
+        _, payload, _ = listener.wait_for(lambda t, p: t == "zigbee2mqtt/living_room/set")
+        assert json.loads(payload) == {"state": "ON"}
+        assert listener.event("hall", "response")["text"].startswith(("거실 불 켰어요", "네, 거실 불 켰어요"))
+    finally:
+        speaker.stop()

@@ -138,7 +138,7 @@ def test_known_words_reads_words_txt_when_a_model_has_one(tmp_path):
 
 def test_grammar_leaves_out_sentences_with_words_the_model_does_not_know(korean_dialogue):
     phrases = ["지금 몇 시야", "지금 몇 시얌뇽뇽", "오늘 날씨 어때", "콰롸뢔 날씨 어때"]
-    transcriber = Transcriber(Settings(), "ko", phrases, korean_dialogue.understands)
+    transcriber = Transcriber(Settings(), "ko", phrases, korean_dialogue.knows_word_for_word)
     assert transcriber.grammar == ["오늘 날씨 어때", "지금 몇 시야"]
     assert transcriber.transcribe(said("지금 몇 시야")) == "지금 몇 시야"
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from hassil import recognize_best
+from hassil import TextSlotList, recognize_best
 
 from . import intents, skills
 from .llm import Chat, ChatError
@@ -48,10 +48,12 @@ class Dialogue:
     """Understands sentences in one language and answers them in the persona's words."""
 
     def __init__(self, language: str, clock: Callable[[], datetime] = datetime.now, seed: int | None = None,
-                 persona: Persona | None = None, state_dir: Path | None = None, chat: Chat | None = None):
+                 persona: Persona | None = None, state_dir: Path | None = None, chat: Chat | None = None,
+                 devices: tuple[str, ...] = ()):
         self.language = language
         self.clock = clock
         self.intents = intents.load([HERE / "sentences" / f"{language}.yaml"])
+        self.intents.slot_lists["device"] = TextSlotList.from_strings(list(devices))  # [[mqtt.devices]] names
         self.persona = persona or builtin(language)
         self.memory = Memory(state_dir)
         self.chat = chat
@@ -66,7 +68,9 @@ class Dialogue:
         language = language or settings.language
         llm = settings.llm
         chat = Chat(llm.url, llm.model, llm.timeout_seconds) if llm.url else None
-        return cls(language, persona=find(settings.persona, language), state_dir=settings.state_dir(), chat=chat)
+        devices = tuple(name for device in settings.mqtt.devices for name in device.names)
+        return cls(language, persona=find(settings.persona, language), state_dir=settings.state_dir(), chat=chat,
+                   devices=devices)
 
     def now(self) -> datetime:
         return self.clock()
@@ -77,6 +81,12 @@ class Dialogue:
 
     def understands(self, text: str) -> bool:
         return self._recognize(text) is not None
+
+    def knows_word_for_word(self, text: str) -> bool:
+        """Whether the speech recogniser's grammar could have meant `text`: a match that fits only
+        through free text (a wildcard) does not count, since that is how a misheard sentence fits."""
+        match = self._recognize(text)
+        return match is not None and not any(e.is_wildcard for e in match.entities_list)
 
     def _recognize(self, text: str):
         return recognize_best(text, self.intents) if text.strip() else None
@@ -93,7 +103,8 @@ class Dialogue:
             spoken = self.line(said.key, **said.values)
             if said.then is not None:
                 spoken += " " + self.line(said.then.key, **said.then.values)
-            reply = Reply(match.intent.name, slots, spoken, said.command, spoken.endswith(FOLLOW_UP))
+            reply = Reply(match.intent.name, slots, spoken, said.command, spoken.endswith(FOLLOW_UP),
+                          events=(said.event,) if said.event else ())
         if reply.intent != "SpeakerRepeat":
             self.last_said = reply.text
         if text.strip():

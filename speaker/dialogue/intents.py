@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import yaml
-from hassil import Intents
+from hassil import Intents, TextSlotList
 from hassil.sample import sample_sentence
 from hassil.util import merge_dict
 from home_assistant_intents import get_intents
@@ -75,8 +75,14 @@ def phrases(intents: Intents) -> list[str]:
             rules = {**intents.expansion_rules, **data.expansion_rules}
             lists = {**intents.slot_lists, **data.slot_lists}
             for sentence in data.sentences:
-                if set(sentence.list_names(rules)) & data.wildcard_list_names:
+                names = set(sentence.list_names(rules))
+                if names & data.wildcard_list_names or any(_empty(lists.get(n)) for n in names):
                     continue
                 texts = sample_sentence(sentence, lists, rules, language=intents.language, expand_ranges=False)
                 found.update(" ".join(t.split()) for t in texts if "{" not in t)
     return sorted(found)
+
+
+def _empty(slot_list) -> bool:
+    """A text list with no values (no [[mqtt.devices]] configured): nothing to write out."""
+    return isinstance(slot_list, TextSlotList) and not slot_list.values

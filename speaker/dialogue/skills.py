@@ -37,6 +37,7 @@ class Said:
     values: dict = field(default_factory=dict)
     command: tuple[str, dict] | None = None  # for the pipeline's command door, e.g. ("volume", {"step": 20})
     then: "Said | None" = None  # a second line said right after
+    event: tuple[str, dict] | None = None  # an event to emit, e.g. ("device", {"name": "lamp", "on": True})
 
 
 # --- Korean grammar and spoken forms -------------------------------------------------------------
@@ -378,7 +379,21 @@ def forget(d: Dialogue, slots: dict) -> Said:
     return Said("forgot", {"fact": fact.text})
 
 
+def switch(on: bool) -> Callable[..., Said]:
+    """Turn a configured device on or off (MQTT publishes the `device` event to its topic)."""
+
+    def skill(d: Dialogue, slots: dict) -> Said:
+        device = slots.get("device")
+        if not device:  # heard as free text: not one of the devices in the settings
+            return Said("unknown_device", {"device": slots.get("unknown_device", "")})
+        return Said("device_on" if on else "device_off", {"device": device}, event=("device", {"name": device, "on": on}))
+
+    return skill
+
+
 SKILLS: dict[str, Callable[..., Said]] = {
+    "HassTurnOn": switch(True),
+    "HassTurnOff": switch(False),
     "HassGetCurrentTime": tell_time,
     "HassGetCurrentDate": tell_date,
     "HassStartTimer": start_timer,
