@@ -249,18 +249,17 @@ def test_a_broker_restart_mid_conversation_loses_no_event(tmp_path, broker_dir, 
         speaker.say(recording(speech("이름이 뭐야", "ko+f3", 165), 0.5))
         time.sleep(4.0)
         broker = Mosquitto(broker_dir, port=broker.port).start()
-        kinds, payloads = [], set()
-        while "idle" not in kinds:
-            _, payload, _ = watcher.wait_for(lambda t, p: json.loads(p)["turn"] == wake["turn"]
-                                             or json.loads(p).get("state") == "idle", timeout=30)
-            if payload in payloads or json.loads(payload)["type"] == "wake":
-                continue  # QoS 1 is "at least once": a message may come twice across a restart
-            payloads.add(payload)
+        watcher.wait_for(lambda t, p: json.loads(p).get("state") == "idle", timeout=30)
+        events, payloads = [], set()
+        for _, payload, _ in watcher.seen:  # QoS 1 is "at least once": a message may come twice
             event = json.loads(payload)
-            kinds.append(event.get("state") or event["type"])
-        final = [k for k in kinds if k != "transcript"]
-        assert final == ["thinking", "intent", "response", "speaking", "idle"]
-        assert "transcript" in kinds
+            if payload not in payloads and (event["turn"] == wake["turn"] or event.get("state") == "idle"):
+                payloads.add(payload)
+                events.append(event)
+        events.sort(key=lambda e: e["ts"])
+        kinds = [e.get("state") or e["type"] for e in events if e["type"] != "transcript"]
+        assert kinds[kinds.index("wake"):] == ["wake", "listening", "thinking", "intent", "response", "speaking", "idle"]
+        assert any(e["type"] == "transcript" and e["final"] for e in events)
     finally:
         watcher.close()
         assert speaker.stop() == 0
