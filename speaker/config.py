@@ -413,6 +413,19 @@ def _merged(base: dict, extra: dict) -> dict:
     return out
 
 
+def read_toml(path: Path, what: str) -> dict:
+    """A TOML file as a dict; ConfigError naming the file if it is missing, unreadable or not TOML."""
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such {what} file"]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"{path}: not valid TOML: {e}"]) from None
+    except OSError as e:
+        raise ConfigError([f"{path}: cannot read: {e.strerror}"]) from None
+
+
 def load(path: str | Path | None = None, overrides: dict | None = None) -> Settings:
     """Load settings from `path` (or /etc/speaker/speaker.toml if present, else defaults)."""
     if path is None:
@@ -420,15 +433,7 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> Setti
         if path is None:
             return parse({}, overrides)
     path = Path(path)
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: no such config file"]) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError([f"{path}: not valid TOML: {e}"]) from None
-    except OSError as e:
-        raise ConfigError([f"{path}: cannot read: {e.strerror}"]) from None
+    data = read_toml(path, "config")
     try:
         return parse(data, overrides)
     except ConfigError as e:

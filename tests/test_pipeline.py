@@ -9,14 +9,13 @@ from speaker.events import EventBus
 from speaker.pipeline import Pipeline
 
 
-@pytest.fixture
-def run(korean_stages, tmp_path):
-    """A pipeline on the Korean stages; returns (pipeline, events, feed) where feed(samples) plays audio in."""
+def driven(stages, tmp_path):
+    """A pipeline on `stages`; yields (pipeline, events, feed) where feed(samples) plays audio in."""
     bus = EventBus("test")
     events = []
     bus.subscribe(events.append)
     sink = WavSink(tmp_path / "out.wav")
-    pipeline = Pipeline(korean_stages, bus, sink)
+    pipeline = Pipeline(stages, bus, sink)
     pipeline.start()
 
     def feed(samples):
@@ -25,6 +24,11 @@ def run(korean_stages, tmp_path):
 
     yield pipeline, events, feed
     sink.close()
+
+
+@pytest.fixture
+def run(korean_stages, tmp_path):
+    yield from driven(korean_stages, tmp_path)
 
 
 def kinds(events):
@@ -156,19 +160,7 @@ def companion(korean_transcriber, tmp_path):
     dialogue = Dialogue("ko", seed=0, persona=load(persona_file), state_dir=tmp_path / "state")
     voice = Voice(settings.voice, "ko")
     stages = Stages(WakeDetector(settings.wake), Endpointer(settings.listen), korean_transcriber, dialogue, voice)
-    bus = EventBus("test")
-    events = []
-    bus.subscribe(events.append)
-    sink = WavSink(tmp_path / "out.wav")
-    pipeline = Pipeline(stages, bus, sink)
-    pipeline.start()
-
-    def feed(samples):
-        for frame in frames_of(samples):
-            pipeline.process(frame)
-
-    yield pipeline, events, feed
-    sink.close()
+    yield from driven(stages, tmp_path)
     voice.close()
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import string
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import LANGUAGES, ConfigError, VoiceSettings
+from ..config import LANGUAGES, ConfigError, VoiceSettings, read_toml
 
 HERE = Path(__file__).parent / "personas"
 PARTS_OF_DAY = ("morning", "afternoon", "evening", "night")
@@ -130,13 +129,7 @@ def find(setting: str, language: str) -> Persona:
 
 def load(path: Path) -> Persona:
     """Read and check a persona file; a file of your own is completed by the built-in of its language."""
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: no such persona file"]) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError([f"{path}: not valid TOML: {e}"]) from None
+    data = read_toml(path, "persona")
     problems = _check(data)
     if problems:
         raise ConfigError([f"{path}: {p}" for p in problems])
