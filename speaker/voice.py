@@ -73,12 +73,17 @@ class Voice:
             self._engine.setProperty("volume", self.settings.volume)
             self._engine.setProperty("pitch", self.settings.pitch)
             path = self._dir / "sentence.wav"
-            path.unlink(missing_ok=True)
-            self._engine.save_to_file(sentence, str(path))
-            with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
-                self._engine.runAndWait()
-            with wave.open(str(path), "rb") as w:
-                return np.frombuffer(w.readframes(w.getnframes()), "<i2").copy()
+            samples = np.zeros(0, np.int16)
+            for _attempt in range(2):  # right after a change of voice espeak-ng now and then returns nothing
+                path.unlink(missing_ok=True)
+                self._engine.save_to_file(sentence, str(path))
+                with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
+                    self._engine.runAndWait()
+                with wave.open(str(path), "rb") as w:
+                    samples = np.frombuffer(w.readframes(w.getnframes()), "<i2").copy()
+                if len(samples) or not sentence.strip():
+                    break
+            return samples
 
     def speak(self, text: str) -> Iterator[np.ndarray]:
         """Yield the audio of each sentence of `text` as soon as it is ready."""
