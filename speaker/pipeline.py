@@ -94,6 +94,7 @@ class Pipeline:
         self._following_up = False  # listening for the reply to it
         self._file_time = clock is None
         self._started = datetime.now()
+        self._due_checked = -1
         self._voices = {stages.dialogue.language: stages.voice}
         self._keep_time(stages.dialogue)
         if stages.missing_model:
@@ -180,7 +181,8 @@ class Pipeline:
                 self._listen_again()
             else:
                 self._end_turn()
-        if self.state in (State.IDLE, State.MUTED):
+        if self.state in (State.IDLE, State.MUTED) and int(self.now) != self._due_checked:
+            self._due_checked = int(self.now)  # once a second is on time for a timer, and off the audio path
             self._announce_due()
 
     def _announce_due(self) -> None:
