@@ -164,13 +164,18 @@ def cancel_timer(d: Dialogue, slots: dict) -> Said:
     return Said("timer_cancelled", {"timer": describe_timer(timer, d.language)})
 
 
-def cancel_all_timers(d: Dialogue, slots: dict) -> Said:
-    count = len(d.memory.timers)
+def _cancel_all(d: Dialogue, kept: list, none_key: str, done_key: str) -> Said:
+    """Forget every timer (or alarm) in `kept` and say how many there were."""
+    count = len(kept)
     if not count:
-        return Said("no_timer")
-    d.memory.timers.clear()
+        return Said(none_key)
+    kept.clear()
     d.memory.save()
-    return Said("timers_cancelled", {"count": count})
+    return Said(done_key, {"count": count})
+
+
+def cancel_all_timers(d: Dialogue, slots: dict) -> Said:
+    return _cancel_all(d, d.memory.timers, "no_timer", "timers_cancelled")
 
 
 def timer_status(d: Dialogue, slots: dict) -> Said:
@@ -222,12 +227,7 @@ def _day(when: datetime, now: datetime, language: str) -> str:
 
 
 def cancel_alarm(d: Dialogue, slots: dict) -> Said:
-    count = len(d.memory.alarms)
-    if not count:
-        return Said("no_alarm")
-    d.memory.alarms.clear()
-    d.memory.save()
-    return Said("alarm_cancelled", {"count": count})
+    return _cancel_all(d, d.memory.alarms, "no_alarm", "alarm_cancelled")
 
 
 def alarm_status(d: Dialogue, slots: dict) -> Said:
