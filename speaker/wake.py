@@ -54,6 +54,21 @@ def model_path(name: str) -> Path:
     return path
 
 
+def _openwakeword_model():
+    """openWakeWord's Model, running its .tflite files on LiteRT (ai-edge-litert): openwakeword imports
+    `tflite_runtime`, whose wheels stop at Python 3.11 and which crashes with numpy 2."""
+    import sys
+
+    import ai_edge_litert
+    import ai_edge_litert.interpreter
+
+    sys.modules.setdefault("tflite_runtime", ai_edge_litert)
+    sys.modules.setdefault("tflite_runtime.interpreter", ai_edge_litert.interpreter)
+    from openwakeword.model import Model
+
+    return Model
+
+
 @dataclass(frozen=True)
 class Detection:
     wake_word: str
@@ -94,8 +109,7 @@ class WakeDetector:
 
     def __init__(self, settings: WakeSettings):
         paths = [model_path(name) for name in settings.models]
-        from openwakeword.model import Model
-
+        Model = _openwakeword_model()
         features = _packaged_models_dir()
         self._model = Model(
             wakeword_models=[str(p) for p in paths],
