@@ -20,15 +20,14 @@ from conftest import recording, room, speech  # noqa: E402
 
 from speaker.audio import FRAME_SAMPLES, frames_of  # noqa: E402
 from speaker.config import WakeSettings  # noqa: E402
-from speaker.wake import WakeDetector, model_path  # noqa: E402
+from speaker.wake import WakeDetector, model_path, openwakeword_model  # noqa: E402
 
 RUNS = 5
 
 
 def plain_loop(samples: np.ndarray) -> tuple[float, int]:
     """openWakeWord as its README shows it: predict() on every 80 ms frame."""
-    from openwakeword.model import Model
-
+    Model = openwakeword_model()
     path = model_path("hey_jarvis")
     model = Model(wakeword_models=[str(path)], melspec_model_path=str(path.parent / "melspectrogram.tflite"),
                   embedding_model_path=str(path.parent / "embedding_model.tflite"), inference_framework="tflite")

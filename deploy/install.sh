@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs speaker as a system service on Raspberry Pi OS Bookworm (64-bit), or upgrades it in place.
+# Installs speaker as a system service on Raspberry Pi OS (64-bit) Trixie or Bookworm, or upgrades it in place.
 # Run it as root from a checkout:   sudo deploy/install.sh
 #
 #   --with-mosquitto    also install and start a local MQTT broker (mosquitto)
@@ -99,7 +99,7 @@ if $uninstall; then
 fi
 
 src=$(cd "$(dirname "$0")/.." && pwd)
-for needed in pyproject.toml speaker config/speaker.toml systemd/speaker.service scripts/setup; do
+for needed in pyproject.toml speaker config/speaker.toml systemd/speaker.service scripts/setup deploy/python-packages; do
   [ -e "$src/$needed" ] || die "$src/$needed is missing: run this script from a speaker checkout"
 done
 tmp=$(mktemp -d)
@@ -118,6 +118,8 @@ EN_MODEL_URL=$(setup_value EN_MODEL_URL)
 EN_MODEL_URL=${EN_MODEL_URL//\$EN_MODEL/$EN_MODEL}
 
 packages=("${APT_PACKAGES[@]}")
+# Raspberry Pi OS's own archive has gpiozero's pin library; on Python 3.13 the venv uses it (no PyPI wheel).
+if apt-cache show python3-lgpio >/dev/null 2>&1; then packages+=(python3-lgpio); fi
 $with_mosquitto && packages+=(mosquitto)
 say "apt packages: ${packages[*]}"
 system apt-get update -qq
@@ -158,13 +160,13 @@ mkdir -p "$models"
 system chown -R "$USER_NAME:$USER_NAME" "$root$STATE_DIR"
 
 python=""
-for candidate in python3.11 python3; do
-  if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+for candidate in python3 python3.13 python3.12 python3.11; do
+  if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))'; then
     python=$candidate
     break
   fi
 done
-[ -n "$python" ] || die "speaker needs Python 3.11 (Raspberry Pi OS Bookworm's python3)"
+[ -n "$python" ] || die "speaker needs Python 3.11, 3.12 or 3.13 (Raspberry Pi OS Bookworm has 3.11, Trixie 3.13)"
 if [ ! -x "$root$VENV/bin/python" ]; then
   say "creating the Python environment $root$VENV"
   mkdir -p "$(dirname "$root$VENV")"
@@ -173,7 +175,7 @@ fi
 say "installing speaker from $src with its libraries and models (wake words, Korean speech) into $root$VENV"
 mkdir "$tmp/src"
 cp -r "$src/pyproject.toml" "$src/README.md" "$src/speaker" "$tmp/src/"  # builds in a copy: the checkout stays clean
-"$root$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "${pip_options[@]}" "$tmp/src" \
+"$src/deploy/python-packages" "$root$VENV" --upgrade "${pip_options[@]}" "$tmp/src" \
   || die "pip could not install speaker into $root$VENV"
 
 config=$root$CONFIG_DIR/speaker.toml

@@ -54,7 +54,7 @@ def model_path(name: str) -> Path:
     return path
 
 
-def _openwakeword_model():
+def openwakeword_model():
     """openWakeWord's Model, running its .tflite files on LiteRT (ai-edge-litert): openwakeword imports
     `tflite_runtime`, whose wheels stop at Python 3.11 and which crashes with numpy 2."""
     import sys
@@ -109,7 +109,7 @@ class WakeDetector:
 
     def __init__(self, settings: WakeSettings):
         paths = [model_path(name) for name in settings.models]
-        Model = _openwakeword_model()
+        Model = openwakeword_model()
         features = _packaged_models_dir()
         self._model = Model(
             wakeword_models=[str(p) for p in paths],
