@@ -1,0 +1,141 @@
+"""Which known sentence a text means, typed or heard: the one matcher of the dialogue and of speech.
+
+In order, the first that finds one wins:
+1. hassil on the text as written (slots and free text exactly as said);
+2. hassil on the text in the language's canonical form (numbers as digits, fillers dropped);
+3. the canonical form looked up among every known sentence written out, each in canonical form
+   (so spacing, endings and particles no longer matter);
+4. the nearest of those by a fuzzy measure (rapidfuzz), if it is near enough and clearly nearer than
+   any sentence of another intent: a near miss is understood, anything else is not forced into one.
+Sentences with free text (wildcards) are only found by 1 and 2: similarity says nothing about free text.
+A number in a known sentence is a number in the text: a sentence with two numbers is never the
+nearest to a text with one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hassil import Intents, RecognizeResult, TextSlotList, recognize_best
+from hassil.sample import sample_sentence
+from rapidfuzz import fuzz, process
+
+from . import languages
+
+NEAR_ENOUGH = 84  # similarity (0-100) of a near miss; chosen from benchmarks/understanding.py
+CLEAR_LEAD = 4  # how much nearer than the nearest sentence of another intent
+SHORTEST = 4  # characters (jamo in Korean) of canonical text below which only exact matches count
+_PLACEHOLDER = "9999"  # a number slot of a written-out sentence while it is normalised
+_SLOT = re.compile(r"\{(\w+)\}")
+_NUMBER = re.compile(r"\d+")
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """The known sentence nearest to a text, how near (0-100) and how far ahead of other intents."""
+
+    sentence: str
+    intent: str
+    score: float
+    lead: float
+
+
+class Matcher:
+    """Finds the intent of a text among `intents`, in `language`."""
+
+    def __init__(self, intents: Intents, language: str):
+        self.intents = intents
+        self.language = languages.get(language)
+        self._known: dict[str, list[tuple[str, str]]] | None = None  # canonical key → (sentence, intent)
+        self._by_count: dict[int, list[str]] = {}
+
+    def key(self, text: str) -> str:
+        """What is compared: the canonical form, compacted, numbers as "#"."""
+        return _NUMBER.sub("#", self.language.compact(self.language.normalise(text)))
+
+    def recognize(self, text: str) -> RecognizeResult | None:
+        if not text.strip():
+            return None
+        found = recognize_best(text, self.intents)
+        if found is not None:
+            return found
+        for variant in dict.fromkeys((self.language.numbers(text), self.language.normalise(text))):
+            if variant and variant != text and (found := recognize_best(variant, self.intents)) is not None:
+                return found
+        nearest = self.nearest(text)
+        if nearest is None or not self.near_enough(nearest):
+            return None
+        return recognize_best(nearest.sentence, self.intents)
+
+    @staticmethod
+    def near_enough(nearest: Nearest) -> bool:
+        return nearest.score >= NEAR_ENOUGH and nearest.lead >= CLEAR_LEAD
+
+    def nearest(self, text: str) -> Nearest | None:
+        """The known sentence (numbers filled in from `text`) nearest to `text`, or None if there is none
+        with as many numbers. An exact match in canonical form scores 100."""
+        key = self.key(text)
+        numbers = _NUMBER.findall(self.language.normalise(text))
+        known = self._index()
+        if key in known:
+            alone = len({intent for _, intent in known[key]}) == 1
+            return self._filled(known[key], numbers, 100.0, 100.0 if alone else 0.0)
+        candidates = self._by_count.get(key.count("#"), [])
+        if len(key) < SHORTEST or not candidates:
+            return None
+        scored = process.extract(key, candidates, scorer=fuzz.ratio, limit=40, score_cutoff=50)
+        if not scored:
+            return None
+        best_key, best, _ = scored[0]
+        intents = {intent for _, intent in known[best_key]}
+        other = max((s for k, s, _ in scored if {i for _, i in known[k]} - intents), default=0.0)
+        return self._filled(known[best_key], numbers, best, best - other)
+
+    def _filled(self, sentences: list[tuple[str, str]], numbers: list[str], score: float, lead: float):
+        for sentence, intent in sentences:
+            filled = _fill(sentence, self.language.normalise(_SLOT.sub(_PLACEHOLDER, sentence)), numbers)
+            if filled is not None:
+                return Nearest(filled, intent, score, lead)
+        return None
+
+    def _index(self) -> dict[str, list[tuple[str, str]]]:
+        if self._known is None:
+            known: dict[str, list[tuple[str, str]]] = {}
+            for sentence, intent in written_out(self.intents):
+                key = _NUMBER.sub("#", self.language.compact(self.language.normalise(_SLOT.sub(_PLACEHOLDER, sentence))))
+                if key and (sentence, intent) not in known.get(key, []):
+                    known.setdefault(key, []).append((sentence, intent))
+            for key in known:
+                known[key].sort(key=lambda pair: -len(_SLOT.findall(pair[0])))  # slots first: they take any number
+                self._by_count.setdefault(key.count("#"), []).append(key)
+            self._known = known
+        return self._known
+
+
+def _fill(sentence: str, normalised: str, numbers: list[str]) -> str | None:
+    """`sentence` with its number slots replaced by `numbers` in order; None if its own numbers differ."""
+    mine = _NUMBER.findall(normalised)
+    if len(mine) != len(numbers):
+        return None
+    slots = iter(n for m, n in zip(mine, numbers) if m == _PLACEHOLDER)
+    if any(m != _PLACEHOLDER and m != n for m, n in zip(mine, numbers)):
+        return None
+    return _SLOT.sub(lambda _: next(slots), sentence)
+
+
+def written_out(intents: Intents) -> list[tuple[str, str]]:
+    """Every sentence without free text, written out (lists expanded, number ranges left as {slot})."""
+    found = []
+    for name, intent in intents.intents.items():
+        for data in intent.data:
+            rules = {**intents.expansion_rules, **data.expansion_rules}
+            lists = {**intents.slot_lists, **data.slot_lists}
+            for sentence in data.sentences:
+                used = set(sentence.list_names(rules))
+                if used & data.wildcard_list_names or any(
+                        isinstance(lists.get(n), TextSlotList) and not lists[n].values for n in used):
+                    continue
+                for text in sample_sentence(sentence, lists, rules, language=intents.language, expand_ranges=False):
+                    found.append((" ".join(text.split()), name))
+    return found
