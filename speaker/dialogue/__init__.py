@@ -55,7 +55,7 @@ class Dialogue:
         self.language = language
         self.lang = languages.get(language)  # what is specific to the language: numbers, times, dates
         self.clock = clock
-        self.matcher = matcher(language, tuple(devices))
+        self.matcher = matcher_for(language, tuple(devices))
         self.intents = self.matcher.intents
         self.persona = persona or builtin(language)
         self.memory = Memory(state_dir)
@@ -178,7 +178,7 @@ class Dialogue:
 
 
 @functools.lru_cache(maxsize=8)
-def matcher(language: str, devices: tuple[str, ...] = ()) -> Matcher:
+def matcher_for(language: str, devices: tuple[str, ...] = ()) -> Matcher:
     """The sentences of `language` with the [[mqtt.devices]] names, loaded once per process."""
     known = intents.load([HERE / "sentences" / f"{language}.yaml"])
     known.slot_lists["device"] = TextSlotList.from_strings(list(devices))

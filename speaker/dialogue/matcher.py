@@ -58,15 +58,17 @@ class Matcher:
         if not text.strip():
             return None
         found = recognize_best(text, self.intents)
-        if found is not None:
+        if found is not None and not _free(found):
             return found
         for variant in dict.fromkeys((self.language.numbers(text), self.language.normalise(text))):
-            if variant and variant != text and (found := recognize_best(variant, self.intents)) is not None:
+            if found is None and variant and variant != text:
+                found = recognize_best(variant, self.intents)
+            if found is not None and not _free(found):
                 return found
         nearest = self.nearest(text)
-        if nearest is None or not self.near_enough(nearest):
-            return None
-        return recognize_best(nearest.sentence, self.intents)
+        if nearest is not None and (nearest.score == 100 or found is None) and self.near_enough(nearest):
+            return recognize_best(nearest.sentence, self.intents)  # a known sentence beats free text
+        return found
 
     @staticmethod
     def near_enough(nearest: Nearest) -> bool:
@@ -111,6 +113,11 @@ class Matcher:
                 self._by_count.setdefault(key.count("#"), []).append(key)
             self._known = known
         return self._known
+
+
+def _free(found: RecognizeResult) -> bool:
+    """Matched through free text (a wildcard)."""
+    return any(e.is_wildcard for e in found.entities_list)
 
 
 def _fill(sentence: str, normalised: str, numbers: list[str]) -> str | None:

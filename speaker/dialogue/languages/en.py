@@ -33,29 +33,36 @@ OPENINGS = ("hey there", "hey", "hi", "hello", "ok", "okay", "so", "well", "oh",
             "i would like to know", "i wonder", "tell me", "do you know")
 
 
+# (a word the pattern needs, pattern, replacement): the word is checked first, which is much faster
+_BEFORE = [(w, re.compile(p), r) for w, p, r in (
+    ("%", r"\b(\d+)\s*%", r"\1 percent"), (":", r"\b(\d{1,2}):(\d{2})\b", r"\1 \2"),
+    ("half", r"\b(half an|half of an|half a) hour\b", "30 minutes"),
+    ("quarter", r"\ba quarter (of an|an) hour\b", "15 minutes"),
+    ("half", r"\b(an|one|a) hour and a half\b", "1 hour 30 minutes"),
+    ("a", r"\b(a|an|one) (minute|hour|second)\b", r"1 \2"))]
+_AFTER = [(w, re.compile(p), r) for w, p, r in (
+    ("half", r"\bhalf past (\d+)\b", r"\1 30"), ("quarter", r"\bquarter past (\d+)\b", r"\1 15"),
+    ("half", r"\b(\d+) hours? and a half\b", r"\1 hours 30 minutes"),
+    ("quarter", r"\bquarter to (\d+)\b", lambda m: f"{int(m[1]) - 1 or 12} 45"))]
+_SPOKEN = set(ONES) | set(TENS) | {"a", "hundred"}
+
+
 def numbers(text: str) -> str:
     """Numbers as digits: "twenty five" → 25, "half an hour" → "30 minutes", "a minute" → "1 minute"."""
     text = text.lower().replace("-", " ")
-    text = re.sub(r"\b(\d+)\s*(%|percent)", r"\1 percent", text)
-    text = re.sub(r"\b(\d{1,2}):(\d{2})\b", r"\1 \2", text)
-    text = re.sub(r"\b(half an|half of an|half a) hour\b", "30 minutes", text)
-    text = re.sub(r"\ba quarter (of an|an) hour\b", "15 minutes", text)
-    text = re.sub(r"\b(an|one|a) hour and a half\b", "1 hour 30 minutes", text)
-    text = re.sub(r"\b(a|an|one) (minute|hour|second)\b", r"1 \2", text)
+    for word, pattern, replacement in _BEFORE:
+        if word in text:
+            text = pattern.sub(replacement, text)
     words, out, i = text.split(), [], 0
     while i < len(words):
-        value, j = _read_number(words, i)
-        if value is None:
-            out.append(words[i])
-            i += 1
-        else:
-            out.append(str(value))
-            i = j
+        value, j = _read_number(words, i) if words[i] in _SPOKEN else (None, i)
+        out.append(words[i] if value is None else str(value))
+        i = max(j, i + 1)
     text = " ".join(out)
-    text = re.sub(r"\bhalf past (\d+)\b", r"\1 30", text)
-    text = re.sub(r"\bquarter past (\d+)\b", r"\1 15", text)
-    text = re.sub(r"\b(\d+) and a half (hours|minutes)\b", lambda m: f"{m[1]} {m[2]} 30 {'minutes' if m[2] == 'hours' else 'seconds'}", text)
-    return re.sub(r"\bquarter to (\d+)\b", lambda m: f"{int(m[1]) - 1 or 12} 45", text)
+    for word, pattern, replacement in _AFTER:
+        if word in text:
+            text = pattern.sub(replacement, text)
+    return text
 
 
 def _read_number(words: list[str], i: int) -> tuple[int | None, int]:
@@ -84,25 +91,24 @@ def _read_number(words: list[str], i: int) -> tuple[int | None, int]:
     return value, j
 
 
+_PUNCTUATION = re.compile(r"[^\w\s'%:-]")
+_OPENINGS: dict[str, list[list[str]]] = {}
+for _opening in sorted(OPENINGS, key=len, reverse=True):
+    _OPENINGS.setdefault(_opening.split()[0], []).append(_opening.split())
+
+
 def normalise(text: str) -> str:
     """The canonical form of a sentence: lower case, no punctuation, contractions written out,
     fillers and openings ("hey", "can you", "please") dropped, numbers as digits."""
-    text = text.lower().replace("’", "'")
-    text = re.sub(r"[^\w\s'%:-]", " ", text)
+    text = _PUNCTUATION.sub(" ", text.lower().replace("’", "'"))
     words = []
     for word in text.split():
         words += CONTRACTIONS.get(word, CONTRACTIONS.get(word.strip("'"), word.strip("'"))).split()
-    text = numbers(" ".join(words))
-    text = re.sub(r"'s\b", "s", text).replace("'", "")
-    text = re.sub(r"\bfor me$", "", text)
-    words = [w for w in text.split() if w not in FILLERS]
-    changed = True
-    while changed:
-        changed = False
-        for opening in OPENINGS:
-            size = len(opening.split())
-            if words[:size] == opening.split() and len(words) > size + 1:
-                words, changed = words[size:], True
+    words = [w.replace("'", "") for w in numbers(" ".join(words)).split() if w not in FILLERS]
+    if words[-2:] == ["for", "me"]:
+        words = words[:-2]
+    while words and any(words[:len(o)] == o and len(words) > len(o) + 1 for o in _OPENINGS.get(words[0], ())):
+        words = words[len(next(o for o in _OPENINGS[words[0]] if words[:len(o)] == o)):]
     return " ".join(words)
 
 
