@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 from hassil import Intents, RecognizeResult, TextSlotList, recognize_best
 from hassil.sample import sample_sentence
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from . import languages
 
-NEAR_ENOUGH = 84  # similarity (0-100) of a near miss; chosen from benchmarks/understanding.py
+NEAR_ENOUGH = 82  # similarity (0-100) of a near miss: measured, wrong intents began at 75 (benchmarks/understanding.py)
 CLEAR_LEAD = 4  # how much nearer than the nearest sentence of another intent
 SHORTEST = 4  # characters (jamo in Korean) of canonical text below which only exact matches count
 _PLACEHOLDER = "9999"  # a number slot of a written-out sentence while it is normalised
@@ -54,6 +55,14 @@ class Matcher:
         """What is compared: the canonical form, compacted, numbers as "#"."""
         return _NUMBER.sub("#", self.language.compact(self.language.normalise(text)))
 
+    def keys(self, text: str) -> list[str]:
+        """The key, and in a language of free spacing also the key of the text written without spaces
+        (a particle between two words is one only when they are written apart)."""
+        keys = [self.key(text)]
+        if self.language.FREE_SPACING:
+            keys.append(self.key(text.replace(" ", "")))
+        return keys
+
     def recognize(self, text: str) -> RecognizeResult | None:
         if not text.strip():
             return None
@@ -77,21 +86,24 @@ class Matcher:
     def nearest(self, text: str) -> Nearest | None:
         """The known sentence (numbers filled in from `text`) nearest to `text`, or None if there is none
         with as many numbers. An exact match in canonical form scores 100."""
-        key = self.key(text)
+        key, *others = self.keys(text)
         numbers = _NUMBER.findall(self.language.normalise(text))
         known = self._index()
-        if key in known:
-            alone = len({intent for _, intent in known[key]}) == 1
-            return self._filled(known[key], numbers, 100.0, 100.0 if alone else 0.0)
+        for exact in (key, *others):
+            if exact in known:
+                alone = len({intent for _, intent in known[exact]}) == 1
+                return self._filled(known[exact], numbers, 100.0, 100.0 if alone else 0.0)
         candidates = self._by_count.get(key.count("#"), [])
         if len(key) < SHORTEST or not candidates:
             return None
-        scored = process.extract(key, candidates, scorer=fuzz.ratio, limit=40, score_cutoff=50)
+        scored = process.extract(key, candidates, scorer=OSA.normalized_similarity, limit=None,
+                                 score_cutoff=0.4)
         if not scored:
             return None
+        scored = [(k, 100 * score, i) for k, score, i in scored]
         best_key, best, _ = scored[0]
         intents = {intent for _, intent in known[best_key]}
-        other = max((s for k, s, _ in scored if {i for _, i in known[k]} - intents), default=0.0)
+        other = next((s for k, s, _ in scored if {i for _, i in known[k]} - intents), 0.0)
         return self._filled(known[best_key], numbers, best, best - other)
 
     def _filled(self, sentences: list[tuple[str, str]], numbers: list[str], score: float, lead: float):
@@ -105,9 +117,9 @@ class Matcher:
         if self._known is None:
             known: dict[str, list[tuple[str, str]]] = {}
             for sentence, intent in written_out(self.intents):
-                key = _NUMBER.sub("#", self.language.compact(self.language.normalise(_SLOT.sub(_PLACEHOLDER, sentence))))
-                if key and (sentence, intent) not in known.get(key, []):
-                    known.setdefault(key, []).append((sentence, intent))
+                for key in self.keys(_SLOT.sub(_PLACEHOLDER, sentence)):
+                    if key and (sentence, intent) not in known.setdefault(key, []):
+                        known[key].append((sentence, intent))
             for key in known:
                 known[key].sort(key=lambda pair: -len(_SLOT.findall(pair[0])))  # slots first: they take any number
                 self._by_count.setdefault(key.count("#"), []).append(key)

@@ -26,7 +26,7 @@ CONTRACTIONS = {"what's": "what is", "it's": "it is", "i'm": "i am", "you're": "
                 "hrs": "hours", "hr": "hour", "%": "percent", "tmrw": "tomorrow", "tmr": "tomorrow"}
 # Words that change nothing, dropped wherever they are; and openings dropped before a request.
 FILLERS = {"please", "um", "uh", "umm", "er", "erm", "kindly", "just", "quickly", "now", "right", "actually",
-           "maybe", "like", "possibly", "for me"}
+           "maybe", "like", "possibly", "then", "again", "samantha", "the", "a", "an"}
 OPENINGS = ("hey there", "hey", "hi", "hello", "ok", "okay", "so", "well", "oh", "yo", "excuse me", "sorry",
             "samantha", "speaker", "can you", "could you", "would you", "will you", "would you mind",
             "do you think you could", "i want you to", "i would like you to", "i need you to", "i want to know",
@@ -34,6 +34,8 @@ OPENINGS = ("hey there", "hey", "hi", "hello", "ok", "okay", "so", "well", "oh",
 
 
 # (a word the pattern needs, pattern, replacement): the word is checked first, which is much faster
+FREE_SPACING = False
+
 _BEFORE = [(w, re.compile(p), r) for w, p, r in (
     ("%", r"\b(\d+)\s*%", r"\1 percent"), (":", r"\b(\d{1,2}):(\d{2})\b", r"\1 \2"),
     ("half", r"\b(half an|half of an|half a) hour\b", "30 minutes"),
