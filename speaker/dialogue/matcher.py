@@ -1,8 +1,8 @@
 """Which known sentence a text means, typed or heard: the one matcher of the dialogue and of speech.
 
 In order, the first that finds one wins:
-1. hassil on the text as written (slots and free text exactly as said);
-2. hassil on the text in the language's canonical form (numbers as digits, fillers dropped);
+1. hassil on the text as written, numbers as digits (free text exactly as said);
+2. hassil on the text in the language's canonical form (fillers, endings and particles dropped);
 3. the canonical form looked up among every known sentence written out, each in canonical form
    (so spacing, endings and particles no longer matter);
 4. the nearest of those by a fuzzy measure (rapidfuzz), if it is near enough and clearly nearer than
@@ -66,11 +66,9 @@ class Matcher:
     def recognize(self, text: str) -> RecognizeResult | None:
         if not text.strip():
             return None
-        found = recognize_best(text, self.intents)
-        if found is not None and not _free(found):
-            return found
-        for variant in dict.fromkeys((self.language.numbers(text), self.language.normalise(text))):
-            if found is None and variant and variant != text:
+        found = None
+        for variant in dict.fromkeys((self.language.numbers(text), text, self.language.normalise(text))):
+            if found is None and variant:
                 found = recognize_best(variant, self.intents)
             if found is not None and not _free(found):
                 return found

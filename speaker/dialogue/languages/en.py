@@ -36,13 +36,13 @@ OPENINGS = ("hey there", "hey", "hi", "hello", "ok", "okay", "so", "well", "oh",
 # (a word the pattern needs, pattern, replacement): the word is checked first, which is much faster
 FREE_SPACING = False
 
-_BEFORE = [(w, re.compile(p), r) for w, p, r in (
+_BEFORE = [(w, re.compile(p, re.IGNORECASE), r) for w, p, r in (
     ("%", r"\b(\d+)\s*%", r"\1 percent"), (":", r"\b(\d{1,2}):(\d{2})\b", r"\1 \2"),
     ("half", r"\b(half an|half of an|half a) hour\b", "30 minutes"),
     ("quarter", r"\ba quarter (of an|an) hour\b", "15 minutes"),
     ("half", r"\b(an|one|a) hour and a half\b", "1 hour 30 minutes"),
     ("a", r"\b(a|an|one) (minute|hour|second)\b", r"1 \2"))]
-_AFTER = [(w, re.compile(p), r) for w, p, r in (
+_AFTER = [(w, re.compile(p, re.IGNORECASE), r) for w, p, r in (
     ("half", r"\bhalf past (\d+)\b", r"\1 30"), ("quarter", r"\bquarter past (\d+)\b", r"\1 15"),
     ("half", r"\b(\d+) hours? and a half\b", r"\1 hours 30 minutes"),
     ("quarter", r"\bquarter to (\d+)\b", lambda m: f"{int(m[1]) - 1 or 12} 45"))]
@@ -51,18 +51,19 @@ _SPOKEN = set(ONES) | set(TENS) | {"a", "hundred"}
 
 def numbers(text: str) -> str:
     """Numbers as digits: "twenty five" → 25, "half an hour" → "30 minutes", "a minute" → "1 minute"."""
-    text = text.lower().replace("-", " ")
+    text = re.sub(r"(?<=[a-zA-Z])-(?=[a-zA-Z])", " ", text)
     for word, pattern, replacement in _BEFORE:
-        if word in text:
+        if word in text.lower():
             text = pattern.sub(replacement, text)
     words, out, i = text.split(), [], 0
+    lower = [w.lower() for w in words]
     while i < len(words):
-        value, j = _read_number(words, i) if words[i] in _SPOKEN else (None, i)
+        value, j = _read_number(lower, i) if lower[i] in _SPOKEN or lower[i].isdigit() else (None, i)
         out.append(words[i] if value is None else str(value))
         i = max(j, i + 1)
     text = " ".join(out)
     for word, pattern, replacement in _AFTER:
-        if word in text:
+        if word in text.lower():
             text = pattern.sub(replacement, text)
     return text
 

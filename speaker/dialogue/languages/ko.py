@@ -18,7 +18,7 @@ COUNTERS = ("시간", "퍼센트", "프로", "분", "초", "시", "%", "번", "�
 ENDINGS = ("주시겠어요", "주시겠어", "주실래요", "주실래", "주십시오", "주시오", "주세요", "줄래요", "줄래", "줄수있어",
            "줘봐", "줘요", "줘라", "주라", "줘", "해봐", "해라", "하세요", "세요", "합니다", "할래", "하자", "하기", "해요", "해",
            "습니다", "ㅂ니다", "인가요", "인가", "인지", "이에요", "예요", "입니다", "이야", "이다", "이지", "이냐", "일까",
-           "야", "지", "요", "니", "냐", "죠", "나요", "니까", "거든", "잖아")
+           "는지", "은지", "야", "지", "요", "니", "냐", "죠", "나요", "니까", "거든", "잖아", "좀")
 FILLERS = {"좀", "제발", "혹시", "저기", "그냥", "음", "어", "아", "있잖아", "빨리", "얼른", "한번만", "사만다"}
 # Particles that change nothing here, each with the kind of syllable it follows (None: any).
 PARTICLES = (("에서", None), ("으로", True), ("로", False), ("은", True), ("는", False), ("이", True), ("가", False),
@@ -34,6 +34,11 @@ def _final_consonant(syllable: str) -> bool:
     if "0" <= syllable <= "9":
         return syllable in "013678"  # 영, 일, 삼, 육, 칠, 팔
     return "가" <= syllable <= "힣" and (ord(syllable) - ord("가")) % 28 != 0
+
+
+def _tail(syllable: str) -> int:
+    """The final consonant of a Hangul syllable (0: none, 20: ㅆ)."""
+    return (ord(syllable) - ord("가")) % 28 if "가" <= syllable <= "힣" else 0
 
 
 def _sino(text: str) -> int | None:
@@ -107,6 +112,8 @@ def _strip(word: str) -> str:
             if word == ending or (word.endswith(ending) and len(word) > len(ending)):
                 word, changed = word[: -len(ending)], True
                 break
+    if len(word) >= 2 and word[-1] == "어" and _tail(word[-2]) == 20:  # 남았어, 했어: the past tense's stem
+        word = word[:-1]
     for particle, after_consonant in PARTICLES:
         stem = word[: -len(particle)]
         if word.endswith(particle) and len(word) >= 2 and stem and (
