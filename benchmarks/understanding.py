@@ -422,6 +422,77 @@ def typed(language: str, verbose: bool) -> dict:
     return {"right": cr + pr, "of": cn + pn, "forced_commands": len(as_command)}
 
 
+# Korean requests for the spoken path: (what is said, the intent meant; None: no command is right).
+SPOKEN = [
+    ("지금 몇 시야", "HassGetCurrentTime"), ("몇 시야", "HassGetCurrentTime"), ("지금 시간 알려줘", "HassGetCurrentTime"),
+    ("지금 몇 시인지 알려 줘", "HassGetCurrentTime"), ("오늘 무슨 요일 이에요", "HassGetCurrentDate"),
+    ("오늘 며칠 이에요", "HassGetCurrentDate"), ("오늘 날짜 알려줘", "HassGetCurrentDate"),
+    ("오늘 무슨 요일이야", "HassGetCurrentDate"), ("내일 무슨 요일이야", "HassGetCurrentDate"),
+    ("오분 타이머", "HassStartTimer"), ("삼분 타이머", "HassStartTimer"), ("십분 타이머", "HassStartTimer"),
+    ("라면 타이머 삼분", "HassStartTimer"), ("타이머 5분 맞춰 줘", "HassStartTimer"), ("5분 타이머 맞춰 줘", "HassStartTimer"),
+    ("타이머 취소", "HassCancelTimer"), ("타이머 취소해 줘", "HassCancelTimer"), ("타이머 남은 시간", "HassTimerStatus"),
+    ("타이머 얼마나 남았어", "HassTimerStatus"), ("타이머 전부 취소", "HassCancelAllTimers"),
+    ("알람 취소", "SpeakerCancelAlarm"), ("알람 7시에 맞춰 줘", "SpeakerSetAlarm"), ("알람 확인", "SpeakerAlarmStatus"),
+    ("볼륨 내려", "HassSetVolumeRelative"), ("소리 좀 키워 줘", "HassSetVolumeRelative"),
+    ("볼륨 올려", "HassSetVolumeRelative"), ("볼륨 30으로 해 줘", "HassSetVolume"), ("볼륨 오십", "HassSetVolume"),
+    ("음소거", "SpeakerMute"), ("음소거 해 줘", "SpeakerMute"), ("그만", "HassNevermind"), ("멈춰", "HassNevermind"),
+    ("됐어", "HassNevermind"), ("다시 말해줘", "SpeakerRepeat"), ("뭐라고", "SpeakerRepeat"), ("안녕", "SpeakerGreet"),
+    ("안녕하세요", "SpeakerGreet"), ("고마워", "SpeakerThank"), ("잘자", "SpeakerGoodNight"), ("이름이 뭐야", "SpeakerName"),
+    ("오늘 날씨 어때", "HassGetWeather"), ("좋은 아침", "SpeakerGoodMorning"), ("타이머 맞춰 줘", None),
+]
+RENDITIONS = [("ko+f3", 165), ("ko", 165), ("ko+m3", 140), ("ko+f3", 190)]  # espeak-ng voice, words per minute
+
+
+def _espeak(text: str, voice: str, rate: int):
+    """`text` said by espeak-ng, with half a second of a quiet room on each side, as 16 kHz int16."""
+    import subprocess
+
+    import numpy as np
+
+    from speaker.audio import SAMPLE_RATE, resample
+
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "--stdout", text], check=True,
+                         capture_output=True).stdout
+    said = resample(np.frombuffer(wav[44:], "<i2"), 22050, SAMPLE_RATE)
+    rng = np.random.default_rng(0)
+    quiet = (rng.standard_normal(SAMPLE_RATE // 2) * 20).astype(np.int16)
+    return np.concatenate([quiet, said, quiet])
+
+
+def spoken(verbose: bool) -> dict:
+    """Every request of SPOKEN in every rendition, through the real transcriber and the dialogue."""
+    from speaker.config import Settings
+    from speaker.dialogue import Dialogue
+    from speaker.dialogue.matcher import ACTS
+    from speaker.stt import Transcriber
+
+    dialogue = Dialogue("ko", seed=0)
+    transcriber = Transcriber(Settings(), "ko", dialogue.phrases(), dialogue.knows_word_for_word)
+    right = wrong = acted_wrongly = 0
+    seconds = []
+    for text, intent in SPOKEN:
+        for voice, rate in RENDITIONS:
+            audio = _espeak(text, voice, rate)
+            start = time.perf_counter()
+            heard = transcriber.transcribe(audio)
+            seconds.append(time.perf_counter() - start)
+            found = dialogue.matcher.recognize(heard)
+            got = found.intent.name if found else None
+            right += got == intent
+            if got is not None and got != intent:
+                wrong += 1
+                acted_wrongly += got in ACTS
+                if verbose:
+                    print(f"    {text!r} ({voice}, {rate}) heard {heard!r}: {got}{' (acts)' if got in ACTS else ''}")
+    total = len(SPOKEN) * len(RENDITIONS)
+    print(f"[ko] spoken, {len(SPOKEN)} requests x {len(RENDITIONS)} espeak-ng renditions = {total}:")
+    print(f"    right intent        {right}/{total} ({100 * right / total:.1f}%)")
+    print(f"    wrong intent        {wrong}/{total}, of which a wrong command that changes something: {acted_wrongly}")
+    print(f"    say that again      {total - right - wrong}/{total}")
+    print(f"    transcription time  median {1000 * statistics.median(seconds):.0f} ms")
+    return {"right": right, "wrong": wrong, "acted_wrongly": acted_wrongly, "of": total}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="list every miss")

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from hassil import TextSlotList, recognize_best
+from hassil import TextSlotList
 
 from . import intents, languages, skills
 from .llm import Chat, ChatError
@@ -85,11 +85,10 @@ class Dialogue:
     def understands(self, text: str) -> bool:
         return self._recognize(text) is not None
 
-    def knows_word_for_word(self, text: str) -> bool:
-        """Whether the speech recogniser's grammar could have meant `text`: a match that fits only
-        through free text (a wildcard) does not count, since that is how a misheard sentence fits."""
-        match = recognize_best(text, self.intents) if text.strip() else None
-        return match is not None and not any(e.is_wildcard for e in match.entities_list)
+    def knows_word_for_word(self, text: str) -> str | None:
+        """Whether the speech recogniser's grammar could have meant `text`: "acts" (a sentence that
+        changes something), "answers" (one that only answers), or None (free text does not count)."""
+        return self.matcher.heard(text)
 
     def _recognize(self, text: str):
         return self.matcher.recognize(text)

@@ -24,6 +24,11 @@ from rapidfuzz.distance import OSA
 
 from . import languages
 
+# Intents that change something (a timer, an alarm, the volume, the microphone, a device, what it
+# remembers): from speech they are taken only when they are the recogniser's best guess.
+ACTS = frozenset({"HassStartTimer", "HassCancelTimer", "HassCancelAllTimers", "SpeakerSetAlarm", "SpeakerCancelAlarm",
+                  "HassSetVolume", "HassSetVolumeRelative", "SpeakerMute", "HassTurnOn", "HassTurnOff",
+                  "SpeakerForget", "SpeakerForgetAll", "SpeakerRemember", "SpeakerRememberName"})
 NEAR_ENOUGH = 82  # similarity (0-100) of a near miss: measured, wrong intents began at 75 (benchmarks/understanding.py)
 CLEAR_LEAD = 4  # how much nearer than the nearest sentence of another intent
 SHORTEST = 4  # characters (jamo in Korean) of canonical text below which only exact matches count
@@ -76,6 +81,15 @@ class Matcher:
         if nearest is not None and (nearest.score == 100 or found is None) and self.near_enough(nearest):
             return recognize_best(nearest.sentence, self.intents)  # a known sentence beats free text
         return found
+
+    def heard(self, text: str) -> str | None:
+        """Whether `text` is a known sentence word for word (a match through free text does not count,
+        since that is how a misheard sentence fits): "acts" if it changes something, "answers" if it
+        only answers, None if it is not one."""
+        found = recognize_best(self.language.numbers(text), self.intents) if text.strip() else None
+        if found is None or _free(found):
+            return None
+        return "acts" if found.intent.name in ACTS else "answers"
 
     @staticmethod
     def near_enough(nearest: Nearest) -> bool:
