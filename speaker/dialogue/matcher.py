@@ -61,11 +61,16 @@ class Matcher:
         return _NUMBER.sub("#", self.language.compact(self.language.normalise(text)))
 
     def keys(self, text: str) -> list[str]:
-        """The key, and in a language of free spacing also the key of the text written without spaces
-        (a particle between two words is one only when they are written apart)."""
+        """The key; in a language of free spacing also the key of the text written without spaces (a
+        particle between two words is one only when they are written apart); in a language of free
+        word order also the key of its words in any order (with at most one number: two numbers
+        could swap)."""
         keys = [self.key(text)]
         if self.language.FREE_SPACING:
             keys.append(self.key(text.replace(" ", "")))
+        words = self.language.normalise(text).split()
+        if self.language.FREE_ORDER and len(_NUMBER.findall(" ".join(words))) <= 1:
+            keys.append("~" + self.key(" ".join(sorted(words))))  # any order ("~": never a written order)
         return keys
 
     def recognize(self, text: str) -> RecognizeResult | None:

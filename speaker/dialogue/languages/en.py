@@ -24,6 +24,10 @@ CONTRACTIONS = {"what's": "what is", "it's": "it is", "i'm": "i am", "you're": "
                 "goodnight": "good night", "thx": "thanks", "u": "you", "ur": "your", "r": "are", "pls": "please",
                 "plz": "please", "mins": "minutes", "min": "minute", "secs": "seconds", "sec": "second",
                 "hrs": "hours", "hr": "hour", "%": "percent", "tmrw": "tomorrow", "tmr": "tomorrow"}
+# Words that mean the same as another here: the templates need only one of them.
+SYNONYMS = {"delete": "cancel", "remove": "cancel", "clear": "cancel", "kill": "cancel", "erase": "cancel",
+            "get rid of": "cancel", "make it": "turn it", "til": "until", "till": "until", "2day": "today",
+            "tomorow": "tomorrow", "tommorow": "tomorrow", "increase": "raise", "decrease": "lower", "reduce": "lower"}
 # Words that change nothing, dropped wherever they are; and openings dropped before a request.
 FILLERS = {"please", "um", "uh", "umm", "er", "erm", "kindly", "just", "quickly", "now", "right", "actually",
            "maybe", "like", "possibly", "then", "again", "samantha", "the", "a", "an"}
@@ -35,6 +39,7 @@ OPENINGS = ("hey there", "hey", "hi", "hello", "ok", "okay", "so", "well", "oh",
 
 # (a word the pattern needs, pattern, replacement): the word is checked first, which is much faster
 FREE_SPACING = False
+FREE_ORDER = False  # the order of the words is part of the meaning
 
 _BEFORE = [(w, re.compile(p, re.IGNORECASE), r) for w, p, r in (
     ("%", r"\b(\d+)\s*%", r"\1 percent"), (":", r"\b(\d{1,2}):(\d{2})\b", r"\1 \2"),
@@ -107,7 +112,11 @@ def normalise(text: str) -> str:
     words = []
     for word in text.split():
         words += CONTRACTIONS.get(word, CONTRACTIONS.get(word.strip("'"), word.strip("'"))).split()
-    words = [w.replace("'", "") for w in numbers(" ".join(words)).split() if w not in FILLERS]
+    text = " ".join(words)
+    for word, same in SYNONYMS.items():
+        if word in text:
+            text = re.sub(rf"\b{word}\b", same, text)
+    words = [w.replace("'", "") for w in numbers(text).split() if w not in FILLERS]
     if words[-2:] == ["for", "me"]:
         words = words[:-2]
     while words and any(words[:len(o)] == o and len(words) > len(o) + 1 for o in _OPENINGS.get(words[0], ())):

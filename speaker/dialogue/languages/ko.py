@@ -28,6 +28,9 @@ _NATIVE_NUMBER = re.compile(r"(?:열|스물|스무|서른|마흔|쉰)?(?:하나|
 
 
 FREE_SPACING = True  # words may be written together or apart: compare both ways
+FREE_ORDER = True  # 타이머 5분 / 5분 타이머, 몇 시야 지금: the order of the words changes little
+# Words that mean the same as another here (after endings are dropped): the templates need only one.
+SYNONYMS = {"삭제": "취소", "없애": "취소", "끄기": "꺼", "꺼요": "꺼", "설정": "맞춰", "걸어": "맞춰"}
 
 
 def _final_consonant(syllable: str) -> bool:
@@ -127,7 +130,7 @@ def normalise(text: str) -> str:
     and particles dropped, one space between the words that are left."""
     text = re.sub(r"[^\w\s%]", " ", text.lower())
     words = [_strip(w) for w in numbers(text).split() if w not in FILLERS]
-    return " ".join(w for w in words if w)
+    return " ".join(SYNONYMS.get(w, w) for w in words if w)
 
 
 def compact(normalised: str) -> str:
