@@ -53,8 +53,8 @@ class Matcher:
     def __init__(self, intents: Intents, language: str):
         self.intents = intents
         self.language = languages.get(language)
-        self._known: dict[str, list[tuple[str, str]]] | None = None  # canonical key → (sentence, intent)
-        self._by_count: dict[int, list[str]] = {}
+        self._by_count: dict[int, list[str]] = {}  # keys by how many numbers they hold
+        self._known = self._index()  # canonical key → (sentence, intent): built now, not on the first request
 
     def key(self, text: str) -> str:
         """What is compared: the canonical form, compacted, numbers as "#"."""
@@ -105,7 +105,7 @@ class Matcher:
         with as many numbers. An exact match in canonical form scores 100."""
         key, *others = self.keys(text)
         numbers = _NUMBER.findall(self.language.normalise(text))
-        known = self._index()
+        known = self._known
         for exact in (key, *others):
             if exact in known:
                 alone = len({intent for _, intent in known[exact]}) == 1
@@ -131,17 +131,15 @@ class Matcher:
         return None
 
     def _index(self) -> dict[str, list[tuple[str, str]]]:
-        if self._known is None:
-            known: dict[str, list[tuple[str, str]]] = {}
-            for sentence, intent in written_out(self.intents):
-                for key in self.keys(_SLOT.sub(_PLACEHOLDER, sentence)):
-                    if key and (sentence, intent) not in known.setdefault(key, []):
-                        known[key].append((sentence, intent))
-            for key in known:
-                known[key].sort(key=lambda pair: -len(_SLOT.findall(pair[0])))  # slots first: they take any number
-                self._by_count.setdefault(key.count("#"), []).append(key)
-            self._known = known
-        return self._known
+        known: dict[str, list[tuple[str, str]]] = {}
+        for sentence, intent in written_out(self.intents):
+            for key in self.keys(_SLOT.sub(_PLACEHOLDER, sentence)):
+                if key and (sentence, intent) not in known.setdefault(key, []):
+                    known[key].append((sentence, intent))
+        for key in known:
+            known[key].sort(key=lambda pair: -len(_SLOT.findall(pair[0])))  # slots first: they take any number
+            self._by_count.setdefault(key.count("#"), []).append(key)
+        return known
 
 
 def _free(found: RecognizeResult) -> bool:
