@@ -172,21 +172,17 @@ class Transcriber:
             segments = [[""]]
         before = " ".join(candidates[0] for candidates in segments[:-1])
         heard = [_clean(f"{before} {t}") for t in segments[-1][:ALTERNATIVES_TRUSTED]]
-        text = heard[0]
-        understood = next((h for h in heard if h and self.understands(h)), None)
-        if understood:
-            return understood
-        nearest = next(filter(None, (nearest_phrase(h, self.grammar) for h in heard)), None)
-        if nearest is not None:
-            return nearest
+        chosen = choose(heard, self.understands, self.grammar)
+        if chosen is not None:
+            return chosen
         if not self.free_fallback:
-            return text
+            return heard[0]
         free = self._new_recognizer(grammar=False)
         for start in range(0, len(self._audio), 25):
             free.AcceptWaveform(b"".join(self._audio[start : start + 25]))
         free_text = _clean(json.loads(free.FinalResult()).get("text", ""))
-        log.debug("grammar heard %r; free recognition heard %r", text, free_text)
-        return free_text or text
+        log.debug("grammar heard %r; free recognition heard %r", heard, free_text)
+        return free_text or heard[0]
 
     def transcribe(self, samples: np.ndarray) -> str:
         """Transcribe a whole recording (for `speaker transcribe`)."""
@@ -194,6 +190,25 @@ class Transcriber:
         for frame in frames_of(samples):
             self.accept(frame)
         return self.finish()
+
+
+def choose(heard: list[str], understands: Callable[[str], object], phrases: list[str]) -> str | None:
+    """Of what a grammar-restricted recogniser heard (its alternatives, best first), the known sentence
+    to take, or None to ask free recognition. `understands(text)` is falsy for an unknown sentence,
+    "acts" for one that changes something, anything else truthy for one that only answers.
+    A sentence that acts is taken only as the best guess, never from further down the list or snapped
+    from a near miss: out-of-grammar speech is forced into the grammar's words, and a wrong command
+    is worse than asking again."""
+    if heard and heard[0] and understands(heard[0]):
+        return heard[0]
+    answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind != "acts"]
+    if answers:
+        return answers[0]
+    for text in filter(None, heard):
+        nearest = nearest_phrase(text, phrases)
+        if nearest is not None and (kind := understands(nearest)) and kind != "acts":
+            return nearest
+    return None
 
 
 def nearest_phrase(text: str, phrases: list[str]) -> str | None:

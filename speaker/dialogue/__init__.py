@@ -9,6 +9,7 @@ alarms, remembering, volume); what no sentence matches may go to a local languag
 from __future__ import annotations
 
 import collections
+import functools
 import random
 import re
 from dataclasses import dataclass, field
@@ -16,10 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from hassil import TextSlotList, recognize_best
+from hassil import TextSlotList
 
-from . import intents, skills
+from . import intents, languages, skills
 from .llm import Chat, ChatError
+from .matcher import Matcher
 from .memory import Memory
 from .persona import Persona, builtin, find
 
@@ -51,9 +53,10 @@ class Dialogue:
                  persona: Persona | None = None, state_dir: Path | None = None, chat: Chat | None = None,
                  devices: tuple[str, ...] = ()):
         self.language = language
+        self.lang = languages.get(language)  # what is specific to the language: numbers, times, dates
         self.clock = clock
-        self.intents = intents.load([HERE / "sentences" / f"{language}.yaml"])
-        self.intents.slot_lists["device"] = TextSlotList.from_strings(list(devices))  # [[mqtt.devices]] names
+        self.matcher = matcher_for(language, tuple(devices))
+        self.intents = self.matcher.intents
         self.persona = persona or builtin(language)
         self.memory = Memory(state_dir)
         self.chat = chat
@@ -82,14 +85,13 @@ class Dialogue:
     def understands(self, text: str) -> bool:
         return self._recognize(text) is not None
 
-    def knows_word_for_word(self, text: str) -> bool:
-        """Whether the speech recogniser's grammar could have meant `text`: a match that fits only
-        through free text (a wildcard) does not count, since that is how a misheard sentence fits."""
-        match = self._recognize(text)
-        return match is not None and not any(e.is_wildcard for e in match.entities_list)
+    def knows_word_for_word(self, text: str) -> str | None:
+        """Whether the speech recogniser's grammar could have meant `text`: "acts" (a sentence that
+        changes something), "answers" (one that only answers), or None (free text does not count)."""
+        return self.matcher.heard(text)
 
     def _recognize(self, text: str):
-        return recognize_best(text, self.intents) if text.strip() else None
+        return self.matcher.recognize(text)
 
     def reply(self, text: str) -> Reply:
         """Answer one sentence."""
@@ -126,8 +128,8 @@ class Dialogue:
             events.append(("timer", {"kind": "timer", "name": timer.name or None, "seconds": timer.seconds}))
         for alarm in [a for a in memory.alarms if a.due <= now]:
             memory.alarms.remove(alarm)
-            time = skills.spoken_time(alarm.due, self.language)
-            said.append(self.line("alarm_done", time=time, **{"is": skills.ko_copula(time)}))
+            time = self.lang.spoken_time(alarm.due)
+            said.append(self.line("alarm_done", time=time, **{"is": self.lang.copula(time)}))
             events.append(("timer", {"kind": "alarm", "name": None, "at": alarm.due.isoformat(timespec="minutes")}))
         memory.save()
         self.last_said = " ".join(said)
@@ -163,7 +165,7 @@ class Dialogue:
         now = self.now()
         time_line, user_line, facts_line = CONTEXT[self.language]
         system = [self.persona.prompt.format(name=self.persona.name),
-                  time_line.format(time=skills.spoken_time(now, self.language), date=skills.spoken_date(now, self.language))]
+                  time_line.format(time=self.lang.spoken_time(now), date=self.lang.spoken_date(now))]
         if self.memory.user_name:
             system.append(user_line.format(user=self.memory.user_name))
         if self.memory.facts:
@@ -172,6 +174,14 @@ class Dialogue:
         for said, answered in self._history:
             messages += [{"role": "user", "content": said}, {"role": "assistant", "content": answered}]
         return [*messages, {"role": "user", "content": text}]
+
+
+@functools.lru_cache(maxsize=8)
+def matcher_for(language: str, devices: tuple[str, ...] = ()) -> Matcher:
+    """The sentences of `language` with the [[mqtt.devices]] names, loaded once per process."""
+    known = intents.load([HERE / "sentences" / f"{language}.yaml"])
+    known.slot_lists["device"] = TextSlotList.from_strings(list(devices))
+    return Matcher(known, language)
 
 
 def part_of_day(now: datetime) -> str:

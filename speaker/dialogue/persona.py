@@ -22,6 +22,7 @@ PARTS_OF_DAY = ("morning", "afternoon", "evening", "night")
 LINES: dict[str, set[str]] = {
     "HassGetCurrentTime": {"time", "is"},
     "HassGetCurrentDate": {"date", "is"},
+    "date_tomorrow": {"date", "is"},
     "HassGetWeather": set(),
     "HassNevermind": set(),
     "SpeakerGreet": set(),

@@ -8,16 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
+from . import languages
+from .languages import ko
 from .memory import Alarm, Fact, Timer
 
 if TYPE_CHECKING:
     from . import Dialogue
 
-EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-             "October", "November", "December")
-KO_WEEKDAYS = ("월요일", "화요일", "수요일", "목요일", "금요일", "토요일", "일요일")
-KO_HOURS = ("열두", "한", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉", "열", "열한")  # hours count natively
 VOLUME_STEP = 20  # percent, for "louder" and "quieter"
 NUDGE_CHANCE = 0.4  # how often a feeling is answered with a nudge towards the people in your life
 PEOPLE = {
@@ -40,71 +37,8 @@ class Said:
     event: tuple[str, dict] | None = None  # an event to emit, e.g. ("device", {"name": "lamp", "on": True})
 
 
-# --- Korean grammar and spoken forms -------------------------------------------------------------
-
-def _final_consonant(word: str) -> bool:
-    last = word.rstrip()[-1:]
-    if "0" <= last <= "9":
-        return last in "013678"  # 영, 일, 삼, 육, 칠, 팔
-    return "가" <= last <= "힣" and (ord(last) - ord("가")) % 28 != 0
-
-
-def ko_copula(word: str) -> str:
-    """"이에요" after a final consonant, "예요" after a vowel (시 → 시예요, 분 → 분이에요)."""
-    return "이에요" if _final_consonant(word) else "예요"
-
-
-def ko_topic(word: str) -> str:
-    """은 or 는: 생일은, 열쇠는."""
-    return "은" if _final_consonant(word) else "는"
-
-
-def spoken_time(now: datetime, language: str) -> str:
-    """The time as people say it: "3:05 PM", "오후 세 시 5분"."""
-    hour12 = now.hour % 12 or 12
-    if language == "ko":
-        half = "오전" if now.hour < 12 else "오후"
-        return f"{half} {KO_HOURS[hour12 % 12]} 시" + (f" {now.minute}분" if now.minute else "")
-    if now.minute == 0:
-        return f"{hour12} o'clock" + (" in the morning" if now.hour < 12 else "")
-    return f"{hour12}:{now.minute:02d} {'AM' if now.hour < 12 else 'PM'}"
-
-
-def spoken_date(now: datetime, language: str) -> str:
-    """The date as people say it: "Friday, November 27", "11월 27일 금요일"."""
-    if language == "ko":
-        return f"{now.month}월 {now.day}일 {KO_WEEKDAYS[now.weekday()]}"
-    return f"{EN_WEEKDAYS[now.weekday()]}, {EN_MONTHS[now.month - 1]} {now.day}"
-
-
-def _units(seconds: int) -> list[tuple[int, str]]:
-    """(count, unit) with a count: seconds only under an hour, and "0 seconds" for nothing."""
-    hours, rest = divmod(max(0, int(seconds)), 3600)
-    minutes, seconds = divmod(rest, 60)
-    units = [(hours, "hour"), (minutes, "minute"), (0 if hours else seconds, "second")]
-    return [(n, unit) for n, unit in units if n] or [(0, "second")]
-
-
-def spoken_duration(seconds: int, language: str) -> str:
-    """"1 hour and 5 minutes", "4 minutes and 30 seconds"; "한 시간 5분", "4분 30초"."""
-    if language == "ko":
-        return " ".join(f"{KO_HOURS[n] if n < 12 else n} 시간" if unit == "hour" else
-                        f"{n}{'분' if unit == 'minute' else '초'}" for n, unit in _units(seconds))
-    return " and ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in _units(seconds))
-
-
 def describe_timer(timer: Timer, language: str) -> str:
-    """"the pasta timer", "the 5 minute timer"; "라면 타이머", "5분 타이머"."""
-    if language == "ko":
-        return f"{timer.name or spoken_duration(timer.seconds, 'ko')} 타이머"
-    length = " ".join(f"{n} {unit}" for n, unit in _units(timer.seconds))
-    return f"the {timer.name or length} timer"
-
-
-def _join(items: list[str], language: str) -> str:
-    if language == "ko" or len(items) < 2:
-        return ", ".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return languages.get(language).describe_timer(timer.name, timer.seconds)
 
 
 def _number(value) -> int:
@@ -114,37 +48,36 @@ def _number(value) -> int:
 # --- the skills ----------------------------------------------------------------------------------
 
 def tell_time(d: Dialogue, slots: dict) -> Said:
-    time = spoken_time(d.now(), d.language)
-    return Said("HassGetCurrentTime", {"time": time, "is": ko_copula(time)})
+    time = d.lang.spoken_time(d.now())
+    return Said("HassGetCurrentTime", {"time": time, "is": d.lang.copula(time)})
 
 
 def tell_date(d: Dialogue, slots: dict) -> Said:
-    date = spoken_date(d.now(), d.language)
-    return Said("HassGetCurrentDate", {"date": date, "is": ko_copula(date)})
+    """Today's date, or tomorrow's when asked about tomorrow."""
+    tomorrow = slots.get("day") == "tomorrow"
+    date = d.lang.spoken_date(d.now() + timedelta(days=1 if tomorrow else 0))
+    return Said("date_tomorrow" if tomorrow else "HassGetCurrentDate", {"date": date, "is": d.lang.copula(date)})
 
 
 def start_timer(d: Dialogue, slots: dict) -> Said:
     seconds = sum(_number(slots.get(unit, 0)) * size for unit, size in (("hours", 3600), ("minutes", 60), ("seconds", 1)))
     if seconds <= 0:
         return Said("not_understood")
-    timer = Timer(_clean_name(slots.get("name", ""), d.language), seconds, d.now() + timedelta(seconds=seconds))
+    timer = Timer(_clean_name(slots.get("name", ""), d), seconds, d.now() + timedelta(seconds=seconds))
     d.memory.timers.append(timer)
     d.memory.save()
-    return Said("timer_started", {"duration": spoken_duration(seconds, d.language),
+    return Said("timer_started", {"duration": d.lang.spoken_duration(seconds),
                                   "timer": describe_timer(timer, d.language)})
 
 
-def _clean_name(name: str, language: str) -> str:
-    name = re.sub(r"[^\w\s'-]", "", str(name)).strip()
-    if language == "en":
-        name = re.sub(r"^(the|my|a|an)\s+", "", name.lower())
-    return name
+def _clean_name(name: str, d: Dialogue) -> str:
+    return d.lang.clean_name(re.sub(r"[^\w\s'-]", "", str(name)).strip())
 
 
 def _matching_timers(d: Dialogue, slots: dict) -> list[Timer] | None:
     """The timers `slots` point at (by name or by their length), or None if they point at none in particular."""
     if "name" in slots:
-        name = _clean_name(slots["name"], d.language)
+        name = _clean_name(slots["name"], d)
         return [t for t in d.memory.timers if t.name == name]
     asked = sum(_number(slots.get(f"start_{unit}", 0)) * size
                 for unit, size in (("hours", 3600), ("minutes", 60), ("seconds", 1)))
@@ -186,15 +119,12 @@ def timer_status(d: Dialogue, slots: dict) -> Said:
     now = d.now()
 
     def left(timer: Timer) -> str:
-        return spoken_duration(max(0, round((timer.due - now).total_seconds())), d.language)
+        return d.lang.spoken_duration(max(0, round((timer.due - now).total_seconds())))
 
     if len(timers) == 1:
         return Said("timer_status", {"timer": describe_timer(timers[0], d.language), "left": left(timers[0])})
-    if d.language == "ko":
-        items = [f"{describe_timer(t, 'ko')} {left(t)}" for t in timers]
-    else:
-        items = [f"{left(t)} on {describe_timer(t, 'en')}" for t in timers]
-    return Said("timers_status", {"list": _join(items, d.language)})
+    items = [d.lang.time_left(describe_timer(t, d.language), left(t)) for t in timers]
+    return Said("timers_status", {"list": d.lang.join(items)})
 
 
 def set_alarm(d: Dialogue, slots: dict) -> Said:
@@ -211,19 +141,12 @@ def set_alarm(d: Dialogue, slots: dict) -> Said:
     due = min(_next(now, h, minute) for h in hours)
     d.memory.alarms.append(Alarm(due))
     d.memory.save()
-    return Said("alarm_set", {"time": spoken_time(due, d.language), "when": _day(due, now, d.language)})
+    return Said("alarm_set", {"time": d.lang.spoken_time(due), "when": d.lang.day_word(due.date() == now.date())})
 
 
 def _next(now: datetime, hour: int, minute: int) -> datetime:
     at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
     return at if at > now else at + timedelta(days=1)
-
-
-def _day(when: datetime, now: datetime, language: str) -> str:
-    today = when.date() == now.date()
-    if language == "ko":
-        return "오늘" if today else "내일"
-    return "today" if today else "tomorrow"
 
 
 def cancel_alarm(d: Dialogue, slots: dict) -> Said:
@@ -236,9 +159,8 @@ def alarm_status(d: Dialogue, slots: dict) -> Said:
     now = d.now()
     items = []
     for alarm in sorted(d.memory.alarms, key=lambda a: a.due):
-        day, time = _day(alarm.due, now, d.language), spoken_time(alarm.due, d.language)
-        items.append(f"{day} {time}" if d.language == "ko" else f"{time} {day}")
-    return Said("alarm_status", {"list": _join(items, d.language)})
+        items.append(d.lang.time_on_day(d.lang.spoken_time(alarm.due), d.lang.day_word(alarm.due.date() == now.date())))
+    return Said("alarm_status", {"list": d.lang.join(items)})
 
 
 def set_volume(d: Dialogue, slots: dict) -> Said:
@@ -261,7 +183,7 @@ def repeat(d: Dialogue, slots: dict) -> Said:
 
 
 def greet_morning(d: Dialogue, slots: dict) -> Said:
-    return Said("SpeakerGoodMorning", {"time": spoken_time(d.now(), d.language)})
+    return Said("SpeakerGoodMorning", {"time": d.lang.spoken_time(d.now())})
 
 
 def feeling(d: Dialogue, slots: dict) -> Said:
@@ -302,7 +224,7 @@ def remember(d: Dialogue, slots: dict, text: str) -> Said:
         verb = re.search(rf"{re.escape(slots['subject'])}\s+(is|are|was|were)\b", text, re.IGNORECASE)
         fact = f"your {subject} {verb.group(1) if verb else 'is'} {_your(value)}"
     else:
-        fact = f"{subject}{ko_topic(subject)} {_ko_polite(value)}"
+        fact = f"{subject}{ko.topic(subject)} {_ko_polite(value)}"
     d.memory.facts = [f for f in d.memory.facts if not _same(f.subject, subject, d.language)] + [Fact(subject, fact)]
     d.memory.last = subject
     d.memory.save()
@@ -330,7 +252,7 @@ def _ko_polite(value: str) -> str:
             break
     if value.endswith(("어", "아", "해", "지")):
         return value + "요"
-    return value + ko_copula(value)
+    return value + ko.copula(value)
 
 
 def _same(a: str, b: str, language: str) -> bool:

@@ -1,0 +1,201 @@
+"""Korean: free spacing, endings and particles, numbers as people say them, and how the speaker says
+times, dates and lengths."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from . import units
+
+WEEKDAYS = ("월요일", "화요일", "수요일", "목요일", "금요일", "토요일", "일요일")
+HOURS = ("열두", "한", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉", "열", "열한")  # hours count natively
+SINO = {"일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "륙": 6, "칠": 7, "팔": 8, "구": 9}
+NATIVE = {"하나": 1, "한": 1, "둘": 2, "두": 2, "셋": 3, "세": 3, "석": 3, "넷": 4, "네": 4, "넉": 4, "다섯": 5,
+          "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9, "열": 10, "스물": 20, "스무": 20, "서른": 30, "마흔": 40, "쉰": 50}
+COUNTERS = ("시간", "퍼센트", "프로", "분", "초", "시", "%", "번", "살")
+# Said to be polite or casual, and meaning nothing more: dropped at the end of a word or as a word.
+ENDINGS = ("주시겠어요", "주시겠어", "주실래요", "주실래", "주십시오", "주시오", "주세요", "줄래요", "줄래", "줄수있어",
+           "줘봐", "줘요", "줘라", "주라", "줘", "해봐", "해라", "하세요", "세요", "합니다", "할래", "하자", "하기", "해요", "해",
+           "습니다", "ㅂ니다", "인가요", "인가", "인지", "이에요", "예요", "입니다", "이야", "이다", "이지", "이냐", "일까",
+           "는지", "은지", "야", "지", "요", "니", "냐", "죠", "나요", "니까", "거든", "잖아", "좀")
+FILLERS = {"좀", "제발", "혹시", "저기", "그냥", "음", "어", "아", "있잖아", "빨리", "얼른", "한번만", "사만다"}
+# Particles that change nothing here, each with the kind of syllable it follows (None: any).
+PARTICLES = (("에서", None), ("으로", True), ("로", False), ("은", True), ("는", False), ("이", True), ("가", False),
+             ("을", True), ("를", False), ("에", None), ("의", None))
+_SINO_NUMBER = re.compile(r"(?:[일이삼사오육칠팔구]?백)?(?:[이삼사오육칠팔구]?십)?[일이삼사오육칠팔구]?")
+_NATIVE_NUMBER = re.compile(r"(?:열|스물|스무|서른|마흔|쉰)?(?:하나|한|둘|두|셋|세|석|넷|네|넉|다섯|여섯|일곱|여덟|아홉)?")
+
+
+FREE_SPACING = True  # words may be written together or apart: compare both ways
+FREE_ORDER = True  # 타이머 5분 / 5분 타이머, 몇 시야 지금: the order of the words changes little
+# Words that mean the same as another here (after endings are dropped): the templates need only one.
+SYNONYMS = {"삭제": "취소", "없애": "취소", "끄기": "꺼", "꺼요": "꺼", "설정": "맞춰", "걸어": "맞춰"}
+
+
+def _final_consonant(syllable: str) -> bool:
+    if "0" <= syllable <= "9":
+        return syllable in "013678"  # 영, 일, 삼, 육, 칠, 팔
+    return "가" <= syllable <= "힣" and (ord(syllable) - ord("가")) % 28 != 0
+
+
+def _tail(syllable: str) -> int:
+    """The final consonant of a Hangul syllable (0: none, 20: ㅆ)."""
+    return (ord(syllable) - ord("가")) % 28 if "가" <= syllable <= "힣" else 0
+
+
+def _sino(text: str) -> int | None:
+    """"삼십오" → 35, "백" → 100; None if `text` is not a whole Sino-Korean number."""
+    if not text or not _SINO_NUMBER.fullmatch(text):
+        return None
+    total, digit = 0, None
+    for ch in text:
+        if ch in SINO:
+            digit = SINO[ch]
+        else:
+            total += (digit or 1) * (100 if ch == "백" else 10)
+            digit = None
+    return total + (digit or 0)
+
+
+def _native(text: str) -> int | None:
+    """"스물다섯" → 25, "열두" → 12; None if `text` is not a whole native Korean number."""
+    if not text or not _NATIVE_NUMBER.fullmatch(text):
+        return None
+    total = 0
+    for word in sorted(NATIVE, key=len, reverse=True):
+        if text.startswith(word):
+            total, text = NATIVE[word], text[len(word):]
+            break
+    return total + NATIVE[text] if text else total
+
+
+def _number(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    return _sino(text) if _sino(text) is not None else _native(text)
+
+
+def numbers(text: str) -> str:
+    """Numbers as digits: "오 분" → "5분", "일곱 시 반" → "7시 30분", "삼십" → "30", "열" → "10"."""
+    out = []
+    for word in text.split():
+        out.append(_word_numbers(word, out))
+    text = " ".join(w for w in out if w)
+    text = re.sub(r"(\d+)\s*(시간|시)\s*반", r"\1\2 30분", text)
+    return re.sub(r"(?<!\d)(반\s*시간)", "30분", text)
+
+
+def _word_numbers(word: str, before: list[str]) -> str:
+    """One word with its number as digits. A counter written apart ("오 분") joins the number before it."""
+    for counter in COUNTERS:
+        if word.startswith(counter) and before and _number(before[-1]) is not None:
+            before[-1] = f"{_number(before[-1])}{counter}"
+            return _word_numbers(word[len(counter):], before) if word != counter else ""
+    for counter in COUNTERS:
+        at = word.find(counter)
+        while at > 0:
+            value = _number(word[:at])
+            if value is not None:
+                return f"{value}{counter}{word[at + len(counter):]}"
+            at = word.find(counter, at + 1)
+    bare = re.sub(r"(으로|로|에)$", "", word) if len(word) > 2 else word
+    value = _number(bare)
+    if value is not None and (bare.isdigit() or "십" in bare or "백" in bare or len(bare) >= 2 or bare == "열"):
+        return str(value) + word[len(bare):]  # a number said on its own: "볼륨 오십", "열"
+    return word
+
+
+def _strip(word: str) -> str:
+    """A word without its polite or casual ending and without a particle that changes nothing."""
+    changed = True
+    while changed and word:
+        changed = False
+        for ending in ENDINGS:
+            if word == ending or (word.endswith(ending) and len(word) > len(ending)):
+                word, changed = word[: -len(ending)], True
+                break
+    if len(word) >= 2 and word[-1] == "어" and _tail(word[-2]) == 20:  # 남았어, 했어: the past tense's stem
+        word = word[:-1]
+    for particle, after_consonant in PARTICLES:
+        stem = word[: -len(particle)]
+        if word.endswith(particle) and len(word) >= 2 and stem and (
+                after_consonant is None or _final_consonant(stem[-1]) == after_consonant):
+            return stem
+    return word
+
+
+def normalise(text: str) -> str:
+    """The canonical form of a sentence: numbers as digits, fillers, endings (줘, 주세요, 해 줘, 요 …)
+    and particles dropped, one space between the words that are left."""
+    text = re.sub(r"[^\w\s%]", " ", text.lower())
+    words = [_strip(w) for w in numbers(text).split() if w not in FILLERS]
+    return " ".join(SYNONYMS.get(w, w) for w in words if w)
+
+
+def compact(normalised: str) -> str:
+    """Without spaces (Korean spacing is free) and in jamo, so that one wrong letter costs one letter."""
+    out = []
+    for ch in normalised.replace(" ", ""):
+        code = ord(ch) - ord("가")
+        if 0 <= code < 11172:
+            lead, vowel, tail = code // 588, (code % 588) // 28, code % 28
+            out += [chr(0x1100 + lead), chr(0x1161 + vowel)] + ([chr(0x11A7 + tail)] if tail else [])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+# --- how the speaker says things -----------------------------------------------------------------
+
+def copula(word: str) -> str:
+    """"이에요" after a final consonant, "예요" after a vowel (시 → 시예요, 분 → 분이에요)."""
+    return "이에요" if _final_consonant(word.rstrip()[-1:]) else "예요"
+
+
+def topic(word: str) -> str:
+    """은 or 는: 생일은, 열쇠는."""
+    return "은" if _final_consonant(word.rstrip()[-1:]) else "는"
+
+
+def spoken_time(when: datetime) -> str:
+    """"오후 세 시 5분"."""
+    half = "오전" if when.hour < 12 else "오후"
+    return f"{half} {HOURS[when.hour % 12]} 시" + (f" {when.minute}분" if when.minute else "")
+
+
+def spoken_date(when: datetime) -> str:
+    """"11월 27일 금요일"."""
+    return f"{when.month}월 {when.day}일 {WEEKDAYS[when.weekday()]}"
+
+
+def spoken_duration(seconds: int) -> str:
+    """"한 시간 5분", "4분 30초"."""
+    return " ".join(f"{HOURS[n] if n < 12 else n} 시간" if unit == "hour" else f"{n}{'분' if unit == 'minute' else '초'}"
+                    for n, unit in units(seconds))
+
+
+def describe_timer(name: str, seconds: int) -> str:
+    """"라면 타이머", "5분 타이머"."""
+    return f"{name or spoken_duration(seconds)} 타이머"
+
+
+def join(items: list[str]) -> str:
+    return ", ".join(items)
+
+
+def time_left(timer: str, left: str) -> str:
+    """"라면 타이머 4분"."""
+    return f"{timer} {left}"
+
+
+def time_on_day(time: str, day: str) -> str:
+    return f"{day} {time}"
+
+
+def day_word(today: bool) -> str:
+    return "오늘" if today else "내일"
+
+
+def clean_name(name: str) -> str:
+    return name
