@@ -4,6 +4,7 @@ what you tell it, volume and mute by voice, "say that again", and warmth when yo
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -270,29 +271,110 @@ def test_say_that_again_repeats_a_timer_that_just_went_off(clock):
 
 # --- warmth ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("language, feelings", [
-    ("en", {"lonely": "I feel lonely", "sad": "I'm sad", "tired": "I'm so tired", "sleepless": "I can't sleep",
-            "happy": "I'm happy"}),
-    ("ko", {"lonely": "적적해", "sad": "마음이 아파", "tired": "피곤해", "sleepless": "잠이안와", "happy": "기분좋아"}),
-])
-def test_feelings_are_answered_kindly_and_now_and_then_nudge_towards_people(language, feelings, clock):
+FEELINGS = {  # one way each feeling is said (tests/test_dialogue.py has more)
+    "en": {"lonely": "nobody calls me", "sad": "I'm feeling kind of blue", "tired": "I'm totally worn out",
+           "long_day": "work was exhausting today", "stressed": "I have so much to do", "anxious": "I'm a bit nervous",
+           "bored": "I don't know what to do with myself", "missing": "I'm homesick", "happy": "I'm in a good mood",
+           "excited": "I can't wait for the weekend", "proud": "I got the job", "sleepless": "I keep waking up"},
+    "ko": {"lonely": "요즘 너무 쓸쓸해", "sad": "오늘 좀 속상해", "tired": "나 너무 지쳤어", "long_day": "오늘 진짜 힘든 하루였어",
+           "stressed": "요즘 스트레스 받아", "anxious": "나 좀 걱정돼", "bored": "심심해요", "missing": "그리워",
+           "happy": "오늘 기분이 좋아", "excited": "나 너무 설레", "proud": "나 좀 뿌듯해", "sleepless": "잠이 안 오네"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_every_feeling_is_answered_in_its_own_words_and_now_and_then_nudges_towards_people(language, clock):
     d = Dialogue(language, clock=clock, seed=4)
     lines = builtin(language).lines
-    nudges = 0
-    for feeling, text in feelings.items():
+    nudges = questions = 0
+    for feeling, text in FEELINGS[language].items():
         for _ in range(6):
-            said = d.reply(text).text
-            own = next(line for line in lines[f"feeling_{feeling}"] if said.startswith(line.split("{")[0]))
-            nudges += said != own and any(said.endswith(n) for n in lines["nudge"])
-    assert 3 <= nudges <= 24  # now and then, not every time
+            reply = d.reply(text)
+            assert reply.intent == "SpeakerFeeling" and reply.slots["feeling"] == feeling, text
+            own = next((line for line in lines[f"feeling_{feeling}"]
+                        if "{" not in line and (reply.text == line or reply.text.startswith(line + " "))), None)
+            assert own is not None, (feeling, reply.text)
+            rest = reply.text[len(own):].strip()
+            assert rest == "" or rest in lines["nudge"], rest  # it knows nobody: no name, no relation
+            nudges += rest in lines["nudge"]
+            questions += reply.follow_up
+            assert reply.follow_up == reply.text.endswith("?")
+    assert 3 <= nudges <= 30  # now and then, not every time
+    assert questions >= 12  # often a gentle question back, then it listens without the wake word
 
 
-@pytest.mark.parametrize("language, family, sad, person", [
-    ("en", "my brother's name is Tom", "I feel lonely", "brother"),
-    ("ko", "우리 언니 이름은 지은이야", "적적해", "언니"),
+@pytest.mark.parametrize("language, family, low, happy, person", [
+    ("en", "my brother's name is Tom", "I feel lonely", "I'm so excited", "Tom"),
+    ("en", "my friend Amy's birthday is on Saturday", "i had a rough day", "I did it", "Amy"),
+    ("en", "my sister lives in Ohio", "I'm sad", "I'm happy", "your sister"),
+    ("ko", "우리 언니 이름은 지은이야", "적적해", "신나", "지은"),
+    ("ko", "친구 민지 생일은 토요일이야", "오늘 너무 우울해", "기분 최고야", "민지"),
 ])
-def test_the_nudge_names_someone_you_told_it_about(language, family, sad, person, clock):
+def test_the_nudge_names_someone_you_told_it_about(language, family, low, happy, person, clock):
     d = Dialogue(language, clock=clock, seed=4)
     d.reply(family)
-    said = [d.reply(sad).text for _ in range(12)]
+    said = [d.reply(low).text for _ in range(12)]
     assert any(person in s for s in said)
+    assert not any(s.endswith(tuple(builtin(language).lines["nudge"])) for s in said)  # not "someone": a name
+    shared = [d.reply(happy).text for _ in range(12)]
+    assert any(person in s for s in shared)
+
+
+def test_missing_someone_is_answered_about_them_and_they_are_remembered(clock):
+    d = Dialogue("en", clock=clock, seed=0)
+    reply = d.reply("I really miss my dad")
+    assert reply.slots["feeling"] == "missing" and "your dad" in reply.text and "my dad" not in reply.text
+    said = [d.reply("I'm feeling down") for _ in range(12)]
+    assert any("your dad" in r.text for r in said)
+    ko = Dialogue("ko", clock=clock, seed=0).reply("할머니가 너무 보고 싶어")
+    assert ko.slots["feeling"] == "missing" and "할머니" in ko.text and "할머니가" not in ko.text
+
+
+@pytest.mark.parametrize("language, said, key", [
+    ("en", "I love you", "SpeakerAffection"), ("en", "do you even love me at all", "SpeakerAffection"),
+    ("en", "are you a real person", "SpeakerIdentity"), ("en", "what are you exactly", "SpeakerIdentity"),
+    ("ko", "나 사랑해?", "SpeakerAffection"), ("ko", "너 사람이야?", "SpeakerIdentity"),
+])
+def test_affection_and_its_own_nature_are_answered_warmly_and_honestly(language, said, key, clock):
+    d = Dialogue(language, clock=clock, seed=1)
+    lines = builtin(language).lines[key]
+    answers = {d.reply(said).text for _ in range(12)}
+    assert len(answers) >= 2 and all(is_a_line(a, lines) for a in answers)
+    if key == "SpeakerIdentity":  # never claims to be human
+        assert all(("not a person" in a or "not a human" in a or "program" in a or "code" in a) if language == "en"
+                   else ("사람은 아니" in a or "프로그램" in a or "코드" in a) for a in answers)
+
+
+@pytest.mark.parametrize("language, said", [("en", "so what can you do for me"), ("ko", "넌 뭘 할 수 있어")])
+def test_what_it_can_do_is_a_short_true_list(language, said, clock):
+    d = Dialogue(language, clock=clock, seed=0)
+    answer = d.reply(said).text
+    skills = ("timer", "alarm", "time", "remember") if language == "en" else ("타이머", "알람", "시간", "기억")
+    assert all(word in answer.lower() for word in skills) and len(answer) < 220
+    for claim in ("timer for 5 minutes", "wake me up at 7", "what time is it", "my keys are in the drawer") \
+            if language == "en" else ("5분 타이머 맞춰줘", "7시에 깨워줘", "지금 몇 시야", "내 열쇠는 서랍에 있어"):
+        assert d.understands(claim) or d.reply(claim).intent  # each thing it claims, it does
+
+
+@pytest.mark.parametrize("language, asks", [
+    ("en", {"joke": "got any jokes", "nice": "say something kind", "story": "tell me a little story",
+            "talk": "could we just chat for a bit", "listening": "thank you for listening"}),
+    ("ko", {"joke": "농담 좀 해 줘", "nice": "칭찬 좀 해 줘", "story": "옛날 이야기 하나 해 줘",
+            "talk": "나랑 대화하자", "listening": "얘기 들어줘서 고마워"}),
+])
+def test_small_talk_has_several_lines_of_each_kind_never_the_same_twice_in_a_row(language, asks, clock):
+    d = Dialogue(language, clock=clock, seed=2)
+    for topic, said in asks.items():
+        replies = [d.reply(said) for _ in range(10)]
+        assert all(r.intent == "SpeakerSmallTalk" and r.slots["topic"] == topic for r in replies), said
+        texts = [r.text for r in replies]
+        assert all(a != b for a, b in zip(texts, texts[1:])) and len(set(texts)) >= 2
+        assert all(1 <= len(re.findall(r"[.!?](\s|$)", t)) <= 3 for t in texts), texts  # one to three sentences
+
+
+@pytest.mark.parametrize("language, said", [("en", "tell me a story"), ("ko", "이야기 하나 해 줘")])
+def test_a_story_fits_the_time_of_day(language, said):
+    lines = builtin(language).lines["smalltalk_story"]
+    for hour, part in ((8, "morning"), (23, "night")):
+        d = Dialogue(language, clock=lambda: datetime(2026, 11, 27, hour, 0), seed=0)
+        assert is_a_line(d.reply(said).text, lines[part])
