@@ -215,17 +215,6 @@ def test_telling_it_again_replaces_what_it_knew(clock, tmp_path):
     assert "Sunday" in answer and "Friday" not in answer
 
 
-def test_the_state_file_is_small_json_and_a_damaged_one_is_survived(clock, tmp_path):
-    d = speaker("en", clock, tmp_path)
-    d.reply("my name is Alex")
-    d.reply("set a timer for 5 minutes")
-    data = json.loads((tmp_path / FILE).read_text())
-    assert data["user_name"] == "Alex" and data["timers"][0]["seconds"] == 300
-    (tmp_path / FILE).write_text("{not json")
-    d = speaker("en", clock, tmp_path)
-    assert d.reply("how much time is left").text in builtin("en").lines["no_timer"]
-
-
 def test_a_change_made_by_another_process_is_seen(clock, tmp_path):
     """`speaker chat` and the running speaker share the state directory."""
     running = speaker("en", clock, tmp_path)
@@ -378,3 +367,19 @@ def test_a_story_fits_the_time_of_day(language, said):
     for hour, part in ((8, "morning"), (23, "night")):
         d = Dialogue(language, clock=lambda: datetime(2026, 11, 27, hour, 0), seed=0)
         assert is_a_line(d.reply(said).text, lines[part])
+
+
+def test_with_a_language_model_a_story_or_a_chat_goes_to_the_model_and_a_joke_stays_a_line(clock):
+    import socket
+
+    from speaker.dialogue.llm import Chat
+
+    with socket.socket() as s:  # a port nobody listens on: the model is asked, and is down
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    d = Dialogue("en", clock=clock, seed=0, chat=Chat(url, "tiny", 2.0))
+    for said in ("tell me a story", "can we talk"):
+        reply = d.reply(said)
+        assert reply.intent is None and [f["code"] for k, f in reply.events if k == "error"] == ["llm_unavailable"]
+    assert d.reply("tell me a joke").intent == "SpeakerSmallTalk"
+    assert d.reply("I had a long day at work").intent == "SpeakerFeeling"

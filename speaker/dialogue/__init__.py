@@ -102,7 +102,10 @@ class Dialogue:
         said = None
         if match is not None:
             name, slots = match.intent.name, {e.name: _plain(e.value) for e in match.entities_list}
-            said = companion.run(self, name, slots, text) if name in companion.INTENTS else skills.run(self, name, slots)
+            if name in companion.INTENTS:
+                said = companion.run(self, name, slots, text)
+            else:
+                said = skills.run(self, name, slots)
         if said is None:  # nothing matched, or the companion found it was not for it after all
             reply = self._converse(text)
         else:

@@ -2,8 +2,8 @@
 you tell it and for the people in your life (whom it names when it turns you towards them).
 
 A skill here may answer None: the sentence fitted a loose template but is not for the companion
-(e.g. "what is today's weather like" is not a question about something you told it), and the
-dialogue treats it as not understood (or asks the language model).
+("today's weather is lovely" is not a fact about anyone), or a language model answers it better
+("tell me a story"); the dialogue then treats it as not understood (or asks the model).
 """
 
 from __future__ import annotations
@@ -104,9 +104,10 @@ def subject_of(text: str, language: str, names: set[str] = frozenset()) -> Subje
         owner = [re.sub(r"'s?$", "", w) for w in words[:cut]]
         return Subject(frozenset(_stem(w) for w in owner if w not in MODIFIERS["en"]),
                        frozenset(_stem(w) for w in words[cut:]))
-    people = RELATIONS["ko"] | {n for n in names}
+    people = RELATIONS["ko"] | set(names)
     owner = {w for n, w in enumerate(words[:-1]) if w in people or _beside(words, n, RELATIONS["ko"])}
-    return Subject(frozenset(owner - MODIFIERS["ko"]), frozenset(w for w in words if w not in owner and w not in MODIFIERS["ko"]))
+    thing = [w for w in words if w not in owner]
+    return Subject(frozenset(owner - MODIFIERS["ko"]), frozenset(thing) - MODIFIERS["ko"])
 
 
 def _beside(words: list[str], n: int, relations: set[str]) -> bool:
@@ -116,19 +117,22 @@ def _beside(words: list[str], n: int, relations: set[str]) -> bool:
 def people_in(text: str, language: str, value: str = "") -> list[Person]:
     """The people a subject mentions: "friend Amy's birthday" → Amy, your friend; "sister's name"
     with the value "Jane" → Jane, your sister."""
+    possessive = False  # "Amy's": a capitalised word before "'s" is a name even without a relation
     if language == "en":
         words = re.findall(r"[\w']+", text)
         marks = [n for n, w in enumerate(words) if w.lower().endswith(("'s", "s'"))]
+        possessive = bool(marks)
         owner = [re.sub(r"'s?$", "", w) for w in words[: marks[-1] + 1]] if marks else words
         thing = words[marks[-1] + 1:] if marks else []
         owner = [w for w in owner if w.lower() not in OWNERS["en"]]
     else:
         words = _words(text, "ko")
         owner, thing = words[:-1], words[-1:]
-    relations = RELATIONS[language]
-    relation = next((w.lower() for w in owner if w.lower() in relations), "")
-    names = [w for n, w in enumerate(owner) if w.lower() not in relations | MODIFIERS[language] | NOT_NAMES[language]
-             and (_beside([o.lower() for o in owner], n, relations) or (language == "en" and w[:1].isupper() and marks))]
+    relations, lowered = RELATIONS[language], [w.lower() for w in owner]
+    relation = next((w for w in lowered if w in relations), "")
+    nobody = relations | MODIFIERS[language] | NOT_NAMES[language]
+    names = [w for n, w in enumerate(owner) if lowered[n] not in nobody
+             and (_beside(lowered, n, relations) or (possessive and w[:1].isupper()))]
     name = names[0] if names else ""
     if relation and not name and {w.lower() for w in thing} & NAME_WORDS[language] and value:
         name = _plain_value(value, language)
@@ -313,7 +317,7 @@ def _asked(slots: dict, language: str) -> tuple[str, bool]:
     subject = str(slots.get("subject", "")).strip(" .!?,")
     if slots.get("owner"):
         subject = f"{slots['owner']}'s {subject}" if language == "en" else f"{slots['owner']} {subject}"
-    return subject, bool(slots.get("own")) or not slots.get("owner")
+    return subject, bool(slots.get("own"))
 
 
 def _find(d: Dialogue, subject: str) -> list[Fact]:
@@ -342,6 +346,11 @@ def recall(d: Dialogue, slots: dict) -> Said | None:
     facts = _find(d, subject)
     if facts:
         return Said("recall", {"fact": facts[0].text})
+    person = _person_named(d, subject)
+    if person is not None:  # "what did I tell you about Amy"
+        facts = _about(d, person)
+        return Said("recall", {"fact": _join(facts, d.language)}) if facts else \
+            Said("recall_unknown", {"subject": person.name})
     if not own and not _about_someone(subject, people_in(subject, d.language), d):
         return None  # "what is the capital of France's name": not about you
     return Said("recall_unknown", {"subject": _said_subject(subject, own, d.language)})
@@ -355,10 +364,7 @@ def list_facts(d: Dialogue, slots: dict) -> Said:
     known += [f.text for f in reversed(memory.facts)][:MAX_LISTED - len(known)]
     if not known:
         return Said("no_facts")
-    if d.language == "en":
-        listed = known[0] if len(known) == 1 else ", ".join(known[:-1]) + " and " + known[-1]
-    else:
-        listed = ", ".join(k.rstrip(".") for k in known)
+    listed = _join([Fact("", k) for k in known], d.language)
     more = len(memory.facts) + bool(memory.user_name) - len(known)
     return Said("facts_list", {"list": listed}, then=Said("facts_more", {"count": more}) if more > 0 else None)
 
@@ -378,11 +384,10 @@ def forget(d: Dialogue, slots: dict) -> Said:
         memory.user_name, memory.last = "", None
         memory.save()
         return Said("forgot_name")
-    asked = subject_of(subject, d.language, _names(d))
     person = _person_named(d, subject)
-    if person is not None and not asked.thing - asked.owner:  # "forget about Amy": Amy and all about her
+    if person is not None:  # "forget about Amy": Amy and all about her
         memory.people.remove(person)
-        gone = [f for f in memory.facts if asked.within(subject_of(f.subject, d.language, _names(d) | {person.name}))]
+        gone = _about(d, person)
         memory.facts = [f for f in memory.facts if f not in gone]
         memory.last = None
         memory.save()
@@ -394,6 +399,19 @@ def forget(d: Dialogue, slots: dict) -> Said:
     memory.last = None
     memory.save()
     return Said("forgot", {"fact": facts[0].text})
+
+
+def _about(d: Dialogue, person: Person) -> list[Fact]:
+    """The facts about someone the user told it about."""
+    about = Subject(frozenset({_stem(person.name.lower()) if d.language == "en" else person.name}), frozenset())
+    return [f for f in d.memory.facts if about.within(subject_of(f.subject, d.language, {person.name}))]
+
+
+def _join(facts: list[Fact], language: str) -> str:
+    texts = [f.text.rstrip(".") for f in facts]
+    if language == "ko" or len(texts) < 2:
+        return ", ".join(texts)
+    return ", ".join(texts[:-1]) + " and " + texts[-1]
 
 
 def _person_named(d: Dialogue, subject: str) -> Person | None:
@@ -412,8 +430,12 @@ def forget_all(d: Dialogue, slots: dict) -> Said:
 
 # --- small talk ----------------------------------------------------------------------------------
 
-def small_talk(d: Dialogue, slots: dict) -> Said:
-    return Said(f"smalltalk_{slots.get('topic', 'talk')}")
+OPEN_ENDED = {"story", "talk"}  # small talk a language model, when there is one, answers better than a line
+
+
+def small_talk(d: Dialogue, slots: dict) -> Said | None:
+    topic = slots.get("topic", "talk")
+    return None if d.chat is not None and topic in OPEN_ENDED else Said(f"smalltalk_{topic}")
 
 
 SKILLS: dict[str, Callable[..., Said | None]] = {

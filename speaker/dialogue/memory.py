@@ -121,7 +121,7 @@ class Memory:
             return
         try:
             seen = os.stat(self.path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no file yet (saving will say if it cannot make one)
             return
         except OSError as e:
             self._unreadable(e)
