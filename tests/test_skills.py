@@ -271,6 +271,40 @@ FEELINGS = {  # one way each feeling is said (tests/test_dialogue.py has more)
 }
 
 
+# Said as people say them, not as the sentence files write them: (said, intent, the feeling or topic)
+GENERALISES = {
+    "en": [("I've had such a long day", "SpeakerFeeling", "long_day"), ("today has been a nightmare", "SpeakerFeeling",
+            "long_day"), ("ugh, long day", "SpeakerFeeling", "long_day"), ("I'm sad because my cat died", "SpeakerFeeling",
+            "sad"), ("I'm worried about my exam", "SpeakerFeeling", "anxious"), ("I miss my grandma so much",
+            "SpeakerFeeling", "missing"), ("I'm in such a good mood", "SpeakerFeeling", "happy"),
+           ("I finally finished my project", "SpeakerFeeling", "proud"), ("I'm excited about my trip", "SpeakerFeeling",
+            "excited"), ("I'm bored out of my mind", "SpeakerFeeling", "bored"), ("i love you so much",
+            "SpeakerAffection", None), ("are you a robot", "SpeakerIdentity", None), ("what are you capable of",
+            "SpeakerCapabilities", None), ("make me laugh", "SpeakerSmallTalk", "joke"), ("cheer me up please",
+            "SpeakerSmallTalk", "nice"), ("I just want to talk", "SpeakerSmallTalk", "talk"),
+           ("thanks for listening to me", "SpeakerSmallTalk", "listening"), ("how was your day today",
+            "SpeakerSmallTalk", "day")],
+    "ko": [("혼자 있으니까 쓸쓸해", "SpeakerFeeling", "lonely"), ("회사 일이 너무 힘들어", "SpeakerFeeling", "long_day"),
+           ("스트레스 너무 받아", "SpeakerFeeling", "stressed"), ("할 게 없어서 심심해", "SpeakerFeeling", "bored"),
+           ("오늘 슬픈 일이 있었어", "SpeakerFeeling", "sad"), ("엄마 보고싶다", "SpeakerFeeling", "missing"),
+           ("기분 너무 좋아", "SpeakerFeeling", "happy"), ("내일 여행 가서 설레", "SpeakerFeeling", "excited"),
+           ("시험 합격했어", "SpeakerFeeling", "proud"), ("내일 시험 때문에 불안해", "SpeakerFeeling", "anxious"),
+           ("너 나 좋아해?", "SpeakerAffection", None), ("너 사람이야 로봇이야", "SpeakerIdentity", None),
+           ("뭐 해 줄 수 있어?", "SpeakerCapabilities", None), ("웃긴 얘기 해 줘", "SpeakerSmallTalk", "joke"),
+           ("위로해 줘", "SpeakerSmallTalk", "nice"), ("심심한데 나랑 놀아 줘", "SpeakerSmallTalk", "talk"),
+           ("들어줘서 고마워", "SpeakerSmallTalk", "listening"), ("너는 오늘 어땠어?", "SpeakerSmallTalk", "day")],
+}
+
+
+@pytest.mark.parametrize("language, said, intent, kind", [
+    (language, *case) for language, cases in GENERALISES.items() for case in cases
+])
+def test_the_companion_understands_the_way_people_talk(language, said, intent, kind, clock):
+    reply = Dialogue(language, clock=clock, seed=0).reply(said)
+    assert reply.intent == intent and reply.slots.get("feeling", reply.slots.get("topic")) == kind, reply
+    assert "{" not in reply.text and "I didn't" not in reply.text
+
+
 @pytest.mark.parametrize("language", ["en", "ko"])
 def test_every_feeling_is_answered_in_its_own_words_and_now_and_then_nudges_towards_people(language, clock):
     d = Dialogue(language, clock=clock, seed=4)

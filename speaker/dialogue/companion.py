@@ -282,10 +282,13 @@ def _statement(slots: dict, text: str, language: str) -> tuple[str, str, str, bo
     if not statement:
         return None
     if language == "en":
-        had = re.match(r"^(?:i have|i've got|i got|i have got) (?:a |an |my |the )?(.+?) "
-                       r"((?:on|at|in|next|this|tomorrow|tonight|today|after|before)\b.*)$", statement, re.IGNORECASE)
+        prefix = "" if slots.get("had") else r"(?:i have|i've got|i got|i have got) (?:a |an |my |the )?"
+        had = re.match(rf"^{prefix}(.+?) ((?:on|at|in|next|this|tomorrow|tonight|today|after|before)\b.*)$",
+                       statement, re.IGNORECASE)
         if had:
             return had.group(1), "is", had.group(2), True
+        if slots.get("had"):
+            return None
         found = re.match(rf"^(my |our )?(.+?)\s+({EN_VERBS})\s+(.+)$", statement, re.IGNORECASE)
         if found:
             verb = "is" if found.group(3) == "'s" else found.group(3).lower()

@@ -167,8 +167,8 @@ class Memory:
             for n, entry in enumerate(entries):
                 try:
                     kept.append(read(entry))
-                except (ValueError, KeyError, TypeError, AttributeError) as e:
-                    bad.append(f"{key}[{n}] ({e})")
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    bad.append(f"{key}[{n}]")  # where, not what: the entry may hold what the user said
             setattr(self, key, kept)
         if bad:
             self._damaged(f"some entries make no sense: {', '.join(bad)}; kept the others")
