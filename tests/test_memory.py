@@ -97,6 +97,16 @@ def test_a_remark_that_is_not_a_fact_about_you_is_not_kept(language, said, tmp_p
     assert reply.intent != "SpeakerRemember" and d.memory.facts == []
 
 
+@pytest.mark.parametrize("language, said", [
+    ("en", "my mom is sick"), ("en", "my life is a mess"), ("ko", "우리 엄마가 아파"),
+])
+def test_hard_news_is_met_with_care_not_filed_away(language, said, tmp_path):
+    d = speaker(language, tmp_path)
+    reply = d.reply(said)
+    assert d.memory.facts == [] and reply.text.startswith(tuple(builtin(language).lines["feeling_sad"]))
+    assert not is_a_line(reply.text, builtin(language).lines["remembered"])
+
+
 @pytest.mark.parametrize("language, facts, ask, forget_one, gone, kept, forget_all", [
     ("en", ["my name is Alex", "my friend Amy's birthday is on Saturday", "my keys are in the blue bowl"],
      "what do you know about me", "forget Amy's birthday", "when is Amy's birthday", "where are my keys",

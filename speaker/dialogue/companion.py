@@ -53,6 +53,12 @@ NOT_NAMES = {  # words that may stand before "'s" but are nobody: "today's", "wh
     "ko": set(),
 }
 NAME_WORDS = {"en": {"name"}, "ko": {"이름", "성함"}}
+HARD_NEWS = {  # words that make "my X is Y" news to care about, not a fact to file away ("my mom is sick")
+    "en": {"sick", "ill", "hurt", "hurts", "hurting", "killing", "mess", "dead", "died", "dying", "gone", "missing",
+           "lost", "broken", "sad", "angry", "upset", "awful", "terrible", "horrible", "stressful", "worse", "bad",
+           "failing", "crying", "lonely", "exhausted"},
+    "ko": ("아파", "아프", "죽", "힘들", "엉망", "망했", "잃어", "없어졌", "슬퍼", "다쳤", "입원", "헤어졌", "싸웠", "우울"),
+}
 KO_PARTICLES = ("에게", "한테", "께서", "의", "은", "는", "이", "가", "을", "를", "도")
 KO_THINGS = ("생일", "이름", "약속", "예약", "번호", "주소", "기념일", "나이", "시험", "면접", "회의", "출장", "여행",
              "수업", "병원", "치과", "결혼식", "파티", "비행기", "기차")  # a fact said without 내/우리 must be about one
@@ -251,6 +257,9 @@ def remember(d: Dialogue, slots: dict, text: str) -> Said | None:
     people = people_in(subject, d.language, value)
     if not own and not _about_someone(subject, people, d):
         return None  # "today's weather is nice", "오늘은 금요일이야": not a fact to keep
+    if _hard_news(value, d.language):
+        meet(d, people)
+        return feeling(d, {"feeling": "sad"})
     if d.language == "en":
         fact = f"{'your ' if own else ''}{_your(subject)} {verb} {_your(value)}"
     else:
@@ -298,6 +307,12 @@ def _statement(slots: dict, text: str, language: str) -> tuple[str, str, str, bo
     if found:
         return found.group(2), "", found.group(3), bool(found.group(1))
     return None
+
+
+def _hard_news(value: str, language: str) -> bool:
+    if language == "ko":
+        return any(word in value for word in HARD_NEWS["ko"])
+    return bool(set(re.findall(r"\w+", value.lower())) & HARD_NEWS["en"])
 
 
 def _about_someone(subject: str, people: list[Person], d: Dialogue) -> bool:
