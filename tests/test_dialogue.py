@@ -324,10 +324,12 @@ NOT_UNDERSTOOD = {
 SPOKEN = {
     "en": ["what time is it", "set a timer for five minutes", "cancel the timer", "how much time is left",
            "wake me up at seven", "set the volume to fifty percent", "turn it up", "mute", "say that again",
-           "good night", "how are you", "I feel lonely", "I can't sleep", "forget that"],
+           "good night", "how are you", "I feel lonely", "I can't sleep", "forget that", "I had a long day",
+           "I'm bored", "I love you", "who are you", "are you real", "what can you do", "tell me a joke", "can we talk",
+           "thanks for listening", "forget everything"],
     "ko": ["지금 몇 시야", "오늘 날씨 어때", "이름이 뭐야", "고마워", "오분 타이머", "라면 타이머 삼분", "타이머 취소",
            "타이머 남은 시간", "알람 취소", "볼륨 내려", "음소거", "잘자", "어떻게 지내", "적적해",
-           "보고싶어", "마음이 아파", "잠이안와", "기분좋아", "잊어버려"],
+           "보고싶어", "마음이 아파", "잠이안와", "기분좋아", "잊어버려", "사랑해"],
 }
 KO_SHORT_WORDS_ALLOWED = {"몇"}  # one-syllable grammar words ("몇 시야" was measured fine)
 
