@@ -3,6 +3,7 @@ one is refused with the file and the key named."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,23 @@ def test_the_speaker_refuses_a_bad_persona_before_it_starts(tmp_path):
         result = run_speaker(*command)
         assert result.returncode == 2, command
         assert f"{persona}: lines.SpeakerThank" in result.stderr.decode() and "{usr}" in result.stderr.decode()
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_every_built_in_line_is_short_enough_to_speak(language):
+    """One to three sentences (a nudge may follow a feeling's line: together at most four)."""
+    persona = builtin(language)
+    for key, lines in persona.lines.items():
+        for line in (lines if isinstance(lines, list) else [t for part in lines.values() for t in part]):
+            sentences = len(re.findall(r"[.!?](?:\s|$)", line.strip())) or 1
+            assert sentences <= 3, (key, line)
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_a_nudge_without_a_known_person_names_no_one(language):
+    from speaker.dialogue.companion import RELATIONS
+
+    persona = builtin(language)
+    for line in persona.lines["nudge"]:
+        words = set(re.findall(r"\w+", line.lower()))
+        assert not words & RELATIONS[language] and not any(r in line for r in RELATIONS[language] if language == "ko")

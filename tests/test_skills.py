@@ -4,6 +4,7 @@ what you tell it, volume and mute by voice, "say that again", and warmth when yo
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -214,17 +215,6 @@ def test_telling_it_again_replaces_what_it_knew(clock, tmp_path):
     assert "Sunday" in answer and "Friday" not in answer
 
 
-def test_the_state_file_is_small_json_and_a_damaged_one_is_survived(clock, tmp_path):
-    d = speaker("en", clock, tmp_path)
-    d.reply("my name is Alex")
-    d.reply("set a timer for 5 minutes")
-    data = json.loads((tmp_path / FILE).read_text())
-    assert data["user_name"] == "Alex" and data["timers"][0]["seconds"] == 300
-    (tmp_path / FILE).write_text("{not json")
-    d = speaker("en", clock, tmp_path)
-    assert d.reply("how much time is left").text in builtin("en").lines["no_timer"]
-
-
 def test_a_change_made_by_another_process_is_seen(clock, tmp_path):
     """`speaker chat` and the running speaker share the state directory."""
     running = speaker("en", clock, tmp_path)
@@ -270,29 +260,160 @@ def test_say_that_again_repeats_a_timer_that_just_went_off(clock):
 
 # --- warmth ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("language, feelings", [
-    ("en", {"lonely": "I feel lonely", "sad": "I'm sad", "tired": "I'm so tired", "sleepless": "I can't sleep",
-            "happy": "I'm happy"}),
-    ("ko", {"lonely": "적적해", "sad": "마음이 아파", "tired": "피곤해", "sleepless": "잠이안와", "happy": "기분좋아"}),
+FEELINGS = {  # one way each feeling is said (tests/test_dialogue.py has more)
+    "en": {"lonely": "nobody calls me", "sad": "I'm feeling kind of blue", "tired": "I'm totally worn out",
+           "long_day": "work was exhausting today", "stressed": "I have so much to do", "anxious": "I'm a bit nervous",
+           "bored": "I don't know what to do with myself", "missing": "I'm homesick", "happy": "I'm in a good mood",
+           "excited": "I can't wait for the weekend", "proud": "I got the job", "sleepless": "I keep waking up"},
+    "ko": {"lonely": "요즘 너무 쓸쓸해", "sad": "오늘 좀 속상해", "tired": "나 너무 지쳤어", "long_day": "오늘 진짜 힘든 하루였어",
+           "stressed": "요즘 스트레스 받아", "anxious": "나 좀 걱정돼", "bored": "심심해요", "missing": "그리워",
+           "happy": "오늘 기분이 좋아", "excited": "나 너무 설레", "proud": "나 좀 뿌듯해", "sleepless": "잠이 안 오네"},
+}
+
+
+# Said as people say them, not as the sentence files write them: (said, intent, the feeling or topic)
+GENERALISES = {
+    "en": [("I've had such a long day", "SpeakerFeeling", "long_day"), ("today has been a nightmare", "SpeakerFeeling",
+            "long_day"), ("ugh, long day", "SpeakerFeeling", "long_day"), ("I'm sad because my cat died", "SpeakerFeeling",
+            "sad"), ("I'm worried about my exam", "SpeakerFeeling", "anxious"), ("I miss my grandma so much",
+            "SpeakerFeeling", "missing"), ("I'm in such a good mood", "SpeakerFeeling", "happy"),
+           ("I finally finished my project", "SpeakerFeeling", "proud"), ("I'm excited about my trip", "SpeakerFeeling",
+            "excited"), ("I'm bored out of my mind", "SpeakerFeeling", "bored"), ("i love you so much",
+            "SpeakerAffection", None), ("are you a robot", "SpeakerIdentity", None), ("what are you capable of",
+            "SpeakerCapabilities", None), ("make me laugh", "SpeakerSmallTalk", "joke"), ("cheer me up please",
+            "SpeakerSmallTalk", "nice"), ("I just want to talk", "SpeakerSmallTalk", "talk"),
+           ("thanks for listening to me", "SpeakerSmallTalk", "listening"), ("how was your day today",
+            "SpeakerSmallTalk", "day")],
+    "ko": [("혼자 있으니까 쓸쓸해", "SpeakerFeeling", "lonely"), ("회사 일이 너무 힘들어", "SpeakerFeeling", "long_day"),
+           ("스트레스 너무 받아", "SpeakerFeeling", "stressed"), ("할 게 없어서 심심해", "SpeakerFeeling", "bored"),
+           ("오늘 슬픈 일이 있었어", "SpeakerFeeling", "sad"), ("엄마 보고싶다", "SpeakerFeeling", "missing"),
+           ("기분 너무 좋아", "SpeakerFeeling", "happy"), ("내일 여행 가서 설레", "SpeakerFeeling", "excited"),
+           ("시험 합격했어", "SpeakerFeeling", "proud"), ("내일 시험 때문에 불안해", "SpeakerFeeling", "anxious"),
+           ("너 나 좋아해?", "SpeakerAffection", None), ("너 사람이야 로봇이야", "SpeakerIdentity", None),
+           ("뭐 해 줄 수 있어?", "SpeakerCapabilities", None), ("웃긴 얘기 해 줘", "SpeakerSmallTalk", "joke"),
+           ("위로해 줘", "SpeakerSmallTalk", "nice"), ("심심한데 나랑 놀아 줘", "SpeakerSmallTalk", "talk"),
+           ("들어줘서 고마워", "SpeakerSmallTalk", "listening"), ("너는 오늘 어땠어?", "SpeakerSmallTalk", "day")],
+}
+
+
+@pytest.mark.parametrize("language, said, intent, kind", [
+    (language, *case) for language, cases in GENERALISES.items() for case in cases
 ])
-def test_feelings_are_answered_kindly_and_now_and_then_nudge_towards_people(language, feelings, clock):
+def test_the_companion_understands_the_way_people_talk(language, said, intent, kind, clock):
+    reply = Dialogue(language, clock=clock, seed=0).reply(said)
+    assert reply.intent == intent and reply.slots.get("feeling", reply.slots.get("topic")) == kind, reply
+    assert "{" not in reply.text and "I didn't" not in reply.text
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_every_feeling_is_answered_in_its_own_words_and_now_and_then_nudges_towards_people(language, clock):
     d = Dialogue(language, clock=clock, seed=4)
     lines = builtin(language).lines
-    nudges = 0
-    for feeling, text in feelings.items():
+    nudges = questions = 0
+    for feeling, text in FEELINGS[language].items():
         for _ in range(6):
-            said = d.reply(text).text
-            own = next(line for line in lines[f"feeling_{feeling}"] if said.startswith(line.split("{")[0]))
-            nudges += said != own and any(said.endswith(n) for n in lines["nudge"])
-    assert 3 <= nudges <= 24  # now and then, not every time
+            reply = d.reply(text)
+            assert reply.intent == "SpeakerFeeling" and reply.slots["feeling"] == feeling, text
+            own = next((line for line in lines[f"feeling_{feeling}"]
+                        if "{" not in line and (reply.text == line or reply.text.startswith(line + " "))), None)
+            assert own is not None, (feeling, reply.text)
+            rest = reply.text[len(own):].strip()
+            assert rest == "" or rest in lines["nudge"], rest  # it knows nobody: no name, no relation
+            nudges += rest in lines["nudge"]
+            questions += reply.follow_up
+            assert reply.follow_up == reply.text.endswith("?")
+    assert 3 <= nudges <= 30  # now and then, not every time
+    assert questions >= 12  # often a gentle question back, then it listens without the wake word
 
 
-@pytest.mark.parametrize("language, family, sad, person", [
-    ("en", "my brother's name is Tom", "I feel lonely", "brother"),
-    ("ko", "우리 언니 이름은 지은이야", "적적해", "언니"),
+@pytest.mark.parametrize("language, family, low, happy, person", [
+    ("en", "my brother's name is Tom", "I feel lonely", "I'm so excited", "Tom"),
+    ("en", "my friend Amy's birthday is on Saturday", "i had a rough day", "I did it", "Amy"),
+    ("en", "my sister lives in Ohio", "I'm sad", "I'm happy", "your sister"),
+    ("ko", "우리 언니 이름은 지은이야", "적적해", "신나", "지은"),
+    ("ko", "친구 민지 생일은 토요일이야", "오늘 너무 우울해", "기분 최고야", "민지"),
 ])
-def test_the_nudge_names_someone_you_told_it_about(language, family, sad, person, clock):
+def test_the_nudge_names_someone_you_told_it_about(language, family, low, happy, person, clock):
     d = Dialogue(language, clock=clock, seed=4)
     d.reply(family)
-    said = [d.reply(sad).text for _ in range(12)]
+    said = [d.reply(low).text for _ in range(12)]
     assert any(person in s for s in said)
+    assert not any(s.endswith(tuple(builtin(language).lines["nudge"])) for s in said)  # not "someone": a name
+    shared = [d.reply(happy).text for _ in range(12)]
+    assert any(person in s for s in shared)
+
+
+def test_missing_someone_is_answered_about_them_and_they_are_remembered(clock):
+    d = Dialogue("en", clock=clock, seed=0)
+    reply = d.reply("I really miss my dad")
+    assert reply.slots["feeling"] == "missing" and "your dad" in reply.text and "my dad" not in reply.text
+    said = [d.reply("I'm feeling down") for _ in range(12)]
+    assert any("your dad" in r.text for r in said)
+    ko = Dialogue("ko", clock=clock, seed=0).reply("할머니가 너무 보고 싶어")
+    assert ko.slots["feeling"] == "missing" and "할머니" in ko.text and "할머니가" not in ko.text
+
+
+@pytest.mark.parametrize("language, said, key", [
+    ("en", "I love you", "SpeakerAffection"), ("en", "do you even love me at all", "SpeakerAffection"),
+    ("en", "are you a real person", "SpeakerIdentity"), ("en", "what are you exactly", "SpeakerIdentity"),
+    ("ko", "나 사랑해?", "SpeakerAffection"), ("ko", "너 사람이야?", "SpeakerIdentity"),
+])
+def test_affection_and_its_own_nature_are_answered_warmly_and_honestly(language, said, key, clock):
+    d = Dialogue(language, clock=clock, seed=1)
+    lines = builtin(language).lines[key]
+    answers = {d.reply(said).text for _ in range(12)}
+    assert len(answers) >= 2 and all(is_a_line(a, lines) for a in answers)
+    if key == "SpeakerIdentity":  # never claims to be human
+        assert all(("not a person" in a or "not a human" in a or "program" in a or "code" in a) if language == "en"
+                   else ("사람은 아니" in a or "프로그램" in a or "코드" in a) for a in answers)
+
+
+@pytest.mark.parametrize("language, said", [("en", "so what can you do for me"), ("ko", "넌 뭘 할 수 있어")])
+def test_what_it_can_do_is_a_short_true_list(language, said, clock):
+    d = Dialogue(language, clock=clock, seed=0)
+    answer = d.reply(said).text
+    skills = ("timer", "alarm", "time", "remember") if language == "en" else ("타이머", "알람", "시간", "기억")
+    assert all(word in answer.lower() for word in skills) and len(answer) < 220
+    for claim in ("timer for 5 minutes", "wake me up at 7", "what time is it", "my keys are in the drawer") \
+            if language == "en" else ("5분 타이머 맞춰줘", "7시에 깨워줘", "지금 몇 시야", "내 열쇠는 서랍에 있어"):
+        assert d.understands(claim) or d.reply(claim).intent  # each thing it claims, it does
+
+
+@pytest.mark.parametrize("language, asks", [
+    ("en", {"joke": "got any jokes", "nice": "say something kind", "story": "tell me a little story",
+            "talk": "could we just chat for a bit", "listening": "thank you for listening"}),
+    ("ko", {"joke": "농담 좀 해 줘", "nice": "칭찬 좀 해 줘", "story": "옛날 이야기 하나 해 줘",
+            "talk": "나랑 대화하자", "listening": "얘기 들어줘서 고마워"}),
+])
+def test_small_talk_has_several_lines_of_each_kind_never_the_same_twice_in_a_row(language, asks, clock):
+    d = Dialogue(language, clock=clock, seed=2)
+    for topic, said in asks.items():
+        replies = [d.reply(said) for _ in range(10)]
+        assert all(r.intent == "SpeakerSmallTalk" and r.slots["topic"] == topic for r in replies), said
+        texts = [r.text for r in replies]
+        assert all(a != b for a, b in zip(texts, texts[1:])) and len(set(texts)) >= 2
+        assert all(1 <= len(re.findall(r"[.!?](\s|$)", t)) <= 3 for t in texts), texts  # one to three sentences
+
+
+@pytest.mark.parametrize("language, said", [("en", "tell me a story"), ("ko", "이야기 하나 해 줘")])
+def test_a_story_fits_the_time_of_day(language, said):
+    lines = builtin(language).lines["smalltalk_story"]
+    for hour, part in ((8, "morning"), (23, "night")):
+        d = Dialogue(language, clock=lambda: datetime(2026, 11, 27, hour, 0), seed=0)
+        assert is_a_line(d.reply(said).text, lines[part])
+
+
+def test_with_a_language_model_a_story_or_a_chat_goes_to_the_model_and_a_joke_stays_a_line(clock):
+    import socket
+
+    from speaker.dialogue.llm import Chat
+
+    with socket.socket() as s:  # a port nobody listens on: the model is asked, and is down
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    d = Dialogue("en", clock=clock, seed=0, chat=Chat(url, "tiny", 2.0))
+    for said in ("tell me a story", "can we talk"):
+        reply = d.reply(said)
+        assert reply.intent is None and [f["code"] for k, f in reply.events if k == "error"] == ["llm_unavailable"]
+    assert d.reply("tell me a joke").intent == "SpeakerSmallTalk"
+    assert d.reply("I had a long day at work").intent == "SpeakerFeeling"

@@ -9,6 +9,7 @@ alarms, remembering, volume); what no sentence matches may go to a local languag
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 import random
 import re
@@ -19,7 +20,7 @@ from typing import Callable
 
 from hassil import TextSlotList
 
-from . import intents, languages, skills
+from . import companion, intents, languages, skills
 from .llm import Chat, ChatError
 from .matcher import Matcher
 from .memory import Memory
@@ -97,16 +98,23 @@ class Dialogue:
         """Answer one sentence."""
         self.memory.refresh()
         match = self._recognize(text)
-        if match is None:
+        said = None
+        if match is not None:
+            name, slots = match.intent.name, {e.name: _plain(e.value) for e in match.entities_list}
+            if name in companion.INTENTS:
+                said = companion.run(self, name, slots, text)
+            else:
+                said = skills.run(self, name, slots)
+        if said is None:  # nothing matched, or the companion found it was not for it after all
             reply = self._converse(text)
         else:
-            slots = {e.name: _plain(e.value) for e in match.entities_list}
-            said = skills.run(self, match.intent.name, slots, text)
             spoken = self.line(said.key, **said.values)
             if said.then is not None:
                 spoken += " " + self.line(said.then.key, **said.then.values)
-            reply = Reply(match.intent.name, slots, spoken, said.command, spoken.endswith(FOLLOW_UP),
+            reply = Reply(name, slots, spoken, said.command, spoken.endswith(FOLLOW_UP),
                           events=(said.event,) if said.event else ())
+        if self.memory.problems:
+            reply = dataclasses.replace(reply, events=reply.events + self.problems())
         if reply.intent != "SpeakerRepeat":
             self.last_said = reply.text
         if text.strip():
@@ -131,9 +139,13 @@ class Dialogue:
             time = self.lang.spoken_time(alarm.due)
             said.append(self.line("alarm_done", time=time, **{"is": self.lang.copula(time)}))
             events.append(("timer", {"kind": "alarm", "name": None, "at": alarm.due.isoformat(timespec="minutes")}))
-        memory.save()
+        memory.save()  # if it fails, the memory keeps trying: what was due is still told now
         self.last_said = " ".join(said)
-        return Reply(None, {}, self.last_said, events=tuple(events))
+        return Reply(None, {}, self.last_said, events=tuple(events) + self.problems())
+
+    def problems(self) -> tuple[tuple[str, dict], ...]:
+        """`error` events for what went wrong with the state file since last asked (each told once)."""
+        return tuple(("error", {"code": p.code, "message": p.message}) for p in self.memory.take_problems())
 
     def line(self, key: str, **values) -> str:
         """One of the persona's lines for `key` at this time of day, not the same as last time.
@@ -179,8 +191,10 @@ class Dialogue:
 @functools.lru_cache(maxsize=8)
 def matcher_for(language: str, devices: tuple[str, ...] = ()) -> Matcher:
     """The sentences of `language` with the [[mqtt.devices]] names, loaded once per process."""
-    known = intents.load([HERE / "sentences" / f"{language}.yaml"])
-    known.slot_lists["device"] = TextSlotList.from_strings(list(devices))
+    known = intents.load([HERE / "sentences" / f"{language}.yaml", HERE / "sentences" / "companion" / f"{language}.yaml"])
+    known.slot_lists["device"] = TextSlotList.from_strings(list(devices))  # [[mqtt.devices]] names
+    for name, words in companion.WORD_LISTS.get(language, {}).items():  # relations, things people keep dates of
+        known.slot_lists[name] = TextSlotList.from_strings(sorted(words))
     return Matcher(known, language)
 
 

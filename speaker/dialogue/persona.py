@@ -17,6 +17,10 @@ from ..config import LANGUAGES, ConfigError, VoiceSettings, read_toml
 HERE = Path(__file__).parent / "personas"
 PARTS_OF_DAY = ("morning", "afternoon", "evening", "night")
 
+FEELINGS = ("tired", "long_day", "stressed", "anxious", "bored", "sad", "lonely", "missing", "happy", "excited",
+            "proud", "sleepless")
+SMALL_TALK = ("joke", "nice", "story", "talk", "listening", "doing", "day")
+
 # Every line key, with the {placeholders} its lines may use besides {name} (the companion's) and
 # {user} (the user's name: a line with {user} is only said when the speaker knows it).
 LINES: dict[str, set[str]] = {
@@ -49,13 +53,15 @@ LINES: dict[str, set[str]] = {
     "volume_up": set(),
     "volume_down": set(),
     "SpeakerMute": set(),
-    "feeling_lonely": set(),
-    "feeling_sad": set(),
-    "feeling_tired": set(),
-    "feeling_sleepless": set(),
-    "feeling_happy": set(),
+    **{f"feeling_{kind}": set() for kind in FEELINGS},
+    "miss_person": {"person"},
     "nudge": set(),
     "nudge_person": {"person"},
+    "nudge_share": {"person"},
+    "SpeakerAffection": set(),
+    "SpeakerIdentity": set(),
+    "SpeakerCapabilities": set(),
+    **{f"smalltalk_{topic}": set() for topic in SMALL_TALK},
     "SpeakerRememberName": set(),
     "remembered": {"fact"},
     "recall": {"fact"},
@@ -63,7 +69,11 @@ LINES: dict[str, set[str]] = {
     "recall_unknown": {"subject"},
     "forgot": {"fact"},
     "forgot_name": set(),
+    "forgot_person": {"person"},
     "forgot_everything": set(),
+    "facts_list": {"list"},
+    "facts_more": {"count"},
+    "no_facts": set(),
     "nothing_to_forget": set(),
     "device_on": {"device"},
     "device_off": {"device"},

@@ -1,5 +1,6 @@
-"""Skills: what only code can do for an intent (read the clock, keep timers, remember), and which
-persona line to answer with, filled with which values."""
+"""Skills: what only code can do for an intent (read the clock, keep timers and alarms, change the
+volume), and which persona line to answer with, filled with which values. The companion's own
+(feelings, small talk, memory) are in `companion.py`."""
 
 from __future__ import annotations
 
@@ -10,20 +11,12 @@ from typing import TYPE_CHECKING, Callable
 
 from . import languages
 from .languages import ko
-from .memory import Alarm, Fact, Timer
+from .memory import Alarm, Timer
 
 if TYPE_CHECKING:
     from . import Dialogue
 
 VOLUME_STEP = 20  # percent, for "louder" and "quieter"
-NUDGE_CHANCE = 0.4  # how often a feeling is answered with a nudge towards the people in your life
-PEOPLE = {
-    "en": ("grandmother", "grandfather", "grandma", "grandpa", "mother", "father", "mom", "mum", "dad", "sister",
-           "brother", "daughter", "son", "wife", "husband", "partner", "girlfriend", "boyfriend", "friend", "aunt",
-           "uncle", "cousin", "niece", "nephew", "neighbor", "neighbour"),
-    "ko": ("할머니", "할아버지", "어머니", "아버지", "엄마", "아빠", "여동생", "남동생", "동생", "언니", "누나", "오빠", "형",
-           "아들", "딸", "아내", "남편", "여자친구", "남자친구", "친구", "이모", "고모", "삼촌", "손자", "손녀", "이웃"),
-}
 
 
 @dataclass(frozen=True)
@@ -186,121 +179,6 @@ def greet_morning(d: Dialogue, slots: dict) -> Said:
     return Said("SpeakerGoodMorning", {"time": d.lang.spoken_time(d.now())})
 
 
-def feeling(d: Dialogue, slots: dict) -> Said:
-    said = Said(f"feeling_{slots.get('feeling', 'sad')}")
-    if d.random.random() >= NUDGE_CHANCE:
-        return said
-    person = person_in_life(d)
-    nudge = Said("nudge_person", {"person": person}) if person else Said("nudge")
-    return Said(said.key, then=nudge)
-
-
-def person_in_life(d: Dialogue) -> str:
-    """Someone the user told the speaker about ("sister"), most recent first; "" if nobody."""
-    for fact in reversed(d.memory.facts):
-        for person in PEOPLE[d.language]:
-            if d.language == "ko" and person in fact.subject:
-                return person
-            if d.language == "en" and re.search(rf"\b{person}(s|'s|s')?\b", fact.subject):
-                return person
-    return ""
-
-
-def remember_name(d: Dialogue, slots: dict) -> Said:
-    name = re.sub(r"[^\w\s'-]", "", str(slots.get("user_name", ""))).strip()
-    if not name:
-        return Said("not_understood")
-    d.memory.user_name = name[:1].upper() + name[1:] if d.language == "en" else name
-    d.memory.last = ""
-    d.memory.save()
-    return Said("SpeakerRememberName")
-
-
-def remember(d: Dialogue, slots: dict, text: str) -> Said:
-    subject, value = _subject(slots["subject"], d.language), str(slots["value"]).strip(" .!?")
-    if subject in ("name", "이름"):
-        return remember_name(d, {"user_name": value})
-    if d.language == "en":
-        verb = re.search(rf"{re.escape(slots['subject'])}\s+(is|are|was|were)\b", text, re.IGNORECASE)
-        fact = f"your {subject} {verb.group(1) if verb else 'is'} {_your(value)}"
-    else:
-        fact = f"{subject}{ko.topic(subject)} {_ko_polite(value)}"
-    d.memory.facts = [f for f in d.memory.facts if not _same(f.subject, subject, d.language)] + [Fact(subject, fact)]
-    d.memory.last = subject
-    d.memory.save()
-    return Said("remembered", {"fact": fact})
-
-
-def _subject(subject: str, language: str) -> str:
-    subject = str(subject).strip(" .!?")
-    if language == "en":
-        return re.sub(r"^(my|your)\s+", "", subject.lower())
-    return re.sub(r"^(내|제|우리)\s+", "", subject)
-
-
-def _your(text: str) -> str:
-    """What the user said about themselves, said back to them: "my mom's house" → "your mom's house"."""
-    swaps = {"my": "your", "i": "you", "me": "you", "mine": "yours", "i'm": "you're", "am": "are"}
-    return " ".join(swaps.get(w.lower(), w) for w in text.split())
-
-
-def _ko_polite(value: str) -> str:
-    """"금요일" → "금요일이에요", "서랍에 있어" → "서랍에 있어요"."""
-    for ending in ("이야", "야", "이다", "다", "예요", "이에요", "입니다"):
-        if value.endswith(ending) and len(value) > len(ending) and not value.endswith(("있다", "없다")):
-            value = value[: -len(ending)]
-            break
-    if value.endswith(("어", "아", "해", "지")):
-        return value + "요"
-    return value + ko.copula(value)
-
-
-def _same(a: str, b: str, language: str) -> bool:
-    """The same subject, give or take a Korean particle ("동생 생일이" is "동생 생일")."""
-    def forms(s: str) -> set[str]:
-        s = s.strip().lower()
-        return {s, s[:-1].strip()} if language == "ko" and s[-1:] in "은는이가을를" else {s}
-    return bool(forms(a) & forms(b))
-
-
-def recall(d: Dialogue, slots: dict) -> Said:
-    subject = _subject(slots.get("subject", "name"), d.language)
-    if subject in ("name", "이름"):
-        if d.memory.user_name:
-            return Said("recall_name")
-        return Said("recall_unknown", {"subject": "your name" if d.language == "en" else "이름"})
-    for fact in reversed(d.memory.facts):
-        if _same(fact.subject, subject, d.language):
-            return Said("recall", {"fact": fact.text})
-    return Said("recall_unknown", {"subject": f"your {subject}" if d.language == "en" else subject})
-
-
-def forget(d: Dialogue, slots: dict) -> Said:
-    memory = d.memory
-    if slots.get("everything"):
-        if not (memory.user_name or memory.facts):
-            return Said("nothing_to_forget")
-        memory.user_name, memory.facts, memory.last = "", [], None
-        memory.save()
-        return Said("forgot_everything")
-    subject = _subject(slots["subject"], d.language) if "subject" in slots else memory.last
-    if subject is None:
-        return Said("nothing_to_forget")
-    if subject in ("", "name", "이름"):
-        if not memory.user_name:
-            return Said("nothing_to_forget")
-        memory.user_name, memory.last = "", None
-        memory.save()
-        return Said("forgot_name")
-    fact = next((f for f in reversed(memory.facts) if _same(f.subject, subject, d.language)), None)
-    if fact is None:
-        return Said("recall_unknown", {"subject": f"your {subject}" if d.language == "en" else subject})
-    memory.facts.remove(fact)
-    memory.last = None
-    memory.save()
-    return Said("forgot", {"fact": fact.text})
-
-
 def switch(on: bool) -> Callable[..., Said]:
     """Turn a configured device on or off (MQTT publishes the `device` event to its topic)."""
 
@@ -330,16 +208,10 @@ SKILLS: dict[str, Callable[..., Said]] = {
     "SpeakerMute": mute,
     "SpeakerRepeat": repeat,
     "SpeakerGoodMorning": greet_morning,
-    "SpeakerFeeling": feeling,
-    "SpeakerRememberName": remember_name,
-    "SpeakerRecall": recall,
-    "SpeakerForget": forget,
 }
 
 
-def run(d: Dialogue, intent: str, slots: dict, text: str) -> Said:
+def run(d: Dialogue, intent: str, slots: dict) -> Said:
     """What to answer to `intent`; an intent without a skill is answered with its own lines."""
-    if intent == "SpeakerRemember":
-        return remember(d, slots, text)
     skill = SKILLS.get(intent)
     return skill(d, slots) if skill else Said(intent)
