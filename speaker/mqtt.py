@@ -377,7 +377,8 @@ class MqttLink:
         if window <= 0 or not self.connected or not isinstance(score, (int, float)) or not math.isfinite(score):
             return
         mine = Claim(self.device, float(score), time.monotonic())
-        self._claims.append(mine)
+        with self._lock:
+            self._claims.append(mine)
         self.client.publish(self._arbitration, json.dumps({"device": self.device, "turn": event["turn"],
                                                            "score": mine.score, "ts": time.time()}), qos=1)
         timer = threading.Timer(window, self._guard(self._decide), args=(mine, event["turn"]))
@@ -391,13 +392,16 @@ class MqttLink:
             log.warning("MQTT: ignoring an arbitration claim: %s", e)
             return
         if claim.device != self.device:
-            self._claims.append(claim)
+            with self._lock:
+                self._claims.append(claim)
 
     def _decide(self, mine: Claim, turn: str) -> None:
         """The speaker that heard the wake word best answers; the others go back to idle. Only
         claims that arrived within the window around this one count."""
         window = self.settings.arbitration_seconds
-        for rival in list(self._claims):
+        with self._lock:
+            claims = list(self._claims)
+        for rival in claims:
             if rival.device == self.device or abs(rival.received - mine.received) > window:
                 continue
             # ties go to the alphabetically first device id: every speaker computes the same winner

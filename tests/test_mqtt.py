@@ -163,9 +163,11 @@ class Listener:
 
 
 class Daemon:
-    """`speaker run --input -` fed with quiet room audio at 4x real time; speech can be slipped in."""
+    """`speaker run --input -` fed with quiet room audio at `speed` x real time; speech can be slipped in."""
 
-    def __init__(self, tmp_path, url: str, device: str = "test", extra_config: str = "", output: bool = False):
+    def __init__(self, tmp_path, url: str, device: str = "test", extra_config: str = "", output: bool = False,
+                 speed: float = 4.0):
+        self.speed = speed
         self.conf = tmp_path / f"{device}.toml"
         self.conf.write_text(f'language = "ko"\ndevice_id = "{device}"\n[mqtt]\nurl = "{url}"\n{extra_config}')
         self.jsonl = tmp_path / f"{device}.jsonl"
@@ -194,7 +196,7 @@ class Daemon:
                 for i in range(0, len(chunk), 2560 * 5):
                     self.proc.stdin.write(chunk[i:i + 2560 * 5])
                     self.proc.stdin.flush()
-                    time.sleep(0.1)  # 0.4 s of audio every 0.1 s
+                    time.sleep(0.4 / self.speed)  # 0.4 s of audio each time
         except (BrokenPipeError, ValueError):
             pass
 
@@ -749,9 +751,10 @@ def test_tls(tmp_path, broker_dir):
 def test_two_speakers_never_both_answer_one_wake_word_and_the_one_that_heard_it_best_does(
         tmp_path, broker, listener, hey_jarvis):
     # the far one is named first: were the scores equal, the tie rule would make it the winner
-    window = "arbitration_seconds = 2.0\n"  # two processes on a busy 2-core machine hear it up to ~1 s apart
-    near = Daemon(tmp_path, broker.url, device="kitchen", extra_config=window)
-    far = Daemon(tmp_path, broker.url, device="attic", extra_config=window)
+    # in real time, as speakers hear it; two processes on a busy 2-core machine may hear it ~0.5 s apart
+    window = "arbitration_seconds = 1.0\n"
+    near = Daemon(tmp_path, broker.url, device="kitchen", extra_config=window, speed=1.0)
+    far = Daemon(tmp_path, broker.url, device="attic", extra_config=window, speed=1.0)
     try:
         ready = set()  # two speakers loading their models at once take a while on 2 cores
         listener.wait_for(lambda t, p: (p == b"idle" and ready.add(t)) or len(ready) == 2, timeout=180)
