@@ -130,5 +130,6 @@ def parse(name: str, payload) -> Command:
     validate, allowed = VALIDATORS[name]
     unknown = set(payload) - allowed
     if unknown:
-        raise CommandError(f"{name} does not take {', '.join(sorted(_shown(k) for k in unknown))}")
+        shown = (key if len(key) <= 40 else key[:40] + "…" for key in unknown)
+        raise CommandError(f"{name} does not take {', '.join(sorted(shown))}")
     return Command(name, validate(payload))

@@ -37,7 +37,7 @@ def test_every_command_is_taken_as_given(name, payload, expected):
     ("say", {"text": "hi", "language": "fr"}, "language must be one of en, ko, got 'fr'"),
     ("say", {"text": "hi", "language": ["en"]}, "language must be one of"),
     ("say", {"text": "hi", "volume": 101}, "volume must be between 0 and 100"),
-    ("say", {"text": "hi", "loud": True}, "say does not take 'loud'"),
+    ("say", {"text": "hi", "loud": True}, "say does not take loud"),
     ("volume", {}, "exactly one of level"),
     ("volume", {"level": 5, "step": 5}, "exactly one of level"),
     ("volume", {"level": True}, "level must be a whole number, got True"),
@@ -50,7 +50,7 @@ def test_every_command_is_taken_as_given(name, payload, expected):
     ("mute", {"mute": "yes"}, "mute must be true or false, got 'yes'"),
     ("switch", {"device": "lamp"}, "on must be true or false, got None"),
     ("switch", {"on": True}, "switch needs a non-empty device"),
-    ("listen", {"now": 1}, "listen does not take 'now'"),
+    ("listen", {"now": 1}, "listen does not take now"),
 ])
 def test_a_bad_command_is_refused_with_a_short_message_that_names_the_problem(name, payload, problem):
     with pytest.raises(CommandError) as refused:
