@@ -6,6 +6,8 @@ CommandError with a message that names the problem, and nothing else happens.
 
 from __future__ import annotations
 
+import enum
+import math
 from dataclasses import dataclass, field
 
 from .config import LANGUAGES
@@ -17,31 +19,60 @@ class CommandError(ValueError):
     """A command that cannot be carried out as given."""
 
 
+class CommandName(enum.StrEnum):
+    """Every command there is. `switch` is for the home, not the pipeline: the MQTT link carries it out."""
+
+    SAY = "say"
+    LISTEN = "listen"
+    STOP = "stop"
+    VOLUME = "volume"
+    MUTE = "mute"
+    UNMUTE = "unmute"
+    RELOAD = "reload"
+    SWITCH = "switch"
+
+
 @dataclass(frozen=True)
 class Command:
-    name: str
+    name: CommandName
     args: dict = field(default_factory=dict)
 
 
 def _number(payload: dict, key: str, low: float, high: float, integer: bool = False):
     value = payload[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not float(value).is_integer()):
-        raise CommandError(f"{key} must be a {'whole ' if integer else ''}number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            isinstance(value, float) and not math.isfinite(value)):
+        raise CommandError(f"{key} must be a {'whole ' if integer else ''}number, got {_shown(value)}")
     if not low <= value <= high:
-        raise CommandError(f"{key} must be between {low} and {high}, got {value!r}")
+        raise CommandError(f"{key} must be between {low} and {high}, got {_shown(value)}")
+    if integer and value != int(value):
+        raise CommandError(f"{key} must be a whole number, got {_shown(value)}")
     return int(value) if integer else float(value)
 
 
-def _say(p: dict) -> dict:
-    text = p.get("text")
+def _shown(value, limit: int = 40) -> str:
+    """A value as it may appear in a message: short, whatever its size."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** limit:
+        return f"a {len(str(abs(value)))}-digit number"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _text(p: dict, key: str, what: str) -> str:
+    text = p.get(key)
     if not isinstance(text, str) or not text.strip():
-        raise CommandError("say needs a non-empty text")
+        raise CommandError(f"{what} needs a non-empty {key}")
+    return text.strip()
+
+
+def _say(p: dict) -> dict:
+    text = _text(p, "text", "say")
     if len(text) > MAX_TEXT:
         raise CommandError(f"say text is too long ({len(text)} characters, at most {MAX_TEXT})")
-    args = {"text": text.strip()}
+    args = {"text": text}
     if "language" in p:
-        if p["language"] not in LANGUAGES:
-            raise CommandError(f"language must be one of {', '.join(LANGUAGES)}, got {p['language']!r}")
+        if not isinstance(p["language"], str) or p["language"] not in LANGUAGES:
+            raise CommandError(f"language must be one of {', '.join(LANGUAGES)}, got {_shown(p['language'])}")
         args["language"] = p["language"]
     if "volume" in p:
         args["volume"] = _number(p, "volume", 0, 100, integer=True)
@@ -60,28 +91,38 @@ def _nothing(p: dict) -> dict:
     return {}
 
 
-def _mute(p: dict) -> dict:
-    on = p.get("mute", True)
+def _flag(p: dict, key: str, default: bool | None = None) -> bool:
+    on = p.get(key, default)
     if not isinstance(on, bool):
-        raise CommandError(f"mute must be true or false, got {on!r}")
-    return {"on": on}
+        raise CommandError(f"{key} must be true or false, got {_shown(on)}")
+    return on
+
+
+def _mute(p: dict) -> dict:
+    return {"on": _flag(p, "mute", True)}
+
+
+def _switch(p: dict) -> dict:
+    return {"device": _text(p, "device", "switch"), "on": _flag(p, "on")}
 
 
 VALIDATORS = {
-    "say": (_say, {"text", "language", "volume"}),
-    "listen": (_nothing, set()),
-    "stop": (_nothing, set()),
-    "volume": (_volume, {"level", "step"}),
-    "mute": (_mute, {"mute"}),  # {"mute": false} unmutes (one topic for a Home Assistant switch)
-    "unmute": (_nothing, set()),
-    "reload": (_nothing, set()),
+    CommandName.SAY: (_say, {"text", "language", "volume"}),
+    CommandName.LISTEN: (_nothing, set()),
+    CommandName.STOP: (_nothing, set()),
+    CommandName.VOLUME: (_volume, {"level", "step"}),
+    CommandName.MUTE: (_mute, {"mute"}),  # {"mute": false} unmutes (one topic for a Home Assistant switch)
+    CommandName.UNMUTE: (_nothing, set()),
+    CommandName.RELOAD: (_nothing, set()),
+    CommandName.SWITCH: (_switch, {"device", "on"}),  # {"device": "living room light", "on": true}
 }
 
 
 def parse(name: str, payload) -> Command:
     """Validate a command given as a name and a JSON object (dict); raise CommandError if bad."""
-    if name not in VALIDATORS:
-        raise CommandError(f"unknown command {name!r} (known: {', '.join(sorted(VALIDATORS))})")
+    if not isinstance(name, str) or name not in VALIDATORS:
+        raise CommandError(f"unknown command {_shown(name)} (known: {', '.join(sorted(VALIDATORS))})")
+    name = CommandName(name)
     if payload is None:
         payload = {}
     if not isinstance(payload, dict):
@@ -89,5 +130,6 @@ def parse(name: str, payload) -> Command:
     validate, allowed = VALIDATORS[name]
     unknown = set(payload) - allowed
     if unknown:
-        raise CommandError(f"{name} does not take {', '.join(sorted(unknown))}")
+        shown = (key if len(key) <= 40 else key[:40] + "…" for key in unknown)
+        raise CommandError(f"{name} does not take {', '.join(sorted(shown))}")
     return Command(name, validate(payload))

@@ -164,6 +164,9 @@ class MqttSettings:
     arbitration_seconds: float = 0.3
     """When several speakers hear one wake word within this window, only the one that heard it best answers (0: off)."""
 
+    retain_transcripts: bool = False
+    """Keep the last thing heard and the last answer on the broker (retained), for any client to read later. Off: sent live only."""
+
     devices: tuple[DeviceSettings, ...] = ()
     """Things to switch by voice ([[mqtt.devices]] tables)."""
 
@@ -422,6 +425,8 @@ def read_toml(path: Path, what: str) -> dict:
         raise ConfigError([f"{path}: no such {what} file"]) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([f"{path}: not valid TOML: {e}"]) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError([f"{path}: not UTF-8 text (byte {e.start} is {e.object[e.start]:#04x})"]) from None
     except OSError as e:
         raise ConfigError([f"{path}: cannot read: {e.strerror}"]) from None
 

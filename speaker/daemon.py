@@ -77,7 +77,8 @@ class Daemon:
 
             mqtt = MqttLink(settings, self.bus, lambda name, payload: self.pipeline.submit(name, payload),
                             lambda turn: self.pipeline.yield_turn(turn), stages.wake.names)
-        self.pipeline = Pipeline(stages, self.bus, sink, clock=clock, on_reload=self.reload)
+        self.pipeline = Pipeline(stages, self.bus, sink, clock=clock, on_reload=self.reload,
+                                 on_switch=mqtt.obey if mqtt is not None else None)
         gpio = None
         if settings.gpio.pins() or settings.gpio.mute_survives_restart:
             from .gpio import Gpio

@@ -1,17 +1,19 @@
 """Events: what the speaker tells the rest of the world, and the in-process bus that carries them.
 
 An event is a plain JSON object with at least `type`, `ts` (unix seconds), `device` and `turn`.
-Types and their extra fields:
-  state       state (idle, listening, thinking, speaking, muted, error)
+Types (EventType) and their extra fields:
+  state       state (State), muted (true while the microphone is muted, whatever the state)
   wake        wake_word, score
   transcript  text, final
   intent      name, slots
   response    text
-  error       code, message
+  error       code (ErrorCode), message
   volume      level
   reloaded    config
+  timer       kind, name, seconds / at
 The JSONL writer, the log, MQTT, the status light and systemd's status all subscribe to the bus;
-no stage calls them.
+no stage calls them. Every event is made encodable as it is emitted (`clean`), so no listener
+can fail on what a stranger sent.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import math
 import threading
 import time
 from typing import Callable, TextIO
@@ -29,7 +32,21 @@ Event = dict
 Listener = Callable[[Event], None]
 
 
-class State(str, enum.Enum):
+class EventType(enum.StrEnum):
+    """What an event tells."""
+
+    STATE = "state"
+    WAKE = "wake"
+    TRANSCRIPT = "transcript"
+    INTENT = "intent"
+    RESPONSE = "response"
+    ERROR = "error"
+    VOLUME = "volume"
+    RELOADED = "reloaded"
+    TIMER = "timer"
+
+
+class State(enum.StrEnum):
     """What the speaker is doing."""
 
     IDLE = "idle"
@@ -38,6 +55,57 @@ class State(str, enum.Enum):
     SPEAKING = "speaking"
     MUTED = "muted"
     ERROR = "error"
+
+
+class ErrorCode(enum.StrEnum):
+    """The `code` of an error event (the README's events table says when each is sent)."""
+
+    MICROPHONE_UNAVAILABLE = "microphone_unavailable"
+    MICROPHONE_CLOSED = "microphone_closed"
+    SPEAKER_UNAVAILABLE = "speaker_unavailable"
+    MODEL_MISSING = "model_missing"
+    TURN_FAILED = "turn_failed"
+    BAD_COMMAND = "bad_command"
+    MUTED = "muted"
+    BAD_CONFIG = "bad_config"
+    MQTT_REFUSED = "mqtt_refused"
+    MQTT_UNREACHABLE = "mqtt_unreachable"
+    MQTT_TLS = "mqtt_tls"
+    MQTT_LOST = "mqtt_lost"
+    MQTT_FAILED = "mqtt_failed"
+    EVENTS_DROPPED = "events_dropped"
+    LLM_TIMEOUT = "llm_timeout"
+    LLM_UNAVAILABLE = "llm_unavailable"
+    LLM_BAD_REPLY = "llm_bad_reply"
+
+
+def clean(value):
+    """`value` made fit for JSON in UTF-8: lone surrogates become U+FFFD, NaN and infinities
+    become null, tuples lists, anything else unknown its text."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {clean(str(k)): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    try:
+        number = float(value)  # numpy scalars
+        return clean(number)
+    except (TypeError, ValueError):
+        return clean(str(value))
+
+
+def to_json(event: Event) -> str:
+    """One event as compact JSON text (always valid UTF-8 once the event went through `clean`)."""
+    return json.dumps(event, ensure_ascii=False, allow_nan=False)
 
 
 class EventBus:
@@ -51,7 +119,8 @@ class EventBus:
         self._listeners.append(listener)
 
     def emit(self, type: str, turn: str | None = None, **fields) -> Event:
-        event = {"type": type, "ts": round(time.time(), 3), "device": self.device, "turn": turn, **fields}
+        event = clean({"type": str(type), "ts": round(time.time(), 3), "device": self.device, "turn": turn,
+                       **fields})
         for listener in self._listeners:
             try:
                 listener(event)
@@ -68,26 +137,35 @@ class JsonlWriter:
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
-        line = json.dumps(event, ensure_ascii=False)
+        line = to_json(event)
         with self._lock:
             self._stream.write(line + "\n")
             self._stream.flush()
 
 
-class EventLog:
-    """Logs one line per event; what people said only when `transcripts` is allowed."""
+def _masked(value) -> str:
+    return f"<{len(value) if isinstance(value, str) else len(json.dumps(value, ensure_ascii=False))} chars>"
 
-    _PRIVATE = {"transcript": "text", "response": "text"}
+
+class EventLog:
+    """Logs one line per event; what people said (and the slots taken from it: names, facts,
+    timer names) only when `transcripts` is allowed."""
+
+    _PRIVATE = {EventType.TRANSCRIPT: ("text",), EventType.RESPONSE: ("text",), EventType.TIMER: ("name",)}
 
     def __init__(self, transcripts: bool):
         self._transcripts = transcripts
 
     def __call__(self, event: Event) -> None:
         kind = event["type"]
-        details = {k: v for k, v in event.items() if k not in ("type", "ts", "device", "turn")}
-        if kind in self._PRIVATE and not self._transcripts:
-            details[self._PRIVATE[kind]] = f"<{len(details.get(self._PRIVATE[kind], ''))} chars>"
-        if kind == "transcript" and not details.get("final"):
+        if kind == EventType.TRANSCRIPT and not event.get("final"):
             return
-        level = logging.WARNING if kind == "error" else logging.INFO
-        log.log(level, "%s %s", kind, json.dumps(details, ensure_ascii=False))
+        details = {k: v for k, v in event.items() if k not in ("type", "ts", "device", "turn")}
+        if not self._transcripts:
+            for key in self._PRIVATE.get(kind, ()):
+                if details.get(key) is not None:
+                    details[key] = _masked(details[key])
+            if kind == EventType.INTENT and isinstance(details.get("slots"), dict):
+                details["slots"] = {name: _masked(value) for name, value in details["slots"].items()}
+        level = logging.WARNING if kind == EventType.ERROR else logging.INFO
+        log.log(level, "%s %s", kind, to_json(details))

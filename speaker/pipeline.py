@@ -71,12 +71,14 @@ class Pipeline:
 
     Commands (say, listen, stop, volume, mute, unmute) may come from any thread through `submit`;
     they run on the pipeline's own thread, between frames (or on `tick` when no audio flows).
+    A `switch` (a device to turn on or off) goes to `on_switch`, the MQTT link's.
     """
 
     def __init__(self, stages: Stages, bus: EventBus, sink, clock: Callable[[], float] | None = None,
-                 on_reload: Callable[[], None] | None = None):
+                 on_reload: Callable[[], None] | None = None, on_switch: Callable[[Command], None] | None = None):
         self.stages = stages
         self.on_reload = on_reload
+        self.on_switch = on_switch
         self.bus = bus
         self.sink = sink
         self.state = State.IDLE
@@ -228,6 +230,8 @@ class Pipeline:
             self._end_turn()
         elif name == "reload" and self.on_reload is not None:
             self.on_reload()
+        elif name == "switch" and self.on_switch is not None:
+            self.on_switch(command)
         elif name in ("unmute", "mute") and self.muted and not args.get("on", False):
             self.muted = False
             self.stages.wake.resume(after_silence=True)
@@ -350,7 +354,7 @@ class Pipeline:
 
     def _set_state(self, state: State, **extra) -> None:
         self.state = state
-        self.bus.emit("state", self.turn, state=state.value, **extra)
+        self.bus.emit("state", self.turn, state=state.value, muted=self.muted, **extra)
 
 
 def _new_turn() -> str:

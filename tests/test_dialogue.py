@@ -553,15 +553,15 @@ def test_the_korean_grammar_is_words_the_model_knows_and_no_short_endings():
 def test_a_configured_device_is_switched_and_taught_to_the_recogniser(language, said, name):
     d = Dialogue(language, seed=0, devices=("living room light", "거실 불"))
     reply = d.reply(said)
-    assert reply.intent == "HassTurnOn" and reply.events == (("device", {"name": name, "on": True}),)
+    assert reply.intent == "HassTurnOn" and reply.command == ("switch", {"device": name, "on": True})
     assert name in reply.text
     assert said in d.phrases() and d.knows_word_for_word(said)
     off = d.reply(said.replace("turn on", "turn off").replace("켜줘", "꺼"))
-    assert off.events == (("device", {"name": name, "on": False}),)
+    assert off.command == ("switch", {"device": name, "on": False})
 
 
 def test_an_unknown_device_gets_a_kind_word_and_switches_nothing():
     d = Dialogue("en", seed=0, devices=("lamp",))
     reply = d.reply("turn on the garage door")
-    assert reply.events == () and "don't know" in reply.text
+    assert reply.events == () and reply.command is None and "don't know" in reply.text
     assert not d.knows_word_for_word("turn on the garage door")  # free text: never forced out of the grammar

@@ -1,23 +1,98 @@
 """The speaker on a real mosquitto broker: events out, commands in, Home Assistant, restarts,
-auth, TLS, and two speakers sharing one wake word."""
+auth, TLS, privacy, and speakers sharing one wake word. The link's own tests run it in this
+process against the real broker; the end-to-end ones run `speaker run` (marked slow)."""
 
 from __future__ import annotations
 
 import json
 import queue
+import re
 import signal
 import subprocess
 import threading
 import time
+import wave
 
 import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from conftest import ROOT, SPEAKER, Mosquitto, recording, room, speech
+from conftest import ROOT, SPEAKER, Mosquitto, free_port, recording, room, speech
+from speaker import commands
+from speaker.commands import Command, CommandName
+from speaker.config import DeviceSettings, MqttSettings, Settings
+from speaker.events import EventBus
+from speaker.mqtt import MqttLink
 
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow
+
+
+def until(condition, timeout: float = 20.0, what: str = "the condition"):
+    """Poll `condition` until it returns something true (returned), or fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"{what} did not happen within {timeout} s")
+
+
+class Door:
+    """The pipeline's command door: the real `commands.parse`; a refusal is answered with a
+    `bad_command` error event, as the pipeline does. `broken`, when set, is called instead."""
+
+    def __init__(self, bus: EventBus):
+        self.bus = bus
+        self.taken: queue.Queue[Command] = queue.Queue()
+        self.broken = None
+
+    def __call__(self, name: str, payload) -> bool:
+        if self.broken is not None:
+            return self.broken(name, payload)
+        try:
+            self.taken.put(commands.parse(name, payload))
+            return True
+        except commands.CommandError as e:
+            self.bus.emit("error", code="bad_command", message=f"{name}: {e}")
+            return False
+
+
+class Home:
+    """An MqttLink in this process on the real broker, with the pipeline's command door behind it."""
+
+    def __init__(self, url: str, device: str = "test", start: bool = True, **mqtt_settings):
+        self.bus = EventBus(device)
+        self.events: list[dict] = []
+        self.bus.subscribe(self.events.append)
+        self.door = Door(self.bus)
+        self.commands = self.door.taken
+        self.yielded: list[str] = []
+        settings = Settings(device_id=device, mqtt=MqttSettings(url=url, **mqtt_settings))
+        self.link = MqttLink(settings, self.bus, self.door, self.yielded.append, ["hey_jarvis"])
+        if start:
+            self.link.start()
+            until(lambda: self.link.connected, what="connecting")
+
+    def command(self, timeout: float = 10.0) -> Command:
+        return self.commands.get(timeout=timeout)
+
+    def errors(self, code: str) -> list[dict]:
+        return [e for e in self.events if e["type"] == "error" and e["code"] == code]
+
+    def error(self, code: str, timeout: float = 20.0) -> dict:
+        return until(lambda: self.errors(code), timeout, f"an error event {code}")[0]
+
+    def close(self) -> None:
+        self.link.close(patience=0.5)
+
+
+@pytest.fixture
+def home(broker):
+    speaker = Home(broker.url)
+    yield speaker
+    speaker.close()
 
 
 class Listener:
@@ -32,11 +107,14 @@ class Listener:
             self.client.username_pw_set(username, password)
         if tls_ca:
             self.client.tls_set(ca_certs=tls_ca)
+        subscribed = threading.Event()
         self.client.on_connect = lambda c, *_: c.subscribe([(t, 1) for t in topics])
+        self.client.on_subscribe = lambda *_: subscribed.set()
         self.client.on_message = lambda _c, _u, m: self.messages.put((m.topic, m.payload, m.retain))
         self.client.reconnect_delay_set(1, 2)
         self.client.connect("localhost" if tls_ca else "127.0.0.1", port)
         self.client.loop_start()
+        subscribed.wait(10)  # nothing sent from now on is missed
 
     def wait_for(self, predicate, timeout: float = 30.0):
         """The first new message (topic, payload, retain) for which predicate(topic, payload) holds."""
@@ -85,15 +163,19 @@ class Listener:
 
 
 class Daemon:
-    """`speaker run --input -` fed with quiet room audio at 4x real time; speech can be slipped in."""
+    """`speaker run --input -` fed with quiet room audio at `speed` x real time; speech can be slipped in."""
 
-    def __init__(self, tmp_path, url: str, device: str = "test", extra_config: str = ""):
-        conf = tmp_path / f"{device}.toml"
-        conf.write_text(f'language = "ko"\ndevice_id = "{device}"\n[mqtt]\nurl = "{url}"\n{extra_config}')
+    def __init__(self, tmp_path, url: str, device: str = "test", extra_config: str = "", output: bool = False,
+                 speed: float = 4.0):
+        self.speed = speed
+        self.conf = tmp_path / f"{device}.toml"
+        self.conf.write_text(f'language = "ko"\ndevice_id = "{device}"\n[mqtt]\nurl = "{url}"\n{extra_config}')
         self.jsonl = tmp_path / f"{device}.jsonl"
+        self.output = tmp_path / f"{device}.wav" if output else None
         self.log = (tmp_path / f"{device}.log").open("wb")
-        self.proc = subprocess.Popen([*SPEAKER, "run", "--config", str(conf), "--input", "-",
-                                      "--events-jsonl", str(self.jsonl)],
+        self.proc = subprocess.Popen([*SPEAKER, "run", "--config", str(self.conf), "--input", "-",
+                                      "--events-jsonl", str(self.jsonl),
+                                      *(["--output", str(self.output)] if output else [])],
                                      cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.log)
         self.pending: queue.Queue = queue.Queue()
         self.running = True
@@ -114,13 +196,14 @@ class Daemon:
                 for i in range(0, len(chunk), 2560 * 5):
                     self.proc.stdin.write(chunk[i:i + 2560 * 5])
                     self.proc.stdin.flush()
-                    time.sleep(0.1)  # 0.4 s of audio every 0.1 s
+                    time.sleep(0.4 / self.speed)  # 0.4 s of audio each time
         except (BrokenPipeError, ValueError):
             pass
 
     def stop(self) -> int:
         """SIGTERM, as systemd stops it; then the audio stops coming."""
-        self.proc.send_signal(signal.SIGTERM)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
         self.running = False
         self.feeder.join(timeout=2)
@@ -134,7 +217,9 @@ class Daemon:
             self.log.close()
 
     def events(self) -> list[dict]:
-        return [json.loads(line) for line in self.jsonl.read_text().splitlines()]
+        if not self.jsonl.exists():
+            return []
+        return [json.loads(line) for line in self.jsonl.read_text().splitlines() if line.endswith("}")]
 
 
 @pytest.fixture
@@ -146,13 +231,307 @@ def listener(broker):
 
 @pytest.fixture
 def daemon(tmp_path, broker, listener):
-    speaker = Daemon(tmp_path, broker.url)
+    speaker = Daemon(tmp_path, broker.url, output=True)
     listener.wait_for(lambda t, p: t == "speaker/test/state" and p == b"idle", timeout=60)
     yield speaker
     if speaker.proc.poll() is None:
         speaker.stop()
 
 
+def certificates(folder):
+    """A test CA and a certificate for `localhost` signed by it, in `folder`."""
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+            "-keyout", "ca.key", "-out", "ca.crt")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr")
+    (folder / "ext").write_text("subjectAltName=DNS:localhost\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+            "-extfile", "ext", "-out", "server.crt")
+    return f"cafile {folder}/ca.crt\ncertfile {folder}/server.crt\nkeyfile {folder}/server.key\n"
+
+
+# -- the link in this process, on the real broker -------------------------------------------------
+
+DEEP = b"[" * 5000 + b"]" * 5000
+HUGE = "9" * 401
+
+
+@pytest.mark.parametrize("topic, payload, problem", [
+    ("speaker/test/cmd/say", DEEP, "nested too deeply"),
+    ("speaker/test/cmd/say", b'{"text": ' + DEEP + b"}", "nested too deeply"),
+    ("speaker/test/cmd/volume", f'{{"level": {HUGE}}}', "401 digits"),
+    ("speaker/test/cmd/volume", f'{{"level": {HUGE}.5}}', "characters"),
+    ("speaker/test/cmd/volume", '{"level": NaN}', "not a number"),
+    ("speaker/test/cmd/volume", '{"level": -Infinity}', "not a number"),
+    ("speaker/test/cmd/volume", '{"level": 1e999}', "too large"),
+    ("speaker/test/cmd/say", b"\xff\xfe", "not UTF-8"),
+    ("speaker/test/cmd/say", b'{"text": "\xed\xa0\x80"}', "not UTF-8"),  # a surrogate, encoded
+    ("speaker/test/cmd/say", json.dumps({"text": "x" * 70000}), "too large"),
+    ("speaker/all/cmd/mute", "[1, 2]", "JSON object"),
+    ("speaker/test/cmd/" + "x" * 5000, "{}", "unknown command"),
+    ("speaker/arbitration", f'{{"device": "hall", "score": {HUGE}, "ts": 1}}', None),
+    ("speaker/arbitration", '{"device": "hall", "score": NaN, "ts": 1}', None),
+    ("speaker/arbitration", DEEP, None),
+    ("speaker/arbitration", b"\xff", None),
+    ("homeassistant/status", DEEP, None),
+])
+def test_no_message_can_stop_the_link(home, listener, topic, payload, problem):
+    listener.publish(topic, payload)
+    if problem:
+        error = home.error("bad_command")
+        assert problem in error["message"] and len(error["message"]) < 400
+    listener.publish("speaker/test/cmd/volume", {"level": 42})  # still obeying
+    assert home.command() == Command(CommandName.VOLUME, {"level": 42})
+    assert home.link.client._thread.is_alive() and not home.errors("mqtt_failed")
+    if not problem:
+        assert not home.errors("bad_command")
+
+
+def test_a_lone_surrogate_still_gives_an_error_event_everyone_can_read(home, listener, tmp_path):
+    from speaker.events import JsonlWriter
+
+    jsonl = (tmp_path / "events.jsonl").open("w", encoding="utf-8")
+    home.bus.subscribe(JsonlWriter(jsonl))
+    listener.publish("speaker/test/cmd/say", '{"\\ud800": 1}')
+    _, payload, _ = listener.wait_for(lambda t, p: t == "speaker/test/event/error")
+    error = json.loads(payload.decode("utf-8"))  # valid UTF-8, valid JSON
+    assert error["code"] == "bad_command" and "does not take \ufffd" in error["message"]
+    jsonl.close()
+    written = json.loads((tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert written == error
+
+
+def test_whatever_a_callback_raises_becomes_an_error_event_and_the_link_goes_on(home, listener):
+    def broken(name, payload):
+        raise RuntimeError("the door jammed")
+
+    home.door.broken = broken
+    listener.publish("speaker/test/cmd/stop", {})
+    failed = home.error("mqtt_failed")
+    assert "RuntimeError: the door jammed" in failed["message"]
+    home.door.broken = None
+    listener.publish("speaker/test/cmd/stop", {})
+    assert home.command() == Command(CommandName.STOP, {})
+
+
+def test_listen_is_not_taken_on_all_speakers_at_once(home, listener):
+    listener.publish("speaker/all/cmd/listen", {})
+    assert "every microphone" in home.error("bad_command")["message"]
+    listener.publish("speaker/all/cmd/volume", {"level": 10})  # the rest is fine on all/
+    assert home.command().name == "volume"
+    listener.publish("speaker/test/cmd/listen", {})  # one speaker, by name
+    assert home.command().name == "listen"
+
+
+def test_room_commands_reach_the_speakers_of_that_room_only(broker, listener):
+    kitchen = Home(broker.url, device="kitchen", room="kitchen")
+    try:
+        listener.publish("speaker/room/hall/cmd/volume", {"level": 5})
+        listener.publish("speaker/room/kitchen/cmd/volume", {"level": 6})
+        assert kitchen.command() == Command(CommandName.VOLUME, {"level": 6})  # the hall's came first, unseen
+        assert kitchen.commands.empty()
+    finally:
+        kitchen.close()
+
+
+def test_subscriptions_are_renewed_after_a_broker_restart(broker_dir):
+    broker = Mosquitto(broker_dir).start()
+    home = Home(broker.url)
+    try:
+        broker.stop()
+        until(lambda: not home.link.connected, what="noticing the broker is gone")
+        broker = Mosquitto(broker_dir, port=broker.port).start()
+        until(lambda: home.link.connected, timeout=40, what="reconnecting")
+        sender = Listener(broker.port)
+        sender.publish("speaker/test/cmd/volume", {"level": 9})
+        sender.close()
+        assert home.command() == Command(CommandName.VOLUME, {"level": 9})
+        assert len(home.errors("mqtt_lost")) == 1
+    finally:
+        home.close()
+        broker.stop()
+
+
+def test_an_unreachable_broker_is_reported_once_then_on_change(broker_dir):
+    port = free_port()
+    home = Home(f"mqtt://127.0.0.1:{port}", start=False)
+    home.link.start()
+    broker = None
+    try:
+        unreachable = home.error("mqtt_unreachable")
+        assert f"127.0.0.1:{port}" in unreachable["message"]
+        time.sleep(4.0)  # paho retries after 1, 2 and 4 s: no new event for the same problem
+        assert len(home.errors("mqtt_unreachable")) == 1
+        broker = Mosquitto(broker_dir, port=port).start()
+        until(lambda: home.link.connected, timeout=40, what="connecting")
+        broker.stop()
+        home.error("mqtt_lost")
+        until(lambda: len(home.errors("mqtt_unreachable")) == 2, timeout=20, what="unreachable again")
+        assert len(home.errors("mqtt_lost")) == 1
+    finally:
+        home.close()
+        if broker is not None:
+            broker.stop()
+
+
+def test_a_failed_tls_handshake_is_reported_once(broker_dir):
+    broker = Mosquitto(broker_dir, extra=certificates(broker_dir)).start()
+    home = Home(f"mqtts://localhost:{broker.port}", start=False)  # the system's CAs: the test CA is unknown
+    home.link.start()
+    try:
+        failed = home.error("mqtt_tls")
+        assert "certificate verify failed" in failed["message"]
+        time.sleep(4.0)
+        assert len(home.errors("mqtt_tls")) == 1 and not home.link.connected
+    finally:
+        home.close()
+        broker.stop()
+
+
+def test_events_kept_while_the_broker_is_away_and_those_dropped_are_counted(broker_dir):
+    broker = Mosquitto(broker_dir).start()
+    watcher = Listener(broker.port, topics=("speaker/test/event/#",), client_id="watcher", clean=False)
+    watcher.drain(0.5)
+    broker.stop()
+    home = Home(broker.url, start=False, queue_limit=5)
+    try:
+        for level in range(12):
+            home.bus.emit("volume", level=level)
+        broker = Mosquitto(broker_dir, port=broker.port).start()
+        home.link.start()
+        dropped = json.loads(watcher.wait_for(lambda t, p: t.endswith("/error"), timeout=40)[1])
+        assert dropped["code"] == "events_dropped" and dropped["message"].startswith("7 events were dropped")
+        watcher.drain(1.0)
+        levels = sorted({json.loads(p)["level"] for t, p, _ in watcher.seen if t.endswith("/volume")})
+        assert levels == [7, 8, 9, 10, 11]  # the 5 newest were kept
+    finally:
+        watcher.close()
+        home.close()
+        broker.stop()
+
+
+def test_arbitration_claims_are_checked_and_expire(broker, listener):
+    home = Home(broker.url, device="kitchen", arbitration_seconds=1.0)
+    try:
+        def claim(score, device="hall"):
+            listener.publish("speaker/arbitration", f'{{"device": "{device}", "score": {score}, "ts": {time.time()}}}')
+
+        def heard(score: float) -> str:
+            turn = f"t{len(home.events)}"
+            home.bus.emit("wake", turn, wake_word="hey_jarvis", score=score)
+            return turn
+
+        for bad in ("NaN", "Infinity", "1e999", HUGE, '"1"', "5", "true", "-0.1"):
+            claim(bad)  # would win every arbitration if it counted
+        claim(0.9, device="")
+        heard(0.5)
+        time.sleep(2.5)  # the window, and more
+        assert home.yielded == []  # nothing valid was louder
+        claim(0.9)
+        until(lambda: [c for c in home.link._claims if c.device == "hall"], what="the claim arriving")
+        time.sleep(2.5)
+        heard(0.5)
+        time.sleep(2.5)
+        assert home.yielded == []  # a claim from before the window does not count
+        louder = heard(0.5)
+        claim(0.9)
+        until(lambda: home.yielded == [louder], what="yielding to the louder speaker")
+        time.sleep(2.5)  # that claim is old now
+        heard(0.5)
+        claim(0.3)
+        time.sleep(2.5)
+        assert home.yielded == [louder]  # a quieter rival leaves this one the answer
+    finally:
+        home.close()
+
+
+def test_text_stays_off_the_retained_topics_unless_asked(broker, listener):
+    long = "네. " * 200
+    for retain in (False, True):
+        device = f"retain{int(retain)}"
+        home = Home(broker.url, device=device, retain_transcripts=retain)
+        try:
+            home.bus.emit("transcript", "t", text="내 이름은 민수야", final=True)
+            home.bus.emit("response", "t", text=long)
+            _, heard, was_retained = listener.wait_for(lambda t, p: t == f"speaker/{device}/transcript" and p)
+            assert heard.decode() == "내 이름은 민수야" and not was_retained
+            _, answer, _ = listener.wait_for(lambda t, p: t == f"speaker/{device}/response" and p)
+            assert len(answer.decode()) == 255 and answer.decode().endswith("…")  # what Home Assistant takes
+            assert json.loads(listener.latest(f"speaker/{device}/event/response")[1])["text"] == long  # whole
+            late = Listener(broker.port, topics=(f"speaker/{device}/+",))
+            late.drain(1.5)
+            late.close()
+            retained = {t: p for t, p, r in late.seen if r and p}
+            assert (f"speaker/{device}/transcript" in retained) is retain
+            assert (f"speaker/{device}/response" in retained) is retain
+            assert retained[f"speaker/{device}/availability"] == b"online"
+        finally:
+            home.close()
+
+
+def test_home_assistant_gets_qos_1_on_every_component(home, listener):
+    _, payload, _ = listener.wait_for(lambda t, p: t == "homeassistant/device/speaker_test/config")
+    components = json.loads(payload)["cmps"]
+    assert components and all(c["qos"] == 1 for c in components.values())
+
+
+def test_a_switch_command_publishes_the_device_payload(broker, listener):
+    lamp = DeviceSettings(names=("lamp", "램프"), topic="zigbee2mqtt/lamp/set")
+    home = Home(broker.url, devices=(lamp,))
+    try:
+        home.link.obey(commands.parse("switch", {"device": "램프", "on": True}))
+        home.link.obey(commands.parse("switch", {"device": "garage", "on": True}))  # not configured: nothing
+        home.link.obey(commands.parse("switch", {"device": "lamp", "on": False}))
+        _, on, _ = listener.wait_for(lambda t, p: t == "zigbee2mqtt/lamp/set")
+        _, off, _ = listener.wait_for(lambda t, p: t == "zigbee2mqtt/lamp/set")
+        assert (json.loads(on), json.loads(off)) == ({"state": "ON"}, {"state": "OFF"})
+    finally:
+        home.close()
+
+
+def readme_acl() -> str:
+    text = (ROOT / "README.md").read_text()
+    return re.search(r"```\n(# mosquitto ACL.*?)```", text, re.DOTALL).group(1)
+
+
+def test_the_acl_in_the_readme_limits_what_others_on_the_broker_can_do(broker_dir):
+    for user, password in (("kitchen", "k1"), ("homeassistant", "h2"), ("guest", "g3")):
+        subprocess.run(["mosquitto_passwd", *(["-c"] if user == "kitchen" else []), "-b",
+                        str(broker_dir / "passwords"), user, password], check=True)
+    (broker_dir / "acl").write_text(readme_acl())
+    broker = Mosquitto(broker_dir, extra=f"password_file {broker_dir}/passwords\nacl_file {broker_dir}/acl\n")
+    broker.conf.write_text(broker.conf.read_text().replace("allow_anonymous true", "allow_anonymous false"))
+    broker.start()
+    guest = Listener(broker.port, username="guest", password="g3")
+    assistant = Listener(broker.port, username="homeassistant", password="h2")
+    home = Home(f"mqtt://kitchen:k1@127.0.0.1:{broker.port}", device="kitchen", room="kitchen")
+    try:
+        assistant.wait_for(lambda t, p: t == "homeassistant/device/speaker_kitchen/config")
+        guest.publish("speaker/kitchen/cmd/volume", {"level": 1})
+        guest.publish("speaker/all/cmd/volume", {"level": 2})
+        assistant.publish("speaker/kitchen/cmd/volume", {"level": 3})
+        assert home.command() == Command(CommandName.VOLUME, {"level": 3})  # the guest's never came
+        assistant.publish("speaker/room/kitchen/cmd/stop", {})
+        assert home.command().name == "stop"
+        home.bus.emit("transcript", "t", text="내 비밀", final=True)
+        assistant.wait_for(lambda t, p: t == "speaker/kitchen/event/transcript")
+        home.bus.emit("wake", "w", wake_word="hey_jarvis", score=0.5)
+        guest.publish("speaker/arbitration", {"device": "guest", "score": 1, "ts": time.time()})
+        guest.drain(1.5)
+        assert guest.seen == [] and home.yielded == []  # the guest reads nothing and forges no claim
+        assert home.commands.empty()
+    finally:
+        guest.close(), assistant.close()
+        home.close()
+        broker.stop()
+
+
+# -- the whole speaker -----------------------------------------------------------------------------
+
+@slow
 def test_a_conversation_appears_on_the_bus_and_the_state_is_retained(daemon, listener, broker, hey_jarvis):
     daemon.say(recording(0.3, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3", 165), 0.5))
     wake = listener.event("test", "wake")
@@ -162,21 +541,27 @@ def test_a_conversation_appears_on_the_bus_and_the_state_is_retained(daemon, lis
     listener.event("test", "state", state="speaking", turn=wake["turn"])
     listener.event("test", "state", state="idle")
     late = Listener(broker.port, topics=("speaker/test/+",))  # joins later: sees the retained values
-    retained = {}
-    while len(retained) < 5:
-        topic, payload, was_retained = late.wait_for(lambda t, p: True, timeout=10)
-        assert was_retained
-        retained[topic] = payload
+    late.drain(2.0)
     late.close()
-    assert retained["speaker/test/state"] == b"idle"
-    assert retained["speaker/test/availability"] == b"online"
-    assert retained["speaker/test/transcript"].decode() == "지금 몇 시야"
-    assert retained["speaker/test/volume"] == b"100"
+    retained = {topic: payload for topic, payload, was_retained in late.seen if was_retained}
+    assert retained == {"speaker/test/state": b"idle", "speaker/test/availability": b"online",
+                        "speaker/test/volume": b"100", "speaker/test/muted": b"OFF"}  # no transcript by default
     assert daemon.stop() == 0
     listener.wait_for(lambda t, p: t == "speaker/test/availability" and p == b"offline")
 
 
-def test_every_command_works(daemon, listener):
+def loudness(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(samples.astype(float) ** 2)))
+
+
+def spectrum(samples: np.ndarray) -> np.ndarray:
+    frames = samples[:len(samples) // 512 * 512].astype(float).reshape(-1, 512)
+    average = np.abs(np.fft.rfft(frames, axis=1)).mean(axis=0)
+    return average / np.linalg.norm(average)
+
+
+@slow
+def test_every_command_works(daemon, listener, tmp_path):
     listener.publish("speaker/test/cmd/say", {"text": "저녁 준비 됐어요."})
     assert listener.event("test", "response")["text"] == "저녁 준비 됐어요."
     listener.event("test", "state", state="idle")
@@ -190,6 +575,7 @@ def test_every_command_works(daemon, listener):
     listener.wait_for(lambda t, p: t == "speaker/test/muted" and p == b"ON")
     listener.publish("speaker/test/cmd/mute", {"mute": False})
     listener.event("test", "state", state="idle")
+    listener.wait_for(lambda t, p: t == "speaker/test/muted" and p == b"OFF")
     listener.publish("speaker/test/cmd/listen", "")
     listener.event("test", "state", state="listening")
     listener.publish("speaker/test/cmd/stop", "{}")
@@ -197,25 +583,63 @@ def test_every_command_works(daemon, listener):
     listener.publish("speaker/test/cmd/unmute", {})  # not muted: nothing to do, no error
     listener.publish("speaker/test/cmd/say", {"text": "Hello there.", "language": "en", "volume": 50})
     assert listener.event("test", "response")["text"] == "Hello there."
+    listener.event("test", "state", state="idle")
+    daemon.conf.write_text(daemon.conf.read_text() + "[listen]\nsilence_seconds = 0.5\n")
+    listener.publish("speaker/test/cmd/reload", {})
+    assert listener.event("test", "reloaded")["config"] == str(daemon.conf)
+    daemon.conf.write_text(daemon.conf.read_text() + "[listen]\nsilence_seconds = 0.6\n")  # a duplicate table
+    listener.publish("speaker/test/cmd/reload", {})
+    assert listener.event("test", "error")["code"] == "bad_config"
+    assert daemon.stop() == 0
+    assert not [e for e in daemon.events() if e["type"] == "error" and e["code"] != "bad_config"]
+
+    # the English answer, at half volume: the end of what was played
+    from speaker.voice import Voice
+
+    with wave.open(str(daemon.output)) as played:
+        rate, output = played.getframerate(), np.frombuffer(played.readframes(played.getnframes()), "<i2")
+    references = {}
+    for language in ("en", "ko"):
+        voice = Voice(Settings().voice, language)
+        references[language] = voice.synthesize("Hello there.")
+        assert getattr(voice, "rate", rate) == rate
+        voice.close()
+    english = output[-len(references["en"]) + 200:]
+    assert 0.4 < loudness(english) / loudness(references["en"][200:]) < 0.6
+    assert spectrum(english) @ spectrum(references["en"]) > spectrum(english) @ spectrum(references["ko"])
 
 
-@pytest.mark.parametrize("topic, payload, problem", [
-    ("speaker/test/cmd/say", b"{not json", "not a JSON object"),
-    ("speaker/test/cmd/say", b"\xff\xfe", "not a JSON object"),
-    ("speaker/test/cmd/say", {"text": 5}, "non-empty text"),
-    ("speaker/test/cmd/volume", {"level": "loud"}, "number"),
-    ("speaker/test/cmd/dance", {}, "unknown command"),
-    ("speaker/test/cmd/say", json.dumps({"text": "x" * 70000}), "too large"),
-    ("speaker/all/cmd/mute", [1, 2], "JSON object"),
-])
-def test_garbage_is_answered_with_an_error_event_and_changes_nothing(daemon, listener, topic, payload, problem):
-    listener.publish(topic, payload)
-    error = listener.event("test", "error")
-    assert error["code"] == "bad_command" and problem in error["message"]
-    listener.publish("speaker/test/cmd/volume", {"level": 42})  # still obeying
-    assert listener.event("test", "volume")["level"] == 42
+@slow
+def test_garbage_is_answered_with_an_error_event_and_changes_nothing(daemon, listener):
+    for topic, payload, problem in [
+        ("speaker/test/cmd/say", b"{not json", "not a JSON object"),
+        ("speaker/test/cmd/say", {"text": 5}, "non-empty text"),
+        ("speaker/test/cmd/volume", {"level": "loud"}, "number"),
+        ("speaker/test/cmd/dance", {}, "unknown command"),
+        ("speaker/test/cmd/say", DEEP, "nested too deeply"),  # each of these three ended the link
+        ("speaker/test/cmd/volume", f'{{"level": {HUGE}}}', "401 digits"),
+        ("speaker/arbitration", f'{{"device": "hall", "score": {HUGE}, "ts": 1}}', None),
+        ("speaker/test/cmd/say", '{"\\ud800": 1}', "does not take"),
+        ("speaker/all/cmd/listen", {}, "every microphone"),
+    ]:
+        listener.publish(topic, payload)
+        if problem:
+            error = listener.event("test", "error")
+            assert error["code"] == "bad_command" and problem in error["message"]
+        listener.publish("speaker/test/cmd/volume", {"level": 42})  # still obeying
+        assert listener.event("test", "volume")["level"] == 42
+        listener.publish("speaker/test/cmd/volume", {"level": 41})
+        assert listener.event("test", "volume")["level"] == 41
 
 
+@slow
+def test_the_last_will_says_offline_when_the_speaker_is_killed(daemon, listener):
+    listener.latest("speaker/test/availability")
+    daemon.proc.kill()  # kill -9: no goodbye of its own
+    listener.wait_for(lambda t, p: t == "speaker/test/availability" and p == b"offline", timeout=60)
+
+
+@slow
 def test_home_assistant_discovery(daemon, listener, broker):
     topic = "homeassistant/device/speaker_test/config"
     listener.latest(topic)
@@ -246,6 +670,7 @@ def test_home_assistant_discovery(daemon, listener, broker):
     listener.wait_for(lambda t, p: t == topic)
 
 
+@slow
 def test_a_broker_restart_mid_conversation_loses_no_event(tmp_path, broker_dir, hey_jarvis):
     broker = Mosquitto(broker_dir).start()
     watcher = Listener(broker.port, topics=("speaker/test/event/#",), client_id="watcher", clean=False)
@@ -267,15 +692,18 @@ def test_a_broker_restart_mid_conversation_loses_no_event(tmp_path, broker_dir, 
                 payloads.add(payload)
                 events.append(event)
         events.sort(key=lambda e: e["ts"])
-        kinds = [e.get("state") or e["type"] for e in events if e["type"] != "transcript"]
+        kinds = [e.get("state") or e["type"] for e in events if e["type"] not in ("transcript", "error")]
         assert kinds[kinds.index("wake"):] == ["wake", "listening", "thinking", "intent", "response", "speaking", "idle"]
         assert any(e["type"] == "transcript" and e["final"] for e in events)
+        watcher.publish("speaker/test/cmd/volume", {"level": 12})  # and it still hears commands
+        assert watcher.event("test", "volume", level=12)
     finally:
         watcher.close()
         assert speaker.stop() == 0
         broker.stop()
 
 
+@slow
 def test_password_and_acl(tmp_path, broker_dir, hey_jarvis):
     folder = broker_dir
     subprocess.run(["mosquitto_passwd", "-c", "-b", str(folder / "passwords"), "kitchen", "s3cret"], check=True)
@@ -292,33 +720,23 @@ def test_password_and_acl(tmp_path, broker_dir, hey_jarvis):
         watcher.wait_for(lambda t, p: t == "speaker/kitchen/availability" and p == b"online", timeout=60)
         good.say(recording(0.3, hey_jarvis, 0.7, speech("고마워", "ko+f3", 165), 0.5))
         assert watcher.event("kitchen", "intent")["name"] == "SpeakerThank"
-        time.sleep(1.0)
+        until(lambda: [e for e in bad.events() if e["type"] == "error"], timeout=30, what="the refusal")
+        time.sleep(3.0)  # retries meanwhile
         assert bad.proc.poll() is None  # refused, but still running (and still a speaker by voice)
     finally:
         watcher.close()
         good.stop(), bad.stop()
         broker.stop()
     refused = [e for e in bad.events() if e["type"] == "error"]
-    assert refused and refused[0]["code"] == "mqtt_refused"
+    assert len(refused) == 1 and refused[0]["code"] == "mqtt_refused"  # once, not at every retry
     assert not [t for t, _, _ in watcher.seen if t.startswith("speaker/intruder/")]
 
 
+@slow
 def test_tls(tmp_path, broker_dir):
-    folder = broker_dir
-
-    def openssl(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
-
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
-            "-keyout", "ca.key", "-out", "ca.crt")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr")
-    (folder / "ext").write_text("subjectAltName=DNS:localhost\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-            "-extfile", "ext", "-out", "server.crt")
-    broker = Mosquitto(folder, extra=f"cafile {folder}/ca.crt\ncertfile {folder}/server.crt\nkeyfile {folder}/server.key\n")
-    broker.start()
-    watcher = Listener(broker.port, tls_ca=str(folder / "ca.crt"))
-    speaker = Daemon(tmp_path, f"mqtts://localhost:{broker.port}", extra_config=f'ca_file = "{folder}/ca.crt"\n')
+    broker = Mosquitto(broker_dir, extra=certificates(broker_dir)).start()
+    watcher = Listener(broker.port, tls_ca=str(broker_dir / "ca.crt"))
+    speaker = Daemon(tmp_path, f"mqtts://localhost:{broker.port}", extra_config=f'ca_file = "{broker_dir}/ca.crt"\n')
     try:
         watcher.wait_for(lambda t, p: t == "speaker/test/availability" and p == b"online", timeout=60)
         watcher.publish("speaker/test/cmd/volume", {"level": 7})
@@ -329,22 +747,37 @@ def test_tls(tmp_path, broker_dir):
         broker.stop()
 
 
-def test_two_speakers_never_both_answer_one_wake_word(tmp_path, broker, listener, hey_jarvis):
-    a, b = Daemon(tmp_path, broker.url, device="hall"), Daemon(tmp_path, broker.url, device="kitchen")
+@slow
+def test_two_speakers_never_both_answer_one_wake_word_and_the_one_that_heard_it_best_does(
+        tmp_path, broker, listener, hey_jarvis):
+    # the far one is named first: were the scores equal, the tie rule would make it the winner
+    # in real time, as speakers hear it; two processes on a busy 2-core machine may hear it ~0.5 s apart
+    window = "arbitration_seconds = 1.0\n"
+    near = Daemon(tmp_path, broker.url, device="kitchen", extra_config=window, speed=1.0)
+    far = Daemon(tmp_path, broker.url, device="attic", extra_config=window, speed=1.0)
     try:
-        for device in ("hall", "kitchen"):
-            assert listener.latest(f"speaker/{device}/state")[1] == b"idle"
+        ready = set()  # two speakers loading their models at once take a while on 2 cores
+        listener.wait_for(lambda t, p: (p == b"idle" and ready.add(t)) or len(ready) == 2, timeout=180)
         turn = recording(0.3, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3", 165), 0.5)
-        a.say(turn)
-        b.say((turn * 0.5).astype(np.int16))  # the kitchen hears it from further away
-        time.sleep(12)
+        near.say(turn)
+        far.say((turn * 0.25).astype(np.int16))  # the attic hears it from further away
+
+        def settled():
+            heard = [[e for e in s.events() if e["type"] == "wake"] for s in (near, far)]
+            done = [[e for e in s.events() if e["type"] == "state" and e["state"] == "idle" and e["turn"] is None]
+                    for s in (near, far)]
+            return all(heard) and all(len(d) >= 2 for d in done) and (heard, done)
+
+        until(settled, timeout=90, what="both speakers hearing the wake word and going back to idle")
     finally:
-        a.stop(), b.stop()
-    answered = {d: [e for e in s.events() if e["type"] == "response"] for d, s in (("hall", a), ("kitchen", b))}
-    assert [len(answered["hall"]), len(answered["kitchen"])].count(1) == 1
-    assert sum(len(v) for v in answered.values()) == 1
+        near.stop(), far.stop()
+    wakes = {d: [e for e in s.events() if e["type"] == "wake"] for d, s in (("kitchen", near), ("attic", far))}
+    answered = {d: [e for e in s.events() if e["type"] == "response"] for d, s in (("kitchen", near), ("attic", far))}
+    assert wakes["kitchen"][0]["score"] > wakes["attic"][0]["score"]
+    assert len(answered["kitchen"]) == 1 and answered["attic"] == []
 
 
+@slow
 def test_a_voice_command_switches_a_device(tmp_path, broker, listener, hey_jarvis):
     devices = ('[[mqtt.devices]]\nnames = ["거실 불", "living room light"]\ntopic = "zigbee2mqtt/living_room/set"\n')
     speaker = Daemon(tmp_path, broker.url, device="hall", extra_config=devices)

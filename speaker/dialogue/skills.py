@@ -180,13 +180,14 @@ def greet_morning(d: Dialogue, slots: dict) -> Said:
 
 
 def switch(on: bool) -> Callable[..., Said]:
-    """Turn a configured device on or off (MQTT publishes the `device` event to its topic)."""
+    """Turn a configured device on or off (the `switch` command: the MQTT link publishes it to its topic)."""
 
     def skill(d: Dialogue, slots: dict) -> Said:
         device = slots.get("device")
         if not device:  # heard as free text: not one of the devices in the settings
             return Said("unknown_device", {"device": slots.get("unknown_device", "")})
-        return Said("device_on" if on else "device_off", {"device": device}, event=("device", {"name": device, "on": on}))
+        return Said("device_on" if on else "device_off", {"device": device},
+                    command=("switch", {"device": device, "on": on}))
 
     return skill
 
