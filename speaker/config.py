@@ -47,6 +47,9 @@ class AudioSettings:
     retry_seconds: float = 5.0
     """How often to try again to open a microphone that is missing or died."""
 
+    read_timeout_seconds: float = 3.0
+    """A microphone that sends no audio for this long is reported silent, and opened again."""
+
 
 @dataclass(frozen=True)
 class WakeSettings:
@@ -284,6 +287,7 @@ class Settings:
 # Value ranges: (section, key) -> (low, high), inclusive.
 _RANGES = {
     ("audio", "retry_seconds"): (0.1, 3600),
+    ("audio", "read_timeout_seconds"): (0.5, 60),
     ("wake", "threshold"): (0.01, 0.99),
     ("wake", "trigger_frames"): (1, 20),
     ("wake", "refractory_seconds"): (0.0, 60),
@@ -422,6 +426,8 @@ def read_toml(path: Path, what: str) -> dict:
         raise ConfigError([f"{path}: no such {what} file"]) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([f"{path}: not valid TOML: {e}"]) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError([f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8"]) from None
     except OSError as e:
         raise ConfigError([f"{path}: cannot read: {e.strerror}"]) from None
 

@@ -82,6 +82,7 @@ class Pipeline:
         self.state = State.IDLE
         self.turn: str | None = None
         self.muted = False
+        self.fault = ""  # why the speaker cannot hear (no microphone): it rests in the error state meanwhile
         self.volume = 100  # percent, applied to every answer
         self._frames = 0
         self._clock = clock or (lambda: self._frames * FRAME_SECONDS)  # files: time is audio heard
@@ -113,7 +114,7 @@ class Pipeline:
         return self._clock()
 
     def start(self) -> None:
-        self._set_state(State.IDLE)
+        self._set_state(self._resting())
         self.bus.emit("volume", level=self.volume)
 
     def submit(self, name: str, payload: dict | None = None) -> bool:
@@ -138,6 +139,16 @@ class Pipeline:
         self._keep_time(stages.dialogue)
         if self.state not in (State.IDLE, State.MUTED):
             self._end_turn()
+
+    def set_fault(self, fault: str) -> None:
+        """The microphone is missing or silent (`fault` says how), or back (""); on the pipeline's thread."""
+        self.fault = fault
+        if self.state in (State.IDLE, State.ERROR):
+            self._set_state(self._resting())
+
+    def _resting(self) -> State:
+        """The state between turns: muted, error (cannot hear) or idle."""
+        return State.MUTED if self.muted else State.ERROR if self.fault else State.IDLE
 
     def tick(self) -> None:
         """Run queued commands and timers when no audio arrives (no microphone, or a gap)."""
@@ -181,7 +192,7 @@ class Pipeline:
                 self._listen_again()
             else:
                 self._end_turn()
-        if self.state in (State.IDLE, State.MUTED) and int(self.now) != self._due_checked:
+        if self.state in (State.IDLE, State.MUTED, State.ERROR) and int(self.now) != self._due_checked:
             self._due_checked = int(self.now)  # once a second is on time for a timer, and off the audio path
             self._announce_due()
 
@@ -232,7 +243,7 @@ class Pipeline:
             self.muted = False
             self.stages.wake.resume(after_silence=True)
             if self.state is State.MUTED:
-                self._set_state(State.IDLE)
+                self._set_state(self._resting())
 
     def yield_turn(self, turn: str) -> None:
         """Another speaker answers this wake word: drop the turn quietly (from any thread)."""
@@ -346,10 +357,12 @@ class Pipeline:
         self._follow_up = False
         self.stages.wake.resume()
         self.turn = None
-        self._set_state(State.MUTED if self.muted else State.IDLE)
+        self._set_state(self._resting())
 
     def _set_state(self, state: State, **extra) -> None:
         self.state = state
+        if state is State.ERROR:
+            extra["reason"] = self.fault
         self.bus.emit("state", self.turn, state=state.value, **extra)
 
 
