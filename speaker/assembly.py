@@ -61,22 +61,24 @@ class Changes:
 
 
 class Assembly:
-    """The running speaker's parts. `submit` is the door for commands from outside (MQTT, tests):
-    a closed mute switch refuses an unmute there."""
+    """The running speaker's parts. Answers go to `sink`, else a WAV file (`output`), else the sound
+    device of the settings. `submit` is the door for commands from outside (MQTT, tests): a closed
+    mute switch refuses an unmute there."""
 
     def __init__(self, settings: Settings, bus: EventBus, output: str | None = None,
                  clock: Callable[[], float] | None = None, on_reload: Callable[[], None] | None = None,
-                 report: Callable[..., None] | None = None, stages: Stages | None = None):
+                 report: Callable[..., None] | None = None, stages: Stages | None = None, sink=None):
         self.settings = settings
         self.bus = bus
         self.output = output
+        self._own_sink = sink is None and output is None  # the settings' sound device: a reload may change it
         self.report = report or (lambda code, message, **fields: bus.emit("error", code=code, message=message, **fields))
         self.log = EventLog(settings.log.transcripts)
         bus.subscribe(self.log)
         self.mqtt = self.gpio = None
         self._handovers: list[threading.Thread] = []  # old MQTT links saying goodbye
         stages = stages or Stages.load(settings, settings.language)
-        self.sink = make_sink(settings, output, self.report)
+        self.sink = sink or make_sink(settings, output, self.report)
         self.pipeline = Pipeline(stages, bus, self.sink, clock=clock, on_reload=on_reload)
         try:
             self.mqtt = self._mqtt(settings)
@@ -190,7 +192,7 @@ class Assembly:
             self.bus.unsubscribe(self.log)
             self.log = EventLog(new.log.transcripts)
             self.bus.subscribe(self.log)
-        if self.output is None and not self._only_input_changed(old, new):
+        if self._own_sink and not self._only_input_changed(old, new):
             previous, self.sink = self.sink, make_sink(new, None, self.report)
             self.pipeline.sink = self.sink
             threading.Thread(target=previous.close, name="old-sink", daemon=True).start()

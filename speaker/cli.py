@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     def with_config(sub, language=True):
-        sub.add_argument("--config", metavar="PATH", help="settings file (default: /etc/speaker/speaker.toml if present)")
+        sub.add_argument("--config", metavar="PATH", help="settings file (default: $SPEAKER_CONFIG, else /etc/speaker/speaker.toml if present)")
         if language:
             sub.add_argument("--language", choices=LANGUAGES, help="override the config's language")
 

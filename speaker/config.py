@@ -433,9 +433,13 @@ def read_toml(path: Path, what: str) -> dict:
 
 
 def load(path: str | Path | None = None, overrides: dict | None = None) -> Settings:
-    """Load settings from `path` (or /etc/speaker/speaker.toml if present, else defaults)."""
+    """Load settings from `path`, else $SPEAKER_CONFIG (set but empty: none, the defaults), else
+    /etc/speaker/speaker.toml if present, else the defaults."""
     if path is None:
-        path = next((p for p in DEFAULT_CONFIG_PATHS if p.exists()), None)
+        path = os.environ.get("SPEAKER_CONFIG")
+        if path is None:
+            path = next((p for p in DEFAULT_CONFIG_PATHS if p.exists()), None)
+        path = path or None
         if path is None:
             return parse({}, overrides)
     path = Path(path)
