@@ -3,6 +3,7 @@
 The daemon is the real `speaker run`; systemd's side of the conversation is a datagram socket
 bound here, as systemd binds one for a Type=notify service."""
 
+import contextlib
 import json
 import os
 import queue
@@ -345,12 +346,7 @@ def test_signals_are_caught_before_anything_slow_is_imported():
 
 
 def test_a_sighup_while_starting_is_a_reload_once_started_not_a_crash(tmp_path):
-    conf = tmp_path / "speaker.toml"
-    conf.write_text('language = "ko"\ndevice_id = "kitchen"\n')
-    speaker = RunningSpeaker(tmp_path, ["--config", conf, "--input", "-", "--output", tmp_path / "answers.wav"], {},
-                             stdin=True)
-    feeder = Feeder(speaker.proc.stdin)
-    try:
+    with fed_speaker(tmp_path, 'language = "ko"\ndevice_id = "kitchen"\n') as (conf, speaker, feeder):
         deadline = time.monotonic() + 30
         while not catches(speaker.proc.pid, signal.SIGHUP):  # the first moment it can
             assert speaker.proc.poll() is None and time.monotonic() < deadline
@@ -361,6 +357,18 @@ def test_a_sighup_while_starting_is_a_reload_once_started_not_a_crash(tmp_path):
         assert reloaded["device"] == "hall"
         feeder.close()
         assert speaker.proc.wait(timeout=30) == 0
+
+
+@contextlib.contextmanager
+def fed_speaker(tmp_path: Path, settings: str):
+    """`speaker run` on raw audio from a Feeder, with `settings` in its config file: (conf, speaker, feeder)."""
+    conf = tmp_path / "speaker.toml"
+    conf.write_text(settings)
+    speaker = RunningSpeaker(tmp_path, ["--config", conf, "--input", "-", "--output", tmp_path / "answers.wav"], {},
+                             stdin=True)
+    feeder = Feeder(speaker.proc.stdin)
+    try:
+        yield conf, speaker, feeder
     finally:
         feeder.close()
         speaker.stop()
@@ -407,12 +415,7 @@ class Feeder:
 
 
 def test_sighup_reloads_a_good_config_and_refuses_a_bad_one_while_still_answering(tmp_path, hey_jarvis):
-    conf = tmp_path / "speaker.toml"
-    conf.write_text('language = "ko"\ndevice_id = "kitchen"\n')
-    speaker = RunningSpeaker(tmp_path, ["--config", conf, "--input", "-", "--output", tmp_path / "answers.wav"], {},
-                             stdin=True)
-    feeder = Feeder(speaker.proc.stdin)
-    try:
+    with fed_speaker(tmp_path, 'language = "ko"\ndevice_id = "kitchen"\n') as (conf, speaker, feeder):
         speaker.wait_event(lambda e: e["type"] == "state" and e["state"] == "idle")
 
         conf.write_text('language = "ko"\ndevice_id = "hall"\n')
@@ -436,18 +439,10 @@ def test_sighup_reloads_a_good_config_and_refuses_a_bad_one_while_still_answerin
         feeder.close()
         assert speaker.proc.wait(timeout=30) == 0
         assert not [e for e in speaker.events if e["type"] == "reloaded" and e["device"] != "hall"]
-    finally:
-        feeder.close()
-        speaker.stop()
 
 
 def test_a_flood_of_sighups_during_a_turn_is_one_reload_after_the_answer(tmp_path, hey_jarvis):
-    conf = tmp_path / "speaker.toml"
-    conf.write_text('language = "ko"\n[listen]\nsilence_seconds = 0.4\n')
-    speaker = RunningSpeaker(tmp_path, ["--config", conf, "--input", "-", "--output", tmp_path / "answers.wav"], {},
-                             stdin=True)
-    feeder = Feeder(speaker.proc.stdin)
-    try:
+    with fed_speaker(tmp_path, 'language = "ko"\n[listen]\nsilence_seconds = 0.4\n') as (conf, speaker, feeder):
         speaker.wait_event(lambda e: e["type"] == "volume")
         conf.write_text('language = "ko"\n[listen]\nsilence_seconds = 0.5\n[log]\nlevel = "warning"\n'
                         '[audio]\ninput_device = "hw:1"\n')
@@ -467,9 +462,6 @@ def test_a_flood_of_sighups_during_a_turn_is_one_reload_after_the_answer(tmp_pat
         assert [e["type"] for e in speaker.events].count("reloaded") <= 2  # the flood is one reload (or two)
         feeder.close()
         assert speaker.proc.wait(timeout=30) == 0
-    finally:
-        feeder.close()
-        speaker.stop()
 
 
 # --- the installer ----------------------------------------------------------------------------
