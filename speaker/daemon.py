@@ -36,7 +36,9 @@ class RunOptions:
 
 
 class Daemon:
-    def __init__(self, options: RunOptions):
+    """`source`, if given, is heard instead of what the options name (a test's own audio)."""
+
+    def __init__(self, options: RunOptions, source=None):
         self.options = options
         self.settings = self._load_settings()
         self.bus = EventBus(self.settings.device_id)
@@ -45,13 +47,13 @@ class Daemon:
                                            else _private_file(options.events_jsonl)))
         self.service = Service(self.bus)
         self.stopping = threading.Event()
-        self.source = None
+        self.source = source
         self.assembly: Assembly | None = None
         self._reload_asked = threading.Event()
         self._last_asked = 0.0
         self._pending: Changes | None = None  # prepared, waiting for the pipeline to rest
         self._applied = threading.Event()
-        if options.input and options.input != "-":
+        if source is None and options.input and options.input != "-":
             self.source = WavSource(options.input, realtime=options.realtime)  # a bad file is refused early
 
     @property
@@ -77,7 +79,7 @@ class Daemon:
         settings = self.settings
         log.info("loading models (%s)", settings.language)
         self.service.status(f"loading models ({settings.language})")
-        live = self.options.input is None
+        live = self.source.live if self.source is not None else self.options.input is None
         self.assembly = Assembly(settings, self.bus, self.options.output, clock=time.monotonic if live else None,
                                  on_reload=self.reload, report=self.report)
         if self.options.input == "-":

@@ -648,3 +648,36 @@ def test_a_whole_turn_runs_inside_the_units_sandbox(tmp_path, hey_jarvis):
     events = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert [e["name"] for e in events if e["type"] == "intent"] == ["HassGetCurrentTime"]
     assert (tmp_path / "a.wav").stat().st_size > 44 + 22050
+
+
+# --- reload, in process -------------------------------------------------------------------------
+
+def test_a_reload_reuses_every_loaded_part_it_does_not_change(korean_stages):
+    from conftest import RecordingSink
+    from speaker.assembly import Assembly
+    from speaker.config import DeviceSettings, ListenSettings, MqttSettings, Settings
+
+    bus = EventBus("test")
+    events = []
+    bus.subscribe(events.append)
+    settings = Settings(language="ko")
+    assembly = Assembly(settings, bus, stages=korean_stages, sink=RecordingSink())
+    assembly.start()
+    listeners = len(bus._listeners)
+    running = assembly.pipeline.stages
+
+    assembly.apply(assembly.prepare(settings))  # nothing changed: nothing is built
+    same = assembly.pipeline.stages
+    assert all(getattr(same, part) is getattr(running, part)
+               for part in ("wake", "endpointer", "transcriber", "dialogue", "voice"))
+    assert events[-1]["type"] == "reloaded" and events[-1]["applied"] == []
+
+    lamp = DeviceSettings(names=("책상 불",), topic="z/desk/set")
+    changed = Settings(language="ko", listen=ListenSettings(silence_seconds=0.5), mqtt=MqttSettings(devices=(lamp,)))
+    assembly.apply(assembly.prepare(changed))
+    new = assembly.pipeline.stages
+    assert new.wake is running.wake and new.voice is running.voice  # the wake word and voice did not change
+    assert new.endpointer is not running.endpointer and new.endpointer.settings.silence_seconds == 0.5
+    assert any("책상 불" in phrase for phrase in new.transcriber.grammar)  # the new device name can be heard
+    assert new.transcriber.understands("책상 불 켜줘")
+    assert events[-1]["applied"] == ["listen", "mqtt"] and len(bus._listeners) == listeners
