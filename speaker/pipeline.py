@@ -49,15 +49,12 @@ class Stages:
     missing_model: str = ""
 
     @classmethod
-    def load(cls, settings: Settings, language: str, reuse: "Stages | None" = None) -> "Stages":
+    def load(cls, settings: Settings, language: str) -> "Stages":
         """Load and warm every model once. A missing wake-word or voice model raises ModelMissing;
-        a missing speech model leaves the speaker able to wake and say what is missing.
-        `reuse` lends its speech model (same language and speech settings)."""
+        a missing speech model leaves the speaker able to wake and say what is missing."""
         wake = WakeDetector(settings.wake)
         dialogue = Dialogue.from_settings(settings, language)
         voice = Voice(dialogue.persona.voice_settings(settings.voice), language)
-        if reuse is not None:
-            return cls(wake, Endpointer(settings.listen), reuse.transcriber, dialogue, voice, reuse.missing_model)
         try:
             transcriber = Transcriber(settings, language, dialogue.phrases(), dialogue.knows_word_for_word)
             missing = ""
@@ -132,7 +129,7 @@ class Pipeline:
         self._commands.put(action)
 
     def replace_stages(self, stages: Stages) -> None:
-        """Switch to newly loaded stages (after a reload); the current turn is cut."""
+        """Switch to newly loaded stages (a reload switches between turns; a turn going on is cut)."""
         self._cut_turn()
         self.stages = stages
         self._voices = {stages.dialogue.language: stages.voice}

@@ -431,6 +431,12 @@ def test_sighup_reloads_a_good_config_and_refuses_a_bad_one_while_still_answerin
         refused = speaker.wait_event(lambda e: e["type"] == "error", after=seen)
         assert refused["code"] == "bad_config" and "listen.silence_seconds" in refused["message"]
 
+        conf.write_bytes('language = "ko"\npersona = "사만다"\n'.encode("euc-kr"))  # not UTF-8
+        seen = len(speaker.events)
+        speaker.proc.send_signal(signal.SIGHUP)
+        refused = speaker.wait_event(lambda e: e["type"] == "error", after=seen)
+        assert refused["code"] == "bad_config" and "not UTF-8" in refused["message"]
+
         seen = len(speaker.events)
         feeder.say(recording(0.5, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3", 165), 1.0))
         intent = speaker.wait_event(lambda e: e["type"] == "intent", after=seen, timeout=30)
@@ -534,7 +540,8 @@ def test_a_staging_install_lays_out_what_a_pi_needs(staged, tmp_path):
     speaker = root / "opt/speaker/venv/bin/speaker"
     assert os.access(speaker, os.X_OK) and str(root / "opt/speaker/venv/bin/python") in speaker.read_text()
     installed = subprocess.run([root / "opt/speaker/venv/bin/python", "-c", "import speaker.service as s; print(s.__file__)"],
-                               capture_output=True, text=True, cwd=tmp_path)
+                               capture_output=True, text=True, cwd=tmp_path,
+                               env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})  # the installed copy
     assert installed.stdout.startswith(str(root / "opt/speaker/venv/lib")), installed.stderr
     verify = subprocess.run(["systemd-analyze", "verify", str(unit_for_test(tmp_path, speaker))],
                             capture_output=True, text=True)
