@@ -8,9 +8,13 @@ queue, so the pipeline never makes the microphone wait.
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import select
 import shlex
+import signal
 import subprocess
+import tempfile
 import threading
 import time
 import wave
@@ -27,12 +31,16 @@ FRAME_SAMPLES = 1280  # 80 ms, what openWakeWord expects
 FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 FRAME_BYTES = FRAME_SAMPLES * 2
 
-Reporter = Callable[[str, str], None]
-"""Called with (error code, message) when a device fails; the pipeline turns it into an error event."""
+Reporter = Callable[..., None]
+"""Called with (error code, message, **fields) when a device fails; the daemon turns it into an error event."""
 
 
 class AudioError(Exception):
     """An audio file or device could not be used."""
+
+
+class MicrophoneSilent(Exception):
+    """The microphone is open but sends no audio."""
 
 
 def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -130,20 +138,28 @@ class RawSource:
 
 
 class LiveSource:
-    """A live microphone: a capture thread fills a bounded queue; a missing or dying device is
-    reported and retried every `retry_seconds`, and the speaker keeps running meanwhile."""
+    """A live microphone: a capture thread fills a bounded queue; a missing, silent or dying device
+    is reported (once, until it recovers) and retried every `retry_seconds`, and the speaker keeps
+    running meanwhile. `restored` is called once audio flows again after a reported problem."""
 
     live = True
     QUEUE_FRAMES = 64  # ~5 s: room for a slow answer without losing the microphone
+    RESTORED_FRAMES = 25  # ~2 s of audio after a problem: the microphone is back, not flickering
 
-    def __init__(self, device: str, command: str, retry_seconds: float, report: Reporter):
+    def __init__(self, device: str, command: str, retry_seconds: float, report: Reporter,
+                 read_timeout: float = 3.0, restored: Callable[[], None] | None = None):
         self.device, self.command = device, command
         self.retry_seconds = retry_seconds
+        self.read_timeout = read_timeout
         self.report = report
+        self.restored = restored or (lambda: None)
         self.frames: queue.Queue[np.ndarray] = queue.Queue(self.QUEUE_FRAMES)
         self.dropped = 0
         self.opened = threading.Event()
         self._stop = threading.Event()
+        self._proc: subprocess.Popen | None = None
+        self._reported: str | None = None  # the problem last reported, until audio flows again
+        self._heard = 0  # frames since the microphone opened
         self._thread = threading.Thread(target=self._capture_forever, name="capture", daemon=True)
         self._thread.start()
 
@@ -156,9 +172,21 @@ class LiveSource:
                 yield None
 
     def close(self) -> None:
+        """Stop capturing: the recorder command, if any, is killed and reaped."""
         self._stop.set()
+        _kill(self._proc)
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
 
     def _put(self, frame: np.ndarray) -> None:
+        self._heard += 1
+        if self._heard == 1:
+            self.opened.set()
+            log.info("microphone open (%s)", self.command or self.device)
+        if self._heard == self.RESTORED_FRAMES and self._reported is not None:
+            self._reported = None
+            log.info("the microphone is back")
+            self.restored()
         try:
             self.frames.put_nowait(frame)
         except queue.Full:  # the pipeline fell behind: drop the oldest audio, not the newest
@@ -170,24 +198,34 @@ class LiveSource:
             self.frames.put_nowait(frame)
 
     def _capture_forever(self) -> None:
-        self._reported = None
         while not self._stop.is_set():
+            self._heard = 0
+            fields = {}
             try:
                 if self.command:
-                    self._capture_command()
+                    ended, status = self._capture_command()
+                    code, message = "microphone_closed", f"the microphone stopped sending audio ({ended})"
+                    fields = {"exit_status": status}
                 else:
                     self._capture_device()
-                problem = "microphone_closed", "the microphone stopped sending audio"
+                    code, message = "microphone_closed", "the microphone stopped sending audio"
+            except MicrophoneSilent as e:
+                code, message, fields = "microphone_silent", str(e), {}
             except Exception as e:  # any device failure: report once, retry
-                problem = "microphone_unavailable", f"no microphone ({e}); retrying every {self.retry_seconds:g} s"
+                code, message = "microphone_unavailable", f"no microphone ({e})"
             self.opened.clear()
             if self._stop.is_set():
                 break
-            if problem != self._reported:
-                log.warning(problem[1])
-                self.report(*problem)
-                self._reported = problem
+            message += f"; retrying every {self.retry_seconds:g} s"
+            if code != self._reported:
+                log.warning(message)
+                self.report(code, message, **fields)
+                self._reported = code
             self._stop.wait(self.retry_seconds)
+
+    def _silent(self) -> MicrophoneSilent:
+        what = f"{self.command!r}" if self.command else f"device {self.device!r}"
+        return MicrophoneSilent(f"no audio from the microphone ({what}) for {self.read_timeout:g} s")
 
     def _capture_device(self) -> None:
         import sounddevice
@@ -196,30 +234,71 @@ class LiveSource:
         with sounddevice.RawInputStream(
             samplerate=SAMPLE_RATE, channels=1, dtype="int16", blocksize=FRAME_SAMPLES, device=device
         ) as stream:
-            self._opened()
+            last = time.monotonic()
             while not self._stop.is_set():
-                data, _overflowed = stream.read(FRAME_SAMPLES)
-                self._put(np.frombuffer(data, "<i2").copy())
+                if stream.read_available >= FRAME_SAMPLES:  # never block: a silent device must be noticed
+                    data, _overflowed = stream.read(FRAME_SAMPLES)
+                    self._put(np.frombuffer(data, "<i2").copy())
+                    last = time.monotonic()
+                elif time.monotonic() - last > self.read_timeout:
+                    raise self._silent()
+                else:
+                    self._stop.wait(0.01)
 
-    def _capture_command(self) -> None:
-        proc = subprocess.Popen(shlex.split(self.command), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        try:
-            first = True
-            for frame in RawSource(proc.stdout):
-                if first:
-                    self._opened()
-                    first = False
-                self._put(frame)
-                if self._stop.is_set():
-                    break
-        finally:
-            proc.kill()
-            proc.wait()
+    def _capture_command(self) -> tuple[str, int | None]:
+        """Run the recorder until it ends or falls silent; returns how it ended, in words, and its exit status."""
+        with tempfile.TemporaryFile() as errors:
+            self._proc = proc = subprocess.Popen(shlex.split(self.command), stdout=subprocess.PIPE, stderr=errors)
+            try:
+                self._read_command(proc)
+            finally:
+                _kill(proc)
+                proc.stdout.close()
+                self._proc = None
+            errors.seek(0)
+            said = errors.read()[-300:].decode(errors="replace").strip().splitlines()
+        status = proc.returncode
+        if status is not None and status < 0:
+            exit_text = f"killed by {signal.Signals(-status).name}"
+        else:
+            exit_text = f"exit status {status}"
+        if said:
+            exit_text += f": {said[-1]}"
+        return exit_text, status
 
-    def _opened(self) -> None:
-        self._reported = None  # a microphone that dies again later is reported again
-        self.opened.set()
-        log.info("microphone open (%s)", self.command or self.device)
+    def _read_command(self, proc: subprocess.Popen) -> None:
+        fd = proc.stdout.fileno()
+        pending, last = b"", time.monotonic()
+        while not self._stop.is_set():
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if not ready:
+                if time.monotonic() - last > self.read_timeout:
+                    raise self._silent()
+                continue
+            chunk = os.read(fd, FRAME_BYTES - len(pending))
+            if not chunk:
+                if len(pending) >= 2:  # the last, short frame
+                    self._put(next(frames_of(np.frombuffer(pending[: len(pending) // 2 * 2], "<i2"))))
+                return
+            last = time.monotonic()
+            pending += chunk
+            if len(pending) == FRAME_BYTES:
+                self._put(np.frombuffer(pending, "<i2").copy())
+                pending = b""
+
+
+def _kill(proc: subprocess.Popen | None) -> None:
+    """Kill a child process (if still running) and reap it."""
+    if proc is None:
+        return
+    try:
+        proc.kill()
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        log.warning("process %s did not end after SIGKILL", proc.pid)
 
 
 class WavSink:
@@ -266,8 +345,12 @@ class DeviceSink:
     def stop(self) -> None:
         """Cut the answer that is playing and drop the rest."""
         self._generation += 1
-        if self._player is not None:
-            self._player.kill()
+        player = self._player  # read once: the player thread clears it when the chunk ends
+        if player is not None:
+            try:
+                player.kill()
+            except OSError:
+                pass
         if not self.command:
             try:
                 import sounddevice
@@ -293,15 +376,17 @@ class DeviceSink:
 
     def _play(self, samples: np.ndarray, rate: int, generation: int) -> None:
         if self.command:
-            self._player = subprocess.Popen(shlex.split(self.command.format(rate=rate)), stdin=subprocess.PIPE,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            player = subprocess.Popen(shlex.split(self.command.format(rate=rate)), stdin=subprocess.PIPE,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self._player = player
             if generation != self._generation:  # stop() came while the player was starting
-                self._player.kill()
+                player.kill()
             try:
-                self._player.communicate(samples.astype("<i2").tobytes(), timeout=120)
+                player.communicate(samples.astype("<i2").tobytes(), timeout=120)
             except BrokenPipeError:
                 pass
-            code, self._player = self._player.returncode, None
+            self._player = None
+            code = player.returncode
             if code not in (0, -9):
                 raise AudioError(f"{self.command!r} exited with {code}")
             return

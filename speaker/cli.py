@@ -9,8 +9,10 @@ import signal
 import sys
 
 from . import __version__, config
-from .audio import FRAME_SECONDS, AudioError, DeviceSink, WavSink, frames_of, read_wav
 from .config import LANGUAGES, ConfigError, ModelMissing
+
+# Nothing slow is imported at the top (numpy comes with .audio): `speaker run` must catch its
+# signals within the first moments, before a SIGHUP from `systemctl reload` could kill it.
 
 log = logging.getLogger("speaker")
 
@@ -28,7 +30,39 @@ def _setup_logging(level: str = "info") -> None:
     )
 
 
+class _Signals:
+    """SIGTERM, SIGINT and SIGHUP for `speaker run`, caught from its first moments: what comes
+    before the daemon exists is kept and handed to it (a stop stops it, a reload reloads it)."""
+
+    def __init__(self):
+        self.daemon = None
+        self.stop_asked = self.reload_asked = False
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._stop)
+        signal.signal(signal.SIGHUP, self._reload)
+
+    def _stop(self, signum, _frame):
+        log.info("stopping (%s)", signal.Signals(signum).name)
+        self.stop_asked = True
+        if self.daemon is not None:
+            self.daemon.stop()
+
+    def _reload(self, _signum, _frame):
+        log.info("reloading the settings (SIGHUP)")
+        self.reload_asked = True
+        if self.daemon is not None:
+            self.daemon.reload()
+
+    def attach(self, daemon) -> None:
+        self.daemon = daemon
+        if self.stop_asked:
+            daemon.stop()
+        if self.reload_asked:
+            daemon.reload()
+
+
 def cmd_run(args) -> int:
+    signals = _Signals()
     from .daemon import Daemon, RunOptions
 
     overrides = tuple((key, value) for key, value in (
@@ -37,22 +71,12 @@ def cmd_run(args) -> int:
     options = RunOptions(args.config, overrides, args.input, args.realtime, args.output, args.events_jsonl)
     daemon = Daemon(options)
     _setup_logging(daemon.settings.log.level)
-
-    def stop(signum, _frame):
-        log.info("stopping (%s)", signal.Signals(signum).name)
-        daemon.stop()
-
-    def reload(_signum, _frame):
-        log.info("reloading the settings (SIGHUP)")
-        daemon.reload()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, reload)
+    signals.attach(daemon)
     return daemon.run()
 
 
 def cmd_detect(args) -> int:
+    from .audio import FRAME_SECONDS, frames_of, read_wav
     from .wake import WakeDetector
 
     settings = _settings(args)
@@ -68,6 +92,7 @@ def cmd_detect(args) -> int:
 
 
 def cmd_transcribe(args) -> int:
+    from .audio import read_wav
     from .dialogue import Dialogue
     from .stt import Transcriber
 
@@ -81,6 +106,7 @@ def cmd_transcribe(args) -> int:
 
 
 def cmd_say(args) -> int:
+    from .audio import DeviceSink, WavSink
     from .voice import VOICE_RATE, Voice
 
     settings = _settings(args)
@@ -161,6 +187,7 @@ def cmd_chat(args) -> int:
 def cmd_check_config(args) -> int:
     from . import stt, wake
     from .dialogue.persona import find
+    from .gpio import check_pins
     from .voice import Voice
 
     settings = config.load(args.path)
@@ -179,6 +206,10 @@ def cmd_check_config(args) -> int:
             Voice(settings.voice, language).close()
         except ModelMissing as e:
             problems.append(str(e))
+    try:
+        check_pins(settings.gpio)  # as `speaker run` opens them
+    except ConfigError as e:
+        problems += e.problems
     try:
         stt.model_path(settings, settings.language)
     except ModelMissing as e:
@@ -202,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     def with_config(sub, language=True):
-        sub.add_argument("--config", metavar="PATH", help="settings file (default: /etc/speaker/speaker.toml if present)")
+        sub.add_argument("--config", metavar="PATH", help="settings file (default: $SPEAKER_CONFIG, else /etc/speaker/speaker.toml if present)")
         if language:
             sub.add_argument("--language", choices=LANGUAGES, help="override the config's language")
 
@@ -241,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _audio_error() -> type:
+    from .audio import AudioError
+
+    return AudioError
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -249,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in e.problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    except (ModelMissing, AudioError) as e:
+    except (ModelMissing, _audio_error()) as e:  # (evaluated only when something was raised)
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
 

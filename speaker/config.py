@@ -47,6 +47,9 @@ class AudioSettings:
     retry_seconds: float = 5.0
     """How often to try again to open a microphone that is missing or died."""
 
+    read_timeout_seconds: float = 3.0
+    """A microphone that sends no audio for this long is reported silent, and opened again."""
+
 
 @dataclass(frozen=True)
 class WakeSettings:
@@ -287,6 +290,7 @@ class Settings:
 # Value ranges: (section, key) -> (low, high), inclusive.
 _RANGES = {
     ("audio", "retry_seconds"): (0.1, 3600),
+    ("audio", "read_timeout_seconds"): (0.5, 60),
     ("wake", "threshold"): (0.01, 0.99),
     ("wake", "trigger_frames"): (1, 20),
     ("wake", "refractory_seconds"): (0.0, 60),
@@ -426,15 +430,19 @@ def read_toml(path: Path, what: str) -> dict:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([f"{path}: not valid TOML: {e}"]) from None
     except UnicodeDecodeError as e:
-        raise ConfigError([f"{path}: not UTF-8 text (byte {e.start} is {e.object[e.start]:#04x})"]) from None
+        raise ConfigError([f"{path}: not UTF-8 text (byte {e.start} is {e.object[e.start]:#04x}); save it as UTF-8"]) from None
     except OSError as e:
         raise ConfigError([f"{path}: cannot read: {e.strerror}"]) from None
 
 
 def load(path: str | Path | None = None, overrides: dict | None = None) -> Settings:
-    """Load settings from `path` (or /etc/speaker/speaker.toml if present, else defaults)."""
+    """Load settings from `path`, else $SPEAKER_CONFIG (set but empty: none, the defaults), else
+    /etc/speaker/speaker.toml if present, else the defaults."""
     if path is None:
-        path = next((p for p in DEFAULT_CONFIG_PATHS if p.exists()), None)
+        path = os.environ.get("SPEAKER_CONFIG")
+        if path is None:
+            path = next((p for p in DEFAULT_CONFIG_PATHS if p.exists()), None)
+        path = path or None
         if path is None:
             return parse({}, overrides)
     path = Path(path)

@@ -1,5 +1,5 @@
-"""The running speaker: settings, the event bus and everything that listens to it, the pipeline,
-and the audio that feeds it. `speaker run` builds one Daemon and calls run()."""
+"""The running speaker: the audio loop around an Assembly (speaker/assembly.py), systemd's side
+of things, and reloads. `speaker run` builds one Daemon and calls run()."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
-from .audio import DeviceSink, LiveSource, RawSource, WavSink, WavSource
-from .config import ConfigError, ModelMissing, Settings
-from .events import EventBus, EventLog, JsonlWriter
-from .pipeline import Pipeline, Stages
-from .service import Service
+from .assembly import Assembly, Changes
+from .audio import LiveSource, RawSource, WavSource
+from .config import Settings
+from .events import EventBus, JsonlWriter
+from .service import MICROPHONE_PROBLEMS, Service
 
 log = logging.getLogger(__name__)
+
+RELOAD_QUIET_SECONDS = 0.3  # a flood of reload requests becomes one reload, this long after the last
 
 
 @dataclass(frozen=True)
@@ -34,62 +36,63 @@ class RunOptions:
 
 
 class Daemon:
-    def __init__(self, options: RunOptions):
+    """`source`, if given, is heard instead of what the options name (a test's own audio)."""
+
+    def __init__(self, options: RunOptions, source=None):
         self.options = options
         self.settings = self._load_settings()
         self.bus = EventBus(self.settings.device_id)
-        self.bus.subscribe(EventLog(self.settings.log.transcripts))
         if options.events_jsonl:
-            stream = _private_stdout() if options.events_jsonl == "-" else open(options.events_jsonl, "a", encoding="utf-8")
-            self.bus.subscribe(JsonlWriter(stream))
+            self.bus.subscribe(JsonlWriter(_private_stdout() if options.events_jsonl == "-"
+                                           else _private_file(options.events_jsonl)))
         self.service = Service(self.bus)
         self.stopping = threading.Event()
-        self.source = None
-        self.pipeline: Pipeline | None = None
-        self._reloading = threading.Lock()
-        if options.input and options.input != "-":
+        self.source = source
+        self.assembly: Assembly | None = None
+        self._reload_asked = threading.Event()
+        self._last_asked = 0.0
+        self._pending: Changes | None = None  # prepared, waiting for the pipeline to rest
+        self._applied = threading.Event()
+        if source is None and options.input and options.input != "-":
             self.source = WavSource(options.input, realtime=options.realtime)  # a bad file is refused early
+
+    @property
+    def pipeline(self):
+        return self.assembly.pipeline if self.assembly is not None else None
 
     def _load_settings(self) -> Settings:
         return config.load(self.options.config_path, dict(self.options.overrides))
 
-    def report(self, code: str, message: str) -> None:
-        """Devices report failures here; they become error events."""
-        self.bus.emit("error", code=code, message=message)
+    def report(self, code: str, message: str, **fields) -> None:
+        """Devices report failures here; they become error events (a microphone's also the error state)."""
+        self.bus.emit("error", code=code, message=message, **fields)
+        if code in MICROPHONE_PROBLEMS and self.pipeline is not None:
+            self.pipeline.call_soon(lambda: self.pipeline.set_fault(message))
+
+    def _microphone_restored(self) -> None:
+        self.bus.emit("microphone_restored", message="the microphone sends audio again")
+        if self.pipeline is not None:
+            self.pipeline.call_soon(lambda: self.pipeline.set_fault(""))
 
     def run(self) -> int:
         """Load the models, open the audio and run until the input ends or stop() is called."""
         settings = self.settings
         log.info("loading models (%s)", settings.language)
         self.service.status(f"loading models ({settings.language})")
-        stages = Stages.load(settings, settings.language)
-        sink = WavSink(self.options.output) if self.options.output else DeviceSink(
-            settings.audio.output_device, settings.audio.output_command, self.report)
+        live = self.source.live if self.source is not None else self.options.input is None
+        self.assembly = Assembly(settings, self.bus, self.options.output, clock=time.monotonic if live else None,
+                                 on_reload=self.reload, report=self.report)
         if self.options.input == "-":
             self.source = RawSource(sys.stdin.buffer)
         elif self.source is None:
-            self.source = LiveSource(settings.audio.input_device, settings.audio.input_command,
-                                     settings.audio.retry_seconds, self.report)
-        clock = time.monotonic if self.source.live else None
-        mqtt = None
-        if settings.mqtt.url:
-            from .mqtt import MqttLink
-
-            mqtt = MqttLink(settings, self.bus, lambda name, payload: self.pipeline.submit(name, payload),
-                            lambda turn: self.pipeline.yield_turn(turn), stages.wake.names)
-        self.pipeline = Pipeline(stages, self.bus, sink, clock=clock, on_reload=self.reload,
-                                 on_switch=mqtt.obey if mqtt is not None else None)
-        gpio = None
-        if settings.gpio.pins() or settings.gpio.mute_survives_restart:
-            from .gpio import Gpio
-
-            gpio = Gpio(settings.gpio, settings.state_dir(), self.bus, self.pipeline.submit)
-        if mqtt is not None:
-            mqtt.start()
+            audio = settings.audio
+            self.source = LiveSource(audio.input_device, audio.input_command, audio.retry_seconds, self.report,
+                                     audio.read_timeout_seconds, self._microphone_restored)
+        threading.Thread(target=self._reload_forever, name="reload", daemon=True).start()
         if self.stopping.is_set():  # asked to stop while the models loaded
             self.source.close()
-        log.info("ready: listening for %s", ", ".join(stages.wake.names))
-        self.pipeline.start()
+        self.assembly.start()
+        log.info("ready: listening for %s", ", ".join(self.pipeline.stages.wake.names))
         self.service.watch(self.source)
         try:
             for frame in self.source:
@@ -100,17 +103,15 @@ class Daemon:
                     self.pipeline.tick()
                 else:
                     self.pipeline.process(frame)
+                if self._pending is not None and self.assembly.resting:
+                    self._apply()
             if self.stopping.is_set():
                 self.pipeline.submit("stop")  # cut the sentence being said or heard
             self.pipeline.finish()
         finally:
             self.service.stopping()
-            if mqtt is not None:
-                mqtt.close()
-            if gpio is not None:
-                gpio.close()
-            sink.close()
-            self.pipeline.stages.voice.close()
+            self.source.close()
+            self.assembly.close()
         return 0
 
     def stop(self) -> None:
@@ -119,41 +120,48 @@ class Daemon:
         if self.source is not None:
             self.source.close()
 
+    # -- reload ---------------------------------------------------------------------------------
+
     def reload(self) -> None:
-        """Re-read the settings file in the background and switch to it between frames.
-        An invalid file is refused with an error event, and the old settings stay."""
-        if self.pipeline is None:
-            log.warning("reload ignored: the speaker is still starting")
-            return
-        threading.Thread(target=self._reload, name="reload", daemon=True).start()
+        """Read the settings file again soon (safe from a signal handler or any thread). A flood
+        of requests is one reload; it switches between turns, never cutting one."""
+        self._last_asked = time.monotonic()
+        self._reload_asked.set()
 
-    def _reload(self) -> None:
-        if not self._reloading.acquire(blocking=False):
-            return
-        try:
+    def _reload_forever(self) -> None:
+        while not self.stopping.is_set():
+            if not self._reload_asked.wait(0.5):
+                continue
+            while time.monotonic() - self._last_asked < RELOAD_QUIET_SECONDS:  # debounce
+                time.sleep(RELOAD_QUIET_SECONDS / 3)
+            self._reload_asked.clear()
             try:
-                settings = self._load_settings()
-                old = self.pipeline.stages
-                same_speech = (settings.language, settings.stt) == (self.settings.language, self.settings.stt)
-                stages = Stages.load(settings, settings.language, reuse=old if same_speech else None)
-            except (ConfigError, ModelMissing) as e:
-                message = str(e).replace("\n", "; ")
-                log.error("reload refused, keeping the running settings: %s", message)
-                self.bus.emit("error", code="bad_config", message=f"reload refused: {message}")
-                return
-            self.settings = settings
-            self.pipeline.call_soon(lambda: self._switch(settings, stages))
-        finally:
-            self._reloading.release()
+                self._prepare()
+            except Exception as e:  # the reload thread must outlive any surprise
+                log.exception("reload failed")
+                self.bus.emit("error", code="bad_config", message=f"reload failed: {type(e).__name__}: {e}")
 
-    def _switch(self, settings: Settings, stages: Stages) -> None:
-        old = self.pipeline.stages
-        self.pipeline.replace_stages(stages)
-        self.bus.device = settings.device_id
-        if old.voice is not stages.voice:
-            old.voice.close()
-        log.info("reloaded %s", self.options.config_path or "settings")
-        self.bus.emit("reloaded", config=str(Path(self.options.config_path)) if self.options.config_path else None)
+    def _prepare(self) -> None:
+        try:
+            settings = self._load_settings()
+        except config.ConfigError as e:
+            message = "; ".join(e.problems)
+            log.error("reload refused, keeping the running settings: %s", message)
+            self.bus.emit("error", code="bad_config", message=f"reload refused: {message}")
+            return
+        self._applied.clear()
+        self._pending = self.assembly.prepare(settings)
+        while not self._applied.wait(0.5):  # the next reload builds on this one, once it is in
+            if self.stopping.is_set():
+                self._pending.discard(self.pipeline.stages)
+                return
+
+    def _apply(self) -> None:
+        changes, self._pending = self._pending, None
+        path = self.options.config_path
+        self.assembly.apply(changes, str(Path(path)) if path else None)
+        self.settings = self.assembly.settings
+        self._applied.set()
 
 
 def _private_stdout():
@@ -163,3 +171,9 @@ def _private_stdout():
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     return events
+
+
+def _private_file(path: str):
+    """Events carry what people said: their file is readable by this user alone."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    return os.fdopen(fd, "a", encoding="utf-8")

@@ -118,6 +118,10 @@ class EventBus:
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop handing events to `listener` (a part replaced by a reload)."""
+        self._listeners = [existing for existing in self._listeners if existing is not listener]
+
     def emit(self, type: str, turn: str | None = None, **fields) -> Event:
         event = clean({"type": str(type), "ts": round(time.time(), 3), "device": self.device, "turn": turn,
                        **fields})

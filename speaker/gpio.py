@@ -116,6 +116,7 @@ class Gpio:
     def __init__(self, settings: GpioSettings, state_dir: Path, bus: EventBus, submit: Callable[[str], bool]):
         self.settings = settings
         self.submit = submit
+        self.bus = bus
         self.state = "idle"
         self.muted = False
         self.light: Light | None = None
@@ -134,38 +135,22 @@ class Gpio:
             submit("mute")
 
     def _open_pins(self) -> None:
-        from gpiozero import PWMLED, RGBLED, Button
-        from gpiozero.exc import BadPinFactory, GPIOZeroError
+        self.light, self.button, self.switch = open_devices(self.settings)
+        if self.button is not None:
+            self.button.when_held = self._hold
+            self.button.when_released = self._release
+        if self.switch is not None:
+            self.switch.when_pressed = lambda: self.submit("mute")
+            self.switch.when_released = lambda: self.submit("unmute")
 
-        s = self.settings
-
-        def opened(key: str, make):
-            try:
-                return make()
-            except BadPinFactory:
-                self.close()
-                raise ConfigError([f"gpio.{k}: this machine has no GPIO pins; remove this setting "
-                                   "(it is for a Raspberry Pi)" for k in s.pins()]) from None
-            except GPIOZeroError as e:  # a pin in use, or no PWM for the LED...
-                self.close()
-                raise ConfigError([f"gpio.{key}: {type(e).__name__}: {e}"]) from None
-
-        with warnings.catch_warnings(record=True) as fallbacks:  # gpiozero's search for a pin library
-            warnings.simplefilter("always")
-            if s.led_pins:
-                led = opened("led_pins", lambda: RGBLED(*s.led_pins) if len(s.led_pins) == 3 else PWMLED(s.led_pins[0]))
-                self.light = Light(led)
-            if s.button_pin:
-                self.button = opened("button_pin", lambda: Button(s.button_pin, hold_time=s.hold_seconds,
-                                                                  bounce_time=BOUNCE_SECONDS))
-                self.button.when_held = self._hold
-                self.button.when_released = self._release
-            if s.mute_switch_pin:
-                self.switch = opened("mute_switch_pin", lambda: Button(s.mute_switch_pin, bounce_time=BOUNCE_SECONDS))
-                self.switch.when_pressed = lambda: self.submit("mute")
-                self.switch.when_released = lambda: self.submit("unmute")
-        for w in fallbacks:
-            log.debug("gpiozero: %s", w.message)
+    def allows(self, name: str, payload: dict | None) -> bool:
+        """Whether a command from elsewhere (MQTT) may run: nothing unmutes while the mute switch is closed."""
+        unmutes = name == "unmute" or (name == "mute" and isinstance(payload, dict) and payload.get("mute") is False)
+        if unmutes and self.switch is not None and self.switch.is_pressed:
+            log.warning("refused %s: the mute switch is closed", name)
+            self.bus.emit("error", code="muted", message=f"{name}: the mute switch is closed; open it to unmute")
+            return False
+        return True
 
     def __call__(self, event: Event) -> None:
         kind = event["type"]
@@ -184,7 +169,10 @@ class Gpio:
 
     def _hold(self) -> None:
         self._held = True
-        self.submit("unmute" if self.muted else "mute")
+        if not self.muted:
+            self.submit("mute")
+        elif self.allows("unmute", None):
+            self.submit("unmute")
 
     def _release(self) -> None:
         if self._held:
@@ -195,8 +183,9 @@ class Gpio:
     def _remember(self) -> None:
         try:
             if self.muted:
-                self._memory.parent.mkdir(parents=True, exist_ok=True)
-                self._memory.touch()
+                private_dir(self._memory.parent)
+                self._memory.touch(mode=0o600)
+                self._memory.chmod(0o600)
             else:
                 self._memory.unlink(missing_ok=True)
         except OSError as e:
@@ -204,7 +193,59 @@ class Gpio:
 
     def close(self) -> None:
         """Turn the light off and let go of the pins."""
-        for device in (self.light, self.button, self.switch):
-            if device is not None:
-                device.close()
+        _close(self.light, self.button, self.switch)
         self.light = self.button = self.switch = None
+
+
+def open_devices(s: GpioSettings) -> tuple:
+    """Open the light, button and mute switch the settings name: (Light | None, Button | None, Button | None).
+    Raises ConfigError naming the key when a pin cannot be used (and closes what it opened)."""
+    from gpiozero import PWMLED, RGBLED, Button
+    from gpiozero.exc import BadPinFactory, GPIOZeroError
+
+    opened: list = []
+
+    def open_one(key: str, make):
+        try:
+            opened.append(make())
+            return opened[-1]
+        except BadPinFactory:
+            _close(*opened)
+            raise ConfigError([f"gpio.{k}: this machine has no GPIO pins; remove this setting "
+                               "(it is for a Raspberry Pi)" for k in s.pins()]) from None
+        except GPIOZeroError as e:  # a pin in use, or no PWM for the LED...
+            _close(*opened)
+            raise ConfigError([f"gpio.{key}: {type(e).__name__}: {e}"]) from None
+
+    light = button = switch = None
+    with warnings.catch_warnings(record=True) as fallbacks:  # gpiozero's search for a pin library
+        warnings.simplefilter("always")
+        if s.led_pins:
+            light = Light(open_one("led_pins", lambda: RGBLED(*s.led_pins) if len(s.led_pins) == 3
+                                   else PWMLED(s.led_pins[0])))
+        if s.button_pin:
+            button = open_one("button_pin", lambda: Button(s.button_pin, hold_time=s.hold_seconds,
+                                                           bounce_time=BOUNCE_SECONDS))
+        if s.mute_switch_pin:
+            switch = open_one("mute_switch_pin", lambda: Button(s.mute_switch_pin, bounce_time=BOUNCE_SECONDS))
+    for w in fallbacks:
+        log.debug("gpiozero: %s", w.message)
+    return light, button, switch
+
+
+def check_pins(settings: GpioSettings) -> None:
+    """Open the pins as `speaker run` would, and let go of them; ConfigError if run would refuse them."""
+    if settings.pins():
+        _close(*open_devices(settings))
+
+
+def private_dir(path: Path) -> None:
+    """Make `path` (and its missing parents) readable by this user alone."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
+def _close(*devices) -> None:
+    for device in devices:
+        if device is not None:
+            device.close()

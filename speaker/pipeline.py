@@ -49,15 +49,12 @@ class Stages:
     missing_model: str = ""
 
     @classmethod
-    def load(cls, settings: Settings, language: str, reuse: "Stages | None" = None) -> "Stages":
+    def load(cls, settings: Settings, language: str) -> "Stages":
         """Load and warm every model once. A missing wake-word or voice model raises ModelMissing;
-        a missing speech model leaves the speaker able to wake and say what is missing.
-        `reuse` lends its speech model (same language and speech settings)."""
+        a missing speech model leaves the speaker able to wake and say what is missing."""
         wake = WakeDetector(settings.wake)
         dialogue = Dialogue.from_settings(settings, language)
         voice = Voice(dialogue.persona.voice_settings(settings.voice), language)
-        if reuse is not None:
-            return cls(wake, Endpointer(settings.listen), reuse.transcriber, dialogue, voice, reuse.missing_model)
         try:
             transcriber = Transcriber(settings, language, dialogue.phrases(), dialogue.knows_word_for_word)
             missing = ""
@@ -84,6 +81,7 @@ class Pipeline:
         self.state = State.IDLE
         self.turn: str | None = None
         self.muted = False
+        self.fault = ""  # why the speaker cannot hear (no microphone): it rests in the error state meanwhile
         self.volume = 100  # percent, applied to every answer
         self._frames = 0
         self._clock = clock or (lambda: self._frames * FRAME_SECONDS)  # files: time is audio heard
@@ -115,7 +113,7 @@ class Pipeline:
         return self._clock()
 
     def start(self) -> None:
-        self._set_state(State.IDLE)
+        self._set_state(self._resting())
         self.bus.emit("volume", level=self.volume)
 
     def submit(self, name: str, payload: dict | None = None) -> bool:
@@ -133,13 +131,23 @@ class Pipeline:
         self._commands.put(action)
 
     def replace_stages(self, stages: Stages) -> None:
-        """Switch to newly loaded stages (after a reload); the current turn is cut."""
+        """Switch to newly loaded stages (a reload switches between turns; a turn going on is cut)."""
         self._cut_turn()
         self.stages = stages
         self._voices = {stages.dialogue.language: stages.voice}
         self._keep_time(stages.dialogue)
         if self.state not in (State.IDLE, State.MUTED):
             self._end_turn()
+
+    def set_fault(self, fault: str) -> None:
+        """The microphone is missing or silent (`fault` says how), or back (""); on the pipeline's thread."""
+        self.fault = fault
+        if self.state in (State.IDLE, State.ERROR):
+            self._set_state(self._resting())
+
+    def _resting(self) -> State:
+        """The state between turns: muted, error (cannot hear) or idle."""
+        return State.MUTED if self.muted else State.ERROR if self.fault else State.IDLE
 
     def tick(self) -> None:
         """Run queued commands and timers when no audio arrives (no microphone, or a gap)."""
@@ -183,7 +191,7 @@ class Pipeline:
                 self._listen_again()
             else:
                 self._end_turn()
-        if self.state in (State.IDLE, State.MUTED) and int(self.now) != self._due_checked:
+        if self.state in (State.IDLE, State.MUTED, State.ERROR) and int(self.now) != self._due_checked:
             self._due_checked = int(self.now)  # once a second is on time for a timer, and off the audio path
             self._announce_due()
 
@@ -236,7 +244,7 @@ class Pipeline:
             self.muted = False
             self.stages.wake.resume(after_silence=True)
             if self.state is State.MUTED:
-                self._set_state(State.IDLE)
+                self._set_state(self._resting())
 
     def yield_turn(self, turn: str) -> None:
         """Another speaker answers this wake word: drop the turn quietly (from any thread)."""
@@ -350,10 +358,12 @@ class Pipeline:
         self._follow_up = False
         self.stages.wake.resume()
         self.turn = None
-        self._set_state(State.MUTED if self.muted else State.IDLE)
+        self._set_state(self._resting())
 
     def _set_state(self, state: State, **extra) -> None:
         self.state = state
+        if state is State.ERROR:
+            extra["reason"] = self.fault
         self.bus.emit("state", self.turn, state=state.value, muted=self.muted, **extra)
 
 

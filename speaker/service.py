@@ -1,8 +1,8 @@
 """systemd integration: the sd_notify protocol, spoken directly over $NOTIFY_SOCKET.
 
 Started by systemd (Type=notify), the daemon tells it:
-  READY=1     once the models are loaded and the microphone is open, or known to be missing
-              (a speaker without a microphone still runs, says so in STATUS and waits for one);
+  READY=1     once the models are loaded and the microphone is open, or known to be missing or
+              silent (a speaker without a microphone still runs, says so in STATUS and waits for one);
   STATUS=…    what it is doing, in words (`systemctl status speaker` shows it);
   WATCHDOG=1  from the audio loop, every half of $WATCHDOG_USEC, so a stuck pipeline is restarted;
   STOPPING=1  on the way out.
@@ -22,7 +22,7 @@ from .events import Event, EventBus
 
 log = logging.getLogger(__name__)
 
-MICROPHONE_PROBLEMS = ("microphone_unavailable", "microphone_closed")
+MICROPHONE_PROBLEMS = ("microphone_unavailable", "microphone_closed", "microphone_silent")
 STATE_STATUS = {
     "idle": "waiting for the wake word",
     "listening": "listening",
@@ -90,9 +90,6 @@ class Service:
     def beat(self) -> None:
         """One turn of the audio loop: READY when it can hear (or knows it cannot), WATCHDOG when due."""
         opened = self._opened is None or self._opened.is_set()
-        if opened and self._microphone_problem:
-            self._microphone_problem = ""
-            self._notifier.send(f"STATUS={self._status()}")
         if not self._ready and (opened or self._microphone_problem):
             self._ready = True
             self._notifier.send("READY=1", f"STATUS={self._status()}")
@@ -115,4 +112,7 @@ class Service:
             self.status(STATE_STATUS.get(event["state"], event["state"]))
         elif event["type"] == "error" and event["code"] in MICROPHONE_PROBLEMS:
             self._microphone_problem = event["message"].replace("\n", " ")
+            self._notifier.send(f"STATUS={self._status()}")
+        elif event["type"] == "microphone_restored":
+            self._microphone_problem = ""
             self._notifier.send(f"STATUS={self._status()}")

@@ -55,7 +55,9 @@ class Voice:
         """espeak-ng silently ignores an unknown voice: refuse it here with the choices."""
         base, _, variant = name.partition("+")
         known = set()
-        for v in self._engine.getProperty("voices"):
+        with self._lock:  # the engine is the process's one: a reload may build a voice while another speaks
+            voices = self._engine.getProperty("voices")
+        for v in voices:
             known.update({v.id, v.id.rsplit("/", 1)[-1], *v.languages})
         key = f"voice.{language}_voice"
         if base not in known:

@@ -72,6 +72,32 @@ def own_state_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
 
 
+@pytest.fixture(autouse=True)
+def no_installed_config(monkeypatch):
+    """A `speaker` run without --config uses the defaults, never an installed /etc/speaker/speaker.toml."""
+    monkeypatch.setenv("SPEAKER_CONFIG", "")
+
+
+class RecordingSink:
+    """A sink that remembers what it was told: each `play` (samples, rate) and each `stop`, in order."""
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def play(self, samples: np.ndarray, rate: int) -> None:
+        self.calls.append(("play", len(samples), rate))
+
+    def stop(self) -> None:
+        self.calls.append(("stop",))
+
+    def close(self) -> None:
+        self.calls.append(("close",))
+
+    @property
+    def stops(self) -> int:
+        return self.calls.count(("stop",))
+
+
 @pytest.fixture(scope="session")
 def hey_jarvis() -> np.ndarray:
     return speech("hey jarvis", "en-us")

@@ -6,7 +6,9 @@ import io
 import os
 import shlex
 import threading
+import time
 import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -210,46 +212,107 @@ def test_wav_sink_without_answers_writes_no_file(tmp_path):
 
 # --- LiveSource ----------------------------------------------------------------------------------
 
-def test_a_microphone_command_that_exits_is_reported_once_and_retried(tmp_path):
-    runs = tmp_path / "runs"
-    reports, reported = [], threading.Event()
+class Reports:
+    """What a LiveSource reported, as (code, message, fields), and how often it said it recovered."""
 
-    def report(code, message):
-        reports.append((code, message))
-        reported.set()
+    def __init__(self):
+        self.reports: list[tuple[str, str, dict]] = []
+        self.restored = 0
+        self._changed = threading.Condition()
 
-    source = LiveSource("default", sh(f"echo run >> {shlex.quote(str(runs))}"), 0.05, report)
+    def __call__(self, code, message, **fields):
+        with self._changed:
+            self.reports.append((code, message, fields))
+            self._changed.notify_all()
+
+    def back(self):
+        with self._changed:
+            self.restored += 1
+            self._changed.notify_all()
+
+    def wait(self, predicate, timeout: float = 10) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: predicate(self), timeout), (self.reports, self.restored)
+
+    @property
+    def codes(self) -> list[str]:
+        return [code for code, _, _ in self.reports]
+
+
+def consume(source, frames: int, timeout: float = 20) -> int:
+    """Read up to `frames` frames of audio from `source` (closing it at `timeout`); how many came."""
+    closing_after(source, timeout)
+    received = 0
+    for frame in source:
+        received += frame is not None
+        if received == frames:
+            break
+    return received
+
+
+def alive(pid: int) -> bool:
     try:
-        assert reported.wait(5)
-        assert reports[0] == ("microphone_closed", "the microphone stopped sending audio")
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_a_microphone_command_that_exits_is_reported_once_with_its_exit_status_and_retried(tmp_path):
+    runs = tmp_path / "runs"
+    reports = Reports()
+    source = LiveSource("default", sh(f"echo run >> {shlex.quote(str(runs))}; echo 'no such card' >&2; exit 3"),
+                        0.05, reports)
+    try:
+        reports.wait(lambda r: r.reports)
+        code, message, fields = reports.reports[0]
+        assert code == "microphone_closed" and fields == {"exit_status": 3}
+        assert "exit status 3: no such card" in message and "retrying every 0.05 s" in message
         for _ in range(100):  # it keeps trying again...
             if runs.exists() and len(runs.read_text().split()) >= 4:
                 break
             threading.Event().wait(0.05)
         assert len(runs.read_text().split()) >= 4
-        assert len(reports) == 1  # ...without flooding the events with the same error
+        assert len(reports.reports) == 1  # ...without flooding the events with the same error
         assert not source.opened.is_set()
     finally:
         source.close()
 
 
 def test_a_microphone_command_that_cannot_start_is_reported():
-    reports, reported = [], threading.Event()
-    source = LiveSource("default", "no-such-recorder -q", 0.05, lambda *r: (reports.append(r), reported.set()))
+    reports = Reports()
+    source = LiveSource("default", "no-such-recorder -q", 0.05, reports)
     try:
-        assert reported.wait(5)
-        code, message = reports[0]
+        reports.wait(lambda r: r.reports)
+        code, message, _ = reports.reports[0]
         assert code == "microphone_unavailable" and "no-such-recorder" in message
     finally:
         source.close()
+
+
+def test_a_microphone_that_sends_nothing_is_reported_silent_and_its_process_is_killed_on_close(tmp_path):
+    pids = tmp_path / "pids"
+    reports = Reports()
+    source = LiveSource("default", sh(f"echo $$ >> {shlex.quote(str(pids))}; exec sleep 1000"), 0.05, reports,
+                        read_timeout=0.5)
+    try:
+        reports.wait(lambda r: r.reports)
+        code, message, _ = reports.reports[0]
+        assert code == "microphone_silent" and "no audio from the microphone" in message and "0.5 s" in message
+        reports.wait(lambda r: len(pids.read_text().split()) >= 2)  # the silent one was killed and started again
+        assert not alive(int(pids.read_text().split()[0]))
+        assert reports.codes == ["microphone_silent"]  # said once
+    finally:
+        source.close()
+    assert not any(alive(int(pid)) for pid in pids.read_text().split())  # nothing left running after close
 
 
 def test_a_microphone_command_delivers_its_audio_bit_exact(tmp_path):
     samples = RNG.integers(-32768, 32767, 2 * FRAME_SAMPLES + 100, dtype=np.int16)
     raw = tmp_path / "mic.raw"
     raw.write_bytes(samples.astype("<i2").tobytes())
-    reports = []
-    source = LiveSource("default", f"cat {shlex.quote(str(raw))}", 60, lambda *r: reports.append(r))
+    reports = Reports()
+    source = LiveSource("default", f"cat {shlex.quote(str(raw))}", 60, reports)
     closing_after(source, 10)
     frames = []
     for frame in source:
@@ -264,20 +327,31 @@ def test_a_microphone_command_delivers_its_audio_bit_exact(tmp_path):
     assert not frames[-1][100:].any()
 
 
-def test_a_microphone_that_dies_again_after_recovering_is_reported_again(tmp_path):
+def test_a_microphone_that_comes_back_is_announced_once_and_reported_again_when_it_dies_again(tmp_path):
+    lives = LiveSource.RESTORED_FRAMES + 5
     raw = tmp_path / "mic.raw"
-    raw.write_bytes(bytes(2 * FRAME_SAMPLES * 2))  # two frames, then the "microphone" dies
-    reports = []
-    source = LiveSource("default", f"cat {shlex.quote(str(raw))}", 0.05, lambda *r: reports.append(r))
-    closing_after(source, 10)
-    received = 0
-    for frame in source:
-        received += frame is not None
-        if received == 6:  # three lives: the first two deaths have been reported by now
-            break
+    raw.write_bytes(bytes(FRAME_SAMPLES * 2 * lives))  # some seconds of audio, then the "microphone" dies
+    plugged_in = tmp_path / "plugged-in"
+    reports = Reports()
+    source = LiveSource("default", sh(f"test -e {plugged_in} && cat {raw}"), 0.05, reports, restored=reports.back)
+    try:
+        reports.wait(lambda r: r.reports)
+        plugged_in.touch()
+        assert consume(source, 2 * lives) == 2 * lives  # two lives
+        reports.wait(lambda r: r.codes.count("microphone_closed") >= 2)
+        assert reports.restored >= 1
+    finally:
+        source.close()
+
+
+def test_a_microphone_that_flickers_is_reported_once_not_at_every_retry(tmp_path):
+    raw = tmp_path / "mic.raw"
+    raw.write_bytes(bytes(2 * FRAME_SAMPLES * 2))  # two frames, then it dies; again and again
+    reports = Reports()
+    source = LiveSource("default", f"cat {shlex.quote(str(raw))}", 0.05, reports, restored=reports.back)
+    assert consume(source, 10) == 10  # five lives
     source.close()
-    assert received == 6
-    assert [code for code, _ in reports].count("microphone_closed") >= 2
+    assert reports.codes == ["microphone_closed"] and reports.restored == 0
 
 
 def _has_sound_device(kind: str) -> bool:
@@ -293,14 +367,14 @@ def _has_sound_device(kind: str) -> bool:
 def test_with_no_sound_card_the_microphone_is_reported_missing_and_retried():
     if _has_sound_device("input"):
         pytest.skip("this machine has a microphone")
-    reports, reported = [], threading.Event()
-    source = LiveSource("default", "", 0.05, lambda *r: (reports.append(r), reported.set()))
-    assert reported.wait(5)
+    reports = Reports()
+    source = LiveSource("default", "", 0.05, reports)
+    reports.wait(lambda r: r.reports)
     closing_after(source, 0.5)
     frames = [f for f in source if f is not None]  # no exception: it waits for a microphone until closed
     assert frames == []
-    assert len(reports) == 1
-    code, message = reports[0]
+    assert len(reports.reports) == 1
+    code, message, _ = reports.reports[0]
     assert code == "microphone_unavailable" and "retrying every 0.05 s" in message
 
 
@@ -336,3 +410,18 @@ def test_device_sink_with_no_sound_card_reports_and_keeps_going():
     sink.play(sine(300, 0.1, 22050), 22050)
     sink.close()
     assert [code for code, _ in reports] == ["speaker_unavailable"] * 2
+
+
+def test_stopping_the_device_sink_while_its_player_ends_never_fails():
+    # stop() comes from the pipeline's thread while the player thread clears the player it kills.
+    reports = []
+    sink = DeviceSink("default", "cat", lambda *r: reports.append(r))
+    chunk = sine(300, 0.01, 22050)
+    deadline = time.monotonic() + 3
+    stops = 0
+    while time.monotonic() < deadline:
+        sink.play(chunk, 22050)
+        sink.stop()
+        stops += 1
+    sink.close()
+    assert stops > 100 and reports == []

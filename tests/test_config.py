@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -267,3 +269,38 @@ def test_help(command, option):
 def test_no_command_is_a_usage_error():
     result = run_speaker()
     assert result.returncode == 2 and "usage:" in err(result)
+
+
+def test_a_config_that_is_not_utf8_is_a_clear_error_for_check_config_and_run(tmp_path):
+    path = tmp_path / "speaker.toml"
+    path.write_bytes('persona = "사만다"\n'.encode("euc-kr"))  # saved by an editor in the wrong encoding
+    for result in (run_speaker("check-config", path), run_speaker("run", "--config", path, "--input", "x.wav")):
+        assert result.returncode == 2
+        assert err(result).strip() == f"error: {path}: not UTF-8 text (byte 11); save it as UTF-8"
+
+
+@pytest.mark.skipif(Path("/dev/gpiochip0").exists(), reason="this machine has GPIO pins")
+def test_check_config_refuses_the_gpio_pins_that_run_refuses(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GPIOZERO_")}
+    path = write(tmp_path, "[gpio]\nled_pins = [18]\nbutton_pin = 5\n")
+    check = run_speaker("check-config", path, env=env)
+    run = run_speaker("run", "--config", path, "--input", ROOT / "nowhere.wav", env=env)
+    assert check.returncode == 2 and "ok" not in check.stdout.decode()
+    refused = "gpio.led_pins: this machine has no GPIO pins; remove this setting (it is for a Raspberry Pi)"
+    assert f"error: {path}: {refused}" in err(check).splitlines()
+    assert err(check).count("this machine has no GPIO pins") == 2  # led_pins and button_pin, as run says
+
+
+def test_check_config_accepts_gpio_pins_that_open(tmp_path):
+    path = write(tmp_path, "[gpio]\nled_pins = [17, 27, 22]\nbutton_pin = 5\nmute_switch_pin = 6\n")
+    result = run_speaker("check-config", path, env={"GPIOZERO_PIN_FACTORY": "mock",
+                                                    "GPIOZERO_MOCK_PIN_CLASS": "mockpwmpin"})
+    assert result.returncode == 0, err(result)
+
+
+def test_without_config_the_speaker_config_variable_names_the_file(tmp_path, monkeypatch):
+    path = write(tmp_path, 'language = "ko"\n')
+    monkeypatch.setenv("SPEAKER_CONFIG", str(path))
+    assert load().language == "ko"
+    monkeypatch.setenv("SPEAKER_CONFIG", "")  # set and empty: the defaults, whatever /etc holds
+    assert load() == Settings()

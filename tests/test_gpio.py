@@ -5,7 +5,6 @@ audio and may survive a restart, and a speaker with no GPIO that never imports g
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import os
 import subprocess
 import sys
@@ -16,13 +15,13 @@ import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from conftest import ROOT, SPEAKER, read_events, recording, room, speech, write_wav
-from speaker.audio import WavSink, frames_of
+from conftest import ROOT, SPEAKER, RecordingSink, read_events, recording, room, speech, write_wav
+from speaker.assembly import Assembly
+from speaker.audio import frames_of
 from speaker.config import ConfigError, GpioSettings, ListenSettings, Settings, WakeSettings, parse
 from speaker.endpoint import Endpointer
 from speaker.events import EventBus
 from speaker.gpio import ERROR_SECONDS, TIMER_SECONDS, Gpio
-from speaker.pipeline import Pipeline
 from speaker.wake import WakeDetector
 
 LED, RED, GREEN, BLUE, BUTTON, SWITCH = 18, 17, 27, 22, 5, 6
@@ -57,21 +56,21 @@ def panel(pins, tmp_path):
 
 
 class Speaker:
-    """A real pipeline on the real (Korean) stages, with the light and button on mock pins, wired as
-    the daemon wires them. `restart()` gives the next run, with the same state directory."""
-
-    _outputs = itertools.count()
+    """The daemon's own assembly on the real (Korean) stages, with the light and button on mock pins
+    and a sink that records what it was told. `restart()` gives the next run, with the same state
+    directory."""
 
     def __init__(self, stages, folder: Path, opened: list, **gpio):
         self.stages, self.folder, self.opened, self.settings = stages, folder, opened, gpio
         self.bus = EventBus("test")
         self.events: list[dict] = []
         self.bus.subscribe(self.events.append)
-        self.sink = WavSink(folder / f"out{next(self._outputs)}.wav")
-        self.pipeline = Pipeline(stages, self.bus, self.sink)
-        self.gpio = Gpio(GpioSettings(hold_seconds=HOLD, **gpio), folder / "state", self.bus, self.pipeline.submit)
+        self.sink = RecordingSink()
+        settings = Settings(language="ko", gpio=GpioSettings(hold_seconds=HOLD, **gpio))
+        self.assembly = Assembly(settings, self.bus, stages=stages, sink=self.sink)
+        self.pipeline, self.gpio = self.assembly.pipeline, self.assembly.gpio
         opened.append(self.gpio)
-        self.pipeline.start()
+        self.assembly.start()
 
     @property
     def state(self) -> str:
@@ -87,7 +86,6 @@ class Speaker:
 
     def close(self) -> None:
         self.gpio.close()
-        self.sink.close()
 
     def restart(self) -> "Speaker":
         """Close this speaker and start the next one, with fresh wake-word and end-of-speech state."""
@@ -106,8 +104,6 @@ def speaker(pins, korean_stages, tmp_path):
         return made[-1]
 
     yield make
-    for s in made:
-        s.sink.close()
 
 
 def pin(number: int):
@@ -124,6 +120,29 @@ def watch(numbers, seconds: float, every: float = 0.01) -> list:
         seen.append(values[0] if one else values)
         time.sleep(every)
     return seen
+
+
+def watch_until(numbers, enough, timeout: float, every: float = 0.01) -> list:
+    """Watch the pins until what they showed is `enough` (a predicate); fails after `timeout` seconds."""
+    one = isinstance(numbers, int)
+    pins_ = [pin(numbers)] if one else [pin(n) for n in numbers]
+    seen, end = [], time.monotonic() + timeout
+    while not enough(seen):
+        assert time.monotonic() < end, f"the light never showed it; it showed {sorted(set(seen))}"
+        values = tuple(round(float(p.state), 3) for p in pins_)
+        seen.append(values[0] if one else values)
+        time.sleep(every)
+    return seen
+
+
+def settles(numbers, value, timeout: float = 10.0, hold: float = 0.3) -> None:
+    """The pins come to show `value` and keep showing it for `hold` seconds, within `timeout`."""
+    end = time.monotonic() + timeout
+    while True:
+        seen = watch(numbers, hold)
+        if set(seen) == {value}:
+            return
+        assert time.monotonic() < end, f"the light never settled on {value}; it showed {sorted(set(seen))}"
 
 
 def rises(values, level: float = 0.9) -> int:
@@ -152,64 +171,71 @@ def hold(s: Speaker, until: str) -> float:
 
 # --- the light -------------------------------------------------------------------------------------
 
+def many_levels(values) -> bool:
+    return len(set(values)) > 10 and min(values) < 0.2 and max(values) > 0.8
+
+
 def test_each_state_shows_its_own_pattern_on_a_single_led(panel):
     bus, _ = panel(led_pins=[LED])
-    seen = {}
-    for state, seconds in [("idle", 0.3), ("listening", 0.3), ("muted", 0.3),
-                           ("thinking", 1.3), ("speaking", 1.3), ("error", 1.3)]:
-        bus.emit("state", state=state)
-        seen[state] = watch(LED, seconds)
-    assert set(seen["idle"]) == {0}
-    assert set(seen["listening"]) == {1}
-    assert len(set(seen["muted"])) == 1 and 0 < seen["muted"][0] < 0.3  # steady and dim
-    for breathing in ("thinking", "speaking"):  # fades through many levels, never blinks
-        assert len(set(seen[breathing])) > 10 and min(seen[breathing]) < 0.2 < 0.8 < max(seen[breathing])
-    assert rises(seen["thinking"]) >= 2 and rises(seen["speaking"]) <= 1  # thinking pulses, speaking breathes
-    assert set(seen["error"]) == {0, 1} and rises(seen["error"]) >= 1  # a hard blink
+    bus.emit("state", state="idle")
+    assert set(watch(LED, 0.3)) == {0}
+    bus.emit("state", state="listening")
+    assert set(watch(LED, 0.3)) == {1}
+    bus.emit("state", state="muted")
+    muted = watch(LED, 0.3)
+    assert len(set(muted)) == 1 and 0 < muted[0] < 0.3  # steady and dim
+    bus.emit("state", state="thinking")  # a quick pulse: two full rises well within 3 s (0.6 s each)
+    watch_until(LED, lambda seen: rises(seen) >= 2 and many_levels(seen), timeout=3.0)
+    bus.emit("state", state="speaking")  # slow breathing: fades through many levels, never blinks...
+    assert rises(watch(LED, 1.3)) <= 1  # ...and slower than thinking
+    watch_until(LED, many_levels, timeout=5.0)
+    bus.emit("state", state="error")  # a hard blink
+    blink = watch_until(LED, lambda seen: rises(seen) >= 1, timeout=5.0)
+    assert set(blink) <= {0, 1}
 
 
 def test_each_state_shows_its_own_colour_on_an_rgb_led(panel):
     bus, _ = panel(led_pins=[RED, GREEN, BLUE])
-    seen = {}
-    for state in ("idle", "listening", "thinking", "speaking", "muted", "error"):
-        bus.emit("state", state=state)
-        seen[state] = watch((RED, GREEN, BLUE), 0.9)
-    brightest = {state: tuple(max(c) for c in zip(*samples)) for state, samples in seen.items()}
-    assert brightest["idle"] == (0, 0, 0)
-    assert len(set(seen["listening"])) == 1 and brightest["listening"][2] == 1 and brightest["listening"][0] == 0
-    assert len(set(seen["thinking"])) > 5 and brightest["thinking"][0] == 0  # blue, breathing
-    assert len(set(seen["speaking"])) > 5 and brightest["speaking"][0] == 0
-    assert len(set(seen["muted"])) == 1 and brightest["muted"][1:] == (0, 0) and 0 < brightest["muted"][0] < 0.3
-    red, green, blue = zip(*seen["error"])
-    assert set(red) == {0, 1} and max(green) > 0 and max(blue) == 0  # orange, blinking
+    bus.emit("state", state="idle")
+    assert set(watch((RED, GREEN, BLUE), 0.3)) == {(0, 0, 0)}
+    bus.emit("state", state="listening")
+    settles((RED, GREEN, BLUE), (0, 0.3, 1))
+    for breathing in ("thinking", "speaking"):  # blue or cyan, fading through levels, never red
+        bus.emit("state", state=breathing)
+        seen = watch_until((RED, GREEN, BLUE), lambda seen: len(set(seen)) > 5, timeout=5.0)
+        assert max(red for red, _, _ in seen[1:]) == 0
+    bus.emit("state", state="muted")
+    settles((RED, GREEN, BLUE), (0.15, 0, 0))  # steady, dim red
+    bus.emit("state", state="error")  # orange, blinking
+    seen = watch_until((RED, GREEN, BLUE), lambda seen: {red for red, _, _ in seen} == {0, 1}, timeout=5.0)
+    assert max(green for _, green, _ in seen) > 0 and max(blue for _, _, blue in seen[1:]) == 0
 
 
 def test_a_timer_flashes_the_light_then_it_shows_the_state_again(panel):
     bus, _ = panel(led_pins=[LED])
     bus.emit("state", state="listening")
     bus.emit("timer", name="tea", seconds=180)
-    flash = watch(LED, TIMER_SECONDS - 0.1)
-    assert rises(flash) >= 4 and set(flash) == {0, 1}  # quick, bright flashes
-    time.sleep(0.2)
-    assert set(watch(LED, 0.3)) == {1}  # listening again
+    flash = watch_until(LED, lambda seen: rises(seen) >= 2, timeout=TIMER_SECONDS)  # quick, bright flashes
+    assert set(flash) <= {0, 1}
+    settles(LED, 1)  # listening again
 
 
 def test_a_timer_flashes_white_on_an_rgb_led_even_when_idle(panel):
     bus, _ = panel(led_pins=[RED, GREEN, BLUE])
     bus.emit("state", state="idle")
     bus.emit("timer")
-    assert (1, 1, 1) in watch((RED, GREEN, BLUE), 0.5)
-    time.sleep(TIMER_SECONDS)
-    assert set(watch((RED, GREEN, BLUE), 0.3)) == {(0, 0, 0)}
+    watch_until((RED, GREEN, BLUE), lambda seen: (1, 1, 1) in seen, timeout=TIMER_SECONDS)
+    settles((RED, GREEN, BLUE), (0, 0, 0))
 
 
 def test_a_state_change_during_a_flash_shows_once_the_flash_is_over(panel):
     bus, _ = panel(led_pins=[LED])
     bus.emit("timer")
     bus.emit("state", state="listening")
-    assert 0 in watch(LED, TIMER_SECONDS - 0.2)  # still flashing
-    time.sleep(0.4)
-    assert set(watch(LED, 0.3)) == {1}
+    started = time.monotonic()
+    watch_until(LED, lambda seen: 0 in seen, timeout=TIMER_SECONDS)  # still flashing, not listening yet
+    settles(LED, 1)
+    assert time.monotonic() - started >= TIMER_SECONDS - 0.1  # the flash ran its course first
 
 
 # --- the button on a real pipeline -----------------------------------------------------------------
@@ -230,9 +256,11 @@ def test_a_tap_while_the_speaker_talks_stops_it(speaker):
     s.pipeline.submit("say", {"text": "이것은 아주 긴 안내 방송입니다. " * 5})
     s.feed(recording(0.5))
     assert s.state == "speaking"
+    assert s.sink.stops == 0
     tap()
     s.feed(recording(0.1))
-    assert s.state == "idle" and "listening" not in s.kinds()  # stopped, and not listening instead
+    assert s.sink.stops == 1  # the answer playing was cut...
+    assert s.state == "idle" and "listening" not in s.kinds()  # ...and it stopped, not listening instead
     assert set(watch(LED, 0.2)) == {0}
 
 
@@ -270,6 +298,36 @@ def test_the_mute_switch_mutes_while_closed(speaker, hey_jarvis):
     pin(SWITCH).drive_high()
     s.feed(recording(1.0, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 5.0))
     assert [e["name"] for e in s.events if e["type"] == "intent"] == ["HassGetCurrentTime"]
+
+
+def test_the_mute_switch_wins_over_an_unmute_from_elsewhere(speaker, hey_jarvis):
+    s = speaker(led_pins=[LED], button_pin=BUTTON, mute_switch_pin=SWITCH)
+    pin(SWITCH).drive_low()
+    s.feed(recording(0.2))
+    assert s.state == "muted"
+    assert not s.assembly.submit("unmute") and not s.assembly.submit("mute", {"mute": False})  # MQTT's door
+    pin(BUTTON).drive_low()  # a hold of the button would unmute: not while the switch is closed
+    deadline = time.monotonic() + 10
+    while len([e for e in s.events if e["type"] == "error"]) < 3:
+        assert time.monotonic() < deadline, "the hold was never refused"
+        s.feed(room(0.08))
+        time.sleep(0.02)
+    pin(BUTTON).drive_high()
+    s.feed(recording(1.0, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 3.0))
+    assert s.state == "muted" and "wake" not in s.kinds() and "transcript" not in s.kinds()
+    refusals = [e for e in s.events if e["type"] == "error" and e["code"] == "muted"]
+    assert len(refusals) == 3 and all("mute switch" in e["message"] for e in refusals)
+    pin(SWITCH).drive_high()  # opening the switch unmutes
+    s.feed(recording(1.0, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 5.0))
+    assert [e["name"] for e in s.events if e["type"] == "intent"] == ["HassGetCurrentTime"]
+
+
+def test_the_remembered_mute_is_private(speaker, tmp_path):
+    s = speaker(button_pin=BUTTON, mute_survives_restart=True)
+    hold(s, "muted")
+    memory = tmp_path / "state" / "muted"
+    assert memory.exists()
+    assert memory.stat().st_mode & 0o777 == 0o600 and memory.parent.stat().st_mode & 0o777 == 0o700
 
 
 # --- mute across a restart -------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 import json
 import os
+import queue
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -126,19 +128,21 @@ def test_a_missing_wake_word_model_names_what_to_install(tmp_path):
 
 
 def test_with_no_microphone_the_daemon_starts_reports_and_stops_cleanly(tmp_path):
-    # This machine has no sound card: like a Pi whose USB microphone is not plugged in yet.
+    # A sound device that is not there, on any machine: like a Pi whose USB microphone is not plugged in yet.
     conf = tmp_path / "c.toml"
-    conf.write_text('language = "ko"\n[audio]\nretry_seconds = 0.5\n')
+    conf.write_text('language = "ko"\n[audio]\ninput_device = "no-such-microphone"\nretry_seconds = 0.5\n')
     proc = subprocess.Popen([*SPEAKER, "run", "--config", str(conf), "--events-jsonl", "-"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:
         errors = []
         deadline = time.monotonic() + 60
         while not errors and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
+            try:
+                event = json.loads(lines.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
                 break
-            event = json.loads(line)
             if event["type"] == "error":
                 errors.append(event)
         assert errors and errors[0]["code"] == "microphone_unavailable"

@@ -1,0 +1,268 @@
+"""Wiring in one place: the speaker's parts built from settings and joined to the event bus.
+
+`Assembly` is what `speaker run`, a reload and the tests use: the event log, the stages, the sink,
+the pipeline, the MQTT link and the GPIO panel. A reload is `prepare` (off the pipeline's thread:
+builds only what the new settings change, reusing every loaded model otherwise) then `apply` (on
+the pipeline's thread, between turns: switches to it, section by section, and says what it did).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .audio import DeviceSink, WavSink
+from .config import ConfigError, ModelMissing, Settings
+from .dialogue import Dialogue
+from .endpoint import Endpointer
+from .events import EventBus, EventLog, State
+from .pipeline import Pipeline, Stages
+from .stt import Transcriber
+from .voice import Voice
+from .wake import WakeDetector
+
+log = logging.getLogger(__name__)
+
+INPUT_KEYS = ("input_device", "input_command", "retry_seconds", "read_timeout_seconds")  # [audio], read at start
+SPEECH_SECTIONS = {"language", "persona", "llm", "stt", "voice"}  # what the dialogue, recogniser and voice hang on
+RESTING = (State.IDLE, State.MUTED, State.ERROR)  # between turns: where a reload may switch
+
+
+def make_sink(settings: Settings, output: str | None, report: Callable[..., None]):
+    """Answers go to a WAV file (`output`), or to the sound device or output command of the settings."""
+    if output:
+        return WavSink(output)
+    return DeviceSink(settings.audio.output_device, settings.audio.output_command, report)
+
+
+def changed_sections(old: Settings, new: Settings) -> set[str]:
+    """The top-level settings (sections and keys such as `device_id`) that differ."""
+    return {f.name for f in dataclasses.fields(Settings) if getattr(old, f.name) != getattr(new, f.name)}
+
+
+@dataclass
+class Changes:
+    """What one reload will do: the settings it switches to (refused sections keep their old values),
+    the stages for them, and what it applies, leaves for a restart, or refuses (section -> why)."""
+
+    settings: Settings
+    stages: Stages
+    applied: list[str] = field(default_factory=list)
+    restart: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def discard(self, running: Stages) -> None:
+        """Never applied: let go of what was built for it."""
+        if self.stages.voice is not running.voice:
+            self.stages.voice.close()
+
+
+class Assembly:
+    """The running speaker's parts. Answers go to `sink`, else a WAV file (`output`), else the sound
+    device of the settings. `submit` is the door for commands from outside (MQTT, tests): a closed
+    mute switch refuses an unmute there."""
+
+    def __init__(self, settings: Settings, bus: EventBus, output: str | None = None,
+                 clock: Callable[[], float] | None = None, on_reload: Callable[[], None] | None = None,
+                 report: Callable[..., None] | None = None, stages: Stages | None = None, sink=None):
+        self.settings = settings
+        self.bus = bus
+        self.output = output
+        self._own_sink = sink is None and output is None  # the settings' sound device: a reload may change it
+        self.report = report or (lambda code, message, **fields: bus.emit("error", code=code, message=message, **fields))
+        self.log = EventLog(settings.log.transcripts)
+        bus.subscribe(self.log)
+        self.mqtt = self.gpio = None
+        self._handovers: list[threading.Thread] = []  # old MQTT links saying goodbye
+        stages = stages or Stages.load(settings, settings.language)
+        self.sink = sink or make_sink(settings, output, self.report)
+        self.pipeline = Pipeline(stages, bus, self.sink, clock=clock, on_reload=on_reload, on_switch=self._switch)
+        try:
+            self.mqtt = self._mqtt(settings)
+            self.gpio = self._gpio(settings)
+        except Exception:
+            self.close()
+            raise
+
+    def _mqtt(self, settings: Settings):
+        if not settings.mqtt.url:
+            return None
+        from .mqtt import MqttLink
+
+        return MqttLink(settings, self.bus, self.submit, self.pipeline.yield_turn, self.pipeline.stages.wake.names)
+
+    def _switch(self, command) -> None:
+        """A device to turn on or off, asked for by voice: the MQTT link of the moment publishes it."""
+        if self.mqtt is not None:
+            self.mqtt.obey(command)
+
+    def _gpio(self, settings: Settings):
+        if not (settings.gpio.pins() or settings.gpio.mute_survives_restart):
+            return None
+        from .gpio import Gpio
+
+        return Gpio(settings.gpio, settings.state_dir(), self.bus, self.pipeline.submit)
+
+    def start(self) -> None:
+        if self.mqtt is not None:
+            self.mqtt.start()
+        self.pipeline.start()
+
+    def submit(self, name: str, payload: dict | None = None) -> bool:
+        """A command from outside, from any thread; False if refused (an error event says why)."""
+        if self.gpio is not None and not self.gpio.allows(name, payload):
+            return False
+        return self.pipeline.submit(name, payload)
+
+    @property
+    def resting(self) -> bool:
+        """Between turns: nothing is heard or said that a reload could cut."""
+        return self.pipeline.state in RESTING
+
+    # -- reload ---------------------------------------------------------------------------------
+
+    def prepare(self, new: Settings) -> Changes:
+        """Build what `new` changes (any thread; models load here). A section that cannot be built
+        is refused, and keeps its running value."""
+        old, running = self.settings, self.pipeline.stages
+        changed = changed_sections(old, new)
+        refused: dict[str, str] = {}
+        restart = [f"audio.{key}" for key in INPUT_KEYS if getattr(old.audio, key) != getattr(new.audio, key)]
+        wake, endpointer = running.wake, running.endpointer
+        if "wake" in changed:
+            try:
+                wake = WakeDetector(new.wake)
+            except ModelMissing as e:
+                refused["wake"] = str(e)
+        if "listen" in changed:
+            endpointer = Endpointer(new.listen)
+        dialogue, transcriber, voice, missing = running.dialogue, running.transcriber, running.voice, running.missing_model
+        speech = changed & SPEECH_SECTIONS
+        if old.mqtt.devices != new.mqtt.devices:
+            speech.add("mqtt.devices")
+        if speech:
+            try:
+                dialogue, transcriber, voice, missing = self._speech(new, running, speech)
+            except (ConfigError, ModelMissing) as e:
+                message = str(e).replace("\n", "; ")
+                refused.update(dict.fromkeys(sorted(speech), message))
+                dialogue, transcriber, voice, missing = running.dialogue, running.transcriber, running.voice, running.missing_model
+        kept = {name: getattr(old, name) for name in refused if "." not in name}
+        if "mqtt.devices" in refused:
+            kept["mqtt"] = dataclasses.replace(new.mqtt, devices=old.mqtt.devices)
+        settings = dataclasses.replace(new, **kept)
+        applied = sorted(changed_sections(old, settings) - ({"audio"} if self._only_input_changed(old, settings) else set()))
+        stages = Stages(wake, endpointer, transcriber, dialogue, voice, missing)
+        return Changes(settings, stages, applied, restart, refused)
+
+    @staticmethod
+    def _only_input_changed(old: Settings, new: Settings) -> bool:
+        return (old.audio.output_device, old.audio.output_command) == (new.audio.output_device, new.audio.output_command)
+
+    @staticmethod
+    def _speech(new: Settings, running: Stages, speech: set[str]) -> tuple:
+        """The dialogue, recogniser and voice for `new`, reusing the running ones where nothing they hang on changed."""
+        language = new.language
+        dialogue = running.dialogue
+        if speech & {"language", "persona", "llm", "mqtt.devices"}:
+            dialogue = Dialogue.from_settings(new, language)
+        transcriber, missing = running.transcriber, running.missing_model
+        if speech & {"language", "stt"} or (dialogue is not running.dialogue and dialogue.phrases() != running.dialogue.phrases()):
+            try:
+                transcriber, missing = Transcriber(new, language, dialogue.phrases(), dialogue.knows_word_for_word), ""
+            except ModelMissing as e:
+                transcriber, missing = None, str(e)
+        voice = running.voice
+        if speech & {"language", "persona", "voice"}:
+            voice = Voice(dialogue.persona.voice_settings(new.voice), language)
+        return dialogue, transcriber, voice, missing
+
+    def apply(self, changes: Changes, config: str | None = None) -> None:
+        """Switch to `changes` (on the pipeline's thread, while resting) and emit `reloaded`."""
+        old, new = self.settings, changes.settings
+        running, stages = self.pipeline.stages, changes.stages
+        if stages.dialogue is not running.dialogue:
+            stages.dialogue.memory = running.dialogue.memory  # what was said since `prepare` stays
+        if stages.transcriber is not None and stages.transcriber is running.transcriber:
+            stages.transcriber.understands = stages.dialogue.knows_word_for_word
+        self.pipeline.replace_stages(stages)
+        if running.voice is not stages.voice:
+            running.voice.close()
+        self.bus.device = new.device_id
+        if old.log != new.log:
+            logging.getLogger().setLevel(new.log.level.upper())
+            self.bus.unsubscribe(self.log)
+            self.log = EventLog(new.log.transcripts)
+            self.bus.subscribe(self.log)
+        if self._own_sink and not self._only_input_changed(old, new):
+            previous, self.sink = self.sink, make_sink(new, None, self.report)
+            self.pipeline.sink = self.sink
+            threading.Thread(target=previous.close, name="old-sink", daemon=True).start()
+        if old.gpio != new.gpio:
+            self._switch_gpio(old, new, changes)
+        if old.mqtt != new.mqtt or old.device_id != new.device_id or running.wake.names != stages.wake.names:
+            try:
+                self._switch_mqtt(new)
+            except (OSError, ValueError) as e:  # e.g. a TLS file that cannot be read
+                changes.refused["mqtt"] = f"{type(e).__name__}: {e}"
+                changes.applied = [s for s in changes.applied if s not in ("mqtt", "device_id")]
+                new = dataclasses.replace(new, mqtt=old.mqtt, device_id=old.device_id)
+                self.bus.device = old.device_id
+        self.settings = dataclasses.replace(new, gpio=old.gpio) if "gpio" in changes.refused else new
+        for section, why in changes.refused.items():
+            log.error("reload refused %s, keeping its running settings: %s", section, why)
+            self.bus.emit("error", code="bad_config", message=f"reload refused {section}: {why}")
+        log.info("reloaded %s: applied %s; needs a restart: %s", config or "settings",
+                 ", ".join(changes.applied) or "nothing", ", ".join(changes.restart) or "nothing")
+        self.bus.emit("reloaded", config=config, applied=changes.applied, restart_needed=changes.restart,
+                      refused=sorted(changes.refused))
+
+    def _switch_gpio(self, old: Settings, new: Settings, changes: Changes) -> None:
+        if self.gpio is not None:
+            self.bus.unsubscribe(self.gpio)
+            self.gpio.close()
+        try:
+            self.gpio = self._gpio(new)
+        except ConfigError as e:
+            changes.refused["gpio"] = "; ".join(e.problems)
+            changes.applied = [s for s in changes.applied if s != "gpio"]
+            self.gpio = self._gpio(old)
+        if self.gpio is not None:  # the panel starts where the speaker is
+            self.gpio({"type": "state", "state": self.pipeline.state.value})
+
+    def _switch_mqtt(self, new: Settings) -> None:
+        """A new link for new topics or a new broker: the old one says goodbye first, in the background."""
+        previous, link = self.mqtt, self._mqtt(new)
+        if previous is not None:
+            self.bus.unsubscribe(previous)
+        self.mqtt = link
+        if self.mqtt is not None:
+            self.bus.emit("volume", level=self.pipeline.volume)  # retained values for the new topics
+            self.bus.emit("state", state=self.pipeline.state.value)
+
+        def hand_over() -> None:
+            if previous is not None:
+                previous.close(patience=1.0)
+            if link is not None:
+                link.start()
+
+        self._handovers = [t for t in self._handovers if t.is_alive()]
+        thread = threading.Thread(target=hand_over, name="mqtt-handover", daemon=True)
+        self._handovers.append(thread)
+        thread.start()
+
+    # -- the end ----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Say goodbye on MQTT, let go of the pins, finish playing, and close the voice."""
+        for thread in self._handovers:
+            thread.join(timeout=10)
+        if self.mqtt is not None:
+            self.mqtt.close()
+        if self.gpio is not None:
+            self.gpio.close()
+        self.sink.close()
+        self.pipeline.stages.voice.close()
