@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 
 from .config import LANGUAGES
 
-MAX_TEXT = 1000  # characters a `say` may carry
-
 
 class CommandError(ValueError):
     """A command that cannot be carried out as given."""
@@ -36,15 +34,17 @@ def _say(p: dict) -> dict:
     text = p.get("text")
     if not isinstance(text, str) or not text.strip():
         raise CommandError("say needs a non-empty text")
-    if len(text) > MAX_TEXT:
-        raise CommandError(f"say text is too long ({len(text)} characters, at most {MAX_TEXT})")
-    args = {"text": text.strip()}
+    args = {"text": text.strip()}  # the pipeline cuts a long one at a sentence (announce.max_characters)
     if "language" in p:
         if p["language"] not in LANGUAGES:
             raise CommandError(f"language must be one of {', '.join(LANGUAGES)}, got {p['language']!r}")
         args["language"] = p["language"]
     if "volume" in p:
         args["volume"] = _number(p, "volume", 0, 100, integer=True)
+    if "interrupt" in p:
+        if not isinstance(p["interrupt"], bool):
+            raise CommandError(f"interrupt must be true or false, got {p['interrupt']!r}")
+        args["interrupt"] = p["interrupt"]
     return args
 
 
@@ -68,7 +68,7 @@ def _mute(p: dict) -> dict:
 
 
 VALIDATORS = {
-    "say": (_say, {"text", "language", "volume"}),
+    "say": (_say, {"text", "language", "volume", "interrupt"}),  # interrupt: cut another announcement
     "listen": (_nothing, set()),
     "stop": (_nothing, set()),
     "volume": (_volume, {"level", "step"}),

@@ -47,6 +47,7 @@ class Voice:
         except (ImportError, OSError, RuntimeError) as e:
             raise ModelMissing(f"the voice needs espeak-ng: install libespeak-ng1 (./scripts/setup) ({e})") from None
         self.settings = settings
+        self.rate = VOICE_RATE  # Hz of what synthesize() returns
         self.name = settings.ko_voice if language == "ko" else settings.en_voice
         self._check_voice(self.name, language)
         self._dir = Path(tempfile.mkdtemp(prefix="speaker-voice-"))
