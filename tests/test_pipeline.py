@@ -263,3 +263,222 @@ def test_mute_and_volume_said_aloud_go_through_the_command_door(companion, hey_j
     assert said and pipeline.muted and events[-1]["state"] == "muted"
     feed(recording(1.0, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 3.0))
     assert len([e for e in events if e["type"] == "wake"]) == 2  # muted: the third wake word is not heard
+
+
+def test_partial_transcripts_are_told_while_the_user_talks(run):
+    pipeline, events, feed = run
+    pipeline.submit("listen")
+    feed(recording(0.5, speech("이름이 뭐야", "ko+f3"), 2.0))
+    turn = [e for e in events if e["type"] == "intent"][0]["turn"]
+    told = [e for e in events if e["turn"] == turn]
+    partial = [i for i, e in enumerate(told) if e["type"] == "transcript" and not e["final"]]
+    thinking = next(i for i, e in enumerate(told) if e.get("state") == "thinking")
+    assert partial and all(told[i]["text"].strip() for i in partial)
+    assert max(partial) < thinking  # while the user talks, before the speaker thinks
+
+
+def test_no_follow_up_listening_when_follow_up_seconds_is_0(korean_transcriber, tmp_path, hey_jarvis):
+    pipeline, events, feed = next(own_dialogue(korean_transcriber, tmp_path, ListenSettings(follow_up_seconds=0)))
+    feed(recording(1.0, hey_jarvis, 0.7, speech("어떻게 지내", "ko+f3"), 4.0, speech("기분좋아", "ko+f3"), 6.0))
+    assert responses(events)[0].endswith("?")  # the answer asked back...
+    assert [e["name"] for e in events if e["type"] == "intent"] == ["SpeakerHowAreYou"]  # ...and was not listened to
+    assert not [e for e in events if e.get("follow_up")] and kinds(events)[-1] == "idle"
+
+
+# --- speech never holds up the pipeline -----------------------------------------------------------
+
+class WatchedVoice:
+    """The real voice, noting each sentence it is asked for and has made; `hold()` makes every
+    sentence wait until `allow(n)` lets n more be made."""
+
+    def __init__(self, voice):
+        self.voice, self.rate, self.settings = voice, voice.rate, voice.settings
+        self.asked: list[str] = []
+        self.made: list[str] = []
+        self._allowed = None
+
+    def hold(self):
+        self._allowed = threading.Semaphore(0)
+
+    def allow(self, n=1000):
+        for _ in range(n):
+            self._allowed.release()
+
+    def synthesize(self, sentence):
+        self.asked.append(sentence)
+        if self._allowed is not None:
+            self._allowed.acquire()
+        samples = self.voice.synthesize(sentence)
+        self.made.append(sentence)
+        return samples
+
+
+def until(condition, step, timeout=20.0):
+    """Call step() until condition() holds (False after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        step()
+        time.sleep(0.01)
+    return True
+
+
+def promptly(step, timeout=10.0):
+    """Run step() and fail (rather than hang) if it waits more than `timeout` seconds."""
+    worker = threading.Thread(target=step, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    assert not worker.is_alive(), "the pipeline's thread waited"
+
+
+QUIET = recording(0.08)[:1280]
+THREE = "첫 번째 문장입니다. 두 번째 문장입니다. 세 번째 문장입니다."
+
+
+def test_the_first_sentence_plays_while_the_next_is_made_and_a_live_microphone_never_waits(korean_stages):
+    voice = WatchedVoice(korean_stages.voice)
+    voice.hold()
+    pipeline, events, feed = next(driven(dataclasses.replace(korean_stages, voice=voice), clock=time.monotonic))
+    try:
+        pipeline.submit("say", {"text": THREE})
+        voice.allow(1)
+        assert until(lambda: pipeline.sink.told() == ["play"] and len(voice.asked) == 2,
+                     lambda: promptly(pipeline.tick))
+        assert pipeline.state.value == "speaking" and voice.made == split_sentences(THREE)[:1]
+        # the second sentence is being made (held): frames and commands go on meanwhile
+        promptly(lambda: [pipeline.process(QUIET) for _ in range(10)])
+        pipeline.submit("volume", {"level": 60})
+        promptly(pipeline.tick)
+        assert pipeline.volume == 60 and pipeline.sink.told() == ["play"]
+    finally:
+        voice.allow()
+    assert until(lambda: pipeline.state.value == "idle", pipeline.tick)
+    assert voice.made == split_sentences(THREE) and pipeline.sink.told() == ["play"] * 3
+
+
+def test_long_text_is_synthesised_as_playback_needs_it(korean_stages):
+    voice = WatchedVoice(korean_stages.voice)
+    pipeline, events, feed = next(driven(dataclasses.replace(korean_stages, voice=voice)))
+    text = " ".join(f"안내 방송 {i}번 입니다." for i in range(20))
+    pipeline.submit("say", {"text": text})
+    feed(recording(3.0))
+    played = pipeline.sink.played()
+    starts = np.cumsum([0] + [len(p) / voice.rate for p in played])
+    started = sum(start <= 3.0 for start in starts[:-1])
+    assert len(played) <= started + 1  # the one playing, and the next queued behind it
+    assert len(voice.asked) <= len(played) + 1  # and one more being made
+    feed(recording(60.0))
+    assert voice.made == split_sentences(text) and len(pipeline.sink.played()) == 20
+    assert kinds(events)[-1] == "idle"
+
+
+# --- announcements wait for the user's turn --------------------------------------------------------
+
+@pytest.mark.parametrize("when", ["while the question is heard", "0.5 s after the question"])
+def test_an_announcement_waits_until_the_question_is_answered(run, hey_jarvis, when):
+    pipeline, events, feed = run
+    question = speech("지금 몇 시야", "ko+f3")
+    feed(recording(1.0, hey_jarvis, 0.7))
+    if when == "while the question is heard":
+        half = len(question) // 2 // 1280 * 1280  # whole frames
+        feed(question[:half])
+        pipeline.submit("say", {"text": "Dinner is ready.", "language": "en"})
+        feed(question[half:])
+    else:
+        feed(recording(question, 0.5))
+        pipeline.submit("say", {"text": "Dinner is ready.", "language": "en"})
+    feed(recording(10.0))
+    intent = next(e for e in events if e["type"] == "intent")
+    assert intent["name"] == "HassGetCurrentTime"
+    answered = [i for i, e in enumerate(events) if e["turn"] == intent["turn"]]
+    said = [i for i, e in enumerate(events) if e["type"] == "response" and e["text"] == "Dinner is ready."]
+    assert len(said) == 1 and said[0] > max(answered)  # after the whole answer, in a turn of its own
+    assert events[said[0] - 1]["state"] == "idle" and kinds(events)[-1] == "idle"
+
+
+def test_a_timer_that_goes_off_during_a_turn_is_told_after_the_answer(companion, hey_jarvis):
+    pipeline, events, feed = companion
+    pipeline.stages.dialogue.reply("10초 타이머")
+    feed(recording(9.5 - len(hey_jarvis) / 16000))
+    feed(recording(hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 8.0))  # the timer's time comes while listening
+    intent = next(e for e in events if e["type"] == "intent")
+    timer = next(i for i, e in enumerate(events) if e["type"] == "timer")
+    assert intent["name"] == "HassGetCurrentTime"
+    assert timer > max(i for i, e in enumerate(events) if e["turn"] == intent["turn"])
+    assert kinds(events[timer:]) == ["timer", "response", "speaking", "idle"]
+
+
+def test_a_full_queue_drops_the_oldest_announcement_and_says_so(korean_stages):
+    stages = dataclasses.replace(korean_stages, announce=AnnounceSettings(queue_limit=2))
+    pipeline, events, feed = next(driven(stages))
+    pipeline.submit("listen")
+    feed(recording(0.2))
+    for text in ("하나.", "둘.", "셋.", "넷."):
+        pipeline.submit("say", {"text": text})
+    feed(recording(12.0))
+    dropped = [e for e in events if e["type"] == "error"]
+    assert [e["code"] for e in dropped] == ["announcement_dropped"] * 2 and "oldest" in dropped[0]["message"]
+    assert responses(events)[1:] == ["셋.", "넷."]  # after the gentle word for the silence, in order
+
+
+def test_interrupt_cuts_an_announcement_but_never_a_users_turn(run):
+    pipeline, events, feed = run
+    pipeline.submit("say", {"text": "이것은 아주 긴 안내 방송입니다. " * 4})
+    feed(recording(0.5))
+    pipeline.submit("say", {"text": "급한 안내입니다.", "interrupt": True})
+    pipeline.submit("say", {"text": "그 다음 안내입니다."})
+    feed(recording(0.2))
+    assert pipeline.sink.told()[:3] == ["play", "play", "stop"] and responses(events)[-1] == "급한 안내입니다."
+    feed(recording(8.0))
+    assert responses(events)[1:] == ["급한 안내입니다.", "그 다음 안내입니다."]
+    pipeline.submit("listen")
+    feed(recording(0.2))
+    pipeline.submit("say", {"text": "또 다른 안내입니다.", "interrupt": True})
+    feed(recording(0.5))
+    assert pipeline.state.value == "listening"
+    feed(recording(8.0))
+    assert responses(events)[-1] == "또 다른 안내입니다."
+
+
+def test_stop_cuts_everything_including_what_waits(run):
+    pipeline, events, feed = run
+    pipeline.submit("listen")
+    feed(recording(0.2))
+    pipeline.submit("say", {"text": "하나."})
+    pipeline.submit("say", {"text": "둘."})
+    pipeline.submit("stop")
+    feed(recording(6.0))
+    assert responses(events) == [] and pipeline.sink.told() == [] and pipeline.state.value == "idle"
+
+
+def test_a_long_say_is_cut_at_the_end_of_a_sentence(korean_stages):
+    stages = dataclasses.replace(korean_stages, announce=AnnounceSettings(max_characters=60))
+    pipeline, events, feed = next(driven(stages))
+    pipeline.submit("say", {"text": "This is the first sentence. This is the second one. And a third one.",
+                            "language": "en"})
+    feed(recording(0.2))
+    assert responses(events) == ["This is the first sentence. This is the second one."]
+
+
+def test_cut_keeps_whole_sentences_and_words():
+    assert cut("One. Two. Three.", 100) == "One. Two. Three."
+    assert cut("One. Two. Three.", 10) == "One. Two."
+    assert cut("a very long sentence without an end", 12) == "a very long"
+    assert cut("x" * 50, 20) == "x" * 20
+
+
+def test_a_flood_of_says_does_not_freeze_the_pipeline(run, hey_jarvis):
+    pipeline, events, feed = run
+    long = ("오늘 저녁 여섯 시에 가족 모임이 있습니다. " * 50)[:1000]
+    for _ in range(30):
+        pipeline.submit("say", {"text": long})
+    for i in range(2000):
+        pipeline.submit("say", {"text": f"알림 {i}번."})
+    feed(recording(3.0))
+    dropped = [e for e in events if e["type"] == "error" and e["code"] == "announcement_dropped"]
+    assert len(dropped) == 2030 - 10  # announce.queue_limit wait; the rest is dropped, and told
+    assert seconds_played(pipeline.sink) < 3.0 + 6.0  # what was heard, and a sentence or two ahead
+    pipeline.submit("stop")
+    feed(recording(0.5, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 4.0))
+    assert [e["name"] for e in events if e["type"] == "intent"] == ["HassGetCurrentTime"]
