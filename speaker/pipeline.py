@@ -243,13 +243,19 @@ class Pipeline:
                      announcement=True)
 
     def _hear(self, frame: np.ndarray) -> None:
-        # The wake word runs on every frame so its context is always fresh, but only counts
-        # when idle: what it hears while the speaker talks is the speaker's own voice.
+        # The wake word runs on every frame so its context is always fresh, but does not count
+        # while the speaker answers: what it hears then is the speaker's own voice.
         detection = self.stages.wake.process(frame)
-        if self.state in (State.IDLE, State.THINKING) and detection is not None:
+        if detection is not None and self._may_wake():
             self._wake(detection)
         elif self.state is State.LISTENING:
             self._listen(frame)
+
+    def _may_wake(self) -> bool:
+        """A wake word counts when idle, while a reply is awaited, and during an announcement
+        (which it cuts): announcements never keep the user from their turn."""
+        announcing = self._speech is not None and self._speech.announcement
+        return self.state in (State.IDLE, State.THINKING) or announcing
 
     def _run(self, command: Command) -> None:
         name, args = command.name, command.args

@@ -80,6 +80,8 @@ class Voice:
                 self._engine.save_to_file(sentence, str(path))
                 with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
                     self._engine.runAndWait()
+                if not path.exists():  # now and then (more often off the main thread) it writes no file at all
+                    continue
                 with wave.open(str(path), "rb") as w:
                     samples = np.frombuffer(w.readframes(w.getnframes()), "<i2").copy()
                 if len(samples) or not sentence.strip():

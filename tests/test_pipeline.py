@@ -479,6 +479,96 @@ def test_a_flood_of_says_does_not_freeze_the_pipeline(run, hey_jarvis):
     dropped = [e for e in events if e["type"] == "error" and e["code"] == "announcement_dropped"]
     assert len(dropped) == 2030 - 10  # announce.queue_limit wait; the rest is dropped, and told
     assert seconds_played(pipeline.sink) < 3.0 + 6.0  # what was heard, and a sentence or two ahead
-    pipeline.submit("stop")
-    feed(recording(0.5, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 4.0))
+    feed(recording(hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 1.0))  # the user cuts in, and is answered
     assert [e["name"] for e in events if e["type"] == "intent"] == ["HassGetCurrentTime"]
+    pipeline.submit("stop")
+    feed(recording(1.0))
+    assert pipeline.state.value == "idle" and pipeline.sink.told()[-1] == "stop"
+
+
+# --- streamed replies (Reply.stream, the SentenceStream contract) ----------------------------------
+
+class SlowStream:
+    """A reply that honours the SentenceStream contract: each sentence after its delay, `events`
+    appended as they happen, and close() from any thread ends the iteration at once."""
+
+    def __init__(self, *timed, event_after: int | None = None):
+        self.timed = timed  # (seconds, sentence) pairs
+        self.event_after = event_after
+        self.events: list[tuple[str, dict]] = []
+        self.closed = threading.Event()
+        self.ended = threading.Event()
+
+    def __iter__(self):
+        try:
+            for i, (delay, sentence) in enumerate(self.timed):
+                if self.closed.wait(delay):
+                    return
+                yield sentence
+                if i == self.event_after:
+                    self.events.append(("error", {"code": "llm_bad_reply", "message": "a runaway reply was cut"}))
+        finally:
+            self.ended.set()
+
+    def close(self):
+        self.closed.set()
+
+
+@pytest.fixture
+def streaming(korean_stages, tmp_path):
+    """A live pipeline (wall clock) whose dialogue answers every sentence with `dialogue.stream`."""
+    from speaker.dialogue import Dialogue, Reply
+
+    class Streaming(Dialogue):
+        stream = None
+
+        def reply(self, text):
+            return Reply(None, stream=self.stream)
+
+    dialogue = Streaming("ko", seed=0, state_dir=tmp_path / "state")
+    yield from driven(dataclasses.replace(korean_stages, dialogue=dialogue), clock=time.monotonic)
+
+
+def ask(pipeline, feed):
+    """Ask something without the wake word; returns once the speaker thinks."""
+    pipeline.submit("listen")
+    feed(recording(0.3, speech("이름이 뭐야", "ko+f3"), 0.6))
+    assert pipeline.state.value == "thinking"
+
+
+def test_a_streamed_reply_is_said_sentence_by_sentence_as_it_comes(streaming):
+    pipeline, events, feed = streaming
+    sentences = ["안녕하세요.", "저는 사만다예요.", "무엇을 도와드릴까요?"]
+    stream = pipeline.stages.dialogue.stream = SlowStream(*[(0.6, s) for s in sentences], event_after=1)
+    ask(pipeline, feed)
+    pipeline.submit("volume", {"level": 70})  # commands and frames go on while the model thinks
+    assert until(lambda: pipeline.volume == 70, lambda: promptly(lambda: pipeline.process(QUIET)))
+    assert pipeline.state.value == "thinking" and pipeline.sink.told() == []
+    assert until(lambda: any(e.get("follow_up") for e in events), lambda: promptly(lambda: pipeline.process(QUIET)))
+    turn = next(e for e in events if e["type"] == "intent")["turn"]
+    told = [e for e in events if e["turn"] == turn]
+    said = [(e["text"], e["final"]) for e in told if e["type"] == "response"]
+    assert said == [*[(s, False) for s in sentences], (" ".join(sentences), True)]
+    speaking = next(e for e in told if e.get("state") == "speaking")
+    assert speaking["latency_ms"] >= 600  # the first sentence's wait is counted
+    order = [e["text"] if e["type"] == "response" else e["type"] for e in told]
+    assert order.index(sentences[1]) < order.index("error") < order.index(sentences[2])  # told after its sentence
+    assert pipeline.sink.told() == ["play"] * 3 and stream.ended.is_set()
+    assert pipeline.state.value == "listening"  # the reply asked something
+
+
+@pytest.mark.parametrize("action, state", [("stop", "idle"), ("listen", "listening"), ("mute", "muted"),
+                                           ("wake word", "listening")])
+def test_stop_the_button_a_wake_word_or_mute_close_a_slow_stream_at_once(streaming, hey_jarvis, action, state):
+    pipeline, events, feed = streaming
+    stream = pipeline.stages.dialogue.stream = SlowStream((30.0, "너무 늦은 대답입니다."))
+    ask(pipeline, feed)
+    if action == "wake word":
+        promptly(lambda: feed(recording(0.3, hey_jarvis, 0.3)))
+        assert [e["type"] for e in events].count("wake") == 1
+    else:
+        pipeline.submit(action)
+        promptly(pipeline.tick)
+    assert pipeline.state.value == state and stream.closed.is_set()  # the turn ended at the next step
+    assert stream.ended.wait(1.0)  # and the stream with it
+    assert pipeline.sink.told().count("play") == 0
