@@ -4,7 +4,9 @@
 
 Runs the real `speaker run --realtime` (paced like a live microphone) over several Korean turns and
 prints the `latency_ms` the speaking events report (silence window + recognition + answer +
-first synthesised sentence), median and worst, plus the daemon's peak memory.
+first synthesised sentence), median and worst, plus the daemon's peak memory. Then, in-process
+with a live clock and a frame every 80 ms, how long a `say` of 1,000 characters takes to its first
+sample, and the longest the pipeline's thread was held meanwhile (it should never wait for speech).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +25,51 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import recording, speech, write_wav  # noqa: E402
 
 ASKS = ["지금 몇 시야", "오늘 날씨 어때", "이름이 뭐야", "고마워", "오늘 무슨 요일이에요", "멈춰"]
+LONG_SAY = ("오늘 저녁 여섯 시에 가족 모임이 있습니다. 늦지 않게 준비해 주세요. " * 30)[:990].strip()
+
+
+class FirstSample:
+    """A sink that notes when the first sample was handed to it."""
+
+    at: float | None = None
+
+    def play(self, samples, rate) -> None:
+        self.at = self.at or time.monotonic()
+
+    def stop(self) -> None:
+        pass
+
+
+def say_latency(runs: int = 5) -> tuple[float, float]:
+    """Median seconds from a 1,000-character `say` to its first sample, and the longest single
+    step of the pipeline's thread meanwhile."""
+    from speaker.audio import FRAME_SECONDS
+    from speaker.config import Settings
+    from speaker.dialogue import Dialogue
+    from speaker.endpoint import Endpointer
+    from speaker.events import EventBus
+    from speaker.pipeline import Pipeline, Stages
+    from speaker.voice import Voice
+    from speaker.wake import WakeDetector
+
+    settings = Settings(language="ko")
+    stages = Stages(WakeDetector(settings.wake), Endpointer(settings.listen), None, Dialogue("ko"),
+                    Voice(settings.voice, "ko"))
+    firsts, held = [], 0.0
+    for _ in range(runs):
+        sink = FirstSample()
+        pipeline = Pipeline(stages, EventBus("bench"), sink, clock=time.monotonic)
+        pipeline.submit("say", {"text": LONG_SAY})
+        asked = time.monotonic()
+        while sink.at is None:  # the pipeline's thread, as a live microphone drives it: a frame each 80 ms
+            step = time.monotonic()
+            pipeline.tick()
+            held = max(held, time.monotonic() - step)
+            time.sleep(max(0.0, FRAME_SECONDS - (time.monotonic() - step)))
+        firsts.append(sink.at - asked)
+        pipeline.submit("stop")
+        pipeline.tick()
+    return statistics.median(firsts), held
 
 
 def main() -> None:
@@ -42,6 +90,9 @@ def main() -> None:
     print(f"end of speech -> first answer sample: median {statistics.median(latencies):.0f} ms, "
           f"max {max(latencies)} ms (silence window 0.4 s included)")
     print(f"daemon peak memory: {peak_mb:.0f} MB")
+    first, held = say_latency()
+    print(f"say of {len(LONG_SAY)} characters -> first sample: median {first * 1000:.0f} ms; "
+          f"pipeline thread held at most {held * 1000:.0f} ms at a time")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ from .audio import DeviceSink, WavSink
 from .config import ConfigError, ModelMissing, Settings
 from .dialogue import Dialogue
 from .endpoint import Endpointer
-from .events import EventBus, EventLog, State
-from .pipeline import Pipeline, Stages
+from .events import EventBus, EventLog
+from .pipeline import RESTING, Pipeline, Stages
 from .stt import Transcriber
 from .voice import Voice
 from .wake import WakeDetector
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 INPUT_KEYS = ("input_device", "input_command", "retry_seconds", "read_timeout_seconds")  # [audio], read at start
 SPEECH_SECTIONS = {"language", "persona", "llm", "stt", "voice"}  # what the dialogue, recogniser and voice hang on
-RESTING = (State.IDLE, State.MUTED, State.ERROR)  # between turns: where a reload may switch
 
 
 def make_sink(settings: Settings, output: str | None, report: Callable[..., None]):
@@ -155,7 +154,7 @@ class Assembly:
             kept["mqtt"] = dataclasses.replace(new.mqtt, devices=old.mqtt.devices)
         settings = dataclasses.replace(new, **kept)
         applied = sorted(changed_sections(old, settings) - ({"audio"} if self._only_input_changed(old, settings) else set()))
-        stages = Stages(wake, endpointer, transcriber, dialogue, voice, missing)
+        stages = Stages(wake, endpointer, transcriber, dialogue, voice, missing, settings.announce)
         return Changes(settings, stages, applied, restart, refused)
 
     @staticmethod

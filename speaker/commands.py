@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 
 from .config import LANGUAGES
 
-MAX_TEXT = 1000  # characters a `say` may carry
-
 
 class CommandError(ValueError):
     """A command that cannot be carried out as given."""
@@ -66,16 +64,17 @@ def _text(p: dict, key: str, what: str) -> str:
 
 
 def _say(p: dict) -> dict:
-    text = _text(p, "text", "say")
-    if len(text) > MAX_TEXT:
-        raise CommandError(f"say text is too long ({len(text)} characters, at most {MAX_TEXT})")
-    args = {"text": text}
+    args = {"text": _text(p, "text", "say")}  # the pipeline cuts a long one at a sentence (announce.max_characters)
     if "language" in p:
         if not isinstance(p["language"], str) or p["language"] not in LANGUAGES:
             raise CommandError(f"language must be one of {', '.join(LANGUAGES)}, got {_shown(p['language'])}")
         args["language"] = p["language"]
     if "volume" in p:
         args["volume"] = _number(p, "volume", 0, 100, integer=True)
+    if "interrupt" in p:
+        if not isinstance(p["interrupt"], bool):
+            raise CommandError(f"interrupt must be true or false, got {_shown(p['interrupt'])}")
+        args["interrupt"] = p["interrupt"]
     return args
 
 
@@ -107,7 +106,7 @@ def _switch(p: dict) -> dict:
 
 
 VALIDATORS = {
-    CommandName.SAY: (_say, {"text", "language", "volume"}),
+    CommandName.SAY: (_say, {"text", "language", "volume", "interrupt"}),  # interrupt: cut another announcement
     CommandName.LISTEN: (_nothing, set()),
     CommandName.STOP: (_nothing, set()),
     CommandName.VOLUME: (_volume, {"level", "step"}),

@@ -210,6 +210,15 @@ class LlmSettings:
 
 
 @dataclass(frozen=True)
+class AnnounceSettings:
+    queue_limit: int = 10
+    """Announcements (MQTT say, timers going off) that may wait while a user is heard or answered; beyond this the oldest is dropped (with an error event)."""
+
+    max_characters: int = 1000
+    """Longest text a `say` speaks; a longer one is cut at the end of a sentence."""
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "info"
     """debug, info, warning or error."""
@@ -260,6 +269,7 @@ class Settings:
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     gpio: GpioSettings = field(default_factory=GpioSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
+    announce: AnnounceSettings = field(default_factory=AnnounceSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     def models_dir(self) -> Path:
@@ -302,6 +312,8 @@ _RANGES = {
     ("listen", "vad_threshold"): (0.05, 0.95),
     ("voice", "rate"): (60, 400),
     ("mqtt", "queue_limit"): (10, 1_000_000),
+    ("announce", "queue_limit"): (1, 1000),
+    ("announce", "max_characters"): (20, 100_000),
     ("mqtt", "arbitration_seconds"): (0.0, 5.0),
     ("voice", "pitch"): (0, 100),
     ("voice", "volume"): (0.0, 1.0),

@@ -6,6 +6,13 @@ It takes 80 ms frames from any audio source and drives the stages; everything it
 events on the bus. Time is counted in frames of input, so a WAV file runs exactly as a live
 microphone would: while an answer plays, the frames that arrive are the ones heard during it, and
 the speaker's own voice never reaches the wake word.
+
+Nothing slow runs on the pipeline's thread: a speech job (speech.py) synthesises the sentences, or
+reads a streamed reply, on a worker thread one sentence ahead of playback, and the pipeline hands
+each one to the sink when the one before it starts playing. With a live microphone it never waits
+for a sentence; with a file it does (no time passes in a file while nothing is heard).
+Announcements (a `say`, a timer going off) never cut a user's turn: they wait in a bounded queue
+and are said once the user has been answered, in order.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import logging
 import queue
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -24,17 +31,30 @@ import numpy as np
 from . import commands
 from .audio import FRAME_SECONDS
 from .commands import Command
-from .config import ModelMissing, Settings
-from .dialogue import Dialogue
+from .config import AnnounceSettings, ModelMissing, Settings
+from .dialogue import FOLLOW_UP, Dialogue
 from .endpoint import Endpointer, Heard
 from .events import EventBus, State
+from .speech import Sentence, Speech, cut
 from .stt import Transcriber
-from .voice import VOICE_RATE, Voice
+from .voice import Voice
 from .wake import WakeDetector
 
 log = logging.getLogger(__name__)
 
+RESTING = (State.IDLE, State.MUTED, State.ERROR)  # between turns: where a reload may switch
 PREROLL_FRAMES = 4  # ~0.3 s of audio before the speech starts goes to the recogniser too
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """Something to say that the user did not just ask for: an MQTT `say`, a timer going off."""
+
+    text: str
+    language: str | None = None
+    volume: int | None = None
+    interrupt: bool = False  # may cut another announcement (never a user's turn)
+    events: tuple = ()  # emitted when it is said, e.g. the timer that went off
 
 
 @dataclass
@@ -47,6 +67,7 @@ class Stages:
     dialogue: Dialogue
     voice: Voice
     missing_model: str = ""
+    announce: AnnounceSettings = field(default_factory=AnnounceSettings)
 
     @classmethod
     def load(cls, settings: Settings, language: str) -> "Stages":
@@ -60,7 +81,7 @@ class Stages:
             missing = ""
         except ModelMissing as e:
             transcriber, missing = None, str(e)
-        return cls(wake, Endpointer(settings.listen), transcriber, dialogue, voice, missing)
+        return cls(wake, Endpointer(settings.listen), transcriber, dialogue, voice, missing, settings.announce)
 
 
 class Pipeline:
@@ -86,8 +107,11 @@ class Pipeline:
         self._frames = 0
         self._clock = clock or (lambda: self._frames * FRAME_SECONDS)  # files: time is audio heard
         self._commands: queue.SimpleQueue[Command | Callable[[], None]] = queue.SimpleQueue()
-        self._speaking_until = 0.0
-        self._heard_end_at = 0.0  # wall time when the end of speech was detected
+        self._speech: Speech | None = None  # what is being said, until it has been heard
+        self._announcements: collections.deque[Announcement] = collections.deque()
+        self._next_starts_at = 0.0  # when the last sentence handed to the sink starts playing
+        self._speaking_until = 0.0  # ... and when it ends
+        self._heard_end_at: float | None = None  # wall time the end of speech was detected, until answered
         self._before_speech: collections.deque[np.ndarray] = collections.deque(maxlen=PREROLL_FRAMES)
         self._recognizing = False
         self._follow_up = False  # the answer being spoken asked a question
@@ -136,7 +160,7 @@ class Pipeline:
         self.stages = stages
         self._voices = {stages.dialogue.language: stages.voice}
         self._keep_time(stages.dialogue)
-        if self.state not in (State.IDLE, State.MUTED):
+        if self.state not in RESTING:
             self._end_turn()
 
     def set_fault(self, fault: str) -> None:
@@ -161,15 +185,19 @@ class Pipeline:
             self._guarded(self._hear, frame)
 
     def finish(self) -> None:
-        """The input ended: finish the current turn (answering what was said) and return to idle."""
+        """The input ended: finish the current turn (answering what was said), say what is still
+        to be said, and return to idle."""
         self._housekeeping()
         if self.state is State.LISTENING:
             if self._recognizing:
-                self._think()
+                self._guarded(self._think)
             else:
                 self._end_turn()
-        if self.state is State.SPEAKING:
-            self._end_turn()
+        while self._speech is not None or self._announcements:
+            if self._speech is None:
+                self._guarded(self._say_next_announcement)
+            else:
+                self._guarded(self._keep_speaking, True)
 
     def _guarded(self, step, *args) -> None:
         try:
@@ -186,38 +214,66 @@ class Pipeline:
                 self._run(command)
             else:
                 command()
-        if self.state is State.SPEAKING and self.now >= self._speaking_until:
-            if self._follow_up and not self.muted:
-                self._listen_again()
-            else:
-                self._end_turn()
-        if self.state in (State.IDLE, State.MUTED, State.ERROR) and int(self.now) != self._due_checked:
+        if self._speech is not None:
+            self._keep_speaking()
+        if int(self.now) != self._due_checked:
             self._due_checked = int(self.now)  # once a second is on time for a timer, and off the audio path
-            self._announce_due()
+            self._check_timers()
+        if self._announcements and self._speech is None and self.state in RESTING:
+            self._say_next_announcement()
 
-    def _announce_due(self) -> None:
-        """A timer or alarm went off: say so, even when nobody spoke (and while muted)."""
+    def _check_timers(self) -> None:
+        """A timer or alarm went off: announce it, even when nobody spoke (and while muted)."""
         reply = self.stages.dialogue.due()
         if reply is not None:
-            self.turn = _new_turn()
-            self._emit(reply.events)
-            self._answer(reply.text)
+            self._announce(Announcement(reply.text, events=reply.events))
+
+    def _announce(self, announcement: Announcement) -> None:
+        """Queue an announcement: it is said once no user is being heard or answered, after those
+        that came before it. `interrupt` cuts an announcement being said (and goes first)."""
+        waiting = self._announcements
+        if len(waiting) >= self.stages.announce.queue_limit:
+            dropped = waiting.popleft()
+            message = (f"{len(waiting) + 1} announcements were already waiting (announce.queue_limit): "
+                       f"dropped the oldest ({len(dropped.text)} characters)")
+            log.warning(message)
+            self.bus.emit("error", code="announcement_dropped", message=message)
+        if announcement.interrupt and self._speech is not None and self._speech.announcement:
+            waiting.appendleft(announcement)
+            self._cut_turn()
+            self._end_turn()
+        else:
+            waiting.append(announcement)
+
+    def _say_next_announcement(self) -> None:
+        announcement = self._announcements.popleft()
+        self.turn = _new_turn()
+        self._emit(announcement.events)
+        self._answer(announcement.text, language=announcement.language, volume=announcement.volume,
+                     announcement=True)
 
     def _hear(self, frame: np.ndarray) -> None:
-        # The wake word runs on every frame so its context is always fresh, but only counts
-        # when idle: what it hears while the speaker talks is the speaker's own voice.
+        # The wake word runs on every frame so its context is always fresh, but does not count
+        # while the speaker answers: what it hears then is the speaker's own voice.
         detection = self.stages.wake.process(frame)
-        if self.state is State.IDLE and detection is not None:
+        if detection is not None and self._may_wake():
             self._wake(detection)
         elif self.state is State.LISTENING:
             self._listen(frame)
 
+    def _may_wake(self) -> bool:
+        """A wake word counts when idle, while a reply is awaited, and during an announcement
+        (which it cuts): announcements never keep the user from their turn."""
+        announcing = self._speech is not None and self._speech.announcement
+        return self.state in (State.IDLE, State.THINKING) or announcing
+
     def _run(self, command: Command) -> None:
         name, args = command.name, command.args
         if name == "say":
-            self._cut_turn()
-            self.turn = _new_turn()
-            self._answer(args["text"], language=args.get("language"), volume=args.get("volume"))
+            text = cut(args["text"], self.stages.announce.max_characters)
+            if text != args["text"]:
+                log.info("say cut from %d to %d characters (announce.max_characters)", len(args["text"]), len(text))
+            self._announce(Announcement(text, args.get("language"), args.get("volume"), args.get("interrupt", False)))
         elif name == "listen":
             if self.muted:
                 self.bus.emit("error", code="muted", message="listen: the microphone is muted; unmute first")
@@ -226,7 +282,8 @@ class Pipeline:
             self.turn = _new_turn()
             self._start_listening()
         elif name == "stop":
-            if self.state in (State.LISTENING, State.THINKING, State.SPEAKING):
+            self._announcements.clear()  # stop cuts everything, what waits too
+            if self.state in (State.LISTENING, State.THINKING, State.SPEAKING) or self._speech is not None:
                 self._cut_turn()
                 self._end_turn()
         elif name == "volume":
@@ -257,11 +314,13 @@ class Pipeline:
         self.call_soon(drop)
 
     def _cut_turn(self) -> None:
-        """Stop whatever the speaker is saying or hearing now."""
-        if self.state is State.SPEAKING:
+        """Stop whatever the speaker is saying (a streamed reply is closed) or hearing now."""
+        if self._speech is not None:
+            self._drop_speech()
             self.sink.stop()
 
     def _wake(self, detection) -> None:
+        self._cut_turn()
         self.turn = _new_turn()
         self.bus.emit("wake", self.turn, wake_word=detection.wake_word, score=detection.score)
         if self.stages.transcriber is None:
@@ -313,8 +372,12 @@ class Pipeline:
         self._emit(reply.events)
         if reply.command is not None:
             self._obey(*reply.command)
-        self._follow_up = reply.follow_up and self.stages.endpointer.settings.follow_up_seconds > 0
-        self._answer(reply.text, after_speech=True)
+        if reply.stream is not None:  # thinking goes on until its first sentence comes
+            self._follow_up = False  # known once its last sentence is said
+            self._speak(Speech(reply.stream, self._voice(None), streamed=True), after_speech=True)
+        else:
+            self._follow_up = reply.follow_up and self.stages.endpointer.settings.follow_up_seconds > 0
+            self._answer(reply.text, after_speech=True)
 
     def _obey(self, name: str, payload: dict) -> None:
         """Run a command the user gave by voice before answering: the answer is heard at the new
@@ -328,24 +391,77 @@ class Pipeline:
             self.bus.emit(kind, self.turn, **fields)
 
     def _answer(self, text: str, after_speech: bool = False, language: str | None = None,
-                volume: int | None = None) -> None:
-        """Say `text`: the first sentence plays while the next ones are synthesised.
+                volume: int | None = None, announcement: bool = False) -> None:
+        """Say `text`: the first sentence plays while the next one is synthesised.
         After speech, the `speaking` event tells how long the user waited since they stopped talking."""
-        self.bus.emit("response", self.turn, text=text)
-        gain = (self.volume if volume is None else volume) / 100
-        seconds = 0.0
-        for i, samples in enumerate(self._voice(language).speak(text)):
-            self.sink.play(samples if gain == 1 else (samples * gain).astype(np.int16), VOICE_RATE)
-            if i == 0:
-                extra = {}
-                if after_speech:
-                    waited = self.stages.endpointer.silence_heard + time.monotonic() - self._heard_end_at
-                    extra["latency_ms"] = round(waited * 1000)
-                self._set_state(State.SPEAKING, **extra)
-            seconds += len(samples) / VOICE_RATE
-        self._speaking_until = self.now + seconds
-        if seconds == 0.0:
+        self.bus.emit("response", self.turn, text=text, final=True)
+        self._speak(Speech.of_text(text, self._voice(language), announcement=announcement, volume=volume),
+                    after_speech)
+
+    def _speak(self, speech: Speech, after_speech: bool = False) -> None:
+        self._drop_speech()
+        self._speech = speech
+        self._next_starts_at = self._speaking_until = self.now
+        if not after_speech:
+            self._heard_end_at = None
+        self._keep_speaking()
+
+    def _keep_speaking(self, to_the_end: bool = False) -> None:
+        """Hand the sink the next sentence once the one before it plays; when everything has been
+        said and heard, the turn goes on. `to_the_end` (the input ended): say all of it now."""
+        speech = self._speech
+        while to_the_end or self.now >= self._next_starts_at:
+            sentence = self._next_sentence(speech, wait=self._file_time or to_the_end, to_the_end=to_the_end)
+            if sentence is None:
+                break
+            self._play(speech, sentence)
+        self._emit(speech.new_events())
+        if speech.finished and (to_the_end or self.now >= self._speaking_until):
+            self._done_speaking(speech, to_the_end)
+
+    def _next_sentence(self, speech: Speech, wait: bool, to_the_end: bool) -> Sentence | None:
+        """The next sentence if it is ready. Waiting for it (a file) ends early when a command comes."""
+        while True:
+            sentence = speech.next(timeout=0.05 if wait else 0)
+            if sentence is not None or not wait or speech.finished or (self._commands.qsize() and not to_the_end):
+                return sentence
+
+    def _play(self, speech: Speech, sentence: Sentence) -> None:
+        if speech.streamed:
+            self.bus.emit("response", self.turn, text=sentence.text, final=False)
+        volume = self.volume if speech.volume is None else speech.volume
+        samples = sentence.samples if volume == 100 else (sentence.samples * (volume / 100)).astype(np.int16)
+        self.sink.play(samples, sentence.rate)
+        if len(speech.said) == 1:
+            extra = {}
+            if self._heard_end_at is not None:
+                waited = self.stages.endpointer.silence_heard + time.monotonic() - self._heard_end_at
+                extra["latency_ms"] = round(waited * 1000)
+                self._heard_end_at = None
+            self._set_state(State.SPEAKING, **extra)
+        self._next_starts_at = max(self._speaking_until, self.now)
+        self._speaking_until = self._next_starts_at + len(sentence.samples) / sentence.rate
+
+    def _done_speaking(self, speech: Speech, to_the_end: bool) -> None:
+        """Everything was said and heard: listen for the answer to a question, or end the turn."""
+        self._drop_speech()
+        if speech.streamed and speech.said:
+            self._follow_up = (speech.said[-1].endswith(FOLLOW_UP)
+                               and self.stages.endpointer.settings.follow_up_seconds > 0)
+        if self._follow_up and not self.muted and not to_the_end:
+            self._listen_again()
+        else:
             self._end_turn()
+
+    def _drop_speech(self) -> None:
+        """Forget the speech job (closing a streamed reply); a streamed reply's whole text is told."""
+        speech, self._speech = self._speech, None
+        if speech is None:
+            return
+        speech.cancel()
+        self._emit(speech.new_events())
+        if speech.streamed and speech.said:
+            self.bus.emit("response", self.turn, text=" ".join(speech.said), final=True)
 
     def _voice(self, language: str | None) -> Voice:
         """The voice for `language` (another language's voice is made the first time it is asked for)."""
@@ -355,6 +471,7 @@ class Pipeline:
         return self._voices[language]
 
     def _end_turn(self) -> None:
+        self._drop_speech()
         self._follow_up = False
         self.stages.wake.resume()
         self.turn = None

@@ -47,6 +47,7 @@ class Voice:
         except (ImportError, OSError, RuntimeError) as e:
             raise ModelMissing(f"the voice needs espeak-ng: install libespeak-ng1 (./scripts/setup) ({e})") from None
         self.settings = settings
+        self.rate = VOICE_RATE  # Hz of what synthesize() returns
         self.name = settings.ko_voice if language == "ko" else settings.en_voice
         self._check_voice(self.name, language)
         self._dir = Path(tempfile.mkdtemp(prefix="speaker-voice-"))
@@ -81,6 +82,8 @@ class Voice:
                 self._engine.save_to_file(sentence, str(path))
                 with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
                     self._engine.runAndWait()
+                if not path.exists():  # now and then (more often off the main thread) it writes no file at all
+                    continue
                 with wave.open(str(path), "rb") as w:
                     samples = np.frombuffer(w.readframes(w.getnframes()), "<i2").copy()
                 if len(samples) or not sentence.strip():

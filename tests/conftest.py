@@ -207,3 +207,28 @@ def broker(broker_dir):
     server = Mosquitto(broker_dir).start()
     yield server
     server.stop()
+
+
+class RecordingSink:
+    """A sink that remembers what it was told, in order: ("play", samples, rate, at) and ("stop", at),
+    `at` being `clock()` (e.g. the pipeline's time) when it was told."""
+
+    def __init__(self, clock=lambda: 0.0):
+        self.clock = clock
+        self.calls: list[tuple] = []
+
+    def play(self, samples: np.ndarray, rate: int) -> None:
+        self.calls.append(("play", samples.copy(), rate, self.clock()))
+
+    def stop(self) -> None:
+        self.calls.append(("stop", self.clock()))
+
+    def close(self) -> None:
+        pass
+
+    def played(self) -> list[np.ndarray]:
+        return [call[1] for call in self.calls if call[0] == "play"]
+
+    def told(self) -> list[str]:
+        """What it was told, by name: ["play", "play", "stop", ...]."""
+        return [call[0] for call in self.calls]

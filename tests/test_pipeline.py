@@ -1,21 +1,32 @@
-"""The pipeline driven in-process, frame by frame, with the real stages: commands, mute, volume."""
+"""The pipeline driven in-process, frame by frame, with the real stages: commands, mute, volume,
+announcements, and speech that never holds up the pipeline's thread."""
+
+import dataclasses
+import threading
+import time
 
 import numpy as np
 import pytest
 
-from conftest import recording, speech
-from speaker.audio import WavSink, frames_of, read_wav
+from conftest import RecordingSink, recording, speech
+from speaker.audio import frames_of
+from speaker.config import AnnounceSettings, ListenSettings, Settings
+from speaker.endpoint import Endpointer
 from speaker.events import EventBus
 from speaker.pipeline import Pipeline
+from speaker.speech import cut
+from speaker.voice import Voice, split_sentences
 
 
-def driven(stages, tmp_path):
-    """A pipeline on `stages`; yields (pipeline, events, feed) where feed(samples) plays audio in."""
+def driven(stages, clock=None):
+    """A pipeline on `stages`; yields (pipeline, events, feed) where feed(samples) plays audio in.
+    Its sink is a RecordingSink (`pipeline.sink`) that notes the pipeline's time of each call."""
     bus = EventBus("test")
     events = []
     bus.subscribe(events.append)
-    sink = WavSink(tmp_path / "out.wav")
-    pipeline = Pipeline(stages, bus, sink)
+    sink = RecordingSink()
+    pipeline = Pipeline(stages, bus, sink, clock=clock)
+    sink.clock = lambda: pipeline.now
     pipeline.start()
 
     def feed(samples):
@@ -23,12 +34,20 @@ def driven(stages, tmp_path):
             pipeline.process(frame)
 
     yield pipeline, events, feed
-    sink.close()
 
 
 @pytest.fixture
-def run(korean_stages, tmp_path):
-    yield from driven(korean_stages, tmp_path)
+def run(korean_stages):
+    yield from driven(korean_stages)
+
+
+def responses(events):
+    return [e["text"] for e in events if e["type"] == "response"]
+
+
+def seconds_played(sink):
+    return sum(len(samples) / call[2] for call, samples in zip(
+        [c for c in sink.calls if c[0] == "play"], sink.played()))
 
 
 def kinds(events):
@@ -56,7 +75,7 @@ def test_muting_mid_sentence_drops_the_turn_and_the_audio(run, hey_jarvis):
     assert "thinking" not in kinds(events) and pipeline.state.value == "muted"
 
 
-def test_say_speaks_an_announcement_in_either_language(run, tmp_path):
+def test_say_speaks_an_announcement_in_either_language(run):
     pipeline, events, feed = run
     pipeline.submit("say", {"text": "Dinner is ready.", "language": "en"})
     feed(recording(0.2))
@@ -64,8 +83,23 @@ def test_say_speaks_an_announcement_in_either_language(run, tmp_path):
     assert events[-2]["text"] == "Dinner is ready."
     feed(recording(3.0))
     assert events[-1]["state"] == "idle"
-    pipeline.sink.close()
-    assert len(read_wav(tmp_path / "out.wav")) > 0.5 * 16000
+    assert seconds_played(pipeline.sink) > 0.5
+
+
+def test_say_honours_its_language_and_volume(run):
+    # "12:30" is read in English by the English voice, and (longer) in Korean by the Korean one.
+    pipeline, events, feed = run
+    settings = Settings().voice
+    english, korean = (len(Voice(settings, language).synthesize("12:30")) for language in ("en", "ko"))
+    assert abs(english - korean) > 0.2 * english
+    pipeline.submit("say", {"text": "12:30", "language": "en"})
+    pipeline.submit("say", {"text": "12:30"})  # the speaker's own language
+    pipeline.submit("say", {"text": "12:30", "language": "en", "volume": 30})
+    feed(recording(12.0))
+    en, ko, quiet = pipeline.sink.played()
+    assert abs(len(en) - english) < 0.05 * english and abs(len(ko) - korean) < 0.05 * korean
+    assert 0.25 < np.abs(quiet).max() / np.abs(en).max() < 0.35
+    assert pipeline.volume == 100  # a say's volume is its own
 
 
 def test_listen_starts_a_turn_without_the_wake_word(run):
@@ -84,9 +118,13 @@ def test_stop_cuts_the_answer_short(run):
     pipeline.submit("stop")
     feed(recording(0.1))
     assert pipeline.state.value == "idle"
+    told = pipeline.sink.told()
+    assert told[-1] == "stop" and 1 <= told.count("play") < 5  # the sink was cut, the rest never sent
+    feed(recording(15.0))
+    assert pipeline.sink.told() == told
 
 
-def test_volume_scales_the_answer_and_is_announced(run, tmp_path):
+def test_volume_scales_the_answer_and_is_announced(run):
     pipeline, events, feed = run
     pipeline.submit("say", {"text": "안녕하세요."})
     feed(recording(3.0))
@@ -96,11 +134,8 @@ def test_volume_scales_the_answer_and_is_announced(run, tmp_path):
     pipeline.submit("volume", {"step": -30})
     feed(recording(0.1))
     assert [e["level"] for e in events if e["type"] == "volume"] == [100, 25, 0]
-    pipeline.sink.close()
-    audio = read_wav(tmp_path / "out.wav").astype(np.float64)
-    half = len(audio) // 2
-    loud, quiet = np.abs(audio[:half]).max(), np.abs(audio[half:]).max()
-    assert 0.15 < quiet / loud < 0.35
+    loud, quiet = (np.abs(samples).max() for samples in pipeline.sink.played())
+    assert 0.2 < quiet / loud < 0.3
 
 
 @pytest.mark.parametrize("name, payload, problem", [
@@ -108,7 +143,7 @@ def test_volume_scales_the_answer_and_is_announced(run, tmp_path):
     ("say", {}, "non-empty text"),
     ("say", {"text": 42}, "non-empty text"),
     ("say", {"text": "hi", "language": "fr"}, "language"),
-    ("say", {"text": "x" * 5000}, "too long"),
+    ("say", {"text": "hi", "interrupt": "yes"}, "interrupt"),
     ("volume", {"level": 150}, "between 0 and 100"),
     ("volume", {"level": "loud"}, "number"),
     ("volume", {}, "exactly one"),
@@ -143,9 +178,8 @@ nudge_person = ["좋네요."]
 '''
 
 
-@pytest.fixture
-def companion(korean_transcriber, tmp_path):
-    """A pipeline whose dialogue is its own (memory in tmp_path); returns (pipeline, events, feed)."""
+def own_dialogue(korean_transcriber, tmp_path, listen=ListenSettings()):
+    """A pipeline whose dialogue is its own (memory in tmp_path); yields (pipeline, events, feed)."""
     from speaker.config import Settings
     from speaker.dialogue import Dialogue
     from speaker.dialogue.persona import load
@@ -159,9 +193,14 @@ def companion(korean_transcriber, tmp_path):
     settings = Settings(language="ko")
     dialogue = Dialogue("ko", seed=0, persona=load(persona_file), state_dir=tmp_path / "state")
     voice = Voice(settings.voice, "ko")
-    stages = Stages(WakeDetector(settings.wake), Endpointer(settings.listen), korean_transcriber, dialogue, voice)
-    yield from driven(stages, tmp_path)
+    stages = Stages(WakeDetector(settings.wake), Endpointer(listen), korean_transcriber, dialogue, voice)
+    yield from driven(stages)
     voice.close()
+
+
+@pytest.fixture
+def companion(korean_transcriber, tmp_path):
+    yield from own_dialogue(korean_transcriber, tmp_path)
 
 
 def test_a_question_in_the_answer_is_answered_without_the_wake_word(companion, hey_jarvis):
@@ -224,3 +263,312 @@ def test_mute_and_volume_said_aloud_go_through_the_command_door(companion, hey_j
     assert said and pipeline.muted and events[-1]["state"] == "muted"
     feed(recording(1.0, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 3.0))
     assert len([e for e in events if e["type"] == "wake"]) == 2  # muted: the third wake word is not heard
+
+
+def test_partial_transcripts_are_told_while_the_user_talks(run):
+    pipeline, events, feed = run
+    pipeline.submit("listen")
+    feed(recording(0.5, speech("이름이 뭐야", "ko+f3"), 2.0))
+    turn = [e for e in events if e["type"] == "intent"][0]["turn"]
+    told = [e for e in events if e["turn"] == turn]
+    partial = [i for i, e in enumerate(told) if e["type"] == "transcript" and not e["final"]]
+    thinking = next(i for i, e in enumerate(told) if e.get("state") == "thinking")
+    assert partial and all(told[i]["text"].strip() for i in partial)
+    assert max(partial) < thinking  # while the user talks, before the speaker thinks
+
+
+def test_no_follow_up_listening_when_follow_up_seconds_is_0(korean_transcriber, tmp_path, hey_jarvis):
+    pipeline, events, feed = next(own_dialogue(korean_transcriber, tmp_path, ListenSettings(follow_up_seconds=0)))
+    feed(recording(1.0, hey_jarvis, 0.7, speech("어떻게 지내", "ko+f3"), 4.0, speech("기분좋아", "ko+f3"), 6.0))
+    assert responses(events)[0].endswith("?")  # the answer asked back...
+    assert [e["name"] for e in events if e["type"] == "intent"] == ["SpeakerHowAreYou"]  # ...and was not listened to
+    assert not [e for e in events if e.get("follow_up")] and kinds(events)[-1] == "idle"
+
+
+# --- speech never holds up the pipeline -----------------------------------------------------------
+
+class WatchedVoice:
+    """The real voice, noting each sentence it is asked for and has made; `hold()` makes every
+    sentence wait until `allow(n)` lets n more be made."""
+
+    def __init__(self, voice):
+        self.voice, self.rate, self.settings = voice, voice.rate, voice.settings
+        self.asked: list[str] = []
+        self.made: list[str] = []
+        self._allowed = None
+
+    def hold(self):
+        self._allowed = threading.Semaphore(0)
+
+    def allow(self, n=1000):
+        for _ in range(n):
+            self._allowed.release()
+
+    def synthesize(self, sentence):
+        self.asked.append(sentence)
+        if self._allowed is not None:
+            self._allowed.acquire()
+        samples = self.voice.synthesize(sentence)
+        self.made.append(sentence)
+        return samples
+
+
+def until(condition, step, timeout=20.0):
+    """Call step() until condition() holds (False after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        step()
+        time.sleep(0.01)
+    return True
+
+
+def promptly(step, timeout=10.0):
+    """Run step() and fail (rather than hang) if it waits more than `timeout` seconds."""
+    worker = threading.Thread(target=step, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    assert not worker.is_alive(), "the pipeline's thread waited"
+
+
+QUIET = recording(0.08)[:1280]
+THREE = "첫 번째 문장입니다. 두 번째 문장입니다. 세 번째 문장입니다."
+
+
+def test_the_first_sentence_plays_while_the_next_is_made_and_a_live_microphone_never_waits(korean_stages):
+    voice = WatchedVoice(korean_stages.voice)
+    voice.hold()
+    pipeline, events, feed = next(driven(dataclasses.replace(korean_stages, voice=voice), clock=time.monotonic))
+    try:
+        pipeline.submit("say", {"text": THREE})
+        voice.allow(1)
+        assert until(lambda: pipeline.sink.told() == ["play"] and len(voice.asked) == 2,
+                     lambda: promptly(pipeline.tick))
+        assert pipeline.state.value == "speaking" and voice.made == split_sentences(THREE)[:1]
+        # the second sentence is being made (held): frames and commands go on meanwhile
+        promptly(lambda: [pipeline.process(QUIET) for _ in range(10)])
+        pipeline.submit("volume", {"level": 60})
+        promptly(pipeline.tick)
+        assert pipeline.volume == 60 and pipeline.sink.told() == ["play"]
+    finally:
+        voice.allow()
+    assert until(lambda: pipeline.state.value == "idle", pipeline.tick)
+    assert voice.made == split_sentences(THREE) and pipeline.sink.told() == ["play"] * 3
+
+
+def test_long_text_is_synthesised_as_playback_needs_it(korean_stages):
+    voice = WatchedVoice(korean_stages.voice)
+    pipeline, events, feed = next(driven(dataclasses.replace(korean_stages, voice=voice)))
+    text = " ".join(f"안내 방송 {i}번 입니다." for i in range(20))
+    pipeline.submit("say", {"text": text})
+    feed(recording(3.0))
+    played = pipeline.sink.played()
+    starts = np.cumsum([0] + [len(p) / voice.rate for p in played])
+    started = sum(start <= 3.0 for start in starts[:-1])
+    assert len(played) <= started + 1  # the one playing, and the next queued behind it
+    assert len(voice.asked) <= len(played) + 1  # and one more being made
+    feed(recording(60.0))
+    assert voice.made == split_sentences(text) and len(pipeline.sink.played()) == 20
+    assert kinds(events)[-1] == "idle"
+
+
+# --- announcements wait for the user's turn --------------------------------------------------------
+
+@pytest.mark.parametrize("when", ["while the question is heard", "0.5 s after the question"])
+def test_an_announcement_waits_until_the_question_is_answered(run, hey_jarvis, when):
+    pipeline, events, feed = run
+    question = speech("지금 몇 시야", "ko+f3")
+    feed(recording(1.0, hey_jarvis, 0.7))
+    if when == "while the question is heard":
+        half = len(question) // 2 // 1280 * 1280  # whole frames
+        feed(question[:half])
+        pipeline.submit("say", {"text": "Dinner is ready.", "language": "en"})
+        feed(question[half:])
+    else:
+        feed(recording(question, 0.5))
+        pipeline.submit("say", {"text": "Dinner is ready.", "language": "en"})
+    feed(recording(10.0))
+    intent = next(e for e in events if e["type"] == "intent")
+    assert intent["name"] == "HassGetCurrentTime"
+    answered = [i for i, e in enumerate(events) if e["turn"] == intent["turn"]]
+    said = [i for i, e in enumerate(events) if e["type"] == "response" and e["text"] == "Dinner is ready."]
+    assert len(said) == 1 and said[0] > max(answered)  # after the whole answer, in a turn of its own
+    assert events[said[0] - 1]["state"] == "idle" and kinds(events)[-1] == "idle"
+
+
+def test_a_timer_that_goes_off_during_a_turn_is_told_after_the_answer(companion, hey_jarvis):
+    pipeline, events, feed = companion
+    pipeline.stages.dialogue.reply("10초 타이머")
+    feed(recording(9.5 - len(hey_jarvis) / 16000))
+    feed(recording(hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 8.0))  # the timer's time comes while listening
+    intent = next(e for e in events if e["type"] == "intent")
+    timer = next(i for i, e in enumerate(events) if e["type"] == "timer")
+    assert intent["name"] == "HassGetCurrentTime"
+    assert timer > max(i for i, e in enumerate(events) if e["turn"] == intent["turn"])
+    assert kinds(events[timer:]) == ["timer", "response", "speaking", "idle"]
+
+
+def test_a_full_queue_drops_the_oldest_announcement_and_says_so(korean_stages):
+    stages = dataclasses.replace(korean_stages, announce=AnnounceSettings(queue_limit=2))
+    pipeline, events, feed = next(driven(stages))
+    pipeline.submit("listen")
+    feed(recording(0.2))
+    for text in ("하나.", "둘.", "셋.", "넷."):
+        pipeline.submit("say", {"text": text})
+    feed(recording(12.0))
+    dropped = [e for e in events if e["type"] == "error"]
+    assert [e["code"] for e in dropped] == ["announcement_dropped"] * 2 and "oldest" in dropped[0]["message"]
+    assert responses(events)[1:] == ["셋.", "넷."]  # after the gentle word for the silence, in order
+
+
+def test_interrupt_cuts_an_announcement_but_never_a_users_turn(run):
+    pipeline, events, feed = run
+    pipeline.submit("say", {"text": "이것은 아주 긴 안내 방송입니다. " * 4})
+    feed(recording(0.5))
+    pipeline.submit("say", {"text": "급한 안내입니다.", "interrupt": True})
+    pipeline.submit("say", {"text": "그 다음 안내입니다."})
+    feed(recording(0.2))
+    assert pipeline.sink.told()[:3] == ["play", "play", "stop"] and responses(events)[-1] == "급한 안내입니다."
+    feed(recording(8.0))
+    assert responses(events)[1:] == ["급한 안내입니다.", "그 다음 안내입니다."]
+    pipeline.submit("listen")
+    feed(recording(0.2))
+    pipeline.submit("say", {"text": "또 다른 안내입니다.", "interrupt": True})
+    feed(recording(0.5))
+    assert pipeline.state.value == "listening"
+    feed(recording(8.0))
+    assert responses(events)[-1] == "또 다른 안내입니다."
+
+
+def test_stop_cuts_everything_including_what_waits(run):
+    pipeline, events, feed = run
+    pipeline.submit("listen")
+    feed(recording(0.2))
+    pipeline.submit("say", {"text": "하나."})
+    pipeline.submit("say", {"text": "둘."})
+    pipeline.submit("stop")
+    feed(recording(6.0))
+    assert responses(events) == [] and pipeline.sink.told() == [] and pipeline.state.value == "idle"
+
+
+def test_a_long_say_is_cut_at_the_end_of_a_sentence(korean_stages):
+    stages = dataclasses.replace(korean_stages, announce=AnnounceSettings(max_characters=60))
+    pipeline, events, feed = next(driven(stages))
+    pipeline.submit("say", {"text": "This is the first sentence. This is the second one. And a third one.",
+                            "language": "en"})
+    feed(recording(0.2))
+    assert responses(events) == ["This is the first sentence. This is the second one."]
+
+
+def test_cut_keeps_whole_sentences_and_words():
+    assert cut("One. Two. Three.", 100) == "One. Two. Three."
+    assert cut("One. Two. Three.", 10) == "One. Two."
+    assert cut("a very long sentence without an end", 12) == "a very long"
+    assert cut("x" * 50, 20) == "x" * 20
+
+
+def test_a_flood_of_says_does_not_freeze_the_pipeline(run, hey_jarvis):
+    pipeline, events, feed = run
+    long = ("오늘 저녁 여섯 시에 가족 모임이 있습니다. " * 50)[:1000]
+    for _ in range(30):
+        pipeline.submit("say", {"text": long})
+    for i in range(2000):
+        pipeline.submit("say", {"text": f"알림 {i}번."})
+    feed(recording(3.0))
+    dropped = [e for e in events if e["type"] == "error" and e["code"] == "announcement_dropped"]
+    assert len(dropped) == 2030 - 10  # announce.queue_limit wait; the rest is dropped, and told
+    assert seconds_played(pipeline.sink) < 3.0 + 6.0  # what was heard, and a sentence or two ahead
+    feed(recording(hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 1.0))  # the user cuts in, and is answered
+    assert [e["name"] for e in events if e["type"] == "intent"] == ["HassGetCurrentTime"]
+    pipeline.submit("stop")
+    feed(recording(1.0))
+    assert pipeline.state.value == "idle" and pipeline.sink.told()[-1] == "stop"
+
+
+# --- streamed replies (Reply.stream, the SentenceStream contract) ----------------------------------
+
+class SlowStream:
+    """A reply that honours the SentenceStream contract: each sentence after its delay, `events`
+    appended as they happen, and close() from any thread ends the iteration at once."""
+
+    def __init__(self, *timed, event_after: int | None = None):
+        self.timed = timed  # (seconds, sentence) pairs
+        self.event_after = event_after
+        self.events: list[tuple[str, dict]] = []
+        self.closed = threading.Event()
+        self.ended = threading.Event()
+
+    def __iter__(self):
+        try:
+            for i, (delay, sentence) in enumerate(self.timed):
+                if self.closed.wait(delay):
+                    return
+                yield sentence
+                if i == self.event_after:
+                    self.events.append(("error", {"code": "llm_bad_reply", "message": "a runaway reply was cut"}))
+        finally:
+            self.ended.set()
+
+    def close(self):
+        self.closed.set()
+
+
+@pytest.fixture
+def streaming(korean_stages, tmp_path):
+    """A live pipeline (wall clock) whose dialogue answers every sentence with `dialogue.stream`."""
+    from speaker.dialogue import Dialogue, Reply
+
+    class Streaming(Dialogue):
+        stream = None
+
+        def reply(self, text):
+            return Reply(None, stream=self.stream)
+
+    dialogue = Streaming("ko", seed=0, state_dir=tmp_path / "state")
+    yield from driven(dataclasses.replace(korean_stages, dialogue=dialogue), clock=time.monotonic)
+
+
+def ask(pipeline, feed):
+    """Ask something without the wake word; returns once the speaker thinks."""
+    pipeline.submit("listen")
+    feed(recording(0.3, speech("이름이 뭐야", "ko+f3"), 0.6))
+    assert pipeline.state.value == "thinking"
+
+
+def test_a_streamed_reply_is_said_sentence_by_sentence_as_it_comes(streaming):
+    pipeline, events, feed = streaming
+    sentences = ["안녕하세요.", "저는 사만다예요.", "무엇을 도와드릴까요?"]
+    stream = pipeline.stages.dialogue.stream = SlowStream(*[(0.6, s) for s in sentences], event_after=1)
+    ask(pipeline, feed)
+    pipeline.submit("volume", {"level": 70})  # commands and frames go on while the model thinks
+    assert until(lambda: pipeline.volume == 70, lambda: promptly(lambda: pipeline.process(QUIET)))
+    assert pipeline.state.value == "thinking" and pipeline.sink.told() == []
+    assert until(lambda: any(e.get("follow_up") for e in events), lambda: promptly(lambda: pipeline.process(QUIET)))
+    turn = next(e for e in events if e["type"] == "intent")["turn"]
+    told = [e for e in events if e["turn"] == turn]
+    said = [(e["text"], e["final"]) for e in told if e["type"] == "response"]
+    assert said == [*[(s, False) for s in sentences], (" ".join(sentences), True)]
+    speaking = next(e for e in told if e.get("state") == "speaking")
+    assert speaking["latency_ms"] >= 600  # the first sentence's wait is counted
+    order = [e["text"] if e["type"] == "response" else e["type"] for e in told]
+    assert order.index(sentences[1]) < order.index("error") < order.index(sentences[2])  # told after its sentence
+    assert pipeline.sink.told() == ["play"] * 3 and stream.ended.is_set()
+    assert pipeline.state.value == "listening"  # the reply asked something
+
+
+@pytest.mark.parametrize("action, state", [("stop", "idle"), ("listen", "listening"), ("mute", "muted"),
+                                           ("wake word", "listening")])
+def test_stop_the_button_a_wake_word_or_mute_close_a_slow_stream_at_once(streaming, hey_jarvis, action, state):
+    pipeline, events, feed = streaming
+    stream = pipeline.stages.dialogue.stream = SlowStream((30.0, "너무 늦은 대답입니다."))
+    ask(pipeline, feed)
+    if action == "wake word":
+        promptly(lambda: feed(recording(0.3, hey_jarvis, 0.3)))
+        assert [e["type"] for e in events].count("wake") == 1
+    else:
+        pipeline.submit(action)
+        promptly(pipeline.tick)
+    assert pipeline.state.value == state and stream.closed.is_set()  # the turn ended at the next step
+    assert stream.ended.wait(1.0)  # and the stream with it
+    assert pipeline.sink.told().count("play") == 0

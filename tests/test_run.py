@@ -4,15 +4,48 @@ import json
 import os
 import queue
 import signal
+import statistics
 import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import ROOT, SPEAKER, read_events, recording, run_speaker, speech, write_wav
+import conftest
+from conftest import ROOT, SPEAKER, read_events, recording, speech, write_wav
+from speaker.config import Settings
 
 pytestmark = pytest.mark.slow
+DEFAULTS = ROOT / "config" / "speaker.toml"  # never the machine's /etc/speaker/speaker.toml
+
+
+def run_speaker(command, *args, **kwargs):
+    """The real `speaker COMMAND`, with the default settings unless the test gives its own."""
+    own = ("--config", DEFAULTS) if "--config" not in args else ()
+    return conftest.run_speaker(command, *own, *args, **kwargs)
+
+
+class Events:
+    """A running speaker's events (stdout, one JSON line each), read on a thread of their own so
+    that waiting for one never hangs."""
+
+    def __init__(self, proc):
+        self.all: list[dict] = []
+        self._lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [self._lines.put(line) for line in proc.stdout], daemon=True).start()
+
+    def wait_for(self, matches, timeout: float = 60) -> dict | None:
+        """The first event from now on that `matches`, or None after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                event = json.loads(self._lines.get(timeout=left))
+            except queue.Empty:
+                return None
+            self.all.append(event)
+            if matches(event):
+                return event
+        return None
 
 TURN = ["wake", "listening", "thinking", "transcript", "intent", "response", "speaking"]
 
@@ -50,8 +83,13 @@ def test_korean_turns_are_heard_understood_and_answered(tmp_path, hey_jarvis):
         assert understood["name"] in (intent, None), (text, transcript["text"])
         right += transcript["text"] == text and understood["name"] == intent
         assert response["text"].strip()
-        assert 0 < speaking["latency_ms"] < 5000
     assert right >= 2
+    # The wait is honest (it counts the silence that ended the sentence) and short: grammar-first
+    # recognition and one sentence of synthesis. benchmarks/latency.py measures it in real time.
+    silence_ms = Settings().listen.silence_seconds * 1000
+    latencies = [e["latency_ms"] for e in events if e.get("state") == "speaking"]
+    assert len(latencies) == 3 and min(latencies) >= silence_ms
+    assert statistics.median(latencies) < silence_ms + 1500, latencies
     assert events[-1]["type"] == "state" and events[-1]["state"] == "idle" and events[-1]["turn"] is None
     for e in events:
         assert {"type", "ts", "device", "turn"} <= e.keys() and e["device"] == "speaker"
@@ -133,19 +171,9 @@ def test_with_no_microphone_the_daemon_starts_reports_and_stops_cleanly(tmp_path
     conf.write_text('language = "ko"\n[audio]\ninput_device = "no-such-microphone"\nretry_seconds = 0.5\n')
     proc = subprocess.Popen([*SPEAKER, "run", "--config", str(conf), "--events-jsonl", "-"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    lines: queue.SimpleQueue = queue.SimpleQueue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:
-        errors = []
-        deadline = time.monotonic() + 60
-        while not errors and time.monotonic() < deadline:
-            try:
-                event = json.loads(lines.get(timeout=max(0.0, deadline - time.monotonic())))
-            except queue.Empty:
-                break
-            if event["type"] == "error":
-                errors.append(event)
-        assert errors and errors[0]["code"] == "microphone_unavailable"
+        error = Events(proc).wait_for(lambda e: e["type"] == "error")
+        assert error and error["code"] == "microphone_unavailable"
         time.sleep(1.0)
         assert proc.poll() is None  # still running, still retrying
         proc.send_signal(signal.SIGTERM)
@@ -199,3 +227,56 @@ def test_a_timer_asked_for_by_voice_answers_how_long_is_left_and_goes_off(tmp_pa
     kinds, mine = turn_kinds(events, timer["turn"])
     assert kinds == ["timer", "response", "speaking"] and "라면 타이머" in mine[1]["text"]
     assert events[-1]["state"] == "idle"
+
+
+def test_a_flood_of_says_on_mqtt_neither_freezes_the_speaker_nor_slows_sigterm(tmp_path, broker, hey_jarvis):
+    # Issue 9: 30 says of 1,000 characters froze the pipeline for 48.6 s, no spoken turn was
+    # answered, and SIGTERM took 48.8 s (the unit allows 15 s).
+    proc = subprocess.Popen([*SPEAKER, "run", "--config", str(DEFAULTS), "--language", "ko", "--input", "-",
+                             "--output", str(tmp_path / "o.wav"), "--mqtt", broker.url, "--events-jsonl", "-"],
+                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    audio = {"next": recording(0.5)}
+    stop_feeding = threading.Event()
+
+    def feed():  # a microphone: 80 ms of sound every 80 ms, quiet room unless something is said
+        try:
+            while not stop_feeding.is_set():
+                chunk, audio["next"] = audio["next"], recording(0.08)
+                proc.stdin.write(chunk.astype("<i2").tobytes())
+                proc.stdin.flush()
+                time.sleep(len(chunk) / 16000)
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def publish(name, payload):
+        subprocess.run(["mosquitto_pub", "-p", str(broker.port), "-q", "1", "-t", f"speaker/speaker/cmd/{name}",
+                        "-m", json.dumps(payload)], check=True)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    events = Events(proc)
+    try:
+        assert events.wait_for(lambda e: e.get("state") == "idle", timeout=120)
+        level = None
+        while level is None:  # the link is up once a command gets through
+            publish("volume", {"level": 90})
+            level = events.wait_for(lambda e: e["type"] == "volume" and e["level"] == 90, timeout=2)
+        long = ("오늘 저녁 여섯 시에 가족 모임이 있습니다. " * 50)[:1000]
+        for _ in range(30):
+            publish("say", {"text": long})
+        assert events.wait_for(lambda e: e.get("state") == "speaking", timeout=30)
+        audio["next"] = recording(hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 0.1)
+        intent = events.wait_for(lambda e: e["type"] == "intent", timeout=60)
+        assert intent and intent["name"] == "HassGetCurrentTime"
+        assert events.wait_for(lambda e: e.get("state") == "speaking" and e["turn"] == intent["turn"], timeout=30)
+        assert events.wait_for(lambda e: e["type"] == "response" and e["turn"] != intent["turn"], timeout=60), \
+            [(e["type"], e.get("state")) for e in events.all[-12:]]  # then the announcements go on
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0  # the unit's TimeoutStopSec
+        took = time.monotonic() - sent
+        assert took < 10, f"SIGTERM took {took:.1f} s"
+    finally:
+        stop_feeding.set()
+        if proc.poll() is None:
+            proc.kill()

@@ -45,6 +45,7 @@ class Reply:
     command: tuple[str, dict] | None = None  # for the pipeline's command door, e.g. ("volume", {"level": 50})
     follow_up: bool = False  # the reply asked a question: listen again without the wake word
     events: tuple[tuple[str, dict], ...] = ()  # (type, fields) to emit: a timer that fired, an error
+    stream: object | None = None  # a SentenceStream (llm.py): sentences said as they come; text is ""
 
 
 class Dialogue:
