@@ -81,7 +81,7 @@ def cmd_transcribe(args) -> int:
 
 
 def cmd_say(args) -> int:
-    from .voice import VOICE_RATE, Voice
+    from .voice import Voice
 
     settings = _settings(args)
     _setup_logging(settings.log.level)
@@ -91,7 +91,7 @@ def cmd_say(args) -> int:
         settings.audio.output_device, settings.audio.output_command, lambda code, message: errors.append(message))
     try:
         for samples in voice.speak(args.text):
-            sink.play(samples, VOICE_RATE)
+            sink.play(samples, voice.rate)
     finally:
         sink.close()
         voice.close()
@@ -174,19 +174,24 @@ def cmd_check_config(args) -> int:
             wake.model_path(name)
         except ModelMissing as e:
             problems.append(str(e))
+    engines = []
     for language in LANGUAGES:  # `--language` can pick either at run time
         try:
-            Voice(settings.voice, language).close()
+            voice = Voice(settings.voice, language)
+            engines.append(f"voice ({language}): {voice.name}")
+            voice.close()
         except ModelMissing as e:
             problems.append(str(e))
     try:
-        stt.model_path(settings, settings.language)
+        engines.insert(0, f"speech to text ({settings.language}): {stt.describe_engine(settings, settings.language)}")
     except ModelMissing as e:
         warnings.append(f"{e} (the speaker will wake and say so, but not understand speech)")
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     if problems:
         raise ConfigError([f"{args.path}: {p}" for p in problems])
+    for line in engines:
+        print(line, file=sys.stderr)
     print(f"{args.path}: ok")
     return 0
 

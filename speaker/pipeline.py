@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import commands
+from . import chimes, commands
 from .audio import FRAME_SECONDS
 from .commands import Command
 from .config import ModelMissing, Settings
@@ -29,7 +29,7 @@ from .dialogue import Dialogue
 from .endpoint import Endpointer, Heard
 from .events import EventBus, State
 from .stt import Transcriber
-from .voice import VOICE_RATE, Voice
+from .voice import Voice
 from .wake import WakeDetector
 
 log = logging.getLogger(__name__)
@@ -180,6 +180,7 @@ class Pipeline:
             if self._follow_up and not self.muted:
                 self._listen_again()
             else:
+                self._chime(chimes.done, self.stages.voice.settings.done_chime)
                 self._end_turn()
         if self.state in (State.IDLE, State.MUTED) and int(self.now) != self._due_checked:
             self._due_checked = int(self.now)  # once a second is on time for a timer, and off the audio path
@@ -252,11 +253,18 @@ class Pipeline:
     def _wake(self, detection) -> None:
         self.turn = _new_turn()
         self.bus.emit("wake", self.turn, wake_word=detection.wake_word, score=detection.score)
+        self._chime(chimes.listening, self.stages.voice.settings.wake_chime)
         if self.stages.transcriber is None:
             self.bus.emit("error", self.turn, code="model_missing", message=self.stages.missing_model)
             self._answer(self.stages.dialogue.line("needs_model"))
             return
         self._start_listening()
+
+    def _chime(self, sound, wanted: bool) -> None:
+        """A soft sound (see chimes.py), if the settings want it."""
+        if wanted:
+            rate = self.stages.voice.rate
+            self.sink.play(sound(rate), rate)
 
     def _start_listening(self, follow_up: bool = False) -> None:
         self._following_up = follow_up
@@ -322,15 +330,16 @@ class Pipeline:
         self.bus.emit("response", self.turn, text=text)
         gain = (self.volume if volume is None else volume) / 100
         seconds = 0.0
-        for i, samples in enumerate(self._voice(language).speak(text)):
-            self.sink.play(samples if gain == 1 else (samples * gain).astype(np.int16), VOICE_RATE)
+        voice = self._voice(language)
+        for i, samples in enumerate(voice.speak(text)):
+            self.sink.play(samples if gain == 1 else (samples * gain).astype(np.int16), voice.rate)
             if i == 0:
                 extra = {}
                 if after_speech:
                     waited = self.stages.endpointer.silence_heard + time.monotonic() - self._heard_end_at
                     extra["latency_ms"] = round(waited * 1000)
                 self._set_state(State.SPEAKING, **extra)
-            seconds += len(samples) / VOICE_RATE
+            seconds += len(samples) / voice.rate
         self._speaking_until = self.now + seconds
         if seconds == 0.0:
             self._end_turn()
