@@ -147,7 +147,7 @@ class PiperEngine:
         try:
             config = PiperConfig.from_dict(json.loads(Path(f"{path}.json").read_text(encoding="utf-8")))
             options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = 2  # a sentence in well under real time, leaving cores for listening
+            options.intra_op_num_threads = 1  # faster than 2 on a busy 2-core machine; leaves cores for listening
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy waiting between sentences
             session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
         except (OSError, ValueError, KeyError, onnxruntime.capi.onnxruntime_pybind11_state.Fail) as e:
