@@ -491,7 +491,7 @@ def test_a_full_staging_install_has_every_model_a_pi_needs(tmp_path):
                            capture_output=True, text=True, cwd=tmp_path,
                            env={**os.environ, "STATE_DIRECTORY": str(root / "var/lib/speaker")})
     assert check.returncode == 0, check.stderr
-    assert "vosk-model-small-en-us-0.15" in check.stderr  # English without its model: a warning, not a failure
+    assert "speech to text (en): pocketsphinx" in check.stderr  # English without vosk's model: pocketsphinx
 
 
 # --- the unit's system-call sandbox, emulated (tests/unit_sandbox.py) ---------------------------
