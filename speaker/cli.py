@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import signal
@@ -180,6 +181,8 @@ def cmd_check_config(args) -> int:
             voice = Voice(settings.voice, language)
             engines.append(f"voice ({language}): {voice.name}")
             voice.close()
+            if not voice.name.startswith("espeak"):  # espeak-ng's voice setting is checked all the same
+                Voice(dataclasses.replace(settings.voice, engine="espeak"), language).close()
         except ModelMissing as e:
             problems.append(str(e))
     try:
