@@ -11,6 +11,7 @@ so that no engine is handed more than it can say at once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -135,33 +136,42 @@ def piper_voice_path(settings: VoiceSettings, language: str) -> Path | None:
     return fallback
 
 
+@functools.lru_cache(maxsize=2)
+def _piper_voice(path: Path):
+    """A piper voice loaded once per process and warmed up (the first run of a model is slow): a reload
+    or a second Voice of the same file costs nothing."""
+    try:
+        import onnxruntime
+        from piper import PiperConfig, PiperVoice
+    except ImportError as e:
+        raise ModelMissing(f"the piper voice needs piper-tts: run ./scripts/setup ({e})") from None
+    try:
+        config = PiperConfig.from_dict(json.loads(Path(f"{path}.json").read_text(encoding="utf-8")))
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1  # faster than 2 on a busy 2-core machine; leaves cores for listening
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy waiting between sentences
+        session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except (OSError, ValueError, KeyError, onnxruntime.capi.onnxruntime_pybind11_state.Fail) as e:
+        raise ModelMissing(f"cannot load the piper voice {path}: {e}") from None
+    voice = PiperVoice(session=session, config=config)
+    for _chunk in voice.synthesize("Hello."):
+        pass
+    return voice
+
+
 class PiperEngine:
-    """A piper voice (onnxruntime), loaded once and warmed up, so the first answer is not the slow one."""
+    """A piper voice (onnxruntime) at this voice's pace and volume."""
 
     def __init__(self, path: Path, settings: VoiceSettings):
-        try:
-            import onnxruntime
-            from piper import PiperConfig, PiperVoice, SynthesisConfig
-        except ImportError as e:
-            raise ModelMissing(f"the piper voice needs piper-tts: run ./scripts/setup ({e})") from None
-        try:
-            config = PiperConfig.from_dict(json.loads(Path(f"{path}.json").read_text(encoding="utf-8")))
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = 1  # faster than 2 on a busy 2-core machine; leaves cores for listening
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy waiting between sentences
-            session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-        except (OSError, ValueError, KeyError, onnxruntime.capi.onnxruntime_pybind11_state.Fail) as e:
-            raise ModelMissing(f"cannot load the piper voice {path}: {e}") from None
-        self._voice = PiperVoice(session=session, config=config)
+        from piper import SynthesisConfig
+
+        self._voice = _piper_voice(path.resolve())
         self._config = SynthesisConfig(length_scale=NORMAL_RATE / settings.rate, volume=settings.volume)
-        self._lock = threading.Lock()
-        self.rate = config.sample_rate
+        self.rate = self._voice.config.sample_rate
         self.name = f"piper {path.stem}"
-        self.synthesize("Hello.")  # the first run of a model is slow: do it now, not on the first answer
 
     def synthesize(self, sentence: str) -> np.ndarray:
-        with self._lock:
-            chunks = [chunk.audio_int16_array for chunk in self._voice.synthesize(sentence, self._config)]
+        chunks = [chunk.audio_int16_array for chunk in self._voice.synthesize(sentence, self._config)]  # thread-safe
         return np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
 
     def close(self) -> None:

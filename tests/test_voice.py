@@ -400,3 +400,14 @@ def test_a_turn_begins_with_the_listening_chime_and_ends_with_the_done_sound(kor
     if on:
         assert np.array_equal(sounds[0], listening) and np.array_equal(sounds[-1], done)
     assert len(sounds) >= 1 + 2 * on  # the answer itself, between them
+
+
+def test_piper_voices_are_safe_from_many_threads_and_loaded_once(piper):
+    from concurrent.futures import ThreadPoolExecutor
+
+    other = Voice(VoiceSettings(), "en")  # a reload, or a say in another thread: the loaded voice is reused
+    assert other._engine._voice is piper._engine._voice
+    alone = len(piper.synthesize(SHORT))
+    with ThreadPoolExecutor(4) as pool:
+        lengths = list(pool.map(lambda i: len((piper, other)[i % 2].synthesize(SHORT)), range(8)))
+    assert all(length == pytest.approx(alone, rel=0.2) for length in lengths)
