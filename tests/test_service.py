@@ -215,7 +215,7 @@ def english_without_its_model(tmp_path: Path, audio: str) -> Path:
     """Settings that load fast: English whose speech model is absent (it wakes and says so)."""
     conf = tmp_path / "speaker.toml"
     conf.write_text(f'language = "en"\n[audio]\n{audio}\nretry_seconds = 0.5\n'
-                    f'[stt]\nmodels_dir = "{tmp_path / "no-models"}"\n')
+                    f'[stt]\nmodels_dir = "{tmp_path / "no-models"}"\nen_engine = "vosk"\n')
     return conf
 
 
