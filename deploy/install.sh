@@ -157,6 +157,26 @@ else
   mv "$tmp/model/$EN_MODEL" "$models/"
 fi
 mkdir -p "$models"
+# The default persona's piper voice, as ./scripts/setup fetches it (see the note on its checksum there).
+# Without internet the speaker speaks English with en_US-joe-medium, installed from PyPI.
+VOICE=$(setup_value VOICE) VOICE_URL=$(setup_value VOICE_URL) VOICE_TREE=$(setup_value VOICE_TREE)
+voices=$models/voices
+if [ -f "$voices/$VOICE.onnx" ] && [ -f "$voices/$VOICE.onnx.json" ]; then
+  say "voice $VOICE already in $voices"
+else
+  sha=$(sed -n 's/^VOICE_SHA256=//p' "$src/scripts/setup" | tr -d '"')
+  if [ -z "$sha" ] && curl -fsSL --connect-timeout 15 --max-time 60 -o "$tmp/tree.json" "$VOICE_TREE"; then
+    sha=$(python3 -c 'import json, sys; print(next(f["lfs"]["oid"] for f in json.load(open(sys.argv[1])) if f["path"].endswith(sys.argv[2] + ".onnx")))' "$tmp/tree.json" "$VOICE" 2>/dev/null || true)
+  fi
+  if [ -n "$sha" ] && curl -fsSL --connect-timeout 15 --max-time 900 -o "$tmp/$VOICE.onnx" "$VOICE_URL/$VOICE.onnx" \
+     && curl -fsSL --connect-timeout 15 --max-time 60 -o "$tmp/$VOICE.onnx.json" "$VOICE_URL/$VOICE.onnx.json" \
+     && [ "$(sha256sum "$tmp/$VOICE.onnx" | cut -d' ' -f1)" = "$sha" ]; then
+    mkdir -p "$voices" && mv "$tmp/$VOICE.onnx.json" "$tmp/$VOICE.onnx" "$voices/"
+    say "voice $VOICE installed in $voices"
+  else
+    say "could not fetch the voice $VOICE (no internet?): English speaks with en_US-joe-medium"
+  fi
+fi
 system chown -R "$USER_NAME:$USER_NAME" "$root$STATE_DIR"
 
 python=""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import signal
@@ -107,7 +108,7 @@ def cmd_transcribe(args) -> int:
 
 def cmd_say(args) -> int:
     from .audio import DeviceSink, WavSink
-    from .voice import VOICE_RATE, Voice
+    from .voice import Voice
 
     settings = _settings(args)
     _setup_logging(settings.log.level)
@@ -117,7 +118,7 @@ def cmd_say(args) -> int:
         settings.audio.output_device, settings.audio.output_command, lambda code, message: errors.append(message))
     try:
         for samples in voice.speak(args.text):
-            sink.play(samples, VOICE_RATE)
+            sink.play(samples, voice.rate)
     finally:
         sink.close()
         voice.close()
@@ -201,9 +202,14 @@ def cmd_check_config(args) -> int:
             wake.model_path(name)
         except ModelMissing as e:
             problems.append(str(e))
+    engines = []
     for language in LANGUAGES:  # `--language` can pick either at run time
         try:
-            Voice(settings.voice, language).close()
+            voice = Voice(settings.voice, language)
+            engines.append(f"voice ({language}): {voice.name}")
+            voice.close()
+            if not voice.name.startswith("espeak"):  # espeak-ng's voice setting is checked all the same
+                Voice(dataclasses.replace(settings.voice, engine="espeak"), language).close()
         except ModelMissing as e:
             problems.append(str(e))
     try:
@@ -211,13 +217,15 @@ def cmd_check_config(args) -> int:
     except ConfigError as e:
         problems += e.problems
     try:
-        stt.model_path(settings, settings.language)
+        engines.insert(0, f"speech to text ({settings.language}): {stt.describe_engine(settings, settings.language)}")
     except ModelMissing as e:
         warnings.append(f"{e} (the speaker will wake and say so, but not understand speech)")
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     if problems:
         raise ConfigError([f"{args.path}: {p}" for p in problems])
+    for line in engines:
+        print(line, file=sys.stderr)
     print(f"{args.path}: ok")
     return 0
 

@@ -101,9 +101,33 @@ class SpeechToTextSettings:
     free_fallback: bool = True
     """When the sentence is not one the speaker knows, run free (slower) recognition too."""
 
+    en_engine: str = "auto"
+    """English speech engine: auto (vosk when its English model is installed, else pocketsphinx), vosk or pocketsphinx."""
+
+
+def _data_dir() -> Path:
+    """Where downloaded models live by default: $STATE_DIRECTORY/models under systemd, else ~/.local/share/speaker/models."""
+    state = os.environ.get("STATE_DIRECTORY")
+    if state:
+        return Path(state.split(":")[0]) / "models"
+    return Path.home() / ".local/share/speaker/models"
+
 
 @dataclass(frozen=True)
 class VoiceSettings:
+    engine: str = "auto"
+    """auto (piper where a piper voice for the language is installed, else espeak-ng), piper or espeak."""
+
+    en_piper_voice: str = "en_US-amy-medium"
+    """Piper voice for English: a name in voices_dir (or en_US-joe-medium, from its package), or a .onnx path.
+    With engine auto, a voice that is not installed gives way to one that is."""
+
+    ko_piper_voice: str = ""
+    """Piper voice for Korean (none is published: a .onnx path of your own). Empty: espeak-ng."""
+
+    voices_dir: str = ""
+    """Where piper voices (.onnx with their .onnx.json) live. Empty: the folder voices beside the speech models."""
+
     en_voice: str = "en-us+f3"
     """espeak-ng voice for English answers."""
 
@@ -111,13 +135,23 @@ class VoiceSettings:
     """espeak-ng voice for Korean answers."""
 
     rate: int = 165
-    """Words per minute."""
+    """Words per minute (piper: 165 is the voice's own pace)."""
 
     pitch: int = 55
-    """espeak-ng pitch, 0-100."""
+    """espeak-ng pitch, 0-100 (piper voices keep their own)."""
 
     volume: float = 0.9
     """0.0-1.0."""
+
+    wake_chime: bool = True
+    """A soft chime when the wake word is heard ("I'm listening")."""
+
+    done_chime: bool = True
+    """A soft falling tone when a spoken answer ends."""
+
+    def voices_path(self) -> Path:
+        """The folder that holds piper voices."""
+        return Path(self.voices_dir).expanduser() if self.voices_dir else _data_dir() / "voices"
 
 
 @dataclass(frozen=True)
@@ -276,10 +310,7 @@ class Settings:
         """The directory that holds downloaded models."""
         if self.stt.models_dir:
             return Path(self.stt.models_dir).expanduser()
-        state = os.environ.get("STATE_DIRECTORY")
-        if state:
-            return Path(state.split(":")[0]) / "models"
-        return Path.home() / ".local/share/speaker/models"
+        return _data_dir()
 
     def state_dir(self) -> Path:
         """The directory for what the speaker remembers across restarts (e.g. that it was muted)."""
@@ -325,6 +356,8 @@ _RANGES = {
 _CHOICES = {
     ("", "language"): LANGUAGES,
     ("log", "level"): ("debug", "info", "warning", "error"),
+    ("voice", "engine"): ("auto", "piper", "espeak"),
+    ("stt", "en_engine"): ("auto", "vosk", "pocketsphinx"),
 }
 
 

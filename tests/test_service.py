@@ -241,7 +241,7 @@ def english_without_its_model(tmp_path: Path, audio: str) -> Path:
     """Settings that load fast: English whose speech model is absent (it wakes and says so)."""
     conf = tmp_path / "speaker.toml"
     conf.write_text(f'language = "en"\n[audio]\n{audio}\nretry_seconds = 0.5\n'
-                    f'[stt]\nmodels_dir = "{tmp_path / "no-models"}"\n')
+                    f'[stt]\nmodels_dir = "{tmp_path / "no-models"}"\nen_engine = "vosk"\n')
     return conf
 
 
@@ -610,7 +610,7 @@ def test_a_full_staging_install_has_every_model_a_pi_needs(tmp_path):
                            capture_output=True, text=True, cwd=tmp_path,
                            env={**os.environ, "STATE_DIRECTORY": str(root / "var/lib/speaker")})
     assert check.returncode == 0, check.stderr
-    assert "vosk-model-small-en-us-0.15" in check.stderr  # English without its model: a warning, not a failure
+    assert "speech to text (en): pocketsphinx" in check.stderr  # English without vosk's model: pocketsphinx
 
 
 # --- the unit's system-call sandbox, emulated (tests/unit_sandbox.py) ---------------------------

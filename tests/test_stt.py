@@ -198,10 +198,16 @@ def test_a_long_silence_after_the_sentence_does_not_change_what_is_heard(first_t
 def test_choose_takes_a_command_only_as_the_best_guess():
     kinds = {"지금 몇 시야": "answers", "오늘 며칠 이에요": "answers", "음소거": "acts", "라면 타이머 삼분": "acts"}
     phrases = sorted(kinds)
-    assert choose(["음소거", "지금 몇 시야"], kinds.get, phrases) == "음소거"  # the best guess acts: taken
-    assert choose(["어때 이에요", "지금 몇 시야"], kinds.get, phrases) == "지금 몇 시야"  # an answer further down
-    assert choose(["볼륨", "음소거"], kinds.get, phrases) is None  # a command further down: ask free recognition
-    assert choose(["라면 타이머 삼분 이에요"], kinds.get, phrases) is None  # a command snapped from a near miss: no
-    assert choose(["지금 몇 시야 이에요"], kinds.get, phrases) == "지금 몇 시야"  # an answer snapped: yes
-    assert choose(["", ""], kinds.get, phrases) is None
-    assert choose(["지금 몇 시야"], lambda text: text in kinds, phrases) == "지금 몇 시야"  # a plain yes/no works too
+    free = lambda: "자유롭게 들은 말"  # noqa: E731 - what free recognition heard
+
+    def chosen(heard, understands=kinds.get):
+        return choose(heard, phrases, understands, free)
+
+    assert chosen(["음소거", "지금 몇 시야"]) == "음소거"  # the best guess acts: taken
+    assert chosen(["어때 이에요", "지금 몇 시야"]) == "지금 몇 시야"  # an answer further down
+    assert chosen(["볼륨", "음소거"]) == "자유롭게 들은 말"  # a command further down: ask free recognition
+    assert chosen(["라면 타이머 삼분 이에요"]) == "자유롭게 들은 말"  # a command snapped from a near miss: no
+    assert chosen(["지금 몇 시야 이에요"]) == "지금 몇 시야"  # an answer snapped: yes
+    assert chosen(["", ""]) == "자유롭게 들은 말"
+    assert chosen(["지금 몇 시야"], lambda text: text in kinds) == "지금 몇 시야"  # a plain yes/no works too
+    assert choose(["볼륨", "음소거"], phrases, kinds.get, None) == "볼륨"  # no free recognition: the best guess

@@ -85,7 +85,8 @@ LINES: dict[str, set[str]] = {
 }
 COMMON = {"name", "user"}
 NAME_KNOWN = {"SpeakerRememberName", "recall_name"}  # said only when the speaker knows your name
-VOICE_KEYS = {"voice": str, "rate": int, "pitch": int, "volume": float}
+VOICE_KEYS = {"engine": str, "piper_voice": str, "voice": str, "rate": int, "pitch": int, "volume": float}
+VOICE_ENGINES = ("auto", "piper", "espeak")
 VOICE_RANGES = {"rate": (60, 400), "pitch": (0, 100), "volume": (0.0, 1.0)}
 TOP_KEYS = {"name", "language", "prompt", "voice", "lines"}
 
@@ -103,7 +104,8 @@ class Persona:
     def voice_settings(self, configured: VoiceSettings) -> VoiceSettings:
         """The configured voice, with the persona's voice wherever the config file keeps the default."""
         default = VoiceSettings()
-        names = {"voice": f"{self.language}_voice", "rate": "rate", "pitch": "pitch", "volume": "volume"}
+        names = {"voice": f"{self.language}_voice", "piper_voice": f"{self.language}_piper_voice", "engine": "engine",
+                 "rate": "rate", "pitch": "pitch", "volume": "volume"}
         chosen = {names[k]: v for k, v in self.voice.items()
                   if getattr(configured, names[k]) == getattr(default, names[k])}
         return dataclasses.replace(configured, **chosen)
@@ -178,6 +180,8 @@ def _check(data: dict) -> list[str]:
             problems.append(f"voice.{key}: unknown key (known: {', '.join(VOICE_KEYS)})")
         elif not isinstance(value, (int, float) if kind is float else kind) or isinstance(value, bool):
             problems.append(f"voice.{key}: must be {kind.__name__}, got {value!r}")
+        elif key == "engine" and value not in VOICE_ENGINES:
+            problems.append(f"voice.engine: {value!r} is not one of {', '.join(VOICE_ENGINES)}")
         elif key in VOICE_RANGES and not VOICE_RANGES[key][0] <= value <= VOICE_RANGES[key][1]:
             problems.append(f"voice.{key}: {value!r} is out of range ({VOICE_RANGES[key][0]} to {VOICE_RANGES[key][1]})")
     lines = data.get("lines", {})
