@@ -272,6 +272,31 @@ def test_a_first_word_later_than_the_budget_brings_the_gentle_line(llm_server):
 
 
 @pytest.mark.slow
+def test_an_answer_that_takes_too_long_ends_with_what_was_said(llm_server):
+    asked = time.monotonic()
+    stream = chat(llm_server.url, max_sentences=10, timeout_seconds=30, max_seconds=15).stream(COUNT, GENTLE[0])
+    listener = Listener(stream)
+    listener.wait_for(lambda: listener.sentences, 15)
+    llm_server.pause()  # the model stops writing mid-answer
+    try:
+        listener.wait_until_ended(15 + 2.0)
+    finally:
+        llm_server.resume()
+    assert listener.ended_at - asked >= 15
+    said = listener.said()
+    assert said == NUMBERS[:len(said)] and errors(stream) == []
+
+
+@pytest.mark.slow
+def test_a_server_without_a_chat_api_there_is_reported(llm_server):
+    stream = chat(f"{llm_server.url}/nothing/here/chat/completions").stream(COUNT, GENTLE[0])
+    listener = Listener(stream)
+    listener.wait_until_ended(10)
+    assert listener.said() == [GENTLE[0]]
+    assert errors(stream) == ["llm_unavailable"] and "HTTP 404" in stream.events[0][1]["message"]
+
+
+@pytest.mark.slow
 def test_a_server_killed_mid_answer_ends_it_with_what_was_said(tmp_path):
     server = LlmServer.start(tmp_path)
     try:

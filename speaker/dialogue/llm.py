@@ -122,10 +122,13 @@ class SentenceStream:
             response = self._open(body)
             if response is not None:
                 self._read(response)
-        except (OSError, http.client.HTTPException, ValueError) as e:
+        except (OSError, http.client.HTTPException) as e:
             if not self._ended:
-                said = "after %d sentences" % self._offered if self._offered else "before answering"
-                self._end("llm_unavailable", f"{url} went away {said}: {e or type(e).__name__}")
+                said = f"after {self._offered} sentences" if self._offered else "before answering"
+                self._end("llm_unavailable", f"{url} went away {said}: {str(e) or type(e).__name__}")
+        except (ValueError, TypeError, AttributeError) as e:  # JSON, but not a chat answer
+            if not self._ended:
+                self._end("llm_bad_reply", f"{url} sent something that is not a chat answer: {e}")
 
     def _open(self, body: bytes) -> http.client.HTTPResponse | None:
         parts = urllib.parse.urlsplit(self._chat.url)
@@ -167,7 +170,7 @@ class SentenceStream:
                 break
             chunk = json.loads(data)
             if "error" in chunk:
-                raise ValueError(f"the server reported {chunk['error']}")
+                raise http.client.HTTPException(f"the server reported {chunk['error']}")
             self._written(_content(chunk, "delta"))
             finish_reason = (chunk.get("choices") or [{}])[0].get("finish_reason") or finish_reason
         else:
