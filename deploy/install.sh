@@ -89,6 +89,10 @@ if $uninstall; then
   if staging || [ -e "$UNIT" ]; then
     system systemctl disable --now speaker.service
   fi
+  if [ -e "$root/etc/systemd/system/speaker-llm.service" ]; then  # installed by --with-llm
+    system systemctl disable --now speaker-llm.service
+    rm -f "$root/etc/systemd/system/speaker-llm.service"
+  fi
   say "removing $root$UNIT and $root/opt/speaker"
   rm -f "$root$UNIT"
   system systemctl daemon-reload

@@ -403,6 +403,10 @@ def test_install_with_llm_lays_out_the_model_server_and_points_the_speaker_at_it
     assert any(c.endswith('pip install --quiet --disable-pip-version-check --no-deps llama-cpp-python[server]==0.3.36')
                for c in ran), ran
     assert ran.index("systemctl restart speaker-llm.service") < ran.index("systemctl restart speaker.service")
+    removed = subprocess.run(["bash", str(ROOT / "deploy/install.sh"), "--root", str(root), "--uninstall"],
+                             capture_output=True, text=True)
+    assert removed.returncode == 0 and "would run: systemctl disable --now speaker-llm.service" in removed.stdout
+    assert not unit.exists() and not (root / "opt/speaker").exists()
 
 
 def test_install_refuses_a_model_that_is_not_a_gguf_file(tmp_path):
