@@ -9,6 +9,9 @@
 #   --pip-option OPT    pass OPT to pip (repeatable), e.g. --pip-option=--no-index --pip-option=--find-links=DIR
 #   --en-model ZIP      take the English speech model from ZIP (checksum-checked) instead of downloading it
 #   --no-en-model       skip the English speech model (Korean works; in English the speaker says what is missing)
+#   --with-llm GGUF     also install a language model server for open conversation: llama.cpp's server
+#                       (llama-cpp-python, built from source: 15-30 minutes on a Pi) as the unit speaker-llm,
+#                       serving the model file GGUF on 127.0.0.1:8080, and point the speaker's [llm] at it
 #
 # What it lays out:
 #   /opt/speaker/venv                     Python environment: speaker, its libraries, the wake-word models
@@ -33,7 +36,7 @@ trap 'die "this step failed: $BASH_COMMAND"' ERR
 usage() { sed -n '2,/^set -E/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 root=${DESTDIR:-}
-with_mosquitto=false uninstall=false purge=false en_model_zip="" en_model=true
+with_mosquitto=false uninstall=false purge=false en_model_zip="" en_model=true llm_model=""
 pip_options=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -47,6 +50,8 @@ while [ $# -gt 0 ]; do
     --en-model) [ $# -ge 2 ] || die "--en-model needs a zip file"; en_model_zip=$2; shift ;;
     --en-model=*) en_model_zip=${1#--en-model=} ;;
     --no-en-model) en_model=false ;;
+    --with-llm) [ $# -ge 2 ] || die "--with-llm needs a .gguf model file"; llm_model=$2; shift ;;
+    --with-llm=*) llm_model=${1#--with-llm=} ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -60,6 +65,10 @@ fi
 if [ -n "$en_model_zip" ]; then
   [ -f "$en_model_zip" ] || die "--en-model $en_model_zip: no such file"
   en_model_zip=$(realpath "$en_model_zip")
+fi
+if [ -n "$llm_model" ]; then
+  [[ -f $llm_model && $llm_model == *.gguf ]] || die "--with-llm $llm_model: not a .gguf model file"
+  llm_model=$(realpath "$llm_model")
 fi
 staging() { [ -n "$root" ]; }
 
@@ -79,6 +88,10 @@ staging && say "staging into $root (apt-get, useradd, chown and systemctl are on
 if $uninstall; then
   if staging || [ -e "$UNIT" ]; then
     system systemctl disable --now speaker.service
+  fi
+  if [ -e "$root/etc/systemd/system/speaker-llm.service" ]; then  # installed by --with-llm
+    system systemctl disable --now speaker-llm.service
+    rm -f "$root/etc/systemd/system/speaker-llm.service"
   fi
   say "removing $root$UNIT and $root/opt/speaker"
   rm -f "$root$UNIT"
@@ -121,6 +134,7 @@ packages=("${APT_PACKAGES[@]}")
 # Raspberry Pi OS's own archive has gpiozero's pin library; on Python 3.13 the venv uses it (no PyPI wheel).
 if apt-cache show python3-lgpio >/dev/null 2>&1; then packages+=(python3-lgpio); fi
 $with_mosquitto && packages+=(mosquitto)
+[ -z "$llm_model" ] || packages+=(build-essential cmake)  # llama-cpp-python builds llama.cpp from source
 say "apt packages: ${packages[*]}"
 system apt-get update -qq
 system env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
@@ -220,6 +234,39 @@ if $with_mosquitto; then
   system systemctl enable --now mosquitto.service
   say "a local broker runs: point the speaker at it with mqtt.url = \"mqtt://localhost\" in $CONFIG_DIR/speaker.toml"
 fi
+# --with-llm: llama.cpp's server as its own unit, on this machine only, and the speaker pointed at it.
+if [ -n "$llm_model" ]; then
+  LLM_VENV=/opt/speaker/llm
+  LLM_UNIT=/etc/systemd/system/speaker-llm.service
+  LLM_URL=http://127.0.0.1:8080
+  llm_name=$(basename "$llm_model" .gguf)
+  say "language model $llm_name: copying it to $root$LLM_VENV/models"
+  mkdir -p "$root$LLM_VENV/models"
+  install -m 0644 "$llm_model" "$root$LLM_VENV/models/$llm_name.gguf"
+  [ -x "$root$LLM_VENV/bin/python" ] || "$python" -m venv "$root$LLM_VENV"
+  say "building llama.cpp's server (llama-cpp-python) into $root$LLM_VENV: this takes a while on a Pi"
+  system "$root$LLM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${pip_options[@]}" \
+    "llama-cpp-python[server]==0.3.36"
+  threads=$(nproc)
+  if [ "$threads" -gt 1 ]; then threads=$((threads - 1)); fi  # one core stays with the speaker
+  printf 'MODEL=%s\nMODEL_ALIAS=%s\nTHREADS=%s\n' "$LLM_VENV/models/$llm_name.gguf" "$llm_name" "$threads" \
+    > "$root$CONFIG_DIR/llm.env"
+  install -m 0644 "$src/systemd/speaker-llm.service" "$root$LLM_UNIT"
+  say "pointing [llm] in $config at $LLM_URL (model $llm_name)"
+  awk -v url="$LLM_URL" -v model="$llm_name" '
+    function missing() { if (!u) print "url = \"" url "\""; if (!m) print "model = \"" model "\""; u = m = 1 }
+    /^\[/ { if (in_llm) missing(); in_llm = ($0 == "[llm]"); if (in_llm) seen = 1 }
+    in_llm && /^url[ \t]*=/ { print "url = \"" url "\""; u = 1; next }
+    in_llm && /^model[ \t]*=/ { print "model = \"" model "\""; m = 1; next }
+    { print }
+    END { if (in_llm) missing(); else if (!seen) { print ""; print "[llm]"; missing() } }
+  ' "$config" > "$tmp/speaker.toml"
+  cat "$tmp/speaker.toml" > "$config"
+  system systemctl daemon-reload
+  system systemctl enable speaker-llm.service
+  system systemctl restart speaker-llm.service || die "the language model server did not start: see journalctl -u speaker-llm"
+fi
+
 system systemctl daemon-reload
 system systemctl enable speaker.service
 say "starting speaker (it reports ready once its models are loaded)"

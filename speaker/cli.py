@@ -125,11 +125,25 @@ def cmd_say(args) -> int:
     return 1 if errors else 0
 
 
-def _answer_errors(reply) -> None:
-    """What went wrong behind an answer (e.g. the language model did not answer), on stderr."""
-    for kind, fields in reply.events:
-        if kind == "error":
-            print(f"warning: {fields['message']}", file=sys.stderr)
+def _errors(events) -> list[dict]:
+    """The error events of a turn as {"code", "message"}; each is also a warning on stderr."""
+    errors = [{"code": fields["code"], "message": fields["message"]} for kind, fields in events if kind == "error"]
+    for error in errors:
+        print(f"warning: {error['message']}", file=sys.stderr)
+    return errors
+
+
+def _say(reply, out) -> list[dict]:
+    """The answer, sentence by sentence as a language model writes it, through `out`; its errors."""
+    if reply.stream is None:
+        out(reply.text)
+        return _errors(reply.events)
+    try:
+        for sentence in reply.stream:
+            out(sentence)
+    finally:
+        reply.stream.close()
+    return _errors([*reply.events, *reply.stream.events])
 
 
 def cmd_ask(args) -> int:
@@ -138,11 +152,13 @@ def cmd_ask(args) -> int:
     settings = _settings(args)
     _setup_logging("warning")
     reply = Dialogue.from_settings(settings).reply(args.text)
-    _answer_errors(reply)
     if args.json:
-        print(json.dumps({"intent": reply.intent, "slots": reply.slots, "response": reply.text}, ensure_ascii=False))
+        said: list[str] = []
+        errors = _say(reply, said.append)
+        print(json.dumps({"intent": reply.intent, "slots": reply.slots, "response": " ".join(said), "errors": errors},
+                         ensure_ascii=False))
     else:
-        print(reply.text)
+        _say(reply, lambda sentence: print(sentence, flush=True))
     return 0
 
 
@@ -158,15 +174,23 @@ def cmd_chat(args) -> int:
     turn = threading.Lock()  # one at a time: what you typed, or a timer going off
     done = threading.Event()
 
-    def say(text: str) -> None:
-        print(f"{name}: {text}", flush=True)
+    def say(reply) -> None:
+        """One answer on one line, each sentence printed as soon as it is ready."""
+        said: list[str] = []
+
+        def out(sentence: str) -> None:
+            print(f"{name}: {sentence}" if not said else f" {sentence}", end="", flush=True)
+            said.append(sentence)
+
+        _say(reply, out)
+        print(flush=True)
 
     def timers() -> None:
         while not done.wait(0.2):
             with turn:
                 due = dialogue.due()
-            if due is not None:
-                say(due.text)
+                if due is not None:
+                    say(due)
 
     if sys.stdin.isatty():
         print(f"Talking with {name}. Type and press Enter; Ctrl-D leaves.", file=sys.stderr)
@@ -175,9 +199,7 @@ def cmd_chat(args) -> int:
         for line in sys.stdin:
             if line.strip():
                 with turn:
-                    reply = dialogue.reply(line.strip())
-                _answer_errors(reply)
-                say(reply.text)
+                    say(dialogue.reply(line.strip()))
     except KeyboardInterrupt:
         pass
     finally:
@@ -269,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = command("ask", cmd_ask, "Answer one sentence (typed, no audio) and print the answer.")
     ask.add_argument("text")
-    ask.add_argument("--json", action="store_true", help='print {"intent", "slots", "response"} as JSON')
+    ask.add_argument("--json", action="store_true", help='print {"intent", "slots", "response", "errors"} as JSON')
     with_config(ask)
 
     chat = command("chat", cmd_chat, "Talk with the speaker by typing: one line in, one answer out.")

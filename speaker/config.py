@@ -239,8 +239,17 @@ class LlmSettings:
     model: str = ""
     """The model to ask, e.g. "llama3.2:3b"."""
 
-    timeout_seconds: float = 3.0
-    """Longest wait for its answer; then the speaker answers on its own (audio waits meanwhile)."""
+    timeout_seconds: float = 4.0
+    """Longest wait for the model's first word; then the speaker answers on its own and sends an llm_timeout error."""
+
+    max_sentences: int = 3
+    """Longest spoken answer, in sentences: the model is stopped after this many."""
+
+    max_seconds: float = 20.0
+    """Longest time the model may write one answer; what it has said by then is the answer."""
+
+    temperature: float = 0.7
+    """How freely the model picks its words: 0 always the likeliest (the same answer every time), 1 more varied."""
 
 
 @dataclass(frozen=True)
@@ -339,7 +348,10 @@ _RANGES = {
     ("listen", "max_seconds"): (1, 60),
     ("listen", "no_speech_seconds"): (0.5, 60),
     ("listen", "follow_up_seconds"): (0, 30),
-    ("llm", "timeout_seconds"): (0.5, 4.5),  # live audio waits in a queue of about 5 s meanwhile
+    ("llm", "timeout_seconds"): (0.5, 60),  # the model answers beside the pipeline: nothing waits for it
+    ("llm", "max_sentences"): (1, 10),
+    ("llm", "max_seconds"): (1, 300),
+    ("llm", "temperature"): (0.0, 2.0),
     ("listen", "vad_threshold"): (0.05, 0.95),
     ("voice", "rate"): (60, 400),
     ("mqtt", "queue_limit"): (10, 1_000_000),

@@ -10,14 +10,6 @@ import pytest
 
 from conftest import ROOT, SPEAKER, is_a_line, run_speaker
 from speaker.dialogue.persona import builtin
-from test_llm import ChatServer
-
-
-@pytest.fixture
-def server():
-    s = ChatServer()
-    yield s
-    s.close()
 
 
 def ask(*args) -> str:
@@ -88,15 +80,3 @@ def test_chat_in_korean():
     assert "지영" in said[1]
     lonely = said[2].removeprefix("사만다: ")
     assert any(lonely.startswith(line) for line in builtin("ko").lines["feeling_lonely"]), lonely
-
-
-def test_speaker_ask_talks_to_the_configured_model(server, tmp_path):
-    config = tmp_path / "speaker.toml"
-    config.write_text(f'[llm]\nurl = "{server.url}"\nmodel = "tiny-model"\ntimeout_seconds = 2.0\n')
-    result = run_speaker("ask", "tell me about the sea", "--config", config, "--json")
-    assert result.returncode == 0, result.stderr.decode()
-    assert json.loads(result.stdout) == {"intent": None, "slots": {}, "response": "The sea is wide and calm tonight."}
-    server.behaviour = "garbage"
-    result = run_speaker("ask", "tell me about the sea", "--config", config)
-    assert is_a_line(result.stdout.decode().strip(), builtin("en").lines["llm_failed"])
-    assert "warning:" in result.stderr.decode() and "no chat answer" in result.stderr.decode()

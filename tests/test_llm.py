@@ -1,161 +1,206 @@
-"""Open conversation through a real OpenAI-compatible HTTP server on loopback: answers, and the
-persona answering on its own (with an error event) when the server is slow, down or talks nonsense."""
+"""Open conversation with a real llama.cpp server (llama-cpp-python's, the real Gemma 3 270M model):
+answers streamed sentence by sentence, closed at once, time budgets, a server that dies, and the
+guard on what is said aloud (on crafted bad answers and on the small model's real ones)."""
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import socket
+import subprocess
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import unicodedata
+from datetime import datetime
+from pathlib import Path
 
 import pytest
 
-from conftest import recording, speech
-from speaker.audio import WavSink, frames_of
-from speaker.config import Settings
-from speaker.dialogue import Dialogue
-from speaker.dialogue.llm import Chat, endpoint, speakable
+from conftest import ROOT, is_a_line, run_speaker
+from llm_server import ALIAS, LlmServer, llm_server  # noqa: F401 (a fixture)
+from speaker.config import ConfigError, LlmSettings, load
+from speaker.dialogue import HISTORY, Dialogue
+from speaker.dialogue.llm import LONGEST_SENTENCE, Chat, Sentences, endpoint, speakable
 from speaker.dialogue.persona import builtin
-from speaker.endpoint import Endpointer
-from speaker.events import EventBus
-from speaker.pipeline import Pipeline, Stages
-from speaker.voice import Voice
-from speaker.wake import WakeDetector
+
+GENTLE = builtin("en").lines["llm_failed"]
+COUNT = [  # the small base model carries on a pattern it was shown: a long answer, many sentences
+    {"role": "system", "content": "Count."},
+    {"role": "user", "content": "Count to ten."},
+    {"role": "assistant", "content": "One. Two. Three. Four. Five. Six. Seven. Eight. Nine. Ten."},
+    {"role": "user", "content": "Count to ten."},
+]
+NUMBERS = ["One.", "Two.", "Three.", "Four.", "Five.", "Six.", "Seven.", "Eight.", "Nine.", "Ten."]
 
 
-class ChatServer:
-    """A small chat completions server. `behaviour` decides each answer: "ok", "slow", "garbage",
-    "no_choices", "empty", "error500"; `content` is what the model says."""
-
-    def __init__(self):
-        self.behaviour = "ok"
-        self.content = "The sea is wide and calm tonight."
-        self.delay = 3.0
-        self.requests: list[dict] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, "body": body})
-                if server.behaviour == "slow":
-                    time.sleep(server.delay)
-                if server.behaviour == "error500":
-                    self.send_error(500, "model crashed")
-                    return
-                payload = {
-                    "ok": {"choices": [{"message": {"role": "assistant", "content": server.content}}]},
-                    "slow": {"choices": [{"message": {"role": "assistant", "content": server.content}}]},
-                    "no_choices": {"error": {"message": "model not found"}},
-                    "empty": {"choices": [{"message": {"role": "assistant", "content": "  "}}]},
-                }.get(server.behaviour)
-                data = b"<html>oops</html>" if payload is None else json.dumps(payload).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                try:
-                    self.wfile.write(data)
-                except BrokenPipeError:  # the speaker stopped waiting long ago
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def chat(url: str, **settings) -> Chat:
+    return Chat(LlmSettings(**{"url": url, "model": ALIAS, "temperature": 0.0, **settings}))
 
 
-@pytest.fixture
-def server():
-    s = ChatServer()
-    yield s
-    s.close()
+def nothing_listens() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
-def talker(server_url: str, language: str = "en", timeout: float = 1.0, **kwargs) -> Dialogue:
-    return Dialogue(language, seed=0, chat=Chat(server_url, "tiny-model", timeout), **kwargs)
+class Listener:
+    """Iterates a stream on a thread of its own, as the pipeline does, noting when each sentence came."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.started = time.monotonic()
+        self.sentences: list[tuple[float, str]] = []
+        self.ended_at: float | None = None
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self):
+        for sentence in self.stream:
+            self.sentences.append((time.monotonic(), sentence))
+        self.ended_at = time.monotonic()
+
+    def said(self) -> list[str]:
+        return [s for _, s in self.sentences]
+
+    def wait_for(self, condition, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert condition(), f"not within {seconds} s: said {self.said()}, events {self.stream.events}"
+
+    def wait_until_ended(self, seconds: float) -> None:
+        self.wait_for(lambda: self.ended_at is not None, seconds)
 
 
-def test_what_no_skill_understands_is_answered_by_the_model_as_the_persona(server, tmp_path):
-    d = talker(server.url, state_dir=tmp_path)
+def errors(stream) -> list[str]:
+    return [fields["code"] for kind, fields in stream.events if kind == "error"]
+
+
+def assert_fit_to_say(sentence: str) -> None:
+    """What a listener would notice: markup, template tokens, emoji, URLs, code, rambling."""
+    assert sentence.strip() == sentence and any(c.isalpha() for c in sentence), sentence
+    assert not re.search(r"[<>\[\]{}*#`|_\\]|INST|SYS|start_of_turn|https?:|www\.", sentence), sentence
+    assert not any(unicodedata.category(c) in ("So", "Sk", "Cs", "Co", "Cn") for c in sentence), sentence
+    assert len(sentence) <= LONGEST_SENTENCE, sentence
+
+
+# The guard on what is said aloud, on crafted bad answers.
+
+@pytest.mark.parametrize("answer, said", [
+    ("<think>The user wants a fact.</think>**Sure!** Here's one: 🌊 the sea is deep. It covers most of Earth. "
+     "Fish live there. Whales sing.", ["Sure! Here's one: the sea is deep.", "It covers most of Earth.", "Fish live there."]),
+    ("*smiles warmly* Hello there! (laughs) I'm glad you asked. [sighs] Okay.", ["Hello there!", "I'm glad you asked.", "Okay."]),
+    ("I'm here for you.\n<end_of_turn>\n<start_of_turn>user\nHi", ["I'm here for you."]),
+    ("That's lovely. [INST] <<SYS>> You are Samantha <</SYS>>", ["That's lovely."]),
+    ("I hear you. <|im_end|>\n<|im_start|>user\nmore", ["I hear you."]),
+    ("\n<SYS>I know it's true. You might help.\n<AUTHORIO> [INST]", []),
+    ("Sure thing.\nUser: and then what?", ["Sure thing."]),
+    ("Samantha: I'm right here. Assistant: Yes.", ["I'm right here.", "Yes."]),
+    ("Visit https://example.com for more. Or www.example.org. That is all.", ["That is all."]),
+    ("Here you go.\n```python\nprint('hi')\n```\nDone.", ["Here you go."]),
+    ("Try `ls -la` first. Or call print(x). Then rest.", ["Then rest."]),
+    ("# Fruits\n1. Apples are red.\n2. Bananas are yellow.\n- **Grapes** are small", ["Fruits", "Apples are red.", "Bananas are yellow."]),
+    ("Hi. Hi. Hi. Hi.", ["Hi."]),
+    ("Good. I like rain. I like rain. I like snow.", ["Good.", "I like rain."]),
+    ("the the the the the cat sat.", []),
+    ("x" * 400, []),
+    ("   \n\n  ", []),
+    ("😊 ✨", []),
+    ("Mr. Smith is here. He is (about 70) years old.", ["Mr. Smith is here.", "He is (about 70) years old."]),
+    ("안녕하세요! 😊 반가워요 ㅎㅎ. (웃음) 오늘 기분 어때요?", ["안녕하세요!", "반가워요.", "오늘 기분 어때요?"]),
+])
+def test_only_plain_sentences_are_said(answer, said):
+    guard = Sentences(3, name="Samantha")
+    assert guard.feed(answer) + guard.finish() == said
+    for sentence in said:
+        assert_fit_to_say(sentence)
+
+
+def test_an_answer_streamed_in_small_pieces_is_cut_as_the_whole_would_be():
+    answer = "**Sure!** The sea is deep. *smiles* It is\nblue. <</SYS>> [INST] more"
+    whole = speakable(answer)
+    for size in (1, 2, 3, 5):
+        guard = Sentences(3)
+        pieces = [guard.feed(answer[i:i + size]) for i in range(0, len(answer), size)]
+        assert [s for piece in pieces for s in piece] + guard.finish() == whole == ["Sure! The sea is deep.", "It is", "blue."]
+
+
+def test_a_sentence_is_handed_on_as_soon_as_it_ends():
+    guard = Sentences(3)
+    assert guard.feed("The sea is deep.") == []  # "deep." might still be "deep.." or an abbreviation
+    assert guard.feed(" It") == ["The sea is deep."]
+    assert guard.feed(" is blue") == [] and guard.finish() == ["It is blue"]
+    cut_off = Sentences(3)
+    cut_off.feed("The sea is deep. It is")
+    assert cut_off.finish(complete=False) == []  # the model ran out of tokens mid-sentence
+
+
+def test_the_prompt_recited_or_the_question_said_back_is_not_said():
+    guard = Sentences(3, known=["You are Samantha, a warm companion. Answer briefly.", "tell me about the sea"])
+    assert guard.feed("You are Samantha, a warm companion.\ntell me about the sea please\nThe sea is calm. ") == ["The sea is calm."]
+
+
+def test_the_answer_stops_after_the_most_sentences():
+    guard = Sentences(2)
+    assert guard.feed("One. Two. Three. Four. ") == ["One.", "Two."]
+    assert guard.stop == "it said 2 sentences" and guard.feed("Five. ") == []
+
+
+# What the model is told.
+
+def test_the_model_is_told_who_it_is_who_you_are_and_what_was_said(tmp_path):
+    d = Dialogue("en", seed=0, state_dir=tmp_path, clock=lambda: datetime(2026, 3, 6, 20, 15))
     d.reply("my name is Alex")
     d.reply("my sister's birthday is on Friday")
-    reply = d.reply("tell me something about the sea")
-    assert reply.intent is None and reply.text == "The sea is wide and calm tonight."
-    assert reply.events == () and not reply.follow_up
-    request = server.requests[-1]
-    assert request["path"] == "/v1/chat/completions" and request["body"]["model"] == "tiny-model"
-    messages = request["body"]["messages"]
+    messages = d._messages("tell me something about the sea")
     system = messages[0]
-    assert system["role"] == "system" and "You are Samantha" in system["content"]
-    assert "Alex" in system["content"] and "your sister's birthday is on Friday" in system["content"]
+    assert system["role"] == "system"
+    for part in ("You are Samantha", "AI", "Alex", "your sister's birthday is on Friday", "8:15", "March 6",
+                 "Answer in English"):
+        assert part in system["content"], part
     assert [m["role"] for m in messages[1:]] == ["user", "assistant", "user", "assistant", "user"]
     assert messages[1]["content"] == "my name is Alex" and messages[-1]["content"] == "tell me something about the sea"
 
 
-def test_sentences_a_skill_understands_never_go_to_the_model(server):
-    d = talker(server.url)
+def test_the_model_is_shown_a_bounded_number_of_recent_turns(tmp_path):
+    d = Dialogue("en", seed=0, state_dir=tmp_path)
+    for i in range(HISTORY + 4):
+        d.reply(f"thank you {i} " + "very " * 200)
+    messages = d._messages("hello there friend")
+    assert len(messages) == 1 + 2 * HISTORY + 1
+    assert "thank you 4 " in messages[1]["content"] and all(len(m["content"]) <= 300 for m in messages[1:-1])
+
+
+def test_korean_conversation_is_held_in_korean():
+    system = Dialogue("ko", seed=0)._messages("바다 이야기 해 줘")[0]["content"]
+    assert "사만다" in system and "AI" in system and "한국어로 대답해요" in system
+
+
+def test_the_persona_prompts_say_what_the_speaker_is():
+    for language in ("en", "ko"):
+        prompt = builtin(language).prompt
+        assert "{name}" in prompt and "AI" in prompt, language
+
+
+# Without a server: skills first, and a server that is not there.
+
+def test_sentences_a_skill_understands_never_go_to_the_model(tmp_path):
+    d = Dialogue("en", seed=0, state_dir=tmp_path, chat=chat(nothing_listens()))
     for text in ("what time is it", "set a timer for 5 minutes", "thank you"):
-        assert d.reply(text).intent is not None
-    assert server.requests == []
+        reply = d.reply(text)
+        assert reply.intent is not None and reply.stream is None and reply.text
 
 
-def test_a_question_from_the_model_is_followed_up(server):
-    server.content = "That sounds lovely. Where would you go?"
-    assert talker(server.url).reply("I want to travel").follow_up
-
-
-def test_korean_conversation_uses_the_korean_persona(server):
-    server.content = "바다는 오늘 밤 잔잔해요."
-    reply = talker(server.url, "ko").reply("바다 이야기 해 줘")
-    assert reply.text == "바다는 오늘 밤 잔잔해요."
-    assert "사만다" in server.requests[-1]["body"]["messages"][0]["content"]
-
-
-@pytest.mark.parametrize("behaviour, code", [
-    ("garbage", "llm_bad_reply"), ("no_choices", "llm_bad_reply"), ("empty", "llm_bad_reply"),
-    ("error500", "llm_unavailable"),
-])
-def test_nonsense_from_the_server_is_answered_gently_with_an_error_event(server, behaviour, code):
-    server.behaviour = behaviour
-    reply = talker(server.url).reply("tell me a story")
-    assert reply.text in builtin("en").lines["llm_failed"]
-    assert [(kind, fields["code"]) for kind, fields in reply.events] == [("error", code)]
-    assert server.url in reply.events[0][1]["message"]
-
-
-def test_a_slow_server_costs_no_more_than_the_time_budget(server):
-    server.behaviour = "slow"
-    d = talker(server.url, timeout=0.5)
-    started = time.monotonic()
+def test_a_server_that_is_not_there_is_noticed_at_once(tmp_path):
+    d = Dialogue("en", seed=0, state_dir=tmp_path, chat=chat(nothing_listens(), timeout_seconds=10))
     reply = d.reply("tell me a story")
-    assert time.monotonic() - started < 0.8
-    assert reply.text in builtin("en").lines["llm_failed"]
-    assert reply.events[0][1]["code"] == "llm_timeout" and "0.5 s" in reply.events[0][1]["message"]
-
-
-def test_a_server_that_is_down_is_noticed_at_once():
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}"
-    started = time.monotonic()
-    reply = talker(url, timeout=2.0).reply("tell me a story")
-    assert time.monotonic() - started < 1.0
-    assert reply.events[0][1]["code"] == "llm_unavailable"
-
-
-def test_an_answer_is_made_fit_to_be_spoken():
-    said = speakable("<think>The user wants a fact.</think>**Sure!** Here's one: 🌊 the sea is *deep*. "
-                     "It covers most of Earth. Fish live there. Whales sing.")
-    assert said == "Sure! Here's one: the sea is deep. It covers most of Earth."
+    assert reply.intent is None and reply.text == "" and reply.stream is not None
+    listener = Listener(reply.stream)
+    listener.wait_until_ended(2.0)
+    assert len(listener.said()) == 1 and listener.said()[0] in GENTLE
+    assert errors(reply.stream) == ["llm_unavailable"] and "cannot reach" in reply.stream.events[0][1]["message"]
+    assert d.last_said == listener.said()[0]
 
 
 def test_the_server_address_can_be_given_the_way_people_copy_it():
@@ -164,30 +209,208 @@ def test_the_server_address_can_be_given_the_way_people_copy_it():
     assert endpoint(full) == full
 
 
-def test_the_pipeline_is_never_stuck_behind_a_slow_model(server, korean_transcriber, tmp_path, hey_jarvis):
-    """Spoken Korean nobody wrote a sentence for goes to the model; it hangs; the speaker answers anyway."""
-    server.behaviour, server.delay = "slow", 5.0
-    settings = Settings(language="ko")
-    voice = Voice(settings.voice, "ko")
-    stages = Stages(WakeDetector(settings.wake), Endpointer(settings.listen), korean_transcriber,
-                    talker(server.url, "ko", timeout=1.0), voice)
-    bus = EventBus("test")
-    events = []
-    bus.subscribe(events.append)
-    sink = WavSink(tmp_path / "out.wav")
-    pipeline = Pipeline(stages, bus, sink)
-    pipeline.start()
-    started = time.monotonic()
-    try:
-        for frame in frames_of(recording(1.0, hey_jarvis, 0.7, speech("우리 강아지가 공원에서 뛰어 놀아요", "ko+f3"), 12.0)):
-            pipeline.process(frame)
-    finally:
-        sink.close()
-        voice.close()
-    assert time.monotonic() - started < 20
-    errors = [e for e in events if e["type"] == "error"]
-    assert [e["code"] for e in errors] == ["llm_timeout"]
-    response = next(e for e in events if e["type"] == "response")
-    assert response["text"] in builtin("ko").lines["llm_failed"] and response["turn"] == errors[0]["turn"]
-    assert events[-1]["state"] == "idle"
+def test_the_time_budgets_are_checked(tmp_path):
+    config = tmp_path / "speaker.toml"
+    config.write_text('[llm]\nurl = "http://localhost:8080"\ntimeout_seconds = 0.1\nmax_sentences = 0\n')
+    with pytest.raises(ConfigError) as e:
+        load(config)
+    assert len(e.value.problems) == 2 and all("llm." in p for p in e.value.problems)
 
+
+# With the real server.
+
+@pytest.mark.slow
+def test_the_model_answers_sentence_by_sentence_and_the_dialogue_remembers_it(llm_server, tmp_path):
+    d = Dialogue("en", seed=0, state_dir=tmp_path, chat=chat(llm_server.url, max_sentences=10, timeout_seconds=30,
+                                                             max_seconds=120))
+    d.reply("my name is Alex")
+    d._history.append(("Count to ten.", " ".join(NUMBERS)))
+    reply = d.reply("Count to ten.")
+    assert reply.text == "" and reply.stream is not None
+    listener = Listener(reply.stream)
+    listener.wait_until_ended(120)
+    assert listener.said()[:3] == NUMBERS[:3] and errors(reply.stream) == []
+    # streamed: the first sentence came while the model was still writing the rest
+    assert listener.sentences[-1][0] - listener.sentences[0][0] > 0.1, listener.sentences
+    assert d.last_said == " ".join(listener.said())
+    assert d._history[-1] == ("Count to ten.", d.last_said)
+
+
+@pytest.mark.slow
+def test_close_ends_a_long_answer_at_once_and_frees_the_server(llm_server):
+    said_at_the_end = []
+    stream = chat(llm_server.url, max_sentences=10, timeout_seconds=30, max_seconds=120).stream(
+        COUNT, "fallback", said_at_the_end.append)
+    listener = Listener(stream)
+    listener.wait_for(lambda: listener.sentences, 60)
+    closed_at = time.monotonic()
+    stream.close()
+    listener.wait_until_ended(1.0)
+    assert listener.ended_at - closed_at < 0.1
+    assert listener.said() == ["One."] and said_at_the_end == ["One."] and errors(stream) == []
+    # the server stopped writing the abandoned answer: the next one starts without waiting for it
+    started = time.monotonic()
+    next_one = Listener(chat(llm_server.url, max_sentences=1, timeout_seconds=30).stream(COUNT, "fallback"))
+    next_one.wait_until_ended(60)
+    assert next_one.said() == ["One."], next_one.stream.events
+    print(f"next answer after a close: {next_one.sentences[0][0] - started:.2f} s")
+
+
+@pytest.mark.slow
+def test_a_first_word_later_than_the_budget_brings_the_gentle_line(llm_server):
+    llm_server.pause()  # a frozen server: it takes the request and writes nothing
+    try:
+        asked = time.monotonic()
+        stream = chat(llm_server.url, timeout_seconds=1.0).stream(COUNT, GENTLE[0])
+        listener = Listener(stream)
+        listener.wait_until_ended(1.0 + 2.0)
+    finally:
+        llm_server.resume()
+    assert listener.ended_at - asked >= 1.0
+    assert listener.said() == [GENTLE[0]]
+    assert errors(stream) == ["llm_timeout"] and "within 1 s" in stream.events[0][1]["message"]
+
+
+@pytest.mark.slow
+def test_an_answer_that_takes_too_long_ends_with_what_was_said(llm_server):
+    asked = time.monotonic()
+    stream = chat(llm_server.url, max_sentences=10, timeout_seconds=30, max_seconds=15).stream(COUNT, GENTLE[0])
+    listener = Listener(stream)
+    listener.wait_for(lambda: listener.sentences, 15)
+    llm_server.pause()  # the model stops writing mid-answer
+    try:
+        listener.wait_until_ended(15 + 2.0)
+    finally:
+        llm_server.resume()
+    assert listener.ended_at - asked >= 15
+    said = listener.said()
+    assert said == NUMBERS[:len(said)] and errors(stream) == []
+
+
+@pytest.mark.slow
+def test_a_server_without_a_chat_api_there_is_reported(llm_server):
+    stream = chat(f"{llm_server.url}/nothing/here/chat/completions").stream(COUNT, GENTLE[0])
+    listener = Listener(stream)
+    listener.wait_until_ended(10)
+    assert listener.said() == [GENTLE[0]]
+    assert errors(stream) == ["llm_unavailable"] and "HTTP 404" in stream.events[0][1]["message"]
+
+
+@pytest.mark.slow
+def test_a_server_killed_mid_answer_ends_it_with_what_was_said(tmp_path):
+    server = LlmServer.start(tmp_path)
+    try:
+        said_at_the_end = []
+        stream = chat(server.url, max_sentences=10, timeout_seconds=30, max_seconds=120).stream(
+            COUNT, GENTLE[0], said_at_the_end.append)
+        listener = Listener(stream)
+        listener.wait_for(lambda: listener.sentences, 60)
+        server.kill()
+        listener.wait_until_ended(5.0)
+    finally:
+        server.stop()
+    said = listener.said()
+    assert said == NUMBERS[:len(said)] and GENTLE[0] not in said and said_at_the_end == [" ".join(said)]
+    assert errors(stream) == ["llm_unavailable"] and "went away after" in stream.events[0][1]["message"]
+
+
+@pytest.mark.slow
+def test_what_the_small_model_really_writes_is_made_fit_to_say(llm_server):
+    system = builtin("en").prompt.format(name="Samantha")
+    asked = [[{"role": "system", "content": system}, {"role": "user", "content": question}]
+             for question in ("tell me about the sea", "write me a python function", "what is your website")]
+    met_the_guard = 0
+    for messages in asked:
+        raw = llm_server.answer(messages, max_tokens=48, temperature=0)
+        guard = Sentences(3, [m["content"] for m in messages], "Samantha")
+        said = guard.feed(raw) + guard.finish(complete=False)
+        for sentence in said:
+            assert_fit_to_say(sentence)
+        assert len(said) == len({s.casefold() for s in said}) <= 3, (raw, said)
+        met_the_guard += bool(guard.stop or guard.dropped)
+    assert met_the_guard, "the small model's odd text should have met the guard at least once"
+    for messages in asked[:2]:  # and through a real stream
+        stream = chat(llm_server.url, max_sentences=2, max_seconds=60, timeout_seconds=30).stream(messages, GENTLE[0])
+        streamed = Listener(stream)
+        streamed.wait_until_ended(90)
+        for sentence in streamed.said():
+            assert_fit_to_say(sentence)
+        assert 1 <= len(streamed.said()) <= 2 and (errors(stream) == ["llm_bad_reply"]) == (streamed.said() == [GENTLE[0]])
+
+
+@pytest.mark.slow
+def test_speaker_ask_shows_the_answer_and_its_errors(llm_server, tmp_path):
+    config = tmp_path / "speaker.toml"
+    config.write_text(f'[llm]\nurl = "{llm_server.url}"\nmodel = "{ALIAS}"\ntimeout_seconds = 30\ntemperature = 0.0\n')
+    result = run_speaker("ask", "tell me about the sea", "--config", config, "--json")
+    assert result.returncode == 0, result.stderr.decode()
+    answer = json.loads(result.stdout)
+    assert answer["intent"] is None and answer["slots"] == {} and answer["response"]
+    for error in answer["errors"]:
+        assert error["code"] == "llm_bad_reply" and answer["response"] in GENTLE
+    skill = json.loads(run_speaker("ask", "what time is it", "--config", config, "--json").stdout)
+    assert skill["intent"] == "HassGetCurrentTime" and skill["errors"] == []
+
+    config.write_text(f'[llm]\nurl = "{nothing_listens()}"\nmodel = "{ALIAS}"\n')
+    down = run_speaker("ask", "tell me about the sea", "--config", config, "--json")
+    answer = json.loads(down.stdout)
+    assert answer["response"] in GENTLE and [e["code"] for e in answer["errors"]] == ["llm_unavailable"]
+    assert "warning: cannot reach" in down.stderr.decode()
+
+
+@pytest.mark.slow
+def test_speaker_chat_prints_a_streamed_answer_on_one_line(llm_server, tmp_path):
+    config = tmp_path / "speaker.toml"
+    config.write_text(f'[llm]\nurl = "{llm_server.url}"\nmodel = "{ALIAS}"\ntimeout_seconds = 30\ntemperature = 0.0\n')
+    result = run_speaker("chat", "--config", config, input=b"what time is it\ntell me about the sea\nthank you\n")
+    lines = result.stdout.decode().splitlines()
+    assert result.returncode == 0 and len(lines) == 3, result
+    assert all(line.startswith("Samantha: ") and len(line) > len("Samantha: ") for line in lines), lines
+
+
+# Installing the model server on a Pi.
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
+def test_the_model_server_unit_is_valid(tmp_path):
+    unit = tmp_path / "speaker-llm.service"
+    text = (ROOT / "systemd/speaker-llm.service").read_text()
+    assert "--host 127.0.0.1" in text  # it serves this machine only
+    # systemd-analyze checks that ExecStart exists: point it at a program that does
+    unit.write_text(text.replace("/opt/speaker/llm/bin/python", shutil.which("python3")))
+    result = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+@pytest.mark.slow
+def test_install_with_llm_lays_out_the_model_server_and_points_the_speaker_at_it(tmp_path):
+    model = tmp_path / "tiny-chat.gguf"
+    model.write_bytes(b"GGUF")
+    root = tmp_path / "pi"
+    result = subprocess.run(["bash", str(ROOT / "deploy/install.sh"), "--root", str(root), "--pip-option=--no-deps",
+                             "--no-en-model", "--with-llm", str(model)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert (root / "opt/speaker/llm/models/tiny-chat.gguf").read_bytes() == b"GGUF"
+    assert (root / "opt/speaker/llm/bin/python").exists()
+    env = dict(line.split("=", 1) for line in (root / "etc/speaker/llm.env").read_text().splitlines())
+    assert env["MODEL"] == "/opt/speaker/llm/models/tiny-chat.gguf" and env["MODEL_ALIAS"] == "tiny-chat"
+    assert int(env["THREADS"]) >= 1
+    unit = root / "etc/systemd/system/speaker-llm.service"
+    assert unit.read_text() == (ROOT / "systemd/speaker-llm.service").read_text()
+    settings = load(root / "etc/speaker/speaker.toml")
+    assert settings.llm.url == "http://127.0.0.1:8080" and settings.llm.model == "tiny-chat"
+    ran = [line.split("would run: ", 1)[1] for line in result.stdout.splitlines() if "would run: " in line]
+    assert any("build-essential cmake" in c for c in ran)
+    assert any(c.endswith('pip install --quiet --disable-pip-version-check --no-deps llama-cpp-python[server]==0.3.36')
+               for c in ran), ran
+    assert ran.index("systemctl restart speaker-llm.service") < ran.index("systemctl restart speaker.service")
+    removed = subprocess.run(["bash", str(ROOT / "deploy/install.sh"), "--root", str(root), "--uninstall"],
+                             capture_output=True, text=True)
+    assert removed.returncode == 0 and "would run: systemctl disable --now speaker-llm.service" in removed.stdout
+    assert not unit.exists() and not (root / "opt/speaker").exists()
+
+
+def test_install_refuses_a_model_that_is_not_a_gguf_file(tmp_path):
+    result = subprocess.run(["bash", str(ROOT / "deploy/install.sh"), "--root", str(tmp_path / "pi"),
+                             "--with-llm", str(tmp_path / "missing.gguf")], capture_output=True, text=True)
+    assert result.returncode == 1 and "not a .gguf model file" in result.stderr
+    assert not (tmp_path / "pi").exists()

@@ -21,17 +21,19 @@ from typing import Callable
 from hassil import TextSlotList
 
 from . import companion, intents, languages, skills
-from .llm import Chat, ChatError
+from .llm import Chat, SentenceStream
 from .matcher import Matcher
 from .memory import Memory
 from .persona import Persona, builtin, find
 
 HERE = Path(__file__).parent
 HISTORY = 6  # turns of the conversation a language model is shown
+HISTORY_CHARACTERS = 300  # of each thing said in them
 FOLLOW_UP = "?"  # a reply ending with a question is answered without the wake word
 CONTEXT = {
-    "en": ("It is {time} on {date}.", "The person you talk with is called {user}.", "They told you: {facts}."),
-    "ko": ("지금: {date} {time}.", "대화 상대의 이름: {user}.", "상대가 알려 준 것: {facts}."),
+    "en": ("It is {time} on {date}.", "The person you talk with is called {user}.", "They told you: {facts}.",
+           "Answer in English."),
+    "ko": ("지금: {date} {time}.", "대화 상대의 이름: {user}.", "상대가 알려 준 것: {facts}.", "한국어로 대답해요."),
 }
 
 
@@ -45,7 +47,7 @@ class Reply:
     command: tuple[str, dict] | None = None  # for the pipeline's command door, e.g. ("volume", {"level": 50})
     follow_up: bool = False  # the reply asked a question: listen again without the wake word
     events: tuple[tuple[str, dict], ...] = ()  # (type, fields) to emit: a timer that fired, an error
-    stream: object | None = None  # a SentenceStream (llm.py): sentences said as they come; text is ""
+    stream: SentenceStream | None = None  # the language model's answer, sentence by sentence (then text is "")
 
 
 class Dialogue:
@@ -72,7 +74,7 @@ class Dialogue:
         """The dialogue the settings describe: persona, state directory, language model."""
         language = language or settings.language
         llm = settings.llm
-        chat = Chat(llm.url, llm.model, llm.timeout_seconds) if llm.url else None
+        chat = Chat(llm) if llm.url else None
         devices = tuple(name for device in settings.mqtt.devices for name in device.names)
         return cls(language, persona=find(settings.persona, language), state_dir=settings.state_dir(), chat=chat,
                    devices=devices)
@@ -116,11 +118,15 @@ class Dialogue:
                           events=(said.event,) if said.event else ())
         if self.memory.problems:
             reply = dataclasses.replace(reply, events=reply.events + self.problems())
-        if reply.intent != "SpeakerRepeat":
-            self.last_said = reply.text
-        if text.strip():
-            self._history.append((text, reply.text))
+        if reply.stream is None:  # a stream records what it said when it ends
+            self._said(text, reply.text, repeat=reply.intent == "SpeakerRepeat")
         return reply
+
+    def _said(self, text: str, answer: str, repeat: bool = False) -> None:
+        if not repeat:
+            self.last_said = answer
+        if text.strip() and answer:
+            self._history.append((text, answer))
 
     def due(self) -> Reply | None:
         """The timers and alarms whose time has come, told (and forgotten); None if none has."""
@@ -161,31 +167,30 @@ class Dialogue:
         return _sentence_case(text) if self.language == "en" else text
 
     def _converse(self, text: str) -> Reply:
-        """Nothing matched: the language model answers, if there is one, else the persona admits it."""
+        """Nothing matched: the language model answers, if there is one, else the persona admits it.
+        The model's answer is a stream: it starts now and is said sentence by sentence."""
         if self.chat is None or not text.strip():
             spoken = self.line("not_understood")
             return Reply(None, {}, spoken, follow_up=spoken.endswith(FOLLOW_UP))
-        try:
-            spoken = self.chat.ask(self._messages(text))
-            events = ()
-        except ChatError as e:
-            spoken = self.line("llm_failed")
-            events = (("error", {"code": e.code, "message": str(e)}),)
-        return Reply(None, {}, spoken, follow_up=spoken.endswith(FOLLOW_UP), events=events)
+        stream = self.chat.stream(self._messages(text), self.line("llm_failed"), lambda said: self._said(text, said),
+                                  self.persona.name)
+        return Reply(None, {}, "", stream=stream)
 
     def _messages(self, text: str) -> list[dict]:
         """The persona as the system prompt, what the speaker knows, and the recent turns."""
         now = self.now()
-        time_line, user_line, facts_line = CONTEXT[self.language]
+        time_line, user_line, facts_line, language_line = CONTEXT[self.language]
         system = [self.persona.prompt.format(name=self.persona.name),
                   time_line.format(time=self.lang.spoken_time(now), date=self.lang.spoken_date(now))]
         if self.memory.user_name:
             system.append(user_line.format(user=self.memory.user_name))
         if self.memory.facts:
             system.append(facts_line.format(facts="; ".join(f.text for f in self.memory.facts)))
+        system.append(language_line)
         messages = [{"role": "system", "content": " ".join(system)}]
         for said, answered in self._history:
-            messages += [{"role": "user", "content": said}, {"role": "assistant", "content": answered}]
+            messages += [{"role": "user", "content": said[:HISTORY_CHARACTERS]},
+                         {"role": "assistant", "content": answered[:HISTORY_CHARACTERS]}]
         return [*messages, {"role": "user", "content": text}]
 
 
