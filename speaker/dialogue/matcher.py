@@ -14,6 +14,7 @@ nearest to a text with one.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -35,6 +36,10 @@ SHORTEST = 4  # characters (jamo in Korean) of canonical text below which only e
 _PLACEHOLDER = "9999"  # a number slot of a written-out sentence while it is normalised
 _SLOT = re.compile(r"\{(\w+)\}")
 _NUMBER = re.compile(r"\d+")
+
+# A template with many optional words writes out to millions of sentences (the companion's feelings):
+# hassil matches it as it is; the index of known sentences, for near misses, keeps its first ones.
+WRITTEN_OUT_PER_TEMPLATE = 1000
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,8 @@ def _fill(sentence: str, normalised: str, numbers: list[str]) -> str | None:
 
 
 def written_out(intents: Intents) -> list[tuple[str, str]]:
-    """Every sentence without free text, written out (lists expanded, number ranges left as {slot})."""
+    """Every sentence without free text, written out (lists expanded, number ranges left as {slot}); at
+    most WRITTEN_OUT_PER_TEMPLATE of one template."""
     found = []
     for name, intent in intents.intents.items():
         for data in intent.data:
@@ -170,6 +176,7 @@ def written_out(intents: Intents) -> list[tuple[str, str]]:
                 if used & data.wildcard_list_names or any(
                         isinstance(lists.get(n), TextSlotList) and not lists[n].values for n in used):
                     continue
-                for text in sample_sentence(sentence, lists, rules, language=intents.language, expand_ranges=False):
+                texts = sample_sentence(sentence, lists, rules, language=intents.language, expand_ranges=False)
+                for text in itertools.islice(texts, WRITTEN_OUT_PER_TEMPLATE):
                     found.append((" ".join(text.split()), name))
     return found

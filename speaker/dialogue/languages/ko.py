@@ -3,6 +3,7 @@ times, dates and lengths."""
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 
@@ -106,6 +107,7 @@ def _word_numbers(word: str, before: list[str]) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=65536)  # the same words come back in every sentence written out
 def _strip(word: str) -> str:
     """A word without its polite or casual ending and without a particle that changes nothing."""
     changed = True
