@@ -31,6 +31,7 @@ class RunOptions:
     realtime: bool = False
     output: str | None = None
     events_jsonl: str | None = None
+    room: float | None = None  # tests: a simulated room feeds the answers back into the input, this many dB louder than the voice
 
 
 class Daemon:
@@ -70,6 +71,11 @@ class Daemon:
         elif self.source is None:
             self.source = LiveSource(settings.audio.input_device, settings.audio.input_command,
                                      settings.audio.retry_seconds, self.report)
+        if self.options.room is not None:
+            from .room import Room
+
+            room = Room(self.source, sink, echo_db=self.options.room)
+            self.source, sink = room.source, room.sink
         clock = time.monotonic if self.source.live else None
         mqtt = None
         if settings.mqtt.url:

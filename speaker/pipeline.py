@@ -15,7 +15,7 @@ import logging
 import queue
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -23,11 +23,14 @@ import numpy as np
 
 from . import commands
 from .audio import FRAME_SECONDS
+from .barge_in import BargeIn, Interruption
 from .commands import Command
-from .config import ModelMissing, Settings
+from .config import EchoSettings, ModelMissing, Settings
 from .dialogue import Dialogue
+from .echo import EchoCanceller, EchoTap
 from .endpoint import Endpointer, Heard
 from .events import EventBus, State
+from .stop_words import StopWords
 from .stt import Transcriber
 from .voice import VOICE_RATE, Voice
 from .wake import WakeDetector
@@ -39,7 +42,8 @@ PREROLL_FRAMES = 4  # ~0.3 s of audio before the speech starts goes to the recog
 
 @dataclass
 class Stages:
-    """The models and engines a pipeline drives; `transcriber` is None when its model is missing."""
+    """The models and engines a pipeline drives; `transcriber` is None when its model is missing,
+    `barge_in` when the speaker is not to be interrupted by voice."""
 
     wake: WakeDetector
     endpointer: Endpointer
@@ -47,6 +51,8 @@ class Stages:
     dialogue: Dialogue
     voice: Voice
     missing_model: str = ""
+    echo: EchoCanceller = field(default_factory=lambda: EchoCanceller(EchoSettings()))
+    barge_in: BargeIn | None = None
 
     @classmethod
     def load(cls, settings: Settings, language: str, reuse: "Stages | None" = None) -> "Stages":
@@ -57,13 +63,27 @@ class Stages:
         dialogue = Dialogue.from_settings(settings, language)
         voice = Voice(dialogue.persona.voice_settings(settings.voice), language)
         if reuse is not None:
-            return cls(wake, Endpointer(settings.listen), reuse.transcriber, dialogue, voice, reuse.missing_model)
-        try:
-            transcriber = Transcriber(settings, language, dialogue.phrases(), dialogue.knows_word_for_word)
-            missing = ""
-        except ModelMissing as e:
-            transcriber, missing = None, str(e)
-        return cls(wake, Endpointer(settings.listen), transcriber, dialogue, voice, missing)
+            transcriber, missing = reuse.transcriber, reuse.missing_model
+        else:
+            try:
+                transcriber = Transcriber(settings, language, dialogue.phrases(), dialogue.knows_word_for_word)
+                missing = ""
+            except ModelMissing as e:
+                transcriber, missing = None, str(e)
+        return cls(wake, Endpointer(settings.listen), transcriber, dialogue, voice, missing,
+                   EchoCanceller(settings.echo), cls._barge_in(settings, language, transcriber))
+
+    @staticmethod
+    def _barge_in(settings: Settings, language: str, transcriber: Transcriber | None) -> BargeIn | None:
+        """The wake word and stop words heard over the answer; Korean stop words share the speech model."""
+        if not settings.echo.barge_in:
+            return None
+        if language == "ko" and transcriber is None:
+            return BargeIn(settings.wake, None, None)
+        model = getattr(transcriber, "_model", None)  # the loaded vosk model (Korean stop words use it too)
+        other_words = transcriber.grammar if transcriber is not None else []
+        spotters = [StopWords(language, model, other_words) for _ in range(2)]
+        return BargeIn(settings.wake, *spotters)
 
 
 class Pipeline:
@@ -78,7 +98,7 @@ class Pipeline:
         self.stages = stages
         self.on_reload = on_reload
         self.bus = bus
-        self.sink = sink
+        self.sink = EchoTap(sink, lambda: self.stages.echo)  # the echo canceller hears what is played
         self.state = State.IDLE
         self.turn: str | None = None
         self.muted = False
@@ -194,13 +214,33 @@ class Pipeline:
             self._answer(reply.text)
 
     def _hear(self, frame: np.ndarray) -> None:
-        # The wake word runs on every frame so its context is always fresh, but only counts
-        # when idle: what it hears while the speaker talks is the speaker's own voice.
+        # The wake word runs on every frame, on the microphone with the speaker's own voice taken
+        # out, so its context is always fresh. While the speaker talks it counts only through
+        # barge-in, which tells the user's voice from the speaker's own.
+        frame = self.stages.echo.process(frame)
         detection = self.stages.wake.process(frame)
+        barge_in = self.stages.barge_in
+        if self.state is State.SPEAKING and barge_in is not None:
+            interruption = barge_in.hear(frame, self.stages.echo.reference, detection)
+            if interruption is not None:
+                self._interrupt(interruption)
+            return
+        if barge_in is not None:
+            barge_in.rest()
         if self.state is State.IDLE and detection is not None:
             self._wake(detection)
         elif self.state is State.LISTENING:
             self._listen(frame)
+
+    def _interrupt(self, interruption: Interruption) -> None:
+        """The user talked over the answer: the wake word cuts it and listens at once; a stop word stops it."""
+        self.bus.emit("barge_in", self.turn, word=interruption.word)
+        self._cut_turn()
+        if interruption.wake is not None:
+            self._follow_up = False
+            self._wake(interruption.wake)
+        else:
+            self._end_turn()
 
     def _run(self, command: Command) -> None:
         name, args = command.name, command.args

