@@ -75,7 +75,10 @@ class EchoSettings:
     """Time from handing audio to the sound device to it leaving the loudspeaker, beyond what the canceller finds itself."""
 
     barge_in: bool = True
-    """While the speaker talks, the wake word or a stop word ("stop", "그만") said over it interrupts it."""
+    """While the speaker talks, the wake word said over it cuts the answer and listens."""
+
+    stop_words: bool = True
+    """While the speaker talks, "stop", "never mind", "그만" or "멈춰" said over it stops it."""
 
 
 @dataclass(frozen=True)

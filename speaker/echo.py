@@ -85,6 +85,12 @@ class EchoCanceller:
         self._ringing = 0
         self.reference = np.zeros(FRAME_SAMPLES, np.int16)  # what was played during the last frame
         self.frames_processed = 0  # frames that went through the canceller (for CPU measurements)
+        self.erle_db = 0.0  # how much it takes the echo down now (smoothed over frames with echo in them)
+
+    @property
+    def measures(self) -> bool:
+        """It knows how much echo it takes out (not so with `canceller = "off"`: a hardware canceller)."""
+        return self._engine is not None
 
     @property
     def playing(self) -> bool:
@@ -114,7 +120,17 @@ class EchoCanceller:
         if self._engine is None:
             return frame
         self.frames_processed += 1
-        return self._engine.process(frame, far)
+        cleaned = self._engine.process(frame, far)
+        if far.any():
+            before, after = _power(frame), _power(cleaned)
+            if before > 1e4:  # echo worth measuring (louder than about -50 dBFS)
+                self.erle_db += 0.1 * (min(40.0, 10 * np.log10(before / max(after, 1.0))) - self.erle_db)
+        return cleaned
+
+
+def _power(samples: np.ndarray) -> float:
+    x = samples.astype(np.float32)
+    return float(np.dot(x, x)) / len(x)
 
 
 class EchoTap:

@@ -71,19 +71,21 @@ class Stages:
             except ModelMissing as e:
                 transcriber, missing = None, str(e)
         return cls(wake, Endpointer(settings.listen), transcriber, dialogue, voice, missing,
-                   EchoCanceller(settings.echo), cls._barge_in(settings, language, transcriber))
+                   EchoCanceller(settings.echo), cls._barge_in(settings, language, wake, transcriber))
 
     @staticmethod
-    def _barge_in(settings: Settings, language: str, transcriber: Transcriber | None) -> BargeIn | None:
+    def _barge_in(settings: Settings, language: str, wake: WakeDetector,
+                  transcriber: Transcriber | None) -> BargeIn | None:
         """The wake word and stop words heard over the answer; Korean stop words share the speech model."""
-        if not settings.echo.barge_in:
+        if not (settings.echo.barge_in or settings.echo.stop_words):
             return None
-        if language == "ko" and transcriber is None:
-            return BargeIn(settings.wake, None, None)
+        wake = wake if settings.echo.barge_in else None
+        if not settings.echo.stop_words or (language == "ko" and transcriber is None):
+            return BargeIn(wake, settings.wake, None, None)
         model = getattr(transcriber, "_model", None)  # the loaded vosk model (Korean stop words use it too)
         other_words = transcriber.grammar if transcriber is not None else []
-        spotters = [StopWords(language, model, other_words) for _ in range(2)]
-        return BargeIn(settings.wake, *spotters)
+        heard, own = (StopWords(language, model, other_words, eager=eager) for eager in (False, True))
+        return BargeIn(wake, settings.wake, heard, own)
 
 
 class Pipeline:
@@ -217,11 +219,12 @@ class Pipeline:
         # The wake word runs on every frame, on the microphone with the speaker's own voice taken
         # out, so its context is always fresh. While the speaker talks it counts only through
         # barge-in, which tells the user's voice from the speaker's own.
-        frame = self.stages.echo.process(frame)
+        echo = self.stages.echo
+        frame = echo.process(frame)
         detection = self.stages.wake.process(frame)
         barge_in = self.stages.barge_in
         if self.state is State.SPEAKING and barge_in is not None:
-            interruption = barge_in.hear(frame, self.stages.echo.reference, detection)
+            interruption = barge_in.hear(frame, echo.reference, detection, echo.erle_db if echo.measures else None)
             if interruption is not None:
                 self._interrupt(interruption)
             return

@@ -17,18 +17,20 @@ import numpy as np
 from .audio import SAMPLE_RATE
 
 STOP_PHRASES = {"en": ("stop", "never mind"), "ko": ("그만", "멈춰")}
-KEYWORD_THRESHOLD = "1e-20"  # pocketsphinx's keyword threshold: lower hears more, and more wrongly
+KEYWORD_THRESHOLD = 1e-20  # pocketsphinx's keyword threshold: lower hears more, and more wrongly
+EAGER_THRESHOLD = 1e-40  # for what the speaker itself plays: anything like a stop word counts
 
 
 class StopWords:
     """Takes frames; returns the stop phrase when one was just said."""
 
-    def __init__(self, language: str, vosk_model=None, other_words: list[str] = ()):
+    def __init__(self, language: str, vosk_model=None, other_words: list[str] = (), eager: bool = False):
+        """`eager`: hear anything that sounds like a stop word (to know what the speaker itself said)."""
         self.phrases = STOP_PHRASES[language]
         if language == "ko":
             self._engine = _VoskSpotter(self.phrases, vosk_model, other_words)
         else:
-            self._engine = _KeywordSpotter(self.phrases)
+            self._engine = _KeywordSpotter(self.phrases, EAGER_THRESHOLD if eager else KEYWORD_THRESHOLD)
 
     def reset(self) -> None:
         """Forget what was heard (a new answer starts)."""
@@ -39,12 +41,12 @@ class StopWords:
 
 
 class _KeywordSpotter:
-    def __init__(self, phrases: tuple[str, ...]):
+    def __init__(self, phrases: tuple[str, ...], threshold: float):
         from pocketsphinx import Decoder, get_model_path
 
         model = get_model_path("en-us")
         with tempfile.NamedTemporaryFile("w", suffix=".kws", delete=False) as f:
-            f.writelines(f"{phrase} /{KEYWORD_THRESHOLD}/\n" for phrase in phrases)
+            f.writelines(f"{phrase} /{threshold:g}/\n" for phrase in phrases)
         try:
             self._decoder = Decoder(hmm=os.path.join(model, "en-us"), dict=os.path.join(model, "cmudict-en-us.dict"),
                                     kws=f.name, loglevel="FATAL")

@@ -79,8 +79,11 @@ class Voice:
                 self._engine.save_to_file(sentence, str(path))
                 with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
                     self._engine.runAndWait()
-                with wave.open(str(path), "rb") as w:
-                    samples = np.frombuffer(w.readframes(w.getnframes()), "<i2").copy()
+                try:
+                    with wave.open(str(path), "rb") as w:
+                        samples = np.frombuffer(w.readframes(w.getnframes()), "<i2").copy()
+                except (EOFError, wave.Error, FileNotFoundError):  # written late or not at all: nothing returned
+                    samples = np.zeros(0, np.int16)
                 if len(samples) or not sentence.strip():
                     break
             return samples

@@ -200,3 +200,27 @@ def piper_speech(text: str, length_scale: float = 1.0) -> np.ndarray:
     with wave.open(buffer, "rb") as w:
         rate, samples = w.getframerate(), np.frombuffer(w.readframes(w.getnframes()), "<i2")
     return resample(samples, rate, SAMPLE_RATE)
+
+
+class Samples:
+    """Samples in memory as an audio source (what a microphone hears), e.g. for a simulated room."""
+
+    live = False
+
+    def __init__(self, samples: np.ndarray):
+        self.samples = samples
+
+    def __iter__(self):
+        from speaker.audio import frames_of
+
+        return frames_of(self.samples)
+
+    def close(self) -> None:
+        pass
+
+
+def at_level(samples: np.ndarray, rms: float = 1000.0) -> np.ndarray:
+    """`samples` scaled so that their speech is `rms` loud (1000: a voice at a microphone, about -30 dBFS)."""
+    from speaker.room import speech_rms
+
+    return (samples.astype(np.float32) * rms / speech_rms(samples)).astype(np.int16)
