@@ -86,16 +86,19 @@ class Scene:
         self.language = language
         self.cpu = 0.0
         self.speaking_frames = 0
+        self.own_seconds = 0.0  # the speaker talking with nobody talking over it
+        self.own_barge_ins: list[str] = []  # ... and the words it interrupted itself with meanwhile
 
-    def run(self, user: np.ndarray, echo_db: float, say: str) -> tuple[list[dict], list[int]]:
-        """Announce `say` over `user`; return the events and the microphone sample at each stop of the sink."""
+    def run(self, user: np.ndarray, echo_db: float, say: str, user_from: float = float("inf")) -> list[str]:
+        """Announce `say` over `user`, who speaks from `user_from` seconds on; return the words of the
+        barge-ins after that. Those before it are the speaker interrupting itself (counted)."""
         bus = EventBus("bench")
-        events: list[dict] = []
-        bus.subscribe(events.append)
+        heard: list[tuple[float, str]] = []
         the_room = Room(Samples(user), NoSink(), echo_db=echo_db, voice_rms=VOICE_RMS)
-        stops: list[int] = []
+        bus.subscribe(lambda e: heard.append((the_room.now / SAMPLE_RATE, e["word"])) if e["type"] == "barge_in" else None)
+        self.stops: list[int] = []
         stop = the_room.sink.stop
-        the_room.sink.stop = lambda: (stops.append(the_room.now), stop())
+        the_room.sink.stop = lambda: (self.stops.append(the_room.now), stop())
         pipeline = Pipeline(self.stages, bus, the_room.sink)
         pipeline.start()
         pipeline.submit("say", {"text": say})
@@ -106,9 +109,12 @@ class Scene:
             if speaking:
                 self.cpu += time.process_time() - start
                 self.speaking_frames += 1
+                if the_room.now < user_from * SAMPLE_RATE:
+                    self.own_seconds += FRAME_SECONDS
         pipeline.finish()
         self.stages.echo.stopped()  # the next trial is another room: nothing of this one is still playing
-        return events, stops
+        self.own_barge_ins += [word for t, word in heard if t < user_from]
+        return [word for t, word in heard if t >= user_from]
 
 
 def erle(echo: EchoSettings, echo_db: float) -> float:
@@ -132,7 +138,7 @@ def main() -> None:
     parser.add_argument("--canceller", default="speex", choices=("speex", "webrtc", "off"))
     parser.add_argument("--trials", type=int, default=7, help="wake words per echo level (stop words: 2 per language)")
     args = parser.parse_args()
-    echo = EchoSettings(canceller=args.canceller)
+    echo = EchoSettings(canceller=args.canceller, stop_words=True)
     rng = np.random.default_rng(1)
     ko_dialogue = Dialogue("ko", seed=0)
     ko_transcriber = Transcriber(Settings(), "ko", ko_dialogue.phrases(), ko_dialogue.knows_word_for_word)
@@ -149,45 +155,54 @@ def main() -> None:
             at = float(rng.uniform(3.0, 9.0))
             word = hey[i % len(hey)]
             user = recording(at, word, 2.5)
-            events, stops = scenes[language].run(user, echo_db, ANNOUNCEMENT[language])
-            if any(e["type"] == "barge_in" and e["word"] == "hey_jarvis" for e in events) and stops:
+            scene = scenes[language]
+            words = scene.run(user, echo_db, ANNOUNCEMENT[language], user_from=at)
+            if words[:1] == ["hey_jarvis"]:
                 wakes += 1
+                stops = [n for n in scene.stops if n >= at * SAMPLE_RATE]
                 latencies.append((stops[0] / SAMPLE_RATE - at - spoken_seconds(word)) * 1000)
         stopped, stop_latencies = 0, []
         for language, said in (("en", stops_en), ("ko", stops_ko)):
             for word in said:
                 at = float(rng.uniform(3.0, 9.0))
-                events, stops = scenes[language].run(recording(at, word, 2.5), echo_db, ANNOUNCEMENT[language])
-                heard = [e for e in events if e["type"] == "barge_in"]
-                if heard and heard[0]["word"] != "hey_jarvis" and stops:
+                scene = scenes[language]
+                words = scene.run(recording(at, word, 2.5), echo_db, ANNOUNCEMENT[language], user_from=at)
+                if words and words[0] != "hey_jarvis":
                     stopped += 1
+                    stops = [n for n in scene.stops if n >= at * SAMPLE_RATE]
                     stop_latencies.append((stops[0] / SAMPLE_RATE - at - spoken_seconds(word)) * 1000)
-        own_wakes, own_stops, talked = 0, 0, 0.0
         for language, texts in OWN_WORDS.items():
             for text in texts:
-                scene = scenes[language]
-                before = scene.speaking_frames
-                events, _ = scene.run(recording(2.0 + len(text) / 5), echo_db, text)
-                cut = [e["word"] for e in events if e["type"] == "barge_in"]
-                own_wakes += cut.count("hey_jarvis")
-                own_stops += len(cut) - cut.count("hey_jarvis")
-                talked += (scene.speaking_frames - before) * FRAME_SECONDS
+                scenes[language].run(recording(2.0 + len(text) / 5), echo_db, text)
+        own = {language: (s.own_barge_ins, s.own_seconds) for language, s in scenes.items()}
         cpu = sum(s.cpu for s in scenes.values()) / sum(s.speaking_frames * FRAME_SECONDS for s in scenes.values())
         rows.append((echo_db, erle(echo, echo_db), wakes, args.trials, latencies, stopped, len(stops_en) + len(stops_ko),
-                     stop_latencies, own_wakes, own_stops, talked, cpu))
+                     stop_latencies, own, cpu))
     quiet = quiet_room_cpu(echo)
+    before = speaking_cpu(EchoSettings(canceller="off", barge_in=False, stop_words=False), ko_transcriber, ko_dialogue)
     print(f"canceller: {args.canceller}; room: echo after 45 ms with a 0.3 s tail; user speech at {VOICE_RMS:.0f} RMS")
     print("| echo vs user | ERLE | wake word over the answer | end of wake word → answer stops (median, max) "
-          "| stop words over the answer | end of stop word → stops (median) | self-wakes, self-stops (speaking) "
+          "| stop words over the answer | end of stop word → stops (median) | self-interruptions (en; ko) "
           "| CPU while speaking |")
     print("|---|---|---|---|---|---|---|---|")
-    for echo_db, gain, wakes, trials, lat, stopped, stop_trials, stop_lat, own_wakes, own_stops, talked, cpu in rows:
+    for echo_db, gain, wakes, trials, lat, stopped, stop_trials, stop_lat, own, cpu in rows:
         median = lambda xs: f"{statistics.median(xs):.0f} ms" if xs else "-"  # noqa: E731
         print(f"| +{echo_db:.0f} dB | {gain:.1f} dB | {wakes}/{trials} | {median(lat)}, {max(lat, default=0):.0f} ms "
-              f"| {stopped}/{stop_trials} | {median(stop_lat)} | {own_wakes}, {own_stops} in {talked / 60:.1f} min "
-              f"({own_wakes / talked * 3600:.0f}/h, {own_stops / talked * 3600:.0f}/h) | {cpu * 100:.1f} % of a core |")
+              f"| {stopped}/{stop_trials} | {median(stop_lat)} | "
+              + "; ".join(f"{len(n)} in {t / 60:.1f} min {n}" for n, t in own.values())
+              + f" | {cpu * 100:.1f} % of a core |")
+    print(f"CPU while speaking without canceller and barge-in (the wake word ran then too): {before * 100:.1f} % of a core")
     print(f"quiet room (60 s, nothing played): pipeline CPU {quiet[0]:.3f} s with the canceller and barge-in, "
           f"{quiet[1]:.3f} s without (ratio {quiet[0] / max(quiet[1], 1e-9):.2f})")
+
+
+def speaking_cpu(echo: EchoSettings, ko_transcriber, ko_dialogue) -> float:
+    """Share of a core the pipeline takes while it speaks (the answers of the self-interruption runs)."""
+    scenes = [Scene("en", echo, None, Dialogue("en", seed=0)), Scene("ko", echo, ko_transcriber, ko_dialogue)]
+    for scene in scenes:
+        for text in OWN_WORDS[scene.language]:
+            scene.run(recording(2.0 + len(text) / 5), 5.0, text)
+    return sum(s.cpu for s in scenes) / sum(s.speaking_frames * FRAME_SECONDS for s in scenes)
 
 
 def quiet_room_cpu(echo: EchoSettings) -> tuple[float, float]:
