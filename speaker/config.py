@@ -72,7 +72,7 @@ class EchoSettings:
     """Takes the speaker's own voice out of the microphone: speex (a linear filter that keeps the user's voice), webrtc (AEC3, which also suppresses it during double talk), or off (a hardware canceller or PipeWire's echo-cancel module already does it)."""
 
     device_delay_ms: int = 0
-    """Time from handing audio to the sound device to it leaving the loudspeaker, beyond what the canceller finds itself."""
+    """Time from handing audio to the sound device to it leaving the loudspeaker, beyond the 256 ms of echo path the canceller covers."""
 
     barge_in: bool = True
     """While the speaker talks, the wake word said over it cuts the answer and listens."""
