@@ -22,7 +22,7 @@
 #   the system user and group `speaker`, and the apt packages below
 set -Eeuo pipefail
 
-APT_PACKAGES=(python3 python3-venv espeak-ng libespeak-ng1 alsa-utils libportaudio2 ca-certificates curl unzip procps)  # procps: the unit reloads with kill
+APT_PACKAGES=(python3 python3-venv espeak-ng libespeak-ng1 libspeexdsp1 alsa-utils libportaudio2 ca-certificates curl unzip procps)  # procps: the unit reloads with kill; libspeexdsp1: the echo canceller
 VENV=/opt/speaker/venv
 CONFIG_DIR=/etc/speaker
 STATE_DIR=/var/lib/speaker

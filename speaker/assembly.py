@@ -17,6 +17,7 @@ from typing import Callable
 from .audio import DeviceSink, WavSink
 from .config import ConfigError, ModelMissing, Settings
 from .dialogue import Dialogue
+from .echo import EchoCanceller
 from .endpoint import Endpointer
 from .events import EventBus, EventLog
 from .pipeline import RESTING, Pipeline, Stages
@@ -154,7 +155,11 @@ class Assembly:
             kept["mqtt"] = dataclasses.replace(new.mqtt, devices=old.mqtt.devices)
         settings = dataclasses.replace(new, **kept)
         applied = sorted(changed_sections(old, settings) - ({"audio"} if self._only_input_changed(old, settings) else set()))
-        stages = Stages(wake, endpointer, transcriber, dialogue, voice, missing, settings.announce)
+        echo = running.echo if settings.echo == old.echo else EchoCanceller(settings.echo)  # keeps what it learnt
+        barge_in = running.barge_in
+        if {"echo", "wake", "language", "stt"} & changed_sections(old, settings):
+            barge_in = Stages.barge_in_for(settings, settings.language, wake, transcriber)
+        stages = Stages(wake, endpointer, transcriber, dialogue, voice, missing, settings.announce, echo, barge_in)
         return Changes(settings, stages, applied, restart, refused)
 
     @staticmethod

@@ -70,6 +70,21 @@ class WakeSettings:
 
 
 @dataclass(frozen=True)
+class EchoSettings:
+    canceller: str = "speex"
+    """Takes the speaker's own voice out of the microphone: speex (a linear filter that keeps the user's voice), webrtc (AEC3, which also suppresses it during double talk), or off (a hardware canceller or PipeWire's echo-cancel module already does it)."""
+
+    device_delay_ms: int = 0
+    """Time from handing audio to the sound device to it leaving the loudspeaker, beyond the 256 ms of echo path the canceller covers."""
+
+    barge_in: bool = True
+    """While the speaker talks, the wake word said over it cuts the answer and listens."""
+
+    stop_words: bool = False
+    """While the speaker talks, "stop", "never mind", "그만" or "멈춰" said over it stops it (off: the spotter still now and then hears "stop" in what is left of its own voice)."""
+
+
+@dataclass(frozen=True)
 class ListenSettings:
     silence_seconds: float = 0.4
     """Silence that ends the user's sentence (shorter answers sooner, longer cuts in less)."""
@@ -306,6 +321,7 @@ class Settings:
 
     audio: AudioSettings = field(default_factory=AudioSettings)
     wake: WakeSettings = field(default_factory=WakeSettings)
+    echo: EchoSettings = field(default_factory=EchoSettings)
     listen: ListenSettings = field(default_factory=ListenSettings)
     stt: SpeechToTextSettings = field(default_factory=SpeechToTextSettings)
     voice: VoiceSettings = field(default_factory=VoiceSettings)
@@ -344,6 +360,7 @@ _RANGES = {
     ("wake", "threshold"): (0.01, 0.99),
     ("wake", "trigger_frames"): (1, 20),
     ("wake", "refractory_seconds"): (0.0, 60),
+    ("echo", "device_delay_ms"): (0, 500),
     ("listen", "silence_seconds"): (0.1, 5),
     ("listen", "max_seconds"): (1, 60),
     ("listen", "no_speech_seconds"): (0.5, 60),
@@ -370,6 +387,7 @@ _CHOICES = {
     ("log", "level"): ("debug", "info", "warning", "error"),
     ("voice", "engine"): ("auto", "piper", "espeak"),
     ("stt", "en_engine"): ("auto", "vosk", "pocketsphinx"),
+    ("echo", "canceller"): ("speex", "webrtc", "off"),
 }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
-from .assembly import Assembly, Changes
+from .assembly import Assembly, Changes, make_sink
 from .audio import LiveSource, RawSource, WavSource
 from .config import Settings
 from .events import EventBus, JsonlWriter
@@ -33,6 +33,7 @@ class RunOptions:
     realtime: bool = False
     output: str | None = None
     events_jsonl: str | None = None
+    room: float | None = None  # tests: a simulated room feeds the answers back into the input, this many dB louder than the voice
 
 
 class Daemon:
@@ -80,8 +81,14 @@ class Daemon:
         log.info("loading models (%s)", settings.language)
         self.service.status(f"loading models ({settings.language})")
         live = self.source.live if self.source is not None else self.options.input is None
+        sink = None
+        if self.options.room is not None:  # a simulated room (tests, benchmarks): it hears the speaker's own voice
+            from .room import Room
+
+            room = Room(self.source, make_sink(settings, self.options.output, self.report), echo_db=self.options.room)
+            self.source, sink = room.source, room.sink
         self.assembly = Assembly(settings, self.bus, self.options.output, clock=time.monotonic if live else None,
-                                 on_reload=self.reload, report=self.report)
+                                 on_reload=self.reload, report=self.report, sink=sink)
         if self.options.input == "-":
             self.source = RawSource(sys.stdin.buffer)
         elif self.source is None:

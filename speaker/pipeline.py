@@ -30,12 +30,15 @@ import numpy as np
 
 from . import chimes, commands
 from .audio import FRAME_SECONDS
+from .barge_in import BargeIn, Interruption
 from .commands import Command
-from .config import AnnounceSettings, ModelMissing, Settings
+from .config import AnnounceSettings, EchoSettings, ModelMissing, Settings
 from .dialogue import FOLLOW_UP, Dialogue
+from .echo import EchoCanceller, EchoTap
 from .endpoint import Endpointer, Heard
 from .events import EventBus, State
 from .speech import Sentence, Speech, cut
+from .stop_words import StopWords
 from .stt import Transcriber
 from .voice import Voice
 from .wake import WakeDetector
@@ -59,7 +62,8 @@ class Announcement:
 
 @dataclass
 class Stages:
-    """The models and engines a pipeline drives; `transcriber` is None when its model is missing."""
+    """The models and engines a pipeline drives; `transcriber` is None when its model is missing,
+    `barge_in` when the speaker is not to be interrupted by voice."""
 
     wake: WakeDetector
     endpointer: Endpointer
@@ -68,6 +72,8 @@ class Stages:
     voice: Voice
     missing_model: str = ""
     announce: AnnounceSettings = field(default_factory=AnnounceSettings)
+    echo: EchoCanceller = field(default_factory=lambda: EchoCanceller(EchoSettings()))
+    barge_in: BargeIn | None = None
 
     @classmethod
     def load(cls, settings: Settings, language: str) -> "Stages":
@@ -81,7 +87,22 @@ class Stages:
             missing = ""
         except ModelMissing as e:
             transcriber, missing = None, str(e)
-        return cls(wake, Endpointer(settings.listen), transcriber, dialogue, voice, missing, settings.announce)
+        return cls(wake, Endpointer(settings.listen), transcriber, dialogue, voice, missing, settings.announce,
+                   EchoCanceller(settings.echo), cls.barge_in_for(settings, language, wake, transcriber))
+
+    @staticmethod
+    def barge_in_for(settings: Settings, language: str, wake: WakeDetector,
+                     transcriber: Transcriber | None) -> BargeIn | None:
+        """The wake word and stop words heard over the answer; Korean stop words share the speech model."""
+        if not (settings.echo.barge_in or settings.echo.stop_words):
+            return None
+        wake = wake if settings.echo.barge_in else None
+        if not settings.echo.stop_words or (language == "ko" and transcriber is None):
+            return BargeIn(wake, settings.wake, None, None)
+        model = getattr(transcriber, "_model", None)  # the loaded vosk model (Korean stop words use it too)
+        other_words = transcriber.grammar if transcriber is not None else []
+        heard, own = (StopWords(language, model, other_words, eager=eager) for eager in (False, True))
+        return BargeIn(wake, settings.wake, heard, own)
 
 
 class Pipeline:
@@ -98,7 +119,7 @@ class Pipeline:
         self.on_reload = on_reload
         self.on_switch = on_switch
         self.bus = bus
-        self.sink = sink
+        self.sink = EchoTap(sink, lambda: self.stages.echo)  # the echo canceller hears what is played
         self.state = State.IDLE
         self.turn: str | None = None
         self.muted = False
@@ -253,19 +274,40 @@ class Pipeline:
                      announcement=True)
 
     def _hear(self, frame: np.ndarray) -> None:
-        # The wake word runs on every frame so its context is always fresh, but does not count
-        # while the speaker answers: what it hears then is the speaker's own voice.
+        # The wake word runs on every frame, on the microphone with the speaker's own voice taken
+        # out, so its context is always fresh. While the speaker talks it counts only through
+        # barge-in, which tells the user's voice from the speaker's own.
+        echo = self.stages.echo
+        frame = echo.process(frame)
         detection = self.stages.wake.process(frame)
+        barge_in = self.stages.barge_in
+        if self.state is State.SPEAKING and barge_in is not None:
+            interruption = barge_in.hear(frame, echo.reference, detection, echo.erle_db if echo.measures else None)
+            if interruption is not None:
+                self._interrupt(interruption)
+            return
+        if barge_in is not None:
+            barge_in.rest()
         if detection is not None and self._may_wake():
             self._wake(detection)
         elif self.state is State.LISTENING:
             self._listen(frame)
 
     def _may_wake(self) -> bool:
-        """A wake word counts when idle, while a reply is awaited, and during an announcement
-        (which it cuts): announcements never keep the user from their turn."""
+        """Without barge-in, a wake word counts when idle, while a reply is awaited, and during an
+        announcement (which it cuts): announcements never keep the user from their turn."""
         announcing = self._speech is not None and self._speech.announcement
         return self.state in (State.IDLE, State.THINKING) or announcing
+
+    def _interrupt(self, interruption: Interruption) -> None:
+        """The user talked over the answer: the wake word cuts it and listens at once; a stop word stops it."""
+        self.bus.emit("barge_in", self.turn, word=interruption.word)
+        self._cut_turn()
+        if interruption.wake is not None:
+            self._follow_up = False
+            self._wake(interruption.wake)
+        else:
+            self._end_turn()
 
     def _run(self, command: Command) -> None:
         name, args = command.name, command.args

