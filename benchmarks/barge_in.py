@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from conftest import Samples, at_level, piper_speech, recording, room, speech  # noqa: E402
+from conftest import Samples, at_level, natural_speech, recording, room, speech  # noqa: E402
 
 from speaker.audio import FRAME_SECONDS, SAMPLE_RATE, frames_of  # noqa: E402
 from speaker.config import EchoSettings, Settings  # noqa: E402
@@ -143,8 +143,8 @@ def main() -> None:
     ko_dialogue = Dialogue("ko", seed=0)
     ko_transcriber = Transcriber(Settings(), "ko", ko_dialogue.phrases(), ko_dialogue.knows_word_for_word)
     en_dialogue = Dialogue("en", seed=0)
-    hey = [at_level(piper_speech("hey jarvis", scale)) for scale in (0.9, 1.0, 1.1, 1.25)]
-    stops_en = [at_level(piper_speech(text, scale)) for text, scale in STOP_SAID["en"]]
+    hey = [at_level(natural_speech("hey jarvis", scale)) for scale in (0.9, 1.0, 1.1, 1.25)]
+    stops_en = [at_level(natural_speech(text, scale)) for text, scale in STOP_SAID["en"]]
     stops_ko = [at_level(speech(text, voice, 150)) for text, voice in STOP_SAID["ko"]]
     rows = []
     for echo_db in LEVELS:

@@ -203,7 +203,7 @@ class Assembly:
             self.bus.subscribe(self.log)
         if self._own_sink and not self._only_input_changed(old, new):
             previous, self.sink = self.sink, make_sink(new, None, self.report)
-            self.pipeline.sink = self.sink
+            self.pipeline.use_sink(self.sink)
             threading.Thread(target=previous.close, name="old-sink", daemon=True).start()
         if old.gpio != new.gpio:
             self._switch_gpio(old, new, changes)

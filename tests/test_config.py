@@ -276,7 +276,7 @@ def test_a_config_that_is_not_utf8_is_a_clear_error_for_check_config_and_run(tmp
     path.write_bytes('persona = "사만다"\n'.encode("euc-kr"))  # saved by an editor in the wrong encoding
     for result in (run_speaker("check-config", path), run_speaker("run", "--config", path, "--input", "x.wav")):
         assert result.returncode == 2
-        assert err(result).strip() == f"error: {path}: not UTF-8 text (byte 11); save it as UTF-8"
+        assert err(result).strip() == f"error: {path}: not UTF-8 text (byte 11 is 0xbb); save it as UTF-8"
 
 
 @pytest.mark.skipif(Path("/dev/gpiochip0").exists(), reason="this machine has GPIO pins")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import Samples, at_level, piper_speech, recording, speech
+from conftest import Samples, at_level, natural_speech, recording, speech
 from speaker.audio import FRAME_SAMPLES, SAMPLE_RATE, WavSink, frames_of
 from speaker.config import ConfigError, EchoSettings, WakeSettings, parse
 from speaker.echo import RING_FRAMES, EchoCanceller, EchoTap
@@ -95,7 +95,7 @@ def test_the_room_brings_the_answer_back_late_and_louder_than_the_user():
 
 @pytest.mark.parametrize("echo_db", [0.0, 10.0])
 def test_speex_takes_the_echo_down_and_keeps_the_users_wake_word(answer, echo_db):
-    hey = piper_speech("hey jarvis")
+    hey = natural_speech("hey jarvis")
     hey = at_level(hey, VOICE_RMS)
     user = recording(6.0, hey, len(answer) / SAMPLE_RATE - 6.0)
     canceller = EchoCanceller(EchoSettings())

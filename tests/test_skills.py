@@ -406,14 +406,17 @@ def test_a_story_fits_the_time_of_day(language, said):
 def test_with_a_language_model_a_story_or_a_chat_goes_to_the_model_and_a_joke_stays_a_line(clock):
     import socket
 
+    from speaker.config import LlmSettings
     from speaker.dialogue.llm import Chat
 
     with socket.socket() as s:  # a port nobody listens on: the model is asked, and is down
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}"
-    d = Dialogue("en", clock=clock, seed=0, chat=Chat(url, "tiny", 2.0))
+    d = Dialogue("en", clock=clock, seed=0, chat=Chat(LlmSettings(url=url, model="tiny", timeout_seconds=2.0)))
     for said in ("tell me a story", "can we talk"):
         reply = d.reply(said)
-        assert reply.intent is None and [f["code"] for k, f in reply.events if k == "error"] == ["llm_unavailable"]
+        assert reply.intent is None and reply.stream is not None
+        assert list(reply.stream)  # the persona's gentle line, since the model is down
+        assert [f["code"] for k, f in reply.stream.events if k == "error"] == ["llm_unavailable"]
     assert d.reply("tell me a joke").intent == "SpeakerSmallTalk"
     assert d.reply("I had a long day at work").intent == "SpeakerFeeling"

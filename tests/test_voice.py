@@ -356,26 +356,10 @@ def test_chimes_are_not_speech_and_do_not_wake():
     assert all(endpointer.process(f) is Heard.WAITING for f in frames_of(audio))
 
 
-class RecordingSink:
-    """Keeps what the pipeline told it to play."""
-
-    def __init__(self):
-        self.played = []
-
-    def play(self, samples, rate):
-        self.played.append((samples, rate))
-
-    def stop(self):
-        pass
-
-    def close(self):
-        pass
-
-
 @pytest.mark.parametrize("on", [True, False])
 def test_a_turn_begins_with_the_listening_chime_and_ends_with_the_done_sound(korean_dialogue, korean_transcriber,
                                                                                hey_jarvis, on):
-    from conftest import recording, speech
+    from conftest import RecordingSink, recording, speech
     from speaker import chimes
     from speaker.audio import frames_of
     from speaker.config import Settings
@@ -392,8 +376,8 @@ def test_a_turn_begins_with_the_listening_chime_and_ends_with_the_done_sound(kor
     pipeline.start()
     for frame in frames_of(recording(1.0, hey_jarvis, 0.7, speech("이름이 뭐야", "ko+f3"), 8.0)):
         pipeline.process(frame)
-    sounds = [samples for samples, rate in sink.played]
-    assert all(rate == voice.rate for _, rate in sink.played)
+    sounds = sink.played()
+    assert all(call[2] == voice.rate for call in sink.calls if call[0] == "play")
     listening, done = chimes.listening(voice.rate), chimes.done(voice.rate)
     assert any(np.array_equal(s, listening) for s in sounds) == on
     assert any(np.array_equal(s, done) for s in sounds) == on

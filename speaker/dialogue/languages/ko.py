@@ -100,6 +100,8 @@ def _word_numbers(word: str, before: list[str]) -> str:
             if value is not None:
                 return f"{value}{counter}{word[at + len(counter):]}"
             at = word.find(counter, at + 1)
+    if word.isdigit():
+        return word  # digits stay as written: "010 1234 5678" is a telephone number, not ten
     bare = re.sub(r"(으로|로|에)$", "", word) if len(word) > 2 else word
     value = _number(bare)
     if value is not None and (bare.isdigit() or "십" in bare or "백" in bare or len(bare) >= 2 or bare == "열"):
