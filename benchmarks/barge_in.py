@@ -82,7 +82,8 @@ class Scene:
         settings = dataclasses.replace(Settings(language=language), echo=echo)
         wake = WakeDetector(settings.wake)
         self.stages = Stages(wake, Endpointer(settings.listen), transcriber, dialogue, Voice(settings.voice, language),
-                             "", EchoCanceller(settings.echo), Stages._barge_in(settings, language, wake, transcriber))
+                             echo=EchoCanceller(settings.echo),
+                             barge_in=Stages.barge_in_for(settings, language, wake, transcriber))
         self.language = language
         self.cpu = 0.0
         self.speaking_frames = 0
@@ -215,9 +216,9 @@ def quiet_room_cpu(echo: EchoSettings) -> tuple[float, float]:
         runs = []
         for _ in range(3):
             wake = WakeDetector(settings.wake)
-            stages = Stages(wake, Endpointer(settings.listen), None, dialogue, Voice(settings.voice, "en"), "",
-                            EchoCanceller(echo if with_echo else EchoSettings(canceller="off")),
-                            Stages._barge_in(settings, "en", wake, None) if with_echo else None)
+            stages = Stages(wake, Endpointer(settings.listen), None, dialogue, Voice(settings.voice, "en"),
+                            echo=EchoCanceller(echo if with_echo else EchoSettings(canceller="off")),
+                            barge_in=Stages.barge_in_for(settings, "en", wake, None) if with_echo else None)
             pipeline = Pipeline(stages, EventBus("bench"), NoSink())
             pipeline.start()
             start = time.process_time()

@@ -99,7 +99,7 @@ class Stages:
         wake = wake if settings.echo.barge_in else None
         if not settings.echo.stop_words or (language == "ko" and transcriber is None):
             return BargeIn(wake, settings.wake, None, None)
-        model = getattr(transcriber, "_model", None)  # the loaded vosk model (Korean stop words use it too)
+        model = transcriber.vosk_model if transcriber is not None else None
         other_words = transcriber.grammar if transcriber is not None else []
         heard, own = (StopWords(language, model, other_words, eager=eager) for eager in (False, True))
         return BargeIn(wake, settings.wake, heard, own)

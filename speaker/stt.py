@@ -133,6 +133,7 @@ class Transcriber:
         self.engine.set_grammar(self.grammar)
         self.engine.warm_up()
         log.info("speech to text (%s): %s", language, self.engine.name)
+        self.vosk_model = getattr(self.engine, "model", None)  # loaded once: Korean stop words share it
         self.start()
 
     def start(self, preroll: list[np.ndarray] = ()) -> None:
@@ -217,7 +218,7 @@ class VoskEngine:
         vosk.SetLogLevel(-1)
         self._vosk = vosk
         self._path = path
-        self._model = vosk.Model(str(path))
+        self.model = vosk.Model(str(path))
         self._grammar_json = "[]"
         self._vocab: set[str] | None = None
         self._spelling: dict[str, str] = {}
@@ -242,8 +243,8 @@ class VoskEngine:
     def _new_recognizer(self, grammar: bool = True):
         # A fresh recogniser per utterance (under 1 ms) keeps one request from colouring the next.
         if not grammar:
-            return self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE)
-        recognizer = self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE, self._grammar_json)
+            return self._vosk.KaldiRecognizer(self.model, SAMPLE_RATE)
+        recognizer = self._vosk.KaldiRecognizer(self.model, SAMPLE_RATE, self._grammar_json)
         recognizer.SetMaxAlternatives(ALTERNATIVES)  # the best guess may not be a sentence; the next may
         return recognizer
 
