@@ -414,3 +414,62 @@ def test_install_refuses_a_model_that_is_not_a_gguf_file(tmp_path):
                              "--with-llm", str(tmp_path / "missing.gguf")], capture_output=True, text=True)
     assert result.returncode == 1 and "not a .gguf model file" in result.stderr
     assert not (tmp_path / "pi").exists()
+
+
+# --- the pipeline while the real model thinks ------------------------------------------------------
+
+@pytest.fixture
+def frozen_model(tmp_path):
+    """A real server of the test's own, frozen (SIGSTOP): it takes the request and writes nothing."""
+    server = LlmServer.start(tmp_path)
+    server.pause()
+    yield server
+    server.resume()
+    server.stop()
+
+
+def thinking_pipeline(korean_stages, server, tmp_path, timeout_seconds: float):
+    """A live pipeline (wall clock) whose every question goes to the model at `server`."""
+    import dataclasses
+
+    from speaker.dialogue import Reply
+    from test_pipeline import driven
+
+    class AlwaysTheModel(Dialogue):
+        def reply(self, text: str) -> Reply:
+            return super().reply("tell me about the stars tonight")
+
+    settings = LlmSettings(url=server.url, model=ALIAS, timeout_seconds=timeout_seconds)
+    dialogue = AlwaysTheModel("en", seed=0, state_dir=tmp_path / "state", chat=Chat(settings))
+    return dialogue, next(driven(dataclasses.replace(korean_stages, dialogue=dialogue), clock=time.monotonic))
+
+
+@pytest.mark.slow
+def test_a_stop_while_the_model_thinks_ends_the_turn_at_once(korean_stages, frozen_model, tmp_path):
+    from test_pipeline import QUIET, ask, promptly, until
+
+    _, (pipeline, events, feed) = thinking_pipeline(korean_stages, frozen_model, tmp_path, timeout_seconds=30.0)
+    ask(pipeline, feed)  # the request is with the model, which says nothing
+    pipeline.submit("volume", {"level": 40})  # commands and frames go on meanwhile
+    assert until(lambda: pipeline.volume == 40, lambda: promptly(lambda: pipeline.process(QUIET)))
+    assert pipeline.state.value == "thinking"
+    asked = time.monotonic()
+    pipeline.submit("stop")
+    promptly(lambda: pipeline.process(QUIET))
+    assert pipeline.state.value == "idle" and time.monotonic() - asked < 0.1
+    assert [e for e in events if e["type"] == "response"] == []  # nothing was said for it
+
+
+@pytest.mark.slow
+def test_a_timer_goes_off_while_the_model_thinks_and_is_told_after_its_gentle_line(korean_stages, frozen_model,
+                                                                                   tmp_path):
+    from test_pipeline import QUIET, ask, promptly, until
+
+    dialogue, (pipeline, events, feed) = thinking_pipeline(korean_stages, frozen_model, tmp_path, timeout_seconds=3.0)
+    assert Dialogue.reply(dialogue, "set a timer for 2 seconds").intent == "HassStartTimer"
+    ask(pipeline, feed)
+    assert until(lambda: any(e["type"] == "timer" for e in events), lambda: promptly(lambda: pipeline.process(QUIET)))
+    kinds = [e["code"] if e["type"] == "error" else e["type"] for e in events]
+    assert kinds.index("llm_timeout") < kinds.index("timer")  # the model's turn ended (gently), then the timer was told
+    said = [e["text"] for e in events if e["type"] == "response" and e.get("final")]
+    assert said[0] and is_a_line(said[0], builtin("en").lines["llm_failed"])
