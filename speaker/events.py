@@ -44,6 +44,8 @@ class EventType(enum.StrEnum):
     VOLUME = "volume"
     RELOADED = "reloaded"
     TIMER = "timer"
+    BARGE_IN = "barge_in"
+    MICROPHONE_RESTORED = "microphone_restored"
 
 
 class State(enum.StrEnum):
@@ -62,6 +64,7 @@ class ErrorCode(enum.StrEnum):
 
     MICROPHONE_UNAVAILABLE = "microphone_unavailable"
     MICROPHONE_CLOSED = "microphone_closed"
+    MICROPHONE_SILENT = "microphone_silent"
     SPEAKER_UNAVAILABLE = "speaker_unavailable"
     MODEL_MISSING = "model_missing"
     TURN_FAILED = "turn_failed"
@@ -77,6 +80,10 @@ class ErrorCode(enum.StrEnum):
     LLM_TIMEOUT = "llm_timeout"
     LLM_UNAVAILABLE = "llm_unavailable"
     LLM_BAD_REPLY = "llm_bad_reply"
+    STATE_DAMAGED = "state_damaged"
+    STATE_UNREADABLE = "state_unreadable"
+    STATE_UNWRITABLE = "state_unwritable"
+    ANNOUNCEMENT_DROPPED = "announcement_dropped"
 
 
 def clean(value):

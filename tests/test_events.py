@@ -67,3 +67,22 @@ def test_a_broken_listener_does_not_stop_the_others():
 def test_types_and_states_are_plain_strings_everywhere():
     assert EventType.WAKE == "wake" and f"speaker/test/event/{EventType.WAKE}" == "speaker/test/event/wake"
     assert json.dumps({"state": State.MUTED}) == '{"state": "muted"}'
+
+
+def test_every_event_type_and_error_code_sent_is_declared_in_one_place():
+    """The contract is typed in events.py: an event type or error code written anywhere in the
+    speaker is one of EventType / ErrorCode (the README's events table documents those)."""
+    import re
+
+    from conftest import ROOT
+    from speaker.events import ErrorCode, EventType
+
+    source = "\n".join(path.read_text(encoding="utf-8") for path in (ROOT / "speaker").rglob("*.py"))
+    types = set(re.findall(r'emit\("(\w+)"', source)) | set(re.findall(r'\(\("(\w+)", \{', source))
+    codes = set(re.findall(r'code="(\w+)"', source)) | set(re.findall(r'"code": "(\w+)"', source))
+    codes |= set(re.findall(r'(?:ChatError|_problem|Problem)\("(\w+)"', source))
+    assert types and codes
+    assert types <= set(EventType), types - set(EventType)
+    assert codes <= set(ErrorCode), codes - set(ErrorCode)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert all(f"`{code}`" in readme for code in ErrorCode), [c for c in ErrorCode if f"`{c}`" not in readme]
