@@ -74,7 +74,7 @@ class Matcher:
         if self.language.FREE_SPACING:
             keys.append(self.key(text.replace(" ", "")))
         words = self.language.normalise(text).split()
-        if self.language.FREE_ORDER and len(_NUMBER.findall(" ".join(words))) <= 1:
+        if words and self.language.FREE_ORDER and len(_NUMBER.findall(" ".join(words))) <= 1:
             keys.append("~" + self.key(" ".join(sorted(words))))  # any order ("~": never a written order)
         return keys
 

@@ -20,10 +20,13 @@ ENDINGS = ("주시겠어요", "주시겠어", "주실래요", "주실래", "주�
            "줘봐", "줘요", "줘라", "주라", "줘", "해봐", "해라", "하세요", "세요", "합니다", "할래", "하자", "하기", "해요", "해",
            "습니다", "ㅂ니다", "인가요", "인가", "인지", "이에요", "예요", "입니다", "이야", "이다", "이지", "이냐", "일까",
            "는지", "은지", "야", "지", "요", "니", "냐", "죠", "나요", "니까", "거든", "잖아", "좀")
-FILLERS = {"좀", "제발", "혹시", "저기", "그냥", "음", "어", "아", "있잖아", "빨리", "얼른", "한번만", "사만다"}
+FILLERS = {"좀", "제발", "혹시", "저기", "그냥", "음", "어", "아", "있잖아", "빨리", "얼른", "한번만", "사만다",
+           "죽겠어", "죽겠다", "죽겠네"}  # "피곤해 죽겠어": so tired
 # Particles that change nothing here, each with the kind of syllable it follows (None: any).
 PARTICLES = (("에서", None), ("으로", True), ("로", False), ("은", True), ("는", False), ("이", True), ("가", False),
              ("을", True), ("를", False), ("에", None), ("의", None))
+_EMOTICON = re.compile(r"[\u3131-\u3163]+")
+_PLAYFUL_ENDING = re.compile(r"(워|해|어|아|세|네|죠|까)(용|여)(?=\s|$)")
 _SINO_NUMBER = re.compile(r"(?:[일이삼사오육칠팔구]?백)?(?:[이삼사오육칠팔구]?십)?[일이삼사오육칠팔구]?")
 _NATIVE_NUMBER = re.compile(r"(?:열|스물|스무|서른|마흔|쉰)?(?:하나|한|둘|두|셋|세|석|넷|네|넉|다섯|여섯|일곱|여덟|아홉)?")
 
@@ -133,6 +136,8 @@ def normalise(text: str) -> str:
     """The canonical form of a sentence: numbers as digits, fillers, endings (줘, 주세요, 해 줘, 요 …)
     and particles dropped, one space between the words that are left."""
     text = re.sub(r"[^\w\s%]", " ", text.lower())
+    text = _EMOTICON.sub(" ", text)  # ㅠㅠ, ㅋㅋ: letters on their own, feelings rather than words
+    text = _PLAYFUL_ENDING.sub(r"\1요", text)  # 고마워용, 주무세여: the polite ending, spelt playfully
     words = [_strip(w) for w in numbers(text).split() if w not in FILLERS]
     return " ".join(SYNONYMS.get(w, w) for w in words if w)
 
