@@ -19,7 +19,7 @@ from .config import ConfigError, ModelMissing, Settings
 from .dialogue import Dialogue
 from .echo import EchoCanceller
 from .endpoint import Endpointer
-from .events import EventBus, EventLog
+from .events import ErrorCode, EventBus, EventLog, EventType
 from .pipeline import RESTING, Pipeline, Stages
 from .stt import Transcriber
 from .voice import Voice
@@ -72,7 +72,7 @@ class Assembly:
         self.bus = bus
         self.output = output
         self._own_sink = sink is None and output is None  # the settings' sound device: a reload may change it
-        self.report = report or (lambda code, message, **fields: bus.emit("error", code=code, message=message, **fields))
+        self.report = report or (lambda code, message, **fields: bus.emit(EventType.ERROR, code=code, message=message, **fields))
         self.log = EventLog(settings.log.transcripts)
         bus.subscribe(self.log)
         self.mqtt = self.gpio = None
@@ -218,10 +218,10 @@ class Assembly:
         self.settings = dataclasses.replace(new, gpio=old.gpio) if "gpio" in changes.refused else new
         for section, why in changes.refused.items():
             log.error("reload refused %s, keeping its running settings: %s", section, why)
-            self.bus.emit("error", code="bad_config", message=f"reload refused {section}: {why}")
+            self.bus.emit(EventType.ERROR, code=ErrorCode.BAD_CONFIG, message=f"reload refused {section}: {why}")
         log.info("reloaded %s: applied %s; needs a restart: %s", config or "settings",
                  ", ".join(changes.applied) or "nothing", ", ".join(changes.restart) or "nothing")
-        self.bus.emit("reloaded", config=config, applied=changes.applied, restart_needed=changes.restart,
+        self.bus.emit(EventType.RELOADED, config=config, applied=changes.applied, restart_needed=changes.restart,
                       refused=sorted(changes.refused))
 
     def _switch_gpio(self, old: Settings, new: Settings, changes: Changes) -> None:
@@ -244,8 +244,8 @@ class Assembly:
             self.bus.unsubscribe(previous)
         self.mqtt = link
         if self.mqtt is not None:
-            self.bus.emit("volume", level=self.pipeline.volume)  # retained values for the new topics
-            self.bus.emit("state", state=self.pipeline.state.value)
+            self.bus.emit(EventType.VOLUME, level=self.pipeline.volume)  # retained values for the new topics
+            self.bus.emit(EventType.STATE, state=self.pipeline.state.value)
 
         def hand_over() -> None:
             if previous is not None:

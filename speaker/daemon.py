@@ -15,7 +15,7 @@ from . import config
 from .assembly import Assembly, Changes, make_sink
 from .audio import LiveSource, RawSource, WavSource
 from .config import Settings
-from .events import EventBus, JsonlWriter
+from .events import ErrorCode, EventBus, EventType, JsonlWriter
 from .service import MICROPHONE_PROBLEMS, Service
 
 log = logging.getLogger(__name__)
@@ -66,12 +66,12 @@ class Daemon:
 
     def report(self, code: str, message: str, **fields) -> None:
         """Devices report failures here; they become error events (a microphone's also the error state)."""
-        self.bus.emit("error", code=code, message=message, **fields)
+        self.bus.emit(EventType.ERROR, code=code, message=message, **fields)
         if code in MICROPHONE_PROBLEMS and self.pipeline is not None:
             self.pipeline.call_soon(lambda: self.pipeline.set_fault(message))
 
     def _microphone_restored(self) -> None:
-        self.bus.emit("microphone_restored", message="the microphone sends audio again")
+        self.bus.emit(EventType.MICROPHONE_RESTORED, message="the microphone sends audio again")
         if self.pipeline is not None:
             self.pipeline.call_soon(lambda: self.pipeline.set_fault(""))
 
@@ -146,7 +146,7 @@ class Daemon:
                 self._prepare()
             except Exception as e:  # the reload thread must outlive any surprise
                 log.exception("reload failed")
-                self.bus.emit("error", code="bad_config", message=f"reload failed: {type(e).__name__}: {e}")
+                self.bus.emit(EventType.ERROR, code=ErrorCode.BAD_CONFIG, message=f"reload failed: {type(e).__name__}: {e}")
 
     def _prepare(self) -> None:
         try:
@@ -154,7 +154,7 @@ class Daemon:
         except config.ConfigError as e:
             message = "; ".join(e.problems)
             log.error("reload refused, keeping the running settings: %s", message)
-            self.bus.emit("error", code="bad_config", message=f"reload refused: {message}")
+            self.bus.emit(EventType.ERROR, code=ErrorCode.BAD_CONFIG, message=f"reload refused: {message}")
             return
         self._applied.clear()
         self._pending = self.assembly.prepare(settings)

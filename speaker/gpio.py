@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import ConfigError, GpioSettings
-from .events import Event, EventBus
+from .events import ErrorCode, Event, EventBus, EventType
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class Gpio:
         unmutes = name == "unmute" or (name == "mute" and isinstance(payload, dict) and payload.get("mute") is False)
         if unmutes and self.switch is not None and self.switch.is_pressed:
             log.warning("refused %s: the mute switch is closed", name)
-            self.bus.emit("error", code="muted", message=f"{name}: the mute switch is closed; open it to unmute")
+            self.bus.emit(EventType.ERROR, code=ErrorCode.MUTED, message=f"{name}: the mute switch is closed; open it to unmute")
             return False
         return True
 

@@ -36,7 +36,7 @@ from .config import AnnounceSettings, EchoSettings, ModelMissing, Settings
 from .dialogue import FOLLOW_UP, Dialogue
 from .echo import EchoCanceller, EchoTap
 from .endpoint import Endpointer, Heard
-from .events import EventBus, State
+from .events import ErrorCode, EventBus, EventType, State
 from .speech import Sentence, Speech, cut
 from .stop_words import StopWords
 from .stt import Transcriber
@@ -144,7 +144,7 @@ class Pipeline:
         self._keep_time(stages.dialogue)
         if stages.missing_model:
             log.error(stages.missing_model)
-            bus.emit("error", code="model_missing", message=stages.missing_model)
+            bus.emit(EventType.ERROR, code=ErrorCode.MODEL_MISSING, message=stages.missing_model)
 
     def _keep_time(self, dialogue: Dialogue) -> None:
         """With a file for input, the dialogue's clock runs with the audio too: a timer set in the
@@ -159,7 +159,7 @@ class Pipeline:
 
     def start(self) -> None:
         self._set_state(self._resting())
-        self.bus.emit("volume", level=self.volume)
+        self.bus.emit(EventType.VOLUME, level=self.volume)
 
     def submit(self, name: str, payload: dict | None = None) -> bool:
         """Queue a command from any thread. A bad one is answered with an error event, and dropped."""
@@ -168,7 +168,7 @@ class Pipeline:
             return True
         except commands.CommandError as e:
             log.warning("refused command %s: %s", name, e)
-            self.bus.emit("error", self.turn, code="bad_command", message=f"{name}: {e}")
+            self.bus.emit(EventType.ERROR, self.turn, code=ErrorCode.BAD_COMMAND, message=f"{name}: {e}")
             return False
 
     def call_soon(self, action: Callable[[], None]) -> None:
@@ -230,7 +230,7 @@ class Pipeline:
             step(*args)
         except Exception as e:  # a failing stage costs one turn, never the daemon
             log.exception("turn failed")
-            self.bus.emit("error", self.turn, code="turn_failed", message=f"{type(e).__name__}: {e}")
+            self.bus.emit(EventType.ERROR, self.turn, code=ErrorCode.TURN_FAILED, message=f"{type(e).__name__}: {e}")
             self._end_turn()
 
     def _housekeeping(self) -> None:
@@ -263,7 +263,7 @@ class Pipeline:
             message = (f"{len(waiting) + 1} announcements were already waiting (announce.queue_limit): "
                        f"dropped the oldest ({len(dropped.text)} characters)")
             log.warning(message)
-            self.bus.emit("error", code="announcement_dropped", message=message)
+            self.bus.emit(EventType.ERROR, code=ErrorCode.ANNOUNCEMENT_DROPPED, message=message)
         if announcement.interrupt and self._speech is not None and self._speech.announcement:
             waiting.appendleft(announcement)
             self._cut_turn()
@@ -306,7 +306,7 @@ class Pipeline:
 
     def _interrupt(self, interruption: Interruption) -> None:
         """The user talked over the answer: the wake word cuts it and listens at once; a stop word stops it."""
-        self.bus.emit("barge_in", self.turn, word=interruption.word)
+        self.bus.emit(EventType.BARGE_IN, self.turn, word=interruption.word)
         self._cut_turn()
         if interruption.wake is not None:
             self._follow_up = False
@@ -323,7 +323,7 @@ class Pipeline:
             self._announce(Announcement(text, args.get("language"), args.get("volume"), args.get("interrupt", False)))
         elif name == "listen":
             if self.muted:
-                self.bus.emit("error", code="muted", message="listen: the microphone is muted; unmute first")
+                self.bus.emit(EventType.ERROR, code=ErrorCode.MUTED, message="listen: the microphone is muted; unmute first")
                 return
             self._cut_turn()
             self.turn = _new_turn()
@@ -335,7 +335,7 @@ class Pipeline:
                 self._end_turn()
         elif name == "volume":
             self.volume = max(0, min(100, args.get("level", self.volume + args.get("step", 0))))
-            self.bus.emit("volume", self.turn, level=self.volume)
+            self.bus.emit(EventType.VOLUME, self.turn, level=self.volume)
         elif name == "mute" and args["on"] and not self.muted:
             self._cut_turn()
             self.muted = True
@@ -369,10 +369,10 @@ class Pipeline:
     def _wake(self, detection) -> None:
         self._cut_turn()
         self.turn = _new_turn()
-        self.bus.emit("wake", self.turn, wake_word=detection.wake_word, score=detection.score)
+        self.bus.emit(EventType.WAKE, self.turn, wake_word=detection.wake_word, score=detection.score)
         self._chime(chimes.listening, self.stages.voice.settings.wake_chime)
         if self.stages.transcriber is None:
-            self.bus.emit("error", self.turn, code="model_missing", message=self.stages.missing_model)
+            self.bus.emit(EventType.ERROR, self.turn, code=ErrorCode.MODEL_MISSING, message=self.stages.missing_model)
             self._answer(self.stages.dialogue.line("needs_model"))
             return
         self._start_listening()
@@ -402,7 +402,7 @@ class Pipeline:
         if self._recognizing:
             partial = self.stages.transcriber.accept(frame)
             if partial:
-                self.bus.emit("transcript", self.turn, text=partial, final=False)
+                self.bus.emit(EventType.TRANSCRIPT, self.turn, text=partial, final=False)
         else:
             # Recognition starts a moment before the speech does: leading silence only confuses it.
             self._before_speech.append(frame)
@@ -420,9 +420,9 @@ class Pipeline:
         self._heard_end_at = time.monotonic()
         self._set_state(State.THINKING)
         text = self.stages.transcriber.finish()
-        self.bus.emit("transcript", self.turn, text=text, final=True)
+        self.bus.emit(EventType.TRANSCRIPT, self.turn, text=text, final=True)
         reply = self.stages.dialogue.reply(text)
-        self.bus.emit("intent", self.turn, name=reply.intent, slots=reply.slots)
+        self.bus.emit(EventType.INTENT, self.turn, name=reply.intent, slots=reply.slots)
         self._emit(reply.events)
         if reply.command is not None:
             self._obey(*reply.command)
@@ -448,7 +448,7 @@ class Pipeline:
                 volume: int | None = None, announcement: bool = False) -> None:
         """Say `text`: the first sentence plays while the next one is synthesised.
         After speech, the `speaking` event tells how long the user waited since they stopped talking."""
-        self.bus.emit("response", self.turn, text=text, final=True)
+        self.bus.emit(EventType.RESPONSE, self.turn, text=text, final=True)
         self._speak(Speech.of_text(text, self._voice(language), announcement=announcement, volume=volume),
                     after_speech)
 
@@ -482,7 +482,7 @@ class Pipeline:
 
     def _play(self, speech: Speech, sentence: Sentence) -> None:
         if speech.streamed:
-            self.bus.emit("response", self.turn, text=sentence.text, final=False)
+            self.bus.emit(EventType.RESPONSE, self.turn, text=sentence.text, final=False)
         volume = self.volume if speech.volume is None else speech.volume
         samples = sentence.samples if volume == 100 else (sentence.samples * (volume / 100)).astype(np.int16)
         self._output.play(samples, sentence.rate)
@@ -517,7 +517,7 @@ class Pipeline:
         speech.cancel()
         self._emit(speech.new_events())
         if speech.streamed and speech.said:
-            self.bus.emit("response", self.turn, text=" ".join(speech.said), final=True)
+            self.bus.emit(EventType.RESPONSE, self.turn, text=" ".join(speech.said), final=True)
 
     def _voice(self, language: str | None) -> Voice:
         """The voice for `language` (another language's voice is made the first time it is asked for)."""
@@ -537,7 +537,7 @@ class Pipeline:
         self.state = state
         if state is State.ERROR:
             extra["reason"] = self.fault
-        self.bus.emit("state", self.turn, state=state.value, muted=self.muted, **extra)
+        self.bus.emit(EventType.STATE, self.turn, state=state.value, muted=self.muted, **extra)
 
 
 def _new_turn() -> str:
