@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
+from . import speech
 from .audio import DeviceSink, WavSink
 from .config import ConfigError, ModelMissing, Settings
 from .dialogue import Dialogue
@@ -269,4 +270,5 @@ class Assembly:
         if self.gpio is not None:
             self.gpio.close()
         self.sink.close()
+        speech.wait_for_workers(timeout=5.0)
         self.pipeline.stages.voice.close()

@@ -19,6 +19,14 @@ import numpy as np
 from .voice import Voice, split_sentences
 
 log = logging.getLogger(__name__)
+_workers: set[threading.Thread] = set()  # synthesising now: waited for before the process exits
+
+
+def wait_for_workers(timeout: float) -> None:
+    """Let sentences being synthesised finish (within `timeout` seconds): a thread left inside the
+    neural voice's native code when Python exits aborts the process (Python 3.13)."""
+    for worker in list(_workers):
+        worker.join(timeout)
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,9 @@ class Speech:
         self._failure: Exception | None = None
         self._cancelled = False
         self._lock = threading.Condition()
-        threading.Thread(target=self._work, name="speech", daemon=True).start()
+        worker = threading.Thread(target=self._work, name="speech", daemon=True)
+        _workers.add(worker)
+        worker.start()
 
     @classmethod
     def of_text(cls, text: str, voice: Voice, **kwargs) -> "Speech":
@@ -114,6 +124,7 @@ class Speech:
             with self._lock:
                 self._done = True
                 self._lock.notify_all()
+            _workers.discard(threading.current_thread())
 
 
 def cut(text: str, limit: int) -> str:
