@@ -23,6 +23,7 @@ from .audio import FRAME_SAMPLES, SAMPLE_RATE, resample
 from .config import EchoSettings, ModelMissing
 
 RING_FRAMES = 6  # keep cancelling 0.5 s after the last sample played: the room still rings
+NO_ECHO_FRAMES = 25  # 2 s of an answer the microphone hears as quiet: no echo reaches it (until it ends)
 SPEEX_BLOCK = 256  # samples per speex step (16 ms); a frame is five of them
 SPEEX_TAIL = 4096  # 256 ms of echo path: the device's and the room's delay, and the first reflections
 SPEEX_SET_SAMPLING_RATE = 24
@@ -86,6 +87,14 @@ class EchoCanceller:
         self.reference = np.zeros(FRAME_SAMPLES, np.int16)  # what was played during the last frame
         self.frames_processed = 0  # frames that went through the canceller (for CPU measurements)
         self.erle_db = 0.0  # how much it takes the echo down now (smoothed over frames with echo in them)
+        self._quiet_playback = 0  # frames in a row of playback that the microphone heard as quiet
+
+    @property
+    def echo_below_db(self) -> float:
+        """How far below what is played the microphone hears it now: the canceller's reduction, or all
+        of it when no echo reaches the microphone (answers into a file or headphones: playback
+        heard as quiet for NO_ECHO_FRAMES in a row)."""
+        return 40.0 if self._quiet_playback >= NO_ECHO_FRAMES else self.erle_db
 
     @property
     def measures(self) -> bool:
@@ -110,6 +119,7 @@ class EchoCanceller:
 
     def process(self, frame: np.ndarray) -> np.ndarray:
         if not self.playing:
+            self._quiet_playback = 0  # the next answer shows again whether its echo reaches the microphone
             return frame
         n = len(frame)
         far, self._far = self._far[:n], self._far[n:]
@@ -125,6 +135,10 @@ class EchoCanceller:
             before, after = _power(frame), _power(cleaned)
             if before > 1e4:  # echo worth measuring (louder than about -50 dBFS)
                 self.erle_db += 0.1 * (min(40.0, 10 * np.log10(before / max(after, 1.0))) - self.erle_db)
+                if self._quiet_playback < NO_ECHO_FRAMES:  # once shown, a voice over the answer is the user's
+                    self._quiet_playback = 0
+            else:
+                self._quiet_playback += 1
         return cleaned
 
 

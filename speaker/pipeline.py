@@ -287,7 +287,7 @@ class Pipeline:
         detection = self.stages.wake.process(frame)
         barge_in = self.stages.barge_in
         if self.state is State.SPEAKING and barge_in is not None:
-            interruption = barge_in.hear(frame, echo.reference, detection, echo.erle_db if echo.measures else None)
+            interruption = barge_in.hear(frame, echo.reference, detection, echo.echo_below_db if echo.measures else None)
             if interruption is not None:
                 self._interrupt(interruption)
             return

@@ -119,8 +119,9 @@ def korean_transcriber(korean_dialogue):
 
 @pytest.fixture
 def korean_stages(korean_dialogue, korean_transcriber):
-    """Fresh wake word and endpointer state for each test; the heavy speech model is shared. No chimes:
-    what is played is speech alone (tests/test_voice.py plays the chimes)."""
+    """Fresh wake word and endpointer state for each test; the heavy speech model is shared. espeak-ng
+    in every language (the same audio every run; piper has tests of its own) and no chimes: what is
+    played is speech alone (tests/test_voice.py plays the chimes)."""
     import dataclasses
 
     from speaker.config import Settings
@@ -130,7 +131,7 @@ def korean_stages(korean_dialogue, korean_transcriber):
     from speaker.wake import WakeDetector
 
     settings = Settings(language="ko")
-    voice = Voice(dataclasses.replace(settings.voice, wake_chime=False, done_chime=False), "ko")
+    voice = Voice(dataclasses.replace(settings.voice, engine="espeak", wake_chime=False, done_chime=False), "ko")
     yield Stages(WakeDetector(settings.wake), Endpointer(settings.listen), korean_transcriber, korean_dialogue, voice)
     voice.close()
 

@@ -4,6 +4,7 @@ process against the real broker; the end-to-end ones run `speaker run` (marked s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import queue
 import re
@@ -162,6 +163,9 @@ class Listener:
         self.client.disconnect()
 
 
+QUIET_VOICE = '[voice]\nengine = "espeak"\nwake_chime = false\ndone_chime = false\n'
+
+
 class Daemon:
     """`speaker run --input -` fed with quiet room audio at `speed` x real time; speech can be slipped in."""
 
@@ -169,7 +173,8 @@ class Daemon:
                  speed: float = 4.0):
         self.speed = speed
         self.conf = tmp_path / f"{device}.toml"
-        self.conf.write_text(f'language = "ko"\ndevice_id = "{device}"\n[mqtt]\nurl = "{url}"\n{extra_config}')
+        # espeak-ng (the same audio every run) and no chimes: what is played is the answers alone
+        self.conf.write_text(f'language = "ko"\ndevice_id = "{device}"\n{QUIET_VOICE}[mqtt]\nurl = "{url}"\n{extra_config}')
         self.jsonl = tmp_path / f"{device}.jsonl"
         self.output = tmp_path / f"{device}.wav" if output else None
         self.log = (tmp_path / f"{device}.log").open("wb")
@@ -600,7 +605,7 @@ def test_every_command_works(daemon, listener, tmp_path):
         rate, output = played.getframerate(), np.frombuffer(played.readframes(played.getnframes()), "<i2")
     references = {}
     for language in ("en", "ko"):
-        voice = Voice(Settings().voice, language)
+        voice = Voice(dataclasses.replace(Settings().voice, engine="espeak"), language)
         references[language] = voice.synthesize("Hello there.")
         assert getattr(voice, "rate", rate) == rate
         voice.close()

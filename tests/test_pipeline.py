@@ -89,7 +89,7 @@ def test_say_speaks_an_announcement_in_either_language(run):
 def test_say_honours_its_language_and_volume(run):
     # "12:30" is read in English by the English voice, and (longer) in Korean by the Korean one.
     pipeline, events, feed = run
-    settings = Settings().voice
+    settings = pipeline.stages.voice.settings
     english, korean = (len(Voice(settings, language).synthesize("12:30")) for language in ("en", "ko"))
     assert abs(english - korean) > 0.2 * english
     pipeline.submit("say", {"text": "12:30", "language": "en"})

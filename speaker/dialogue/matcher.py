@@ -96,10 +96,13 @@ class Matcher:
         """Whether `text` is a known sentence word for word (a match through free text does not count,
         since that is how a misheard sentence fits): "acts" if it changes something, "answers" if it
         only answers, None if it is not one."""
-        found = recognize_best(self.language.numbers(text), self.intents) if text.strip() else None
-        if found is None or _free(found):
+        if not text.strip():
             return None
-        return "acts" if found.intent.name in ACTS else "answers"
+        for variant in dict.fromkeys((text, self.language.numbers(text))):  # the grammar's words, then digits
+            found = recognize_best(variant, self.intents)
+            if found is not None and not _free(found):
+                return "acts" if found.intent.name in ACTS else "answers"
+        return None
 
     @staticmethod
     def near_enough(nearest: Nearest) -> bool:
