@@ -24,6 +24,8 @@ from .config import EchoSettings, ModelMissing
 
 RING_FRAMES = 6  # keep cancelling 0.5 s after the last sample played: the room still rings
 NO_ECHO_FRAMES = 25  # 2 s of an answer the microphone hears as quiet: no echo reaches it (until it ends)
+ERLE_RISE, ERLE_FALL = 0.1, 0.02  # how fast the measured reduction follows a frame's: it falls slowly, because a
+                                  # frame with the user's voice in it looks like echo the filter missed
 SPEEX_BLOCK = 256  # samples per speex step (16 ms); a frame is five of them
 SPEEX_TAIL = 4096  # 256 ms of echo path: the device's and the room's delay, and the first reflections
 SPEEX_SET_SAMPLING_RATE = 24
@@ -134,7 +136,8 @@ class EchoCanceller:
         if far.any():
             before, after = _power(frame), _power(cleaned)
             if before > 1e4:  # echo worth measuring (louder than about -50 dBFS)
-                self.erle_db += 0.1 * (min(40.0, 10 * np.log10(before / max(after, 1.0))) - self.erle_db)
+                reduction = min(40.0, 10 * np.log10(before / max(after, 1.0)))
+                self.erle_db += (ERLE_RISE if reduction > self.erle_db else ERLE_FALL) * (reduction - self.erle_db)
                 if self._quiet_playback < NO_ECHO_FRAMES:  # once shown, a voice over the answer is the user's
                     self._quiet_playback = 0
             else:

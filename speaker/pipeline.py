@@ -98,11 +98,10 @@ class Stages:
             return None
         wake = wake if settings.echo.barge_in else None
         if not settings.echo.stop_words or (language == "ko" and transcriber is None):
-            return BargeIn(wake, settings.wake, None, None)
+            return BargeIn(wake, settings.wake, None)
         model = transcriber.vosk_model if transcriber is not None else None
         other_words = transcriber.grammar if transcriber is not None else []
-        heard, own = (StopWords(language, model, other_words, eager=eager) for eager in (False, True))
-        return BargeIn(wake, settings.wake, heard, own)
+        return BargeIn(wake, settings.wake, StopWords(language, model, other_words))
 
 
 class Pipeline:
@@ -206,9 +205,11 @@ class Pipeline:
     def process(self, frame: np.ndarray) -> None:
         """Feed one 80 ms frame of 16 kHz mono int16 audio."""
         self._frames += 1
-        self._guarded(self._housekeeping)
         if not self.muted:  # muted: the audio goes no further than this line
             self._guarded(self._hear, frame)
+        # After the frame: this frame was heard before anything played now, so the echo canceller's
+        # reference (what is played) starts with the next one, as the echo does.
+        self._guarded(self._housekeeping)
 
     def finish(self) -> None:
         """The input ended: finish the current turn (answering what was said), say what is still
@@ -495,6 +496,8 @@ class Pipeline:
             self._set_state(State.SPEAKING, **extra)
         self._next_starts_at = max(self._speaking_until, self.now)
         self._speaking_until = self._next_starts_at + len(sentence.samples) / sentence.rate
+        if self.stages.barge_in is not None:
+            self.stages.barge_in.saying(sentence.text, self._speaking_until - self.now)
 
     def _done_speaking(self, speech: Speech, to_the_end: bool) -> None:
         """Everything was said and heard: listen for the answer to a question, or end the turn."""

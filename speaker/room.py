@@ -42,7 +42,9 @@ def impulse_response(delay_ms: float, reverb_seconds: float, seed: int = 0) -> n
 
 class Room:
     def __init__(self, source, sink, echo_db: float = 6.0, delay_ms: float = 45.0, reverb_seconds: float = 0.3,
-                 voice_rms: float | None = None, seed: int = 0):
+                 voice_rms: float | None = None, seed: int = 0, gain: float | None = None):
+        """`gain`: from what is played to what the microphone hears (None: set at the first sound, so that
+        the speaker's voice is `echo_db` louder than the user's; pass a room's `gain` on to keep its acoustics)."""
         if voice_rms is None:
             samples = getattr(source, "samples", None)
             voice_rms = speech_rms(samples) if samples is not None else 0.0
@@ -52,22 +54,22 @@ class Room:
         self.source = _Microphone(self, source)
         self.sink = _Loudspeaker(self, sink)
         self.now = 0  # samples the microphone has given so far
-        self._gain: float | None = None  # fixed at the first sound: a room does not change its acoustics
+        self.gain = gain  # fixed at the first sound: a room does not change its acoustics
         self._echo = np.zeros(0, np.float32)  # what the microphone will hear of the speaker, from `now` on
         self._played_until = 0  # where the loudspeaker's queue ends, in microphone samples
 
     def _play(self, samples: np.ndarray, rate: int) -> None:
         samples = resample(samples, rate, SAMPLE_RATE).astype(np.float32)
-        if self._gain is None:
+        if self.gain is None:
             level = speech_rms(samples.astype(np.int16))
             if level == 0:
                 return
-            self._gain = self.voice_rms * 10 ** (self.echo_db / 20) / level
+            self.gain = self.voice_rms * 10 ** (self.echo_db / 20) / level
         start = max(self.now, self._played_until)
         self._played_until = start + len(samples)
         from scipy.signal import fftconvolve
 
-        heard = fftconvolve(samples * self._gain, self.ir).astype(np.float32)
+        heard = fftconvolve(samples * self.gain, self.ir).astype(np.float32)
         end = start - self.now + len(heard)
         if end > len(self._echo):
             self._echo = np.concatenate([self._echo, np.zeros(end - len(self._echo), np.float32)])

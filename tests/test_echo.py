@@ -117,7 +117,7 @@ def test_with_the_canceller_off_frames_pass_but_the_reference_is_kept(answer):
 
 
 def test_echo_settings_are_checked():
-    assert parse({"echo": {"canceller": "webrtc", "barge_in": False}}).echo == EchoSettings("webrtc", 0, False, False)
+    assert parse({"echo": {"canceller": "webrtc", "barge_in": False}}).echo == EchoSettings("webrtc", 0, False, True)
     with pytest.raises(ConfigError, match="echo.canceller"):
         parse({"echo": {"canceller": "hardware"}})
     with pytest.raises(ConfigError, match="echo.device_delay_ms"):
@@ -139,3 +139,36 @@ def test_wav_sink_wrapped_by_tap_still_writes_the_answer(answer, tmp_path):
     from speaker.audio import read_wav
 
     assert len(read_wav(tmp_path / "out.wav")) == len(answer)
+
+
+def test_the_pipeline_lines_the_reference_up_with_the_echo():
+    """Whatever starts an answer (a command between frames, or a wake word heard in one), it is heard
+    from the next frame on, and the canceller's reference starts there too: so the canceller keeps
+    what it learnt of the room from one answer to the next."""
+    from speaker.dialogue import Dialogue
+    from speaker.endpoint import Endpointer
+    from speaker.events import EventBus
+    from speaker.pipeline import Pipeline, Stages
+    from speaker.voice import Voice
+
+    settings = parse({"echo": {"barge_in": False, "stop_words": False}})
+    stages = Stages(WakeDetector(settings.wake), Endpointer(settings.listen), None, Dialogue("en", seed=0),
+                    Voice(settings.voice, "en"), missing_model="no speech model here", echo=EchoCanceller(settings.echo))
+    user = recording(11.0, at_level(natural_speech("hey jarvis"), VOICE_RMS), 9.0)  # the answer: "I need my model"
+    room = Room(Samples(user), Sink(), echo_db=6.0, voice_rms=VOICE_RMS)
+    pipeline = Pipeline(stages, EventBus("test"), room.sink)
+    pipeline.start()
+    pipeline.submit("say", {"text": "The weather today is mild with a light breeze from the west, and later this "
+                                    "evening the clouds will gather over the hills. Tomorrow looks brighter."})
+    for frame in room.source:
+        pipeline.process(frame)
+    assert stages.echo.erle_db > 20, stages.echo.erle_db  # it was 15 when answers began a frame apart
+
+
+def test_a_voice_over_the_answer_does_not_make_the_canceller_think_it_lost_the_room(answer):
+    hey = at_level(natural_speech("hey jarvis"), VOICE_RMS)
+    canceller = EchoCanceller(EchoSettings())
+    through_room(canceller, recording(len(answer) / SAMPLE_RATE), answer, 10.0)  # it learns the room
+    learnt = canceller.erle_db
+    through_room(canceller, recording(1.0, hey, 1.0), answer[: 4 * SAMPLE_RATE], 10.0)  # the user talks over it
+    assert learnt > 25 and canceller.erle_db > 12, (learnt, canceller.erle_db)
