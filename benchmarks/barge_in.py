@@ -1,14 +1,17 @@
 """Barge-in in a simulated room: the speaker's answers come back into its microphone after 45 ms,
 with a 0.3 s reverberant tail, 0, 5 and 10 dB louder than the user.
 
-    .venv/bin/python benchmarks/barge_in.py [--canceller speex|webrtc|off] [--trials N]
+    .venv/bin/python benchmarks/barge_in.py [--canceller speex|webrtc|off] [--trials N] [--stop-trials N]
+                                            [--talk-minutes M]
 
 Prints, per echo level: echo return loss enhancement (dB, echo-only stretches once the filter has
 adapted), how many wake words and stop words said over an answer interrupted it, the time from the
 end of the user's wake word to the answer stopping (file time, so the same on any machine),
 self-interruptions while the speaker talks (answers that themselves say "hey jarvis", "stop",
 "그만", "멈춰", and ordinary ones), and the CPU the canceller and barge-in add while it speaks.
-The user is piper's joe voice (English) and espeak-ng (Korean); the speaker is espeak-ng.
+The user is piper's joe voice (English) and espeak-ng (Korean); the speaker is its own default
+voice (piper's joe in English here, the same voice as the user: the hardest case; espeak-ng in
+Korean). `--talk-minutes 10` gives an hour of the speaker talking alone over the six rooms.
 """
 
 from __future__ import annotations
@@ -46,13 +49,20 @@ ANNOUNCEMENT = {
     "ko": "오늘은 날씨가 맑고 바람이 조금 불어요. 저녁에는 구름이 많아지겠습니다. 내일은 아침부터 햇살이 가득하겠어요. "
           "주말에는 비가 조금 오겠지만 오후에는 그칠 거예요. 따뜻한 옷을 챙기세요.",
 }
-OWN_WORDS = {
+OWN_WORDS = {  # answers that say the wake word and the stop words, over and over
     "en": ["Say hey jarvis to wake me. If you want me to stop, just say stop. Hey jarvis, stop!",
-           "Never mind the rain, it will stop soon. The bus stops at the top of the hill. Hey jarvis!"],
+           "Never mind the rain, it will stop soon. The bus stops at the top of the hill. Hey jarvis!",
+           "Stop! Stop. Stop right there. Never mind, never mind, it was nothing.",
+           "Don't stop believing, she said, and never mind the weather. Stopping is fine. Stopped. Non-stop.",
+           "Hey jarvis, hey jarvis, can you hear me? Say hey jarvis, then say stop. Please stop. Just stop."],
     "ko": ["그만 하고 싶으면 그만 이라고 말하세요. 멈춰 라고 해도 돼요. 그만! 멈춰! 헤이 자비스.",
-           "그만큼 따뜻한 하루가 될 거예요. 멈추지 말고 천천히 걸어 보세요. 그만 멈춰."],
+           "그만큼 따뜻한 하루가 될 거예요. 멈추지 말고 천천히 걸어 보세요. 그만 멈춰.",
+           "그만! 그만. 이제 그만. 멈춰! 멈춰. 거기 멈춰.",
+           "헤이 자비스, 헤이 자비스, 들리나요? 멈추지 마세요. 그만두지 마세요.",
+           "타이머를 그만 멈춰 드릴까요? 이제 그만 멈춰요. 그만 그만."],
 }
-STOP_SAID = {"en": [("stop", 1.0), ("never mind", 1.1)], "ko": [("멈춰", "ko+f3"), ("그만", "ko+f1")]}
+STOP_SAID = {"en": [("stop", 0.9), ("never mind", 1.0), ("stop", 1.15), ("never mind", 1.1), ("stop", 1.0)],
+             "ko": [("멈춰", "ko+f3"), ("그만", "ko+f1"), ("멈춰", "ko+m3"), ("그만", "ko+f3"), ("멈춰", "ko+f1")]}
 
 
 
@@ -89,13 +99,14 @@ class Scene:
         self.speaking_frames = 0
         self.own_seconds = 0.0  # the speaker talking with nobody talking over it
         self.own_barge_ins: list[str] = []  # ... and the words it interrupted itself with meanwhile
+        self.gains: dict[float, float] = {}  # the room at each echo level
 
     def run(self, user: np.ndarray, echo_db: float, say: str, user_from: float = float("inf")) -> list[str]:
         """Announce `say` over `user`, who speaks from `user_from` seconds on; return the words of the
         barge-ins after that. Those before it are the speaker interrupting itself (counted)."""
         bus = EventBus("bench")
         heard: list[tuple[float, str]] = []
-        the_room = Room(Samples(user), NoSink(), echo_db=echo_db, voice_rms=VOICE_RMS)
+        the_room = Room(Samples(user), NoSink(), echo_db=echo_db, voice_rms=VOICE_RMS, gain=self.gains.get(echo_db))
         bus.subscribe(lambda e: heard.append((the_room.now / SAMPLE_RATE, e["word"])) if e["type"] == "barge_in" else None)
         self.stops: list[int] = []
         stop = the_room.sink.stop
@@ -113,6 +124,7 @@ class Scene:
                 if the_room.now < user_from * SAMPLE_RATE:
                     self.own_seconds += FRAME_SECONDS
         pipeline.finish()
+        self.gains[echo_db] = the_room.gain  # one room: its acoustics (which the canceller has learnt) stay
         self.stages.echo.stopped()  # the next trial is another room: nothing of this one is still playing
         self.own_barge_ins += [word for t, word in heard if t < user_from]
         return [word for t, word in heard if t >= user_from]
@@ -137,7 +149,10 @@ def erle(echo: EchoSettings, echo_db: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--canceller", default="speex", choices=("speex", "webrtc", "off"))
-    parser.add_argument("--trials", type=int, default=7, help="wake words per echo level (stop words: 2 per language)")
+    parser.add_argument("--trials", type=int, default=20, help="wake words per echo level, half in each language")
+    parser.add_argument("--stop-trials", type=int, default=10, help="stop words per echo level, half in each language")
+    parser.add_argument("--talk-minutes", type=float, default=1.0,
+                        help="minutes the speaker talks alone per language and echo level, counting self-interruptions")
     args = parser.parse_args()
     echo = EchoSettings(canceller=args.canceller, stop_words=True)
     rng = np.random.default_rng(1)
@@ -145,8 +160,8 @@ def main() -> None:
     ko_transcriber = Transcriber(Settings(), "ko", ko_dialogue.phrases(), ko_dialogue.knows_word_for_word)
     en_dialogue = Dialogue("en", seed=0)
     hey = [at_level(natural_speech("hey jarvis", scale)) for scale in (0.9, 1.0, 1.1, 1.25)]
-    stops_en = [at_level(natural_speech(text, scale)) for text, scale in STOP_SAID["en"]]
-    stops_ko = [at_level(speech(text, voice, 150)) for text, voice in STOP_SAID["ko"]]
+    stop_words = {"en": [at_level(natural_speech(text, scale)) for text, scale in STOP_SAID["en"]],
+             "ko": [at_level(speech(text, voice, 150)) for text, voice in STOP_SAID["ko"]]}
     rows = []
     for echo_db in LEVELS:
         scenes = {"en": Scene("en", echo, None, en_dialogue), "ko": Scene("ko", echo, ko_transcriber, ko_dialogue)}
@@ -163,21 +178,26 @@ def main() -> None:
                 stops = [n for n in scene.stops if n >= at * SAMPLE_RATE]
                 latencies.append((stops[0] / SAMPLE_RATE - at - spoken_seconds(word)) * 1000)
         stopped, stop_latencies = 0, []
-        for language, said in (("en", stops_en), ("ko", stops_ko)):
-            for word in said:
-                at = float(rng.uniform(3.0, 9.0))
-                scene = scenes[language]
-                words = scene.run(recording(at, word, 2.5), echo_db, ANNOUNCEMENT[language], user_from=at)
-                if words and words[0] != "hey_jarvis":
-                    stopped += 1
-                    stops = [n for n in scene.stops if n >= at * SAMPLE_RATE]
-                    stop_latencies.append((stops[0] / SAMPLE_RATE - at - spoken_seconds(word)) * 1000)
+        for i in range(args.stop_trials):
+            language = ("en", "ko")[i % 2]
+            word = stop_words[language][i // 2 % len(stop_words[language])]
+            at = float(rng.uniform(3.0, 9.0))
+            scene = scenes[language]
+            words = scene.run(recording(at, word, 2.5), echo_db, ANNOUNCEMENT[language], user_from=at)
+            if words and words[0] != "hey_jarvis":
+                stopped += 1
+                cut = [n for n in scene.stops if n >= at * SAMPLE_RATE]
+                stop_latencies.append((cut[0] / SAMPLE_RATE - at - spoken_seconds(word)) * 1000)
         for language, texts in OWN_WORDS.items():
-            for text in texts:
-                scenes[language].run(recording(2.0 + len(text) / 5), echo_db, text)
+            scene, n = scenes[language], 0
+            alone_until = scene.own_seconds + args.talk_minutes * 60  # besides the talk before each trial's user
+            while scene.own_seconds < alone_until:
+                text = texts[n % len(texts)]
+                scene.run(recording(2.0 + len(text) / 5), echo_db, text)
+                n += 1
         own = {language: (s.own_barge_ins, s.own_seconds) for language, s in scenes.items()}
         cpu = sum(s.cpu for s in scenes.values()) / sum(s.speaking_frames * FRAME_SECONDS for s in scenes.values())
-        rows.append((echo_db, erle(echo, echo_db), wakes, args.trials, latencies, stopped, len(stops_en) + len(stops_ko),
+        rows.append((echo_db, erle(echo, echo_db), wakes, args.trials, latencies, stopped, args.stop_trials,
                      stop_latencies, own, cpu))
     quiet = quiet_room_cpu(echo)
     before = speaking_cpu(EchoSettings(canceller="off", barge_in=False, stop_words=False), ko_transcriber, ko_dialogue)

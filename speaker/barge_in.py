@@ -2,11 +2,13 @@
 
 The microphone's cleaned frames go to the wake word (as always) and, while the speaker talks, to
 the stop-word spotter. What the speaker is playing at the same moment (the echo canceller's
-reference) goes to a second wake detector and a second spotter: a word heard in the microphone
-within `ECHO_FRAMES` after the speaker itself said it is the speaker's own voice coming back
-through the room, never a barge-in, however much of it the canceller left. So an answer that
-says "hey jarvis" or "stop" never cuts itself. While the speaker talks the wake word must score
-higher than from idle, and nothing counts before the canceller has learnt the room.
+reference) goes to a second wake detector: a wake word heard in the microphone within
+`ECHO_FRAMES` after the speaker itself said it is its own voice coming back through the room,
+never a barge-in, however much of it the canceller left. Stop words are short, and what the
+canceller leaves of "setup" can sound like "stop", so for them the text tells: a stop word heard
+while the speaker says a sentence that could sound like one is its own. So an answer that says
+"hey jarvis" or "stop" never cuts itself. While the speaker talks the wake word must score higher
+than from idle, and nothing counts before the canceller has learnt the room.
 """
 
 from __future__ import annotations
@@ -16,19 +18,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .audio import FRAME_SECONDS
 from .config import WakeSettings
 from .stop_words import StopWords
 from .wake import Detection, WakeDetector
 
 ECHO_FRAMES = 25  # 2 s: the speaker's own wake word comes back through the room (and its tail) within this
-OWN_STOP_FRAMES = 25  # 2 s: the same for a stop word
+OWN_STOP_SECONDS = 1.0  # a sentence that sounds like a stop word rings on in the room (and in the spotter) this long
 OWN_WAKE_THRESHOLD = 0.2  # the speaker's own voice counts as saying the wake word well below the wake threshold
 SPEAKING_THRESHOLD = 0.9  # the wake word over an answer must be clear: what the canceller leaves of the answer
                           # scored up to 0.76 in the simulated room; the user's wake word over it scores 0.99
 ADAPTED_DB = 12.0  # nothing counts until the canceller takes the echo down this much: before it has learnt
                    # the room, what is left of the answer can sound like "stop", or even score as the wake word
-STOP_HOLD_FRAMES = 6  # a stop word waits 480 ms: for the speaker's own spotter to say it said it first, and
-                      # for the wake word (the Korean grammar can hear "hey jarvis" as "그만" before it ends)
+STOP_HOLD_FRAMES = 6  # a stop word waits 480 ms for the wake word (the Korean grammar can hear "hey jarvis" as
+                      # "그만" before it ends)
 
 
 @dataclass(frozen=True)
@@ -40,17 +43,16 @@ class Interruption:
 class BargeIn:
     """Told every cleaned frame (with the reference) while the speaker talks; says when to interrupt."""
 
-    def __init__(self, wake: WakeDetector | None, settings: WakeSettings, stop_words: StopWords | None,
-                 own_stop_words: StopWords | None):
+    def __init__(self, wake: WakeDetector | None, settings: WakeSettings, stop_words: StopWords | None):
         """`wake`: the pipeline's wake detector (None: the wake word does not interrupt); `stop_words`
-        hears the microphone, `own_stop_words` what is played (None: stop words do not interrupt)."""
+        hears the microphone (None: stop words do not interrupt)."""
         own = dataclasses.replace(settings, threshold=OWN_WAKE_THRESHOLD, trigger_frames=1, refractory_seconds=0.0)
         self._wake, self._threshold = wake, settings.threshold
         self._own_wake = WakeDetector(own) if wake is not None else None
-        self._stop_words, self._own_stop_words = stop_words, own_stop_words
+        self._stop_words = stop_words
         self._frame = 0
         self._own_wake_at = -ECHO_FRAMES - 1
-        self._own_stop_at: dict[str, int] = {}
+        self._own_stop_until = 0  # the frame until which the speaker's own voice may sound like a stop word
         self._pending: tuple[str, int] | None = None  # a stop word heard, waiting out STOP_HOLD_FRAMES
         self._resting = True
 
@@ -61,43 +63,44 @@ class BargeIn:
             if self._wake is not None:
                 self._wake.threshold = self._threshold
 
+    def saying(self, text: str, seconds: float) -> None:
+        """A sentence was handed to the sound device; it will have been heard in `seconds`."""
+        if self._stop_words is not None and self._stop_words.sounds_like(text):
+            until = self._frame + round((seconds + OWN_STOP_SECONDS) / FRAME_SECONDS)
+            self._own_stop_until = max(self._own_stop_until, until)
+
     def hear(self, cleaned: np.ndarray, reference: np.ndarray, detection: Detection | None,
-             erle_db: float | None = None) -> Interruption | None:
+             echo_below_db: float | None = None) -> Interruption | None:
         """One frame while the speaker talks: the cleaned microphone, what was played, what the
-        wake detector made of the cleaned frame, and how much echo the canceller takes out now
-        (None: it cannot tell, a hardware canceller is trusted)."""
+        wake detector made of the cleaned frame, and how far below what is played the microphone
+        hears it now (None: it cannot tell, a hardware canceller is trusted)."""
         if self._resting:
             self._start()
         self._frame += 1
-        adapted = erle_db is None or erle_db >= ADAPTED_DB
+        adapted = echo_below_db is None or echo_below_db >= ADAPTED_DB
         if self._own_wake is not None and self._own_wake.process(reference) is not None:
             self._own_wake_at = self._frame
         if self._wake is not None and detection is not None and adapted and self._frame - self._own_wake_at > ECHO_FRAMES:
-            self._pending = None
-            return Interruption(detection.wake_word, detection)
+            return self._interrupt(Interruption(detection.wake_word, detection))
         if self._stop_words is None:
             return None
-        own = self._own_stop_words.process(reference)
-        if own is not None:
-            self._own_stop_at[own] = self._frame
-            if self._pending is not None and self._pending[0] == own:
-                self._pending = None
         heard = self._stop_words.process(cleaned)
-        own_word = self._frame - self._own_stop_at.get(heard, -OWN_STOP_FRAMES - 1) <= OWN_STOP_FRAMES
-        if heard is not None and not own_word and adapted:
+        if heard is not None and adapted and self._frame > self._own_stop_until:
             self._pending = (heard, self._frame)
         if self._pending is not None and self._frame - self._pending[1] >= STOP_HOLD_FRAMES:
-            word, self._pending = self._pending[0], None
-            return Interruption(word)
+            return self._interrupt(Interruption(self._pending[0]))
         return None
+
+    def _interrupt(self, interruption: Interruption) -> Interruption:
+        """The answer ends here: what the spotters heard of it is forgotten before the next one."""
+        self.rest()
+        return interruption
 
     def _start(self) -> None:
         self._resting = False
         if self._wake is not None:
             self._wake.threshold = max(self._threshold, SPEAKING_THRESHOLD)
         self._own_wake_at = self._frame - ECHO_FRAMES - 1
-        self._own_stop_at = {}
         self._pending = None
         if self._stop_words is not None:
             self._stop_words.reset()
-            self._own_stop_words.reset()

@@ -80,8 +80,8 @@ class EchoSettings:
     barge_in: bool = True
     """While the speaker talks, the wake word said over it cuts the answer and listens."""
 
-    stop_words: bool = False
-    """While the speaker talks, "stop", "never mind", "그만" or "멈춰" said over it stops it (off: the spotter still now and then hears "stop" in what is left of its own voice)."""
+    stop_words: bool = True
+    """While the speaker talks, "stop", "never mind", "그만" or "멈춰" said over it stops it (its own voice saying them never does)."""
 
 
 @dataclass(frozen=True)

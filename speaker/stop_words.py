@@ -4,12 +4,17 @@ A small recogniser that runs only while the speaker talks: pocketsphinx's keywor
 English (its US English model ships in the wheel), vosk with a grammar of the stop words among the
 speech grammar's other words for Korean (so that other speech is heard as other words, not forced
 into a stop word). It shares the Korean model the transcriber already loaded.
+
+What the echo canceller leaves of the speaker's own voice is mostly consonants, so its own "setup"
+or "steps" can come back as "stop". `sounds_like` tells, from the text of a sentence, whether
+saying it could sound like a stop word: while it plays, a stop word heard is its own.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -17,20 +22,22 @@ import numpy as np
 from .audio import SAMPLE_RATE
 
 STOP_PHRASES = {"en": ("stop", "never mind"), "ko": ("그만", "멈춰")}
-KEYWORD_THRESHOLD = 1e-20  # pocketsphinx's keyword threshold: lower hears more, and more wrongly
-EAGER_THRESHOLD = 1e-40  # for what the speaker itself plays: anything like a stop word counts
+KO_STEMS = ("그만", "멈")  # 그만큼, 그만두다, 멈추다: Korean words that begin like a stop word
+KEYWORD_THRESHOLD = 1e-15  # pocketsphinx's keyword threshold, lower hears more: in the simulated room 1e-20 heard
+                           # "stop" in what the canceller left of ordinary answers, 1e-15 did not (13 min)
+VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
+_WORD = re.compile(r"[a-z']+")
 
 
 class StopWords:
     """Takes frames; returns the stop phrase when one was just said."""
 
-    def __init__(self, language: str, vosk_model=None, other_words: list[str] = (), eager: bool = False):
-        """`eager`: hear anything that sounds like a stop word (to know what the speaker itself said)."""
+    def __init__(self, language: str, vosk_model=None, other_words: list[str] = ()):
         self.phrases = STOP_PHRASES[language]
         if language == "ko":
             self._engine = _VoskSpotter(self.phrases, vosk_model, other_words)
         else:
-            self._engine = _KeywordSpotter(self.phrases, EAGER_THRESHOLD if eager else KEYWORD_THRESHOLD)
+            self._engine = _KeywordSpotter(self.phrases, KEYWORD_THRESHOLD)
 
     def reset(self) -> None:
         """Forget what was heard (a new answer starts)."""
@@ -38,6 +45,10 @@ class StopWords:
 
     def process(self, frame: np.ndarray) -> str | None:
         return self._engine.process(frame)
+
+    def sounds_like(self, text: str) -> bool:
+        """Whether saying `text` could sound like a stop word, once the echo canceller is through with it."""
+        return self._engine.sounds_like(text)
 
 
 class _KeywordSpotter:
@@ -52,6 +63,7 @@ class _KeywordSpotter:
                                     kws=f.name, loglevel="FATAL")
         finally:
             os.unlink(f.name)
+        self._skeletons = [self._consonants(phrase) for phrase in phrases]
         self._decoder.start_utt()
 
     def reset(self) -> None:
@@ -65,6 +77,30 @@ class _KeywordSpotter:
             return None
         self.reset()
         return hypothesis.hypstr.strip()
+
+    def sounds_like(self, text: str) -> bool:
+        """The consonants of a stop phrase, in order, with at most one other among them ("setup",
+        "steps", "this strip"), across the words of `text` as the dictionary pronounces them."""
+        said = self._consonants(text)
+        return any(_within(skeleton, said) for skeleton in self._skeletons)
+
+    def _consonants(self, text: str) -> list[str]:
+        phones = []
+        for word in _WORD.findall(text.lower()):
+            phones += (self._decoder.lookup_word(word) or "").split()
+        return [p for p in phones if p not in VOWELS]
+
+
+def _within(skeleton: list[str], said: list[str]) -> bool:
+    """`skeleton` is a subsequence of a stretch of `said` at most one longer than itself."""
+    for start in range(len(said)):
+        found, i = 0, start
+        while i < len(said) and found < len(skeleton) and i - start <= len(skeleton):
+            found += said[i] == skeleton[found]
+            i += 1
+        if found == len(skeleton) and said[start] == skeleton[0]:
+            return True
+    return False
 
 
 class _VoskSpotter:
@@ -91,3 +127,7 @@ class _VoskSpotter:
         if said is not None:
             self.reset()
         return said
+
+    @staticmethod
+    def sounds_like(text: str) -> bool:
+        return any(stem in text for stem in KO_STEMS)
