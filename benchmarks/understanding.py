@@ -7,7 +7,8 @@ matcher how many near misses and how much nonsense each threshold would let thro
 
 Spoken (`--spoken`): Korean requests rendered by espeak-ng in several voices and rates, through the
 real vosk-ko transcriber and the dialogue: how often the right intent is reached, and how often a
-wrong command is chosen (worse than "say that again").
+wrong command is chosen (worse than "say that again"): one that changes something on a speaker that
+has a timer running and remembers a few things, or one that finds nothing to act on (it says so).
 
     python benchmarks/understanding.py [--verbose] [--spoken]
 """
@@ -481,6 +482,25 @@ def _espeak(text: str, voice: str, rate: int):
     return np.concatenate([quiet, said, quiet])
 
 
+KNOWN_KO = ["내 이름은 민수야", "내 생일은 3월 5일이야", "내 친구 지민 생일은 토요일이야", "라면 타이머 삼분"]  # what the speaker
+# has been told before a misheard request: a wrong command can only undo what exists
+
+
+def _changes_something(heard: str) -> bool:
+    """Whether answering `heard` changes something on a speaker that was told KNOWN_KO: a timer, an
+    alarm or what it remembers, or a command to the device (volume, the microphone, a switch)."""
+    from speaker.dialogue import Dialogue
+
+    dialogue = Dialogue("ko", seed=0)
+    for said in KNOWN_KO:
+        dialogue.reply(said)
+    memory = dialogue.memory
+    state = lambda: repr((memory.user_name, memory.facts, memory.people, memory.timers, memory.alarms))  # noqa: E731
+    before = state()
+    reply = dialogue.reply(heard)
+    return reply.command is not None or state() != before
+
+
 def spoken(verbose: bool) -> dict:
     """Every request of SPOKEN in every rendition, through the real transcriber and the dialogue."""
     from speaker.config import Settings
@@ -490,7 +510,7 @@ def spoken(verbose: bool) -> dict:
 
     dialogue = Dialogue("ko", seed=0)
     transcriber = Transcriber(Settings(), "ko", dialogue.phrases(), dialogue.knows_word_for_word)
-    right = wrong = acted_wrongly = 0
+    right = wrong = acted_wrongly = acted_on_nothing = 0
     seconds = []
     for text, intent in SPOKEN:
         for voice, rate in RENDITIONS:
@@ -503,16 +523,21 @@ def spoken(verbose: bool) -> dict:
             right += got == intent
             if got is not None and got != intent:
                 wrong += 1
-                acted_wrongly += got in ACTS
+                changed = got in ACTS and _changes_something(heard)
+                acted_wrongly += changed
+                acted_on_nothing += got in ACTS and not changed
                 if verbose:
-                    print(f"    {text!r} ({voice}, {rate}) heard {heard!r}: {got}{' (acts)' if got in ACTS else ''}")
+                    effect = " (changes something)" if changed else " (a command, on nothing)" if got in ACTS else ""
+                    print(f"    {text!r} ({voice}, {rate}) heard {heard!r}: {got}{effect}")
     total = len(SPOKEN) * len(RENDITIONS)
     print(f"[ko] spoken, {len(SPOKEN)} requests x {len(RENDITIONS)} espeak-ng renditions = {total}:")
     print(f"    right intent        {right}/{total} ({100 * right / total:.1f}%)")
-    print(f"    wrong intent        {wrong}/{total}, of which a wrong command that changes something: {acted_wrongly}")
+    print(f"    wrong intent        {wrong}/{total}, of which a wrong command that changes something: {acted_wrongly}, "
+          f"a command that finds nothing to act on: {acted_on_nothing}")
     print(f"    say that again      {total - right - wrong}/{total}")
     print(f"    transcription time  median {1000 * statistics.median(seconds):.0f} ms")
-    return {"right": right, "wrong": wrong, "acted_wrongly": acted_wrongly, "of": total}
+    return {"right": right, "wrong": wrong, "acted_wrongly": acted_wrongly, "acted_on_nothing": acted_on_nothing,
+            "of": total}
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from conftest import is_a_line
 from speaker.config import Settings
 from speaker.dialogue import Dialogue, part_of_day
 from speaker.dialogue.persona import LINES, builtin
+from speaker.dialogue.skills import ANSWERS
 from speaker.stt import known_words, model_path
 
 LANGUAGES = ("en", "ko")
@@ -75,6 +76,12 @@ UNDERSTOOD = {
         ("mute", "SpeakerMute", {}),
         ("stop listening", "SpeakerMute", {}),
         ("turn off the microphone", "SpeakerMute", {}),
+        ("yes", "SpeakerYes", {}),
+        ("yeah please", "SpeakerYes", {}),
+        ("go ahead", "SpeakerYes", {}),
+        ("no", "SpeakerNo", {}),
+        ("no thanks", "SpeakerNo", {}),
+        ("please don't", "SpeakerNo", {}),
         ("say that again", "SpeakerRepeat", {}),
         ("what did you say", "SpeakerRepeat", {}),
         ("could you repeat that", "SpeakerRepeat", {}),
@@ -229,6 +236,12 @@ UNDERSTOOD = {
         ("음소거", "SpeakerMute", {}),
         ("마이크 꺼", "SpeakerMute", {}),
         ("듣지 마", "SpeakerMute", {}),
+        ("그래", "SpeakerYes", {}),
+        ("응", "SpeakerYes", {}),
+        ("네 꺼 주세요", "SpeakerYes", {}),
+        ("아니", "SpeakerNo", {}),
+        ("아니요", "SpeakerNo", {}),
+        ("끄지 마", "SpeakerNo", {}),
         ("뭐라고", "SpeakerRepeat", {}),
         ("다시 말해줘", "SpeakerRepeat", {}),
         ("다시 한번 말해 줘", "SpeakerRepeat", {}),
@@ -345,7 +358,10 @@ def at(*when) -> Dialogue:
     (language, text, intent, slots) for language, cases in UNDERSTOOD.items() for text, intent, slots in cases
 ])
 def test_each_phrasing_is_understood(language, text, intent, slots):
-    reply = Dialogue(language, clock=lambda: AFTERNOON, seed=0).reply(text)
+    d = Dialogue(language, clock=lambda: AFTERNOON, seed=0)
+    if intent in ANSWERS:
+        d.reply("mute" if language == "en" else "음소거")  # a question for it to answer
+    reply = d.reply(text)
     assert reply.intent == intent
     assert reply.slots.items() >= slots.items(), reply.slots
     assert reply.text and "{" not in reply.text
@@ -565,3 +581,28 @@ def test_an_unknown_device_gets_a_kind_word_and_switches_nothing():
     reply = d.reply("turn on the garage door")
     assert reply.events == () and reply.command is None and "don't know" in reply.text
     assert not d.knows_word_for_word("turn on the garage door")  # free text: never forced out of the grammar
+
+
+# --- turning the microphone off asks first ---------------------------------------------------------
+
+@pytest.mark.parametrize("language, mute, yes, no", [("en", "mute", "yes", "no"), ("ko", "음소거", "그래", "아니"),
+                                                      ("en", "turn off the microphone", "sure", "don't"),
+                                                      ("ko", "마이크 꺼", "응", "싫어")])
+def test_turning_the_microphone_off_by_voice_asks_first(language, mute, yes, no):
+    """Once off, only the button or the bus turns the microphone back on: a misheard "mute" must not
+    leave the person unheard. The speaker asks (and listens for the answer); only a yes mutes."""
+    clock = [datetime(2026, 12, 1, 9, 0)]
+    d = Dialogue(language, clock=lambda: clock[0], seed=0)
+    asked = d.reply(mute)
+    assert asked.intent == "SpeakerMute" and asked.command is None and asked.follow_up
+    assert d.reply(yes).command == ("mute", {})
+    d.reply(mute)
+    declined = d.reply(no)
+    assert declined.command is None and declined.text
+    assert d.reply(yes).command is None  # nothing asked now
+    d.reply(mute)
+    d.reply("what time is it" if language == "en" else "지금 몇 시야")  # something else: the question is dropped
+    assert d.reply(yes).command is None
+    d.reply(mute)
+    clock[0] = datetime(2026, 12, 1, 9, 1)  # a yes a minute later is not an answer
+    assert d.reply(yes).command is None

@@ -68,6 +68,7 @@ class Dialogue:
         self.last_said = ""
         self._last_line: dict[str, str] = {}
         self._history: collections.deque[tuple[str, str]] = collections.deque(maxlen=HISTORY)
+        self.awaiting: skills.Awaiting | None = None  # the speaker asked before doing something
 
     @classmethod
     def from_settings(cls, settings, language: str | None = None) -> "Dialogue":
@@ -102,6 +103,8 @@ class Dialogue:
         self.memory.refresh()
         match = self._recognize(text)
         said = None
+        if match is None or match.intent.name not in skills.ANSWERS:
+            self.awaiting = None  # anything else said drops the question
         if match is not None:
             name, slots = match.intent.name, {e.name: _plain(e.value) for e in match.entities_list}
             if name in companion.INTENTS:
@@ -121,6 +124,13 @@ class Dialogue:
         if reply.stream is None:  # a stream records what it said when it ends
             self._said(text, reply.text, repeat=reply.intent == "SpeakerRepeat")
         return reply
+
+    def answered(self, yes: bool) -> skills.Said | None:
+        """A yes or a no to the question the speaker asked (None: it asked nothing, or too long ago)."""
+        awaiting, self.awaiting = self.awaiting, None
+        if awaiting is None or self.now() > awaiting.until:
+            return None
+        return awaiting.said if yes else skills.Said("mute_declined")
 
     def _said(self, text: str, answer: str, repeat: bool = False) -> None:
         if not repeat:

@@ -37,6 +37,8 @@ LINES: dict[str, set[str]] = {
     "SpeakerName": set(),
     "SpeakerRepeat": {"said"},
     "nothing_to_repeat": set(),
+    "confirm_mute": set(),
+    "mute_declined": set(),
     "timer_started": {"duration", "timer"},
     "timer_cancelled": {"timer"},
     "timers_cancelled": {"count"},

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from . import Dialogue
 
 VOLUME_STEP = 20  # percent, for "louder" and "quieter"
+CONFIRM_SECONDS = 30  # a yes to the speaker's question counts this long after it was asked
+ANSWERS = frozenset({"SpeakerYes", "SpeakerNo"})  # intents that answer the speaker's question
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,14 @@ class Said:
     command: tuple[str, dict] | None = None  # for the pipeline's command door, e.g. ("volume", {"step": 20})
     then: "Said | None" = None  # a second line said right after
     event: tuple[str, dict] | None = None  # an event to emit, e.g. ("device", {"name": "lamp", "on": True})
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """What a yes to the speaker's question does, until when."""
+
+    said: Said
+    until: datetime
 
 
 def describe_timer(timer: Timer, language: str) -> str:
@@ -168,7 +178,19 @@ def change_volume(d: Dialogue, slots: dict) -> Said:
 
 
 def mute(d: Dialogue, slots: dict) -> Said:
-    return Said("SpeakerMute", command=("mute", {}))
+    """Once off, the microphone comes back on by the button or the bus, never by voice: so it asks first
+    (a misheard "mute" would leave the person unheard)."""
+    d.awaiting = Awaiting(Said("SpeakerMute", command=("mute", {})), d.now() + timedelta(seconds=CONFIRM_SECONDS))
+    return Said("confirm_mute")
+
+
+def yes(d: Dialogue, slots: dict) -> Said | None:
+    """The answer to a question the speaker asked; None: it asked nothing (the conversation goes on)."""
+    return d.answered(True)
+
+
+def no(d: Dialogue, slots: dict) -> Said | None:
+    return d.answered(False)
 
 
 def repeat(d: Dialogue, slots: dict) -> Said:
@@ -207,6 +229,8 @@ SKILLS: dict[str, Callable[..., Said]] = {
     "HassSetVolume": set_volume,
     "HassSetVolumeRelative": change_volume,
     "SpeakerMute": mute,
+    "SpeakerYes": yes,
+    "SpeakerNo": no,
     "SpeakerRepeat": repeat,
     "SpeakerGoodMorning": greet_morning,
 }
