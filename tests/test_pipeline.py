@@ -253,12 +253,19 @@ def test_a_timer_goes_off_while_the_microphone_is_muted(companion):
 
 
 def test_mute_and_volume_said_aloud_go_through_the_command_door(companion, hey_jarvis):
+    """Volume at once; the microphone after a yes (only the button or the bus turns it back on)."""
     pipeline, events, feed = companion
     feed(recording(1.0, hey_jarvis, 0.7, speech("볼륨 내려", "ko+f3"), 10.0))  # the answer may ask back
     assert pipeline.volume == 80 and [e["level"] for e in events if e["type"] == "volume"] == [100, 80]
-    feed(recording(1.0, hey_jarvis, 0.7, speech("음소거", "ko+f3"), 6.0))
+    feed(recording(1.0, hey_jarvis, 0.7, speech("음소거", "ko+f3"), 0.5))
+    for _ in range(20):  # it asks first ("끌까요?"), then listens for the answer without the wake word
+        if pipeline.state.value == "listening":
+            break
+        feed(recording(0.5))
+    assert not pipeline.muted and events[-1].get("follow_up")
+    feed(recording(0.3, speech("좋아", "ko+f3"), 6.0))
     mute_turn = [e for e in events if e["type"] == "intent"][-1]["turn"]
-    assert [e["name"] for e in events if e["type"] == "intent"] == ["HassSetVolumeRelative", "SpeakerMute"]
+    assert [e["name"] for e in events if e["type"] == "intent"] == ["HassSetVolumeRelative", "SpeakerMute", "SpeakerYes"]
     said = [e for e in events if e["type"] == "response" and e["turn"] == mute_turn]
     assert said and pipeline.muted and events[-1]["state"] == "muted"
     feed(recording(1.0, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 3.0))
