@@ -78,8 +78,10 @@ class BargeIn:
             self._start()
         self._frame += 1
         adapted = echo_below_db is None or echo_below_db >= ADAPTED_DB
-        if self._own_wake is not None and self._own_wake.process(reference) is not None:
-            self._own_wake_at = self._frame
+        if self._own_wake is not None:
+            self._own_wake.process(reference)
+            if self._own_wake.score >= OWN_WAKE_THRESHOLD:  # all the while it scores, not only as it rises
+                self._own_wake_at = self._frame
         if self._wake is not None and detection is not None and adapted and self._frame - self._own_wake_at > ECHO_FRAMES:
             return self._interrupt(Interruption(detection.wake_word, detection))
         if self._stop_words is None:

@@ -123,6 +123,7 @@ class WakeDetector:
         self.refractory_frames = round(settings.refractory_seconds / FRAME_SECONDS)
         self.gate = SilenceGate() if settings.silence_gate else None
         self.model_frames = 0  # frames the models actually ran on (for CPU measurements)
+        self.score = 0.0  # the highest wake-word score of the last frame (0 while the silence gate sleeps)
         self._recent: collections.deque[np.ndarray] = collections.deque(maxlen=CONTEXT_FRAMES)
         self._awake_frames = 0  # frames left before the models sleep again (0: asleep)
         self._ignore_frames = 0
@@ -148,6 +149,7 @@ class WakeDetector:
         asleep = self._awake_frames == 0
         if asleep and not heard and self._ignore_frames == 0:
             self._recent.append(frame)
+            self.score = 0.0
             return None
         detection = None
         if asleep:  # waking up: let the models catch up on the audio they slept through
@@ -160,6 +162,7 @@ class WakeDetector:
     def _predict(self, frame: np.ndarray) -> Detection | None:
         self.model_frames += 1
         scores = self._model.predict(frame)
+        self.score = max(float(scores[name]) for name in self.names)
         if self._ignore_frames > 0:
             self._ignore_frames -= 1
             return None

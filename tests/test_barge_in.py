@@ -25,7 +25,7 @@ ANNOUNCEMENT_EN = ("Here is the news from the village. The market opens at eight
                    "The library has new books for children, and the swimming pool is open late on Fridays. ") * 2
 ANNOUNCEMENT_KO = "오늘은 날씨가 맑고 바람이 조금 불어요. 저녁에는 구름이 많아지겠습니다. 내일은 아침부터 햇살이 가득하겠어요. " * 2
 SELF_EN = ("Say hey jarvis to wake me. If you want me to stop, just say stop. Hey jarvis, stop! "
-           "Never mind the rain, it will stop soon. Hey jarvis!")
+           "Never mind the rain, it will stop soon. Hey jarvis, hey jarvis, hey jarvis!")  # back to back: one long score
 SELF_KO = "그만 하고 싶으면 그만 이라고 말하세요. 멈춰 라고 해도 돼요. 그만! 멈춰! 헤이 자비스."
 
 
