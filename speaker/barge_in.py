@@ -30,6 +30,8 @@ SPEAKING_THRESHOLD = 0.9  # the wake word over an answer must be clear: what the
                           # scored up to 0.76 in the simulated room; the user's wake word over it scores 0.99
 ADAPTED_DB = 12.0  # nothing counts until the canceller takes the echo down this much: before it has learnt
                    # the room, what is left of the answer can sound like "stop", or even score as the wake word
+STOP_ADAPTED_DB = 20.0  # stop words wait for more: at 12-20 dB, early in the first answer, what was left of
+                        # "the news from the village" was now and then heard as "stop"
 STOP_HOLD_FRAMES = 6  # a stop word waits 480 ms for the wake word (the Korean grammar can hear "hey jarvis" as
                       # "그만" before it ends)
 
@@ -87,7 +89,8 @@ class BargeIn:
         if self._stop_words is None:
             return None
         heard = self._stop_words.process(cleaned)
-        if heard is not None and adapted and self._frame > self._own_stop_until:
+        well_adapted = echo_below_db is None or echo_below_db >= STOP_ADAPTED_DB
+        if heard is not None and well_adapted and self._frame > self._own_stop_until:
             self._pending = (heard, self._frame)
         if self._pending is not None and self._frame - self._pending[1] >= STOP_HOLD_FRAMES:
             return self._interrupt(Interruption(self._pending[0]))

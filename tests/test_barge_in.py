@@ -102,7 +102,7 @@ def test_the_wake_word_over_a_long_english_announcement_cuts_it_and_listens_at_o
     events = in_room(stages_for("en", transcriber, dialogue), user, 6.0, tmp_path, say=ANNOUNCEMENT_EN)
     told = story(events)
     assert told[:6] == ["idle", "speaking", "barge_in hey_jarvis", "wake", "listening", "thinking"], told
-    assert told[6].startswith("heard ") and told[-2:] == ["speaking", "idle"], told  # a request heard, and answered
+    assert told[6].startswith("heard ") and "speaking" in told[7:] and told[-1] == "idle", told  # heard, answered
 
 
 @pytest.mark.slow
