@@ -37,7 +37,7 @@ class StopWords:
         if language == "ko":
             self._engine = _VoskSpotter(self.phrases, vosk_model, other_words)
         else:
-            self._engine = _KeywordSpotter(self.phrases, KEYWORD_THRESHOLD)
+            self._engine = _KeywordSpotter(self.phrases)
 
     def reset(self) -> None:
         """Forget what was heard (a new answer starts)."""
@@ -52,12 +52,12 @@ class StopWords:
 
 
 class _KeywordSpotter:
-    def __init__(self, phrases: tuple[str, ...], threshold: float):
+    def __init__(self, phrases: tuple[str, ...]):
         from pocketsphinx import Decoder, get_model_path
 
         model = get_model_path("en-us")
         with tempfile.NamedTemporaryFile("w", suffix=".kws", delete=False) as f:
-            f.writelines(f"{phrase} /{threshold:g}/\n" for phrase in phrases)
+            f.writelines(f"{phrase} /{KEYWORD_THRESHOLD:g}/\n" for phrase in phrases)
         try:
             self._decoder = Decoder(hmm=os.path.join(model, "en-us"), dict=os.path.join(model, "cmudict-en-us.dict"),
                                     kws=f.name, loglevel="FATAL")

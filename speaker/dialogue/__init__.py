@@ -130,7 +130,7 @@ class Dialogue:
         awaiting, self.awaiting = self.awaiting, None
         if awaiting is None or self.now() > awaiting.until:
             return None
-        return awaiting.said if yes else skills.Said("mute_declined")
+        return awaiting.yes if yes else awaiting.no
 
     def _said(self, text: str, answer: str, repeat: bool = False) -> None:
         if not repeat:

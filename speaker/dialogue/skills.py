@@ -34,9 +34,10 @@ class Said:
 
 @dataclass(frozen=True)
 class Awaiting:
-    """What a yes to the speaker's question does, until when."""
+    """What a yes and a no to the speaker's question answer, until when."""
 
-    said: Said
+    yes: Said
+    no: Said
     until: datetime
 
 
@@ -180,7 +181,8 @@ def change_volume(d: Dialogue, slots: dict) -> Said:
 def mute(d: Dialogue, slots: dict) -> Said:
     """Once off, the microphone comes back on by the button or the bus, never by voice: so it asks first
     (a misheard "mute" would leave the person unheard)."""
-    d.awaiting = Awaiting(Said("SpeakerMute", command=("mute", {})), d.now() + timedelta(seconds=CONFIRM_SECONDS))
+    d.awaiting = Awaiting(Said("SpeakerMute", command=("mute", {})), Said("mute_declined"),
+                          d.now() + timedelta(seconds=CONFIRM_SECONDS))
     return Said("confirm_mute")
 
 
