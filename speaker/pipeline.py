@@ -241,10 +241,15 @@ class Pipeline:
         frame = echo.process(frame)
         detection = self.stages.wake.process(frame)
         barge_in = self.stages.barge_in
-        if self.state is State.SPEAKING and barge_in is not None:
+        speaking = self.state is State.SPEAKING
+        if barge_in is not None and (speaking or (echo.playing and self.state in RESTING)):
+            # The answer may have ended while its echo is still on its way (a sound server, a
+            # device's buffer): its guards hold until the echo of the last sample played has come.
             interruption = barge_in.hear(frame, echo.reference, detection, echo.echo_below_db if echo.measures else None)
-            if interruption is not None:
+            if interruption is not None and speaking:
                 self._interrupt(interruption)
+            elif interruption is not None and interruption.wake is not None:
+                self._wake(interruption.wake)
             return
         if barge_in is not None:
             barge_in.rest()

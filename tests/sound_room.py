@@ -11,8 +11,8 @@ while the speaker talks; after two quiet seconds the delay is back to where it s
 noise floor is always there.
 
 Standard input takes `user WAV` (16 kHz speech, already at the user's level): it is said into the
-room from the next block on, and `user START END` (monotonic seconds of this machine) is printed
-when it has all been said. `--log` gets a line per 20 ms block: monotonic time and the RMS of
+room from the next block on, and `user START END` (seconds since the epoch, as events are stamped) is printed
+when it has all been said. `--log` gets a line per 20 ms block: the time (epoch seconds) and the RMS of
 what the loudspeaker played, to see when an answer really stopped.
 """
 
@@ -85,7 +85,7 @@ class Room:
         out = np.zeros(BLOCK, np.float32)
         filled = 0
         if self.user and self.saying is None:
-            self.saying = time.monotonic()
+            self.saying = time.time()
         while self.user and filled < BLOCK:
             piece = self.user[0]
             n = min(BLOCK - filled, len(piece))
@@ -95,7 +95,7 @@ class Room:
             if not len(self.user[0]):
                 self.user.pop(0)
                 if not self.user:
-                    print(f"user {self.saying:.4f} {time.monotonic():.4f}", flush=True)
+                    print(f"user {self.saying:.4f} {time.time():.4f}", flush=True)
                     self.saying = None
         return out
 
@@ -159,7 +159,7 @@ def main() -> None:
             say.stdin.write(np.clip(heard, -32768, 32767).astype("<i2").tobytes())
             say.stdin.flush()
             if log is not None:
-                log.write(f"{time.monotonic():.4f} {np.sqrt(np.mean(loudspeaker.astype(np.float32) ** 2)):.0f}\n")
+                log.write(f"{time.time():.4f} {np.sqrt(np.mean(loudspeaker.astype(np.float32) ** 2)):.0f}\n")
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         pass
     finally:
