@@ -177,7 +177,8 @@ class Assembly:
         transcriber, missing = running.transcriber, running.missing_model
         if speech & {"language", "stt"} or (dialogue is not running.dialogue and dialogue.phrases() != running.dialogue.phrases()):
             try:
-                transcriber, missing = Transcriber(new, language, dialogue.phrases(), dialogue.knows_word_for_word), ""
+                transcriber, missing = Transcriber(new, language, dialogue.phrases(), dialogue.knows_word_for_word,
+                                                   acts=dialogue.matcher.acts), ""
             except ModelMissing as e:
                 transcriber, missing = None, str(e)
         voice = running.voice
@@ -193,6 +194,7 @@ class Assembly:
             stages.dialogue.memory = running.dialogue.memory  # what was said since `prepare` stays
         if stages.transcriber is not None and stages.transcriber is running.transcriber:
             stages.transcriber.understands = stages.dialogue.knows_word_for_word
+            stages.transcriber.acts = stages.dialogue.matcher.acts
         self.pipeline.replace_stages(stages)
         if running.voice is not stages.voice:
             running.voice.close()

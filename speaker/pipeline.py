@@ -83,7 +83,8 @@ class Stages:
         dialogue = Dialogue.from_settings(settings, language)
         voice = Voice(dialogue.persona.voice_settings(settings.voice), language)
         try:
-            transcriber = Transcriber(settings, language, dialogue.phrases(), dialogue.knows_word_for_word)
+            transcriber = Transcriber(settings, language, dialogue.phrases(), dialogue.knows_word_for_word,
+                                      acts=dialogue.matcher.acts)
             missing = ""
         except ModelMissing as e:
             transcriber, missing = None, str(e)
@@ -404,6 +405,7 @@ class Pipeline:
             partial = self.stages.transcriber.accept(frame)
             if partial:
                 self.bus.emit(EventType.TRANSCRIPT, self.turn, text=partial, final=False)
+            self.stages.endpointer.complete = self.stages.transcriber.complete  # a known sentence ends sooner
         else:
             # Recognition starts a moment before the speech does: leading silence only confuses it.
             self._before_speech.append(frame)

@@ -104,6 +104,11 @@ class Matcher:
                 return "acts" if found.intent.name in ACTS else "answers"
         return None
 
+    def acts(self, text: str) -> bool:
+        """Whether `text`, however it is matched (free text too), means a sentence that changes something."""
+        found = self.recognize(text)
+        return found is not None and found.intent.name in ACTS
+
     @staticmethod
     def near_enough(nearest: Nearest) -> bool:
         return nearest.score >= NEAR_ENOUGH and nearest.lead >= CLEAR_LEAD
