@@ -105,7 +105,7 @@ def cmd_transcribe(args) -> int:
     samples = read_wav(args.wav)
     dialogue = Dialogue.from_settings(settings)
     transcriber = Transcriber(settings, settings.language, dialogue.phrases(), dialogue.knows_word_for_word,
-                              acts=dialogue.matcher.acts)
+                              intent=dialogue.matcher.intent)
     print(transcriber.transcribe(samples))
     return 0
 

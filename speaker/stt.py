@@ -27,6 +27,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE, frames_of
 from .config import ModelMissing, Settings
+from .dialogue.matcher import ACTS
 
 log = logging.getLogger(__name__)
 
@@ -133,15 +134,15 @@ class Transcriber:
     says what was said in one utterance."""
 
     def __init__(self, settings: Settings, language: str, phrases: list[str], understands: Callable[[str], object],
-                 *, acts: Callable[[str], bool] | None = None):
+                 *, intent: Callable[[str], str | None] | None = None):
         """`understands(text)`: "acts", "answers" or falsy, for a known sentence word for word (see `choose`);
-        `acts(text)`: whether the dialogue would change something on `text`, free text included."""
+        `intent(text)`: the intent the dialogue finds in `text`, free text included (None: none)."""
         from .dialogue import languages
 
         use_sphinx = language == "en" and english_engine(settings) == "pocketsphinx"
         self.engine = SphinxEngine() if use_sphinx else VoskEngine(model_path(settings, language))
         self.understands = understands
-        self.acts = acts or (lambda text: understands(text) == "acts")
+        self.intent = intent
         self.numbers = languages.get(language).numbers
         vocab = self.engine.known_words({w for p in phrases for w in p.split()})
         self.grammar = _grammar(phrases, vocab)
@@ -201,7 +202,7 @@ class Transcriber:
         if free is None:
             return None
         self._said = choose(self._heard, self.grammar, self.understands, free, numbers=self.numbers,
-                            acts=self.acts, vocabulary=self.vocabulary)
+                            intent=self.intent, vocabulary=self.vocabulary)
         log.debug("grammar heard %r; free recognition heard %r: %r", self._heard, free, self._said)
         return self._said
 
@@ -271,8 +272,8 @@ class FreePass:
 
 
 def choose(heard: list[str], grammar: list[str], understands: Callable[[str], object], free: list[str] | None,
-           *, checked: bool = False, numbers: Callable[[str], str] = str, acts: Callable[[str], bool] | None = None,
-           vocabulary: set[str] | None = None) -> str | None:
+           *, checked: bool = False, numbers: Callable[[str], str] = str,
+           intent: Callable[[str], str | None] | None = None, vocabulary: set[str] | None = None) -> str | None:
     """What was said, from the grammar pass's candidates (best first; none when the engine judged the
     speech to be outside the grammar) and free recognition's texts (`free`, best first; None when it is
     off, or, with `checked`, not heard yet: then None is returned where they would be needed).
@@ -281,7 +282,8 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
     else truthy for one that only answers. A sentence that acts is taken only as the best guess, never
     from further down the list or snapped from a near miss (out-of-grammar speech is forced into the
     grammar's words, and a wrong command is worse than asking again), and only when free recognition,
-    if it heard numbers, heard the same ones. Else free recognition's text, unless it acts and half or
+    if it heard numbers, heard the same ones, and, if it heard something `intent` understands, heard
+    that command in one of its texts. Else free recognition's text, unless it acts and half or
     more of its words are unknown to the sentences (noise heard as words, a made-up subject) or its
     numbers are not the grammar's; else the best candidate."""
     heard = [clean(h) for h in heard[:ALTERNATIVES_TRUSTED]]
@@ -292,7 +294,10 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
     if kind == "acts":
         if free is None:
             return None if checked else text
-        return text if _same_numbers(text, [clean(f) for f in free], numbers) else ""
+        free = [clean(f) for f in free]
+        meant = {intent(f) for f in free if f} - {None} if intent is not None else set()
+        agrees = not meant or intent(text) in meant
+        return text if agrees and _same_numbers(text, free, numbers) else ""
     answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind != "acts"]
     if answers:
         return answers[0]
@@ -305,7 +310,7 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
     free_text = clean(free[0]) if free else ""
     if not free_text:
         return text
-    if acts is not None and acts(free_text):
+    if intent is not None and intent(free_text) in ACTS:
         if vocabulary is not None and _known_share(free_text, vocabulary) <= KNOWN_SHARE:
             return ""  # noise heard as words, or a command about a made-up subject
         if _digits(numbers(free_text)) != _digits(numbers(text)):

@@ -115,7 +115,7 @@ def korean_transcriber(korean_dialogue):
     from speaker.stt import Transcriber
 
     return Transcriber(Settings(), "ko", korean_dialogue.phrases(), korean_dialogue.knows_word_for_word,
-                       acts=korean_dialogue.matcher.acts)
+                       intent=korean_dialogue.matcher.intent)
 
 
 @pytest.fixture

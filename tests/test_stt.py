@@ -230,7 +230,7 @@ def test_recogniser_marks_are_never_words():
 
 def test_a_command_in_free_text_of_mostly_unknown_words_is_nothing_heard():
     vocabulary = {"지구", "대해", "알려", "줄래요", "잊어버려", "내", "생일", "기억해"}
-    kwargs = {"vocabulary": vocabulary, "acts": lambda text: text.endswith(("잊어버려", "기억해"))}
+    kwargs = {"vocabulary": vocabulary, "intent": lambda text: "SpeakerForget" if text.endswith(("잊어버려", "기억해")) else None}
     assert choose([""], [], lambda text: None, ["자 이거나 취업 잊어버려"], **kwargs) == ""  # noise heard as words
     assert choose([""], [], lambda text: None, ["득실거 잊어버려"], **kwargs) == ""  # a made-up subject
     assert choose([""], [], lambda text: None, ["내 생일 기억해"], **kwargs) == "내 생일 기억해"
@@ -244,10 +244,10 @@ def test_a_command_whose_numbers_the_two_passes_hear_differently_is_not_taken():
     from speaker.dialogue.languages import en
 
     kinds = {"set a timer for thirty minutes": "acts", "set a timer for six minutes": "acts"}
-    acts = lambda text: "timer" in text  # noqa: E731
+    intent = lambda text: "HassStartTimer" if "timer" in text else None  # noqa: E731
 
     def chosen(heard, free):
-        return choose(heard, sorted(kinds), kinds.get, free, numbers=en.numbers, acts=acts)
+        return choose(heard, sorted(kinds), kinds.get, free, numbers=en.numbers, intent=intent)
 
     assert chosen(["set a timer for thirty minutes"], ["set a timer for six minutes"]) == ""
     assert chosen(["set a timer for thirty minutes"], ["so the timer for thirty minutes"]) == \
@@ -256,6 +256,20 @@ def test_a_command_whose_numbers_the_two_passes_hear_differently_is_not_taken():
         "set a timer for thirty minutes"  # one of free recognition's texts agrees
     assert chosen(["set a timer for thirty minutes"], ["set a timer"]) == "set a timer for thirty minutes"  # no number
     assert chosen(["what"], ["timer for six minutes"]) == ""  # free text acting on a number the grammar did not hear
+
+
+def test_a_command_free_recognition_heard_as_another_intent_is_not_taken():
+    """pocketsphinx's grammar pass heard "turn off the microphone" as "turn off my alarm"; free
+    recognition heard it right: the alarm stays (the speaker asks again)."""
+    meanings = {"turn off my alarm": "SpeakerCancelAlarm", "turn off the microphone": "SpeakerMute"}
+    kinds = dict.fromkeys(meanings, "acts")
+
+    def chosen(free):
+        return choose(["turn off my alarm"], sorted(kinds), kinds.get, free, intent=meanings.get)
+
+    assert chosen(["turn off the microphone"]) == ""
+    assert chosen(["turn off my alarm"]) == "turn off my alarm"
+    assert chosen(["turn of my a lamb"]) == "turn off my alarm"  # free recognition understood nothing: no say
 
 
 def test_free_recognition_runs_while_the_speech_is_fed_and_never_blocks(first_transcriber):

@@ -104,10 +104,10 @@ class Matcher:
                 return "acts" if found.intent.name in ACTS else "answers"
         return None
 
-    def acts(self, text: str) -> bool:
-        """Whether `text`, however it is matched (free text too), means a sentence that changes something."""
+    def intent(self, text: str) -> str | None:
+        """The intent `text` means, however it is matched (free text too); None if none."""
         found = self.recognize(text)
-        return found is not None and found.intent.name in ACTS
+        return found.intent.name if found is not None else None
 
     @staticmethod
     def near_enough(nearest: Nearest) -> bool:
