@@ -35,7 +35,7 @@ from speaker.echo import EchoCanceller  # noqa: E402
 from speaker.endpoint import Endpointer  # noqa: E402
 from speaker.events import EventBus  # noqa: E402
 from speaker.pipeline import Pipeline, Stages  # noqa: E402
-from speaker.room import Room  # noqa: E402
+from speaker.testing.room import Room  # noqa: E402
 from speaker.stt import Transcriber  # noqa: E402
 from speaker.voice import Voice  # noqa: E402
 from speaker.wake import WakeDetector  # noqa: E402

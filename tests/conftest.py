@@ -260,6 +260,6 @@ class Samples:
 
 def at_level(samples: np.ndarray, rms: float = 1000.0) -> np.ndarray:
     """`samples` scaled so that their speech is `rms` loud (1000: a voice at a microphone, about -30 dBFS)."""
-    from speaker.room import speech_rms
+    from speaker.testing.room import speech_rms
 
     return (samples.astype(np.float32) * rms / speech_rms(samples)).astype(np.int16)
