@@ -7,6 +7,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 import wave
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from speaker.audio import SAMPLE_RATE, resample
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEAKER = [sys.executable, "-m", "speaker"]
+UNIT = ROOT / "systemd" / "speaker.service"
 
 
 def speech(text: str, voice: str = "en-us", rate: int = 160) -> np.ndarray:
@@ -83,6 +86,49 @@ def run_speaker(*args, input: bytes | None = None, timeout: float = 180, env: di
     """Run the real `speaker` command; returns the CompletedProcess (text stdout/stderr)."""
     return subprocess.run([*SPEAKER, *map(str, args)], input=input, capture_output=True, timeout=timeout,
                           cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+class RunningSpeaker:
+    """`speaker run` in the background: its events as they come, its log in a file."""
+
+    def __init__(self, tmp_path: Path, args: list, env: dict, stdin: bool = False):
+        self.log = tmp_path / "speaker.log"
+        self.events: list[dict] = []
+        self._changed = threading.Condition()
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen([*SPEAKER, "run", *map(str, args), "--events-jsonl", "-"], cwd=ROOT,
+                                         env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=log,
+                                         stdin=subprocess.PIPE if stdin else subprocess.DEVNULL)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self._changed:
+                self.events.append(json.loads(line))
+                self._changed.notify_all()
+
+    def wait_event(self, predicate, timeout: float = 60, after: int = 0) -> dict:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for event in self.events[after:]:
+                    if predicate(event):
+                        return event
+                left = deadline - time.monotonic()
+                assert left > 0 and self.proc.poll() is None, f"event not seen; log:\n{self.log.read_text()[-3000:]}"
+                self._changed.wait(min(left, 0.5))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def unit_for_test(tmp_path: Path, speaker: Path = Path(sys.executable).parent / "speaker") -> Path:
+    """The unit with ExecStart pointing at a `speaker` that exists here (systemd-analyze checks it)."""
+    unit = tmp_path / "speaker.service"
+    unit.write_text(UNIT.read_text().replace("/opt/speaker/venv/bin/speaker", str(speaker)))
+    return unit
 
 
 @pytest.fixture(autouse=True)
@@ -168,7 +214,6 @@ class Mosquitto:
 
     def start(self) -> "Mosquitto":
         import socket
-        import time
 
         command = ["mosquitto", "-c", str(self.conf)]
         if os.geteuid() == 0:  # mosquitto will not run as root: give it its files and run it as itself
