@@ -123,7 +123,8 @@ def describe_engine(settings: Settings, language: str) -> str:
 class Transcriber:
     """Streams frames into a speech engine and returns the final text of one utterance."""
 
-    def __init__(self, settings: Settings, language: str, phrases: list[str], understands: Callable[[str], bool]):
+    def __init__(self, settings: Settings, language: str, phrases: list[str],
+                 understands: Callable[[str], str | None]):
         use_sphinx = language == "en" and english_engine(settings) == "pocketsphinx"
         self.engine = SphinxEngine() if use_sphinx else VoskEngine(model_path(settings, language))
         self.understands = understands

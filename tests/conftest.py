@@ -82,14 +82,35 @@ def read_events(stdout: bytes) -> list[dict]:
     return [json.loads(line) for line in stdout.decode().splitlines()]
 
 
+HOME = "/nonexistent"  # the installed service's (deploy/install.sh makes its user with no home)
+
+
+def speaker_env(**variables: str | None) -> dict[str, str]:
+    """A clean environment for the real `speaker`: the programs and this checkout (PATH, PYTHONPATH),
+    the folder and settings file the fixtures chose (STATE_DIRECTORY, SPEAKER_CONFIG), the service's
+    HOME, and `variables` (None: left out). Nothing else of the caller's shell reaches it: a
+    developer's GPIOZERO_PIN_FACTORY, LANG or HOME must not change what a test sees."""
+    chosen = {key: os.environ[key] for key in ("PATH", "PYTHONPATH", "STATE_DIRECTORY", "SPEAKER_CONFIG")
+              if key in os.environ}
+    return {key: value for key, value in {**chosen, "HOME": HOME, **variables}.items() if value is not None}
+
+
+def run_installer(*args, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run deploy/install.sh (text stdout/stderr) with PATH, the caller's HOME (pip's cache is theirs,
+    as when they install) and `env`; not this checkout's PYTHONPATH, nor anything else of the shell."""
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", HOME), **(env or {})}
+    return subprocess.run(["bash", str(ROOT / "deploy" / "install.sh"), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
 def run_speaker(*args, input: bytes | None = None, timeout: float = 180, env: dict | None = None):
-    """Run the real `speaker` command; returns the CompletedProcess (text stdout/stderr)."""
+    """Run the real `speaker` command in `speaker_env(**env)`; returns the CompletedProcess (bytes)."""
     return subprocess.run([*SPEAKER, *map(str, args)], input=input, capture_output=True, timeout=timeout,
-                          cwd=ROOT, env={**os.environ, **(env or {})})
+                          cwd=ROOT, env=speaker_env(**(env or {})))
 
 
 class RunningSpeaker:
-    """`speaker run` in the background: its events as they come, its log in a file."""
+    """`speaker run` in the background, in `speaker_env(**env)`: its events as they come, its log in a file."""
 
     def __init__(self, tmp_path: Path, args: list, env: dict, stdin: bool = False):
         self.log = tmp_path / "speaker.log"
@@ -97,7 +118,7 @@ class RunningSpeaker:
         self._changed = threading.Condition()
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen([*SPEAKER, "run", *map(str, args), "--events-jsonl", "-"], cwd=ROOT,
-                                         env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=log,
+                                         env=speaker_env(**env), stdout=subprocess.PIPE, stderr=log,
                                          stdin=subprocess.PIPE if stdin else subprocess.DEVNULL)
         threading.Thread(target=self._read, daemon=True).start()
 

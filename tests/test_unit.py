@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, SPEAKER, UNIT, recording, speech, unit_for_test, write_wav
+from conftest import ROOT, SPEAKER, UNIT, recording, speaker_env, speech, unit_for_test, write_wav
 
 README = ROOT / "README.md"
 
@@ -93,7 +93,8 @@ def test_memory_deny_write_execute_would_stop_the_speaker_playing(tmp_path):
 def test_a_whole_turn_runs_inside_the_units_sandbox(tmp_path, hey_jarvis):
     wav = write_wav(tmp_path / "turn.wav", recording(1.0, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3", 165), 4.0))
     result = subprocess.run(sandboxed(*SPEAKER, "run", "--language", "ko", "--input", wav, "--output", tmp_path / "a.wav",
-                                      "--events-jsonl", "-"), capture_output=True, cwd=ROOT, timeout=180)
+                                      "--events-jsonl", "-"), capture_output=True, cwd=ROOT, env=speaker_env(),
+                            timeout=180)
     assert result.returncode == 0, result.stderr.decode()
     events = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert [e["name"] for e in events if e["type"] == "intent"] == ["HassGetCurrentTime"]
