@@ -546,7 +546,8 @@ def test_a_conversation_appears_on_the_bus_and_the_state_is_retained(daemon, lis
     assert event["text"]
     listener.event("test", "state", state="speaking", turn=wake["turn"])
     listener.event("test", "state", state="idle")
-    late = Listener(broker.port, topics=("speaker/test/+",))  # joins later: sees the retained values
+    listener.wait_for(lambda t, p: t == "speaker/test/state" and p == b"idle")  # (a retained value that comes
+    late = Listener(broker.port, topics=("speaker/test/+",))  # after `late` joins reaches it as not retained)
     late.drain(2.0)
     late.close()
     retained = {topic: payload for topic, payload, was_retained in late.seen if was_retained}
