@@ -178,3 +178,13 @@ def copula(word: str) -> str:
 def clean_name(name: str) -> str:
     """A timer's name as said: "the pasta" → "pasta"."""
     return re.sub(r"^(the|my|a|an)\s+", "", name.lower())
+
+
+def meaning_words(text: str) -> list[str]:
+    """The words the meaning layer reads: lower case, contractions written out, numbers as digits,
+    "'s" dropped ("mom's" → "mom")."""
+    words = []
+    for word in re.findall(r"[a-z0-9']+", numbers(text.replace("’", "'")).lower()):
+        word = CONTRACTIONS.get(word, word)
+        words += [w.removesuffix("'s").strip("'") for w in word.split()]
+    return [w for w in words if w]

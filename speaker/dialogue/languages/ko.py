@@ -208,3 +208,11 @@ def day_word(today: bool) -> str:
 
 def clean_name(name: str) -> str:
     return name
+
+
+def meaning_words(text: str) -> list[str]:
+    """The words the meaning layer reads: numbers as digits, punctuation dropped; crying (ㅠㅠ) kept as
+    one word "ㅠ", laughing (ㅋㅋ) dropped."""
+    crying = bool(re.search(r"[ㅠㅜ]", text))
+    words = re.findall(r"[\w%]+", _EMOTICON.sub(" ", numbers(text)))
+    return words + ["ㅠ"] * crying

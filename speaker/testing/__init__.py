@@ -1,0 +1,1 @@
+"""What only the tests and benchmarks use (kept out of the product, as gpiozero keeps `pins/mock.py`)."""
