@@ -114,6 +114,11 @@ class Matcher:
         intents = {intent for _, intent in itertools.takewhile(lambda w: w[0].startswith(begun), self._written[at:])}
         return len(intents) > 1
 
+    def intent(self, text: str) -> str | None:
+        """The intent `text` means, however it is matched (free text too); None if none."""
+        found = self.recognize(text)
+        return found.intent.name if found is not None else None
+
     @staticmethod
     def near_enough(nearest: Nearest) -> bool:
         return nearest.score >= NEAR_ENOUGH and nearest.lead >= CLEAR_LEAD

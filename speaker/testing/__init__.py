@@ -1,1 +1,2 @@
-"""What only the tests and benchmarks use (kept out of the product, as gpiozero keeps `pins/mock.py`)."""
+"""What tests and benchmarks drive the speaker with, kept out of the product (as gpiozero keeps its
+mock pins in gpiozero.pins.mock): nothing in speaker/ outside this package imports it."""
