@@ -23,7 +23,7 @@ from hassil import TextSlotList
 from ..commands import Command, parse
 from . import companion, intents, languages, skills
 from .llm import Chat, SentenceStream
-from .matcher import Matcher, through_free_text
+from .matcher import Heard, Matcher, through_free_text
 from .meaning import meanings_for
 from .memory import Memory
 from .persona import Persona, builtin, find
@@ -92,9 +92,9 @@ class Dialogue:
         """Every sentence meant for speech, written out (to teach the speech recogniser)."""
         return intents.phrases(self.intents)
 
-    def knows_word_for_word(self, text: str) -> str | None:
-        """Whether the speech recogniser's grammar could have meant `text`: "acts" (a sentence that
-        changes something), "answers" (one that only answers), or None (free text does not count)."""
+    def knows_word_for_word(self, text: str) -> Heard | None:
+        """Whether the speech recogniser's grammar could have meant `text`: Heard.ACTS (a sentence that
+        changes something), Heard.ANSWERS (one that only answers), or None (free text does not count)."""
         return self.matcher.heard(text)
 
     def understand(self, text: str) -> tuple[str, dict] | None:
@@ -111,6 +111,11 @@ class Dialogue:
             same = match is not None and match.intent.name == meant.intent
             return meant.intent, {**slots, **meant.slots} if same else meant.slots
         return (match.intent.name, slots) if match is not None else None
+
+    def intent(self, text: str) -> str | None:
+        """The intent `text` means, however it is understood (free text, its meaning); None if none."""
+        understood = self.understand(text)
+        return understood[0] if understood is not None else None
 
     def reply(self, text: str) -> Reply:
         """Answer one sentence."""

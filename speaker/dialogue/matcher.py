@@ -15,6 +15,7 @@ nearest to a text with one.
 from __future__ import annotations
 
 import bisect
+import enum
 import itertools
 import re
 from dataclasses import dataclass
@@ -41,6 +42,13 @@ _NUMBER = re.compile(r"\d+")
 # A template with many optional words writes out to millions of sentences (the companion's feelings):
 # hassil matches it as it is; the index of known sentences, for near misses, keeps its first ones.
 WRITTEN_OUT_PER_TEMPLATE = 1000
+
+
+class Heard(enum.Enum):
+    """What a known sentence, heard word for word, would do."""
+
+    ACTS = "acts"  # changes something (ACTS): from speech, taken only as the recogniser's best guess
+    ANSWERS = "answers"  # only answers
 
 
 @dataclass(frozen=True)
@@ -94,16 +102,16 @@ class Matcher:
             return recognize_best(nearest.sentence, self.intents)  # a known sentence beats free text
         return found
 
-    def heard(self, text: str) -> str | None:
+    def heard(self, text: str) -> Heard | None:
         """Whether `text` is a known sentence word for word (a match through free text does not count,
-        since that is how a misheard sentence fits): "acts" if it changes something, "answers" if it
-        only answers, None if it is not one."""
+        since that is how a misheard sentence fits): Heard.ACTS if it changes something, Heard.ANSWERS
+        if it only answers, None if it is not one."""
         if not text.strip():
             return None
         for variant in dict.fromkeys((text, self.language.numbers(text))):  # the grammar's words, then digits
             found = recognize_best(variant, self.intents)
             if found is not None and not through_free_text(found):
-                return "acts" if found.intent.name in ACTS else "answers"
+                return Heard.ACTS if found.intent.name in ACTS else Heard.ANSWERS
         return None
 
     def unfinished(self, text: str) -> bool:
@@ -113,11 +121,6 @@ class Matcher:
         at = bisect.bisect_left(self._written, (begun,))
         intents = {intent for _, intent in itertools.takewhile(lambda w: w[0].startswith(begun), self._written[at:])}
         return len(intents) > 1
-
-    def intent(self, text: str) -> str | None:
-        """The intent `text` means, however it is matched (free text too); None if none."""
-        found = self.recognize(text)
-        return found.intent.name if found is not None else None
 
     @staticmethod
     def near_enough(nearest: Nearest) -> bool:

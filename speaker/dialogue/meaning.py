@@ -25,7 +25,8 @@ import yaml
 from . import languages
 
 HERE = Path(__file__).parent / "sentences" / "meaning"
-UNKNOWN = 0.25  # share of the words (at least one) that may be none of the concepts, tones or fillers
+UNKNOWN = 0.25  # share of the words (at least one) that may be none of the concepts or fillers, for an intent
+UNKNOWN_IN_FEELING = 0.5  # for a tone said of oneself: feeling is about anything ("i failed my driving test")
 NEGATION_WINDOW = 2  # words before a term that negate it ("not very happy")
 
 
@@ -65,6 +66,7 @@ class Meanings:
         self.signatures = [Signature(intent, tuple(s["needs"]), frozenset(s.get("unless", ())), s.get("set", {}))
                            for intent, spec in data["intents"].items() for s in spec["meanings"]]
         self.tones = {tone: [_term(t) for t in terms] for tone, terms in data.get("tone", {}).items()}
+        self.first_person = set(data["first_person"]) if "first_person" in data else None  # None: not asked
         self.devices = sorted(devices, key=len, reverse=True)
 
     def words(self, text: str) -> list[str]:
@@ -106,18 +108,20 @@ class Meanings:
         for tone in ("positive", "negative"):
             sign = 1 if tone == "positive" else -1
             score += sign * ((tone in found.plain) - (tone in found.negated))
-        if not score or not self._familiar(words, found.covered | self._find(words, self.concepts).covered):
+        covered = found.covered | self._find(words, self.concepts).covered
+        personal = self.first_person is None or bool(self.first_person & set(words))
+        if not score or not self._familiar(words, covered, UNKNOWN_IN_FEELING if personal else UNKNOWN):
             return None
         return "positive" if score > 0 else "negative"
 
-    def _familiar(self, words: list[str], covered: set[int]) -> bool:
-        """Whether the words the tables know (or fillers, or numbers) leave at most one word in four
-        unknown (at least one): "the clock swallowed a dragon" is not a question about the time; and
+    def _familiar(self, words: list[str], covered: set[int], unknown_share: float = UNKNOWN) -> bool:
+        """Whether the words the tables know (or fillers, or numbers) leave at most `unknown_share` of
+        the words unknown (at least one): "the clock swallowed a dragon" is not a question about the time; and
         whether it is a sentence at all, not a word said over and over (a microphone tried out)."""
         if len(words) >= 3 and 2 * len(set(words)) <= len(words):
             return False
         unknown = [w for i, w in enumerate(words) if i not in covered and w not in self.fillers and not w.isdigit()]
-        return len(unknown) <= max(1, UNKNOWN * len(words))
+        return len(unknown) <= max(1, unknown_share * len(words))
 
     def _find(self, words: list[str], table: dict[str, list[tuple[str, ...]]]) -> _Found:
         found = _Found(set(), set(), set())
