@@ -10,6 +10,7 @@ import pytest
 
 from speaker.dialogue import Dialogue, matcher_for
 from speaker.dialogue.languages import en, get, ko
+from speaker.dialogue.persona import builtin
 from speaker.testing.understanding import judge, load
 
 AFTERNOON = datetime(2026, 11, 27, 15, 5)
@@ -20,7 +21,8 @@ TUNING, FROZEN = load("tuning"), load("frozen")
 def test_the_tuning_sets_phrasings_are_understood(language):
     """Phrasings written as people type them, with slots (the benchmark reports every category of both sets)."""
     devices = tuple(TUNING["devices"])
-    for category, least in (("commands", 0.95), ("small_talk", 0.9), ("memory", 0.9)):
+    for category, least in (("commands", 0.95), ("feelings", 0.8), ("affection", 0.9), ("small_talk", 0.9),
+                            ("memory", 0.9)):
         verdicts = [judge(language, category, row, devices) for row in TUNING[language][category]]
         misses = [(v.said, v.got) for v in verdicts if not v.right]
         assert len(misses) <= (1 - least) * len(verdicts), misses
@@ -31,6 +33,32 @@ def test_the_tuning_sets_phrasings_are_understood(language):
 def test_nonsense_is_never_forced_into_an_intent(language, table):
     verdicts = [judge(language, "nonsense", text, tuple(table["devices"])) for text in table[language]["nonsense"]]
     assert [(v.said, v.got) for v in verdicts if not v.right] == []
+
+
+@pytest.mark.parametrize("language, text, tone", [
+    ("en", "i argued with my mom", "negative"), ("en", "my team won tonight!", "positive"),
+    ("en", "i failed my driving test", "negative"), ("ko", "엄마랑 싸웠어", "negative"),
+    ("ko", "동생이랑 여행 가서 즐거웠어", "positive"), ("ko", "너무 창피해", "negative"),
+])
+def test_a_feeling_no_intent_claims_is_answered_in_kind_with_an_open_question(language, text, tone):
+    reply = Dialogue(language, seed=0).reply(text)
+    assert reply.intent == "SpeakerTone" and reply.slots == {"tone": tone}
+    assert reply.text in builtin(language).lines[f"tone_{tone}"] and reply.follow_up  # it asks, then listens
+
+
+@pytest.mark.parametrize("language, text, tone", [
+    ("en", "i'm not happy", "negative"), ("en", "i'm not sad anymore", "positive"),
+    ("ko", "이제 안 슬퍼", "positive"), ("ko", "기분이 안 좋아", "negative"),
+])
+def test_a_no_is_never_lost_to_a_near_miss(language, text, tone):
+    assert judge(language, "feelings", [text, tone], ()).right
+
+
+@pytest.mark.parametrize("language, text, minutes", [("en", "wake me in 20 minutes", 20), ("ko", "30분 뒤에 깨워 줘", 30)])
+def test_a_wake_up_in_some_minutes_is_a_timer_never_an_alarm_at_that_hour(language, text, minutes):
+    d = Dialogue(language, clock=lambda: AFTERNOON, seed=0)
+    assert d.reply(text).intent == "HassStartTimer"
+    assert [t.seconds for t in d.memory.timers] == [60 * minutes] and d.memory.alarms == []
 
 
 @pytest.mark.parametrize("text, meant", [
@@ -112,6 +140,7 @@ def test_a_timer_runs_for_the_time_said(language, text, seconds):
 
 def test_every_language_module_says_the_same_things():
     names = {"normalise", "numbers", "compact", "spoken_time", "spoken_date", "spoken_duration", "describe_timer",
-             "join", "day_word", "copula", "clean_name", "time_left", "time_on_day", "FREE_SPACING"}
+             "join", "day_word", "copula", "clean_name", "time_left", "time_on_day", "FREE_SPACING",
+             "meaning_words", "negated"}
     for language in ("en", "ko"):
         assert names <= set(dir(get(language))), language

@@ -98,7 +98,8 @@ class Matcher:
             if found is not None and not through_free_text(found):
                 return found
         nearest = self.nearest(text)
-        if nearest is not None and (nearest.score == 100 or found is None) and self.near_enough(nearest):
+        if nearest is not None and (nearest.score == 100 or found is None) and self.near_enough(nearest) \
+                and self.language.negated(nearest.sentence) == self.language.negated(text):  # "not happy"
             return recognize_best(nearest.sentence, self.intents)  # a known sentence beats free text
         return found
 

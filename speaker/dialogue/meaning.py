@@ -26,7 +26,8 @@ from . import languages
 
 HERE = Path(__file__).parent / "sentences" / "meaning"
 UNKNOWN = 0.25  # share of the words (at least one) that may be none of the concepts or fillers, for an intent
-UNKNOWN_IN_FEELING = 0.5  # for a tone said of oneself: feeling is about anything ("i failed my driving test")
+UNKNOWN_IN_FEELING = 0.5  # for a tone said of oneself: feeling is about anything ("i failed my driving test");
+# two in three let nonsense through ("신발이 월요일을 싫어한다")
 NEGATION_WINDOW = 2  # words before a term that negate it ("not very happy")
 
 

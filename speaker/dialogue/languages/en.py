@@ -188,3 +188,11 @@ def meaning_words(text: str) -> list[str]:
         word = CONTRACTIONS.get(word, word)
         words += [w.removesuffix("'s").strip("'") for w in word.split()]
     return [w for w in words if w]
+
+
+NEGATIONS = frozenset({"not", "never", "no", "hardly"})
+
+
+def negated(text: str) -> bool:
+    """Whether the text says no to something ("i'm not happy"): a near miss must say no as well."""
+    return bool(NEGATIONS & set(meaning_words(text)))
