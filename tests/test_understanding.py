@@ -14,7 +14,7 @@ from speaker.dialogue.persona import builtin
 from speaker.testing.understanding import judge, load
 
 AFTERNOON = datetime(2026, 11, 27, 15, 5)
-TUNING, FROZEN = load("tuning"), load("frozen")
+TUNING, FROZEN, HELD_OUT = load("tuning"), load("frozen"), load("held_out")
 
 
 @pytest.mark.parametrize("language", ("en", "ko"))
@@ -29,7 +29,7 @@ def test_the_tuning_sets_phrasings_are_understood(language):
 
 
 @pytest.mark.parametrize("language", ("en", "ko"))
-@pytest.mark.parametrize("table", (TUNING, FROZEN), ids=("tuning", "frozen"))
+@pytest.mark.parametrize("table", (TUNING, FROZEN, HELD_OUT), ids=("tuning", "frozen", "held_out"))
 def test_nonsense_is_never_forced_into_an_intent(language, table):
     verdicts = [judge(language, "nonsense", text, tuple(table["devices"])) for text in table[language]["nonsense"]]
     assert [(v.said, v.got) for v in verdicts if not v.right] == []
