@@ -102,7 +102,7 @@ def cmd_transcribe(args) -> int:
     samples = read_wav(args.wav)
     dialogue = Dialogue.from_settings(settings)
     transcriber = Transcriber(settings, settings.language, dialogue.phrases(), dialogue.knows_word_for_word,
-                              intent=dialogue.matcher.intent)
+                              intent=dialogue.intent)
     print(transcriber.transcribe(samples))
     return 0
 

@@ -182,7 +182,7 @@ def korean_transcriber(korean_dialogue):
     from speaker.stt import Transcriber
 
     return Transcriber(Settings(), "ko", korean_dialogue.phrases(), korean_dialogue.knows_word_for_word,
-                       intent=korean_dialogue.matcher.intent)
+                       intent=korean_dialogue.intent)
 
 
 @pytest.fixture

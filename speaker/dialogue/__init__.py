@@ -23,13 +23,15 @@ from hassil import TextSlotList
 from ..commands import Command, parse
 from . import companion, intents, languages, skills
 from .llm import Chat, SentenceStream
-from .matcher import Matcher
+from .matcher import Heard, Matcher, through_free_text
+from .meaning import meanings_for
 from .memory import Memory
 from .persona import Persona, builtin, find
 
 HERE = Path(__file__).parent
 HISTORY = 6  # turns of the conversation a language model is shown
 HISTORY_CHARACTERS = 300  # of each thing said in them
+TONE = "SpeakerTone"  # the intent of a feeling no intent claims, answered in kind
 FOLLOW_UP = "?"  # a reply ending with a question is answered without the wake word
 CONTEXT = {
     "en": ("It is {time} on {date}.", "The person you talk with is called {user}.", "They told you: {facts}.",
@@ -62,6 +64,7 @@ class Dialogue:
         self.clock = clock
         self.matcher = matcher_for(language, tuple(devices))
         self.intents = self.matcher.intents
+        self.meanings = meanings_for(language, tuple(devices))
         self.persona = persona or builtin(language)
         self.memory = Memory(state_dir)
         self.chat = chat
@@ -89,30 +92,45 @@ class Dialogue:
         """Every sentence meant for speech, written out (to teach the speech recogniser)."""
         return intents.phrases(self.intents)
 
-    def understands(self, text: str) -> bool:
-        return self._recognize(text) is not None
-
-    def knows_word_for_word(self, text: str) -> str | None:
-        """Whether the speech recogniser's grammar could have meant `text`: "acts" (a sentence that
-        changes something), "answers" (one that only answers), or None (free text does not count)."""
+    def knows_word_for_word(self, text: str) -> Heard | None:
+        """Whether the speech recogniser's grammar could have meant `text`: Heard.ACTS (a sentence that
+        changes something), Heard.ANSWERS (one that only answers), or None (free text does not count)."""
         return self.matcher.heard(text)
 
-    def _recognize(self, text: str):
-        return self.matcher.recognize(text)
+    def understand(self, text: str) -> tuple[str, dict] | None:
+        """The intent of `text` and its slots: a known sentence; else its meaning (a known sentence with
+        free text in it says less than the meaning layer, but may add slots to the same intent: a
+        timer's name); else that sentence with free text. None if none, or if the text is only the
+        beginning of sentences of several intents ("what time")."""
+        match = self.matcher.recognize(text)
+        slots = {e.name: _plain(e.value) for e in match.entities_list} if match is not None else {}
+        if match is not None and not through_free_text(match):
+            return match.intent.name, slots
+        meant = self.meanings.understand(text)
+        if meant is not None and not self.matcher.unfinished(text):
+            same = match is not None and match.intent.name == meant.intent
+            return meant.intent, {**slots, **meant.slots} if same else meant.slots
+        return (match.intent.name, slots) if match is not None else None
+
+    def intent(self, text: str) -> str | None:
+        """The intent `text` means, however it is understood (free text, its meaning); None if none."""
+        understood = self.understand(text)
+        return understood[0] if understood is not None else None
 
     def reply(self, text: str) -> Reply:
         """Answer one sentence."""
         self.memory.refresh()
-        match = self._recognize(text)
+        understood = self.understand(text)
+        name, slots = understood or (None, {})
         said = None
-        if match is None or match.intent.name not in skills.ANSWERS:
+        if name not in skills.ANSWERS:
             self.awaiting = None  # anything else said drops the question
-        if match is not None:
-            name, slots = match.intent.name, {e.name: _plain(e.value) for e in match.entities_list}
-            if name in companion.INTENTS:
-                said = companion.run(self, name, slots, text)
-            else:
-                said = skills.run(self, name, slots)
+        if name in companion.INTENTS:
+            said = companion.run(self, name, slots, text)
+        elif name is not None:
+            said = skills.run(self, name, slots)
+        if said is None and (tone := self.meanings.tone(text)) is not None:
+            name, slots, said = TONE, {"tone": tone}, skills.Said(f"tone_{tone}")  # feeling no intent claims
         if said is None:  # nothing matched, or the companion found it was not for it after all
             reply = self._converse(text)
         else:

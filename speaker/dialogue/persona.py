@@ -56,6 +56,8 @@ LINES: dict[str, set[str]] = {
     "volume_down": set(),
     "SpeakerMute": set(),
     **{f"feeling_{kind}": set() for kind in FEELINGS},
+    "tone_negative": set(),  # a sad or hard thing said that no feeling line fits: acknowledge, ask
+    "tone_positive": set(),  # a happy one
     "miss_person": {"person"},
     "nudge": set(),
     "nudge_person": {"person"},

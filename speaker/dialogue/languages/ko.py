@@ -208,3 +208,18 @@ def day_word(today: bool) -> str:
 
 def clean_name(name: str) -> str:
     return name
+
+
+def meaning_words(text: str) -> list[str]:
+    """The words the meaning layer reads: numbers as digits, punctuation dropped; crying (ㅠㅠ) kept as
+    one word "ㅠ", laughing (ㅋㅋ) dropped."""
+    crying = bool(re.search(r"[ㅠㅜ]", text))
+    words = re.findall(r"[\w%]+", _EMOTICON.sub(" ", numbers(text)))
+    return words + ["ㅠ"] * crying
+
+
+def negated(text: str) -> bool:
+    """Whether the text says no to something (안 피곤해, 슬프지 않아, 듣지 마): a near miss must say no as well."""
+    words = meaning_words(text)
+    return any(w in ("안", "못") or re.search(r"(지|기) ?(않|마|말|싫|못)", w) for w in words) or \
+        bool(re.search(r"(지|기) ?(않|마|말|싫|못)", text))
