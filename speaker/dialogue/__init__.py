@@ -21,7 +21,7 @@ from typing import Callable
 from hassil import TextSlotList
 
 from ..commands import Command, parse
-from . import companion, intents, languages, skills
+from . import companion, intents, languages, memory_people, memory_thread, skills
 from .llm import Chat, SentenceStream
 from .matcher import Matcher
 from .memory import Memory
@@ -70,6 +70,7 @@ class Dialogue:
         self._last_line: dict[str, str] = {}
         self._history: collections.deque[tuple[str, str]] = collections.deque(maxlen=HISTORY)
         self.awaiting: skills.Awaiting | None = None  # the speaker asked before doing something
+        self.thread = memory_thread.Thread()  # this conversation: what was shared, the user's name now and then
 
     @classmethod
     def from_settings(cls, settings, language: str | None = None,
@@ -103,8 +104,11 @@ class Dialogue:
     def reply(self, text: str) -> Reply:
         """Answer one sentence."""
         self.memory.refresh()
-        match = self._recognize(text)
+        about_someone = memory_people.understand(self, text)  # told or asked about a person, in any shape
+        match = None if about_someone else self._recognize(text)
         said = None
+        if about_someone:
+            (name, said), slots = about_someone, {}
         if match is None or match.intent.name not in skills.ANSWERS:
             self.awaiting = None  # anything else said drops the question
         if match is not None:
@@ -116,6 +120,7 @@ class Dialogue:
         if said is None:  # nothing matched, or the companion found it was not for it after all
             reply = self._converse(text)
         else:
+            said = self.thread.follow(self.language, name, slots, text, said)
             spoken = self.line(said.key, **said.values)
             if said.then is not None:
                 spoken += " " + self.line(said.then.key, **said.then.values)
@@ -126,6 +131,7 @@ class Dialogue:
             reply = dataclasses.replace(reply, events=reply.events + self.problems())
         if reply.stream is None:  # a stream records what it said when it ends
             self._said(text, reply.text, repeat=reply.intent == "SpeakerRepeat")
+        self.thread.said(reply.text, self.memory.user_name)
         return reply
 
     def answered(self, yes: bool) -> skills.Said | None:
@@ -172,7 +178,7 @@ class Dialogue:
         Lines that use your name are only chosen when the speaker knows it."""
         user = self.memory.user_name
         lines = self.persona.choices(key, part_of_day(self.now()))
-        usable = [line for line in lines if user or "{user}" not in line]
+        usable = self.thread.lines_for_name(lines, user)
         choices = [line for line in usable if line != self._last_line.get(key)] or usable
         chosen = self.random.choice(choices)
         self._last_line[key] = chosen
