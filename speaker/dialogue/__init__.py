@@ -131,7 +131,7 @@ class Dialogue:
             reply = dataclasses.replace(reply, events=reply.events + self.problems())
         if reply.stream is None:  # a stream records what it said when it ends
             self._said(text, reply.text, repeat=reply.intent == "SpeakerRepeat")
-        self.thread.said(reply.text, self.memory.user_name)
+        self.thread.said(reply.text, self.memory.user_name, self.memory.people[-1] if self.memory.people else None)
         return reply
 
     def answered(self, yes: bool) -> skills.Said | None:

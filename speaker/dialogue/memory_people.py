@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 ABOUTS = ("works", "lives", "moving", "likes", "studies")
 NAMES = {"name", "이름", "성함"}  # a fact about one of these is the person's name
 EVERYTHING, IDENTITY = "everything", "identity"  # what an `Asked` may ask besides one of ABOUTS
+OMITTED = "omitted"  # the pronoun of a question without a subject: whoever was just talked about
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,9 @@ KO_ABOUT = re.compile(rf"^{KO_OWNERS}(?P<who>.+?)\s*(?:에\s*대해서?|에\s*�
                       r"(?:뭐|뭘|무엇을|아는\s*거|알고\s*있는\s*거|기억하는\s*거|아는\s*것|들은\s*거)?\s*(?:다|전부)?\s*"
                       r"(?:알아|알고\s*있어|기억해|기억나|말해\s*줘|말해줘|알려\s*줘|알려줘|뭐\s*있어|뭐야|해\s*줘|들려\s*줘)$")
 KO_WHO = re.compile(rf"^{KO_OWNERS}(?P<who>\S+?)(?:이|가|은|는)?\s*누구(?:야|지|였지|더라|였더라|예요|니|냐|라고\s*했지)?$")
-KO_SUBJECT = re.compile(rf"^{KO_OWNERS}(?P<who>\S+?)(?:은|는|이|가|도)?\s+(?P<rest>.+)$")
+_KO_REL = "|".join(sorted(RELATIONS["ko"], key=len, reverse=True))
+KO_SUBJECT = re.compile(rf"^{KO_OWNERS}(?:(?P<rel>{_KO_REL})\s+)?(?P<who>\S+?)(?:은|는|이|가|도)?\s+(?P<rest>.+)$")
+KO_THING = re.compile(r"^(?:걔|그\s*사람|그분|그\s*애)\s*(?P<thing>\S+?)(?:은|는|이|가)?\s*(?:뭐|언제|어디)\S*$")  # 걔 생일 언제야
 KO_PARTICLES = ("은", "는", "이", "가", "도", "을", "를")
 KO_NOBODY = {"나", "저", "난", "전", "내가", "제가", "나는", "저는", "너", "넌", "오늘", "지금", "요즘", "어디", "언제",
              "뭐", "누구", "여기", "거기", "집", "회사"}
@@ -225,6 +228,9 @@ KO_NOBODY = {"나", "저", "난", "전", "내가", "제가", "나는", "저는",
 class Korean:
     def read(self, text: str, names: set[str]) -> Told | Asked | None:
         text = " ".join(re.sub(r"[?!.~]+", " ", text).split())
+        found = KO_THING.match(text)
+        if found:
+            return Asked(Mention(pronoun="any"), _bare(found["thing"]))
         found = KO_ABOUT.match(text)
         if found:
             who = self._mention(found["who"], names, asked=True)
@@ -236,14 +242,16 @@ class Korean:
         for about, verbs in KO_ASKED.items():  # the subject may be left out: the person just talked about
             found = re.match(rf"^(?:{KO_OWNERS}(?P<who>\S+?)(?:은|는|이|가)?\s+)?{verbs}{_ASKING_END}$", text)
             if found:
-                who = self._mention(found["who"], names, asked=True) if found["who"] else Mention(pronoun="any")
+                who = self._mention(found["who"], names, asked=True) if found["who"] else Mention(pronoun=OMITTED)
                 return Asked(who, about) if who else None
         found = KO_SUBJECT.match(text)
         if not found:
             return None
         who = self._mention(found["who"], names, asked=False)
-        if who is None:
+        if who is None or (found["rel"] and not who.name):
             return None
+        if found["rel"]:  # 내 친구 민지는: a relation and a name
+            who = Mention(found["rel"], who.name)
         rest = found["rest"]
         when = KO_WHEN.search(rest)
         if when:
@@ -289,7 +297,7 @@ class Korean:
 
     def describe(self, mention: Mention, person: Person | None) -> str:
         if mention.name or mention.relation:
-            return mention.name or mention.relation
+            return " ".join(w for w in (mention.relation, mention.name) if w)
         return (person.name or person.relation) if person else ""
 
     def join(self, texts: list[str]) -> str:
@@ -330,6 +338,7 @@ def _tell(d: Dialogue, reader: Reader, told: Told) -> tuple[str, Said] | None:
         person = Person(told.who.name, told.who.relation)
     meet(d, [person])
     person = d.memory.people[-1]
+    d.thread.mentioned()
     text = reader.fact(told, person)
     who = told.who.name or told.who.relation or person.name or person.relation
     d.memory.facts = [f for f in d.memory.facts if not (f.about == told.about and _is(f, person))]
@@ -341,15 +350,19 @@ def _tell(d: Dialogue, reader: Reader, told: Told) -> tuple[str, Said] | None:
 
 
 def _ask(d: Dialogue, reader: Reader, asked: Asked) -> tuple[str, Said] | None:
+    if asked.who.pronoun == OMITTED and not d.thread.recently_mentioned():
+        return None  # "어디 살아?" long after anyone was talked about: asked of the speaker, perhaps
     person = find(d, asked.who)
     if person is None:
-        if asked.who.pronoun:
-            return None
+        if asked.who.pronoun or not asked.who.relation:
+            return None  # "where does he work" with nobody to be "he"; "who is Samantha": not someone of yours
         return "SpeakerRecall", Said("recall_unknown", {"subject": reader.describe(asked.who, None)})
     _mentioned(d, person)
     known = facts_about(d, person)
     if asked.about in ABOUTS:
         known = [f for f in known if f.about == asked.about] or known
+    elif asked.about in NAMES and person.name and person.relation:  # "what's his name"
+        return "SpeakerRecall", Said("recall", {"fact": reader.identity(person)})
     elif asked.about not in (EVERYTHING, IDENTITY):  # a thing: "her birthday"
         known = [f for f in known if asked.about in _words(f.subject)]
         if not known:
@@ -398,6 +411,7 @@ def _fits(person: Person, pronoun: str) -> bool:
 
 def _mentioned(d: Dialogue, person: Person) -> None:
     """The person talked about last (what the next "he" or "she" means); kept with the next save."""
+    d.thread.mentioned()
     people = d.memory.people
     if person in people:
         people.remove(person)

@@ -17,6 +17,7 @@ FITTING = {"SpeakerGreet", "SpeakerHowAreYou", "SpeakerGoodNight", "SpeakerSmall
 POINT_TO_SOMEONE = {"lonely", "sad"}  # feelings answered, the first time, with someone the user knows, by name
 NAME_GAP = 2  # answers after one with the user's name before another may have it
 NAME_DUE = 3  # answers without it after which a line with it is chosen where there is one
+RECENT = 3  # turns after someone was talked about in which a question without a subject is about them
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,11 @@ class Thread:
         self.returned = False
         self.pointed = False  # pointed the user to someone they know, in this conversation
         self.since_name = NAME_DUE
+        self.person_turn = -RECENT  # when someone the user knows was last talked about
+        self._last_person = None
 
     def follow(self, language: str, intent: str, slots: dict, text: str, said: Said) -> Said:
         """`said`, with a question about what the user shared earlier when this turn is the moment for it."""
-        self.turn += 1
         reason = str(slots.get("reason", "")).strip(" .!?,")
         if intent == "SpeakerFeeling" and reason and language in SAY_BACK:
             words, clause = SAY_BACK[language](reason, text)
@@ -98,5 +100,18 @@ class Thread:
             return named
         return lines
 
-    def said(self, answer: str, user: str) -> None:
+    def mentioned(self) -> None:
+        """Someone the user knows was talked about in this turn."""
+        self.person_turn = self.turn
+
+    def recently_mentioned(self) -> bool:
+        """Whether a question without a subject ("어디서 일한다고 했지?") can be about the person last talked about."""
+        return self.turn - self.person_turn <= RECENT
+
+    def said(self, answer: str, user: str, last_person) -> None:
+        """The turn is over: `answer` was said; `last_person` is the one last talked about."""
+        if last_person != self._last_person:
+            self._last_person = last_person
+            self.mentioned()
+        self.turn += 1
         self.since_name = 0 if user and user in answer else self.since_name + 1
