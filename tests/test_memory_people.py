@@ -112,3 +112,16 @@ def test_the_name_comes_up_now_and_then_never_twice_in_a_row(language, name, tur
     named = [name in d.reply(t).text for t in turns]
     assert not any(a and b for a, b in zip(named, named[1:])), named
     assert sum(named[1:]) >= 3, named  # not only when it was told
+
+
+@pytest.mark.parametrize("language, tell, check, ask, kept, not_kept", [
+    ("en", "my brother works in Daegu", "does my brother work in Seoul?", "where does he work", "Daegu", "Seoul"),
+    ("ko", "형은 대구에서 일해", "형 서울에서 일해?", "형 어디서 일해?", "대구", "서울"),
+])
+def test_a_yes_or_no_question_is_answered_with_what_is_known_and_changes_nothing(language, tell, check, ask, kept,
+                                                                                 not_kept):
+    d = speaker(language)
+    d.reply(tell)
+    assert kept in d.reply(check).text
+    answer = d.reply(ask).text
+    assert kept in answer and not_kept not in answer

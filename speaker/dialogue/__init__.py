@@ -178,7 +178,7 @@ class Dialogue:
         Lines that use your name are only chosen when the speaker knows it."""
         user = self.memory.user_name
         lines = self.persona.choices(key, part_of_day(self.now()))
-        usable = self.thread.lines_for_name(lines, user)
+        usable = self.thread.lines_for_name(key, lines, user)
         choices = [line for line in usable if line != self._last_line.get(key)] or usable
         chosen = self.random.choice(choices)
         self._last_line[key] = chosen

@@ -68,6 +68,9 @@ class Reader(Protocol):
     def join(self, texts: list[str]) -> str:
         """Several facts in one answer."""
 
+    def subject(self, who: str, about: str) -> str:
+        """The fact's subject as the rest of memory reads it ("brother's works", "형 works")."""
+
 
 # --- English -------------------------------------------------------------------------------------
 
@@ -107,6 +110,8 @@ EN_ASKING = [
     _pattern(rf"^(?:do you (?:know|remember) |tell me |remind me )?{_QUESTION} {_PERSON} (?P<verb>{'|'.join(EN_TOLD.values())})"
              rf"(?: (?:to|in|at|for|again))*$"),
 ]
+EN_YES_NO = _pattern(rf"^(?:does|did|is|do you know if|do you remember if) {_PERSON} (?P<verb>{'|'.join(EN_ASKED.values())}|"
+                     rf"{'|'.join(EN_TOLD.values())})\b.*$")  # "does my brother work in Daegu": say what is known
 EN_ABOUT = _pattern(rf"^(?:what (?:do|did) you (?:know|remember)|what have i told you|what did i (?:tell you|say)|"
                     rf"tell me(?: everything)?(?: you know)?|what can you tell me|what else do you know|"
                     rf"do you (?:know|remember) anything) about {_PERSON}$")
@@ -128,7 +133,7 @@ class English:
             if found:
                 who = self._mention(found, known, asked=True)
                 return Asked(who, about) if who else None
-        for pattern in EN_ASKING:
+        for pattern in (*EN_ASKING, EN_YES_NO):
             found = pattern.match(text)
             if found:
                 who = self._mention(found, known, asked=True)
@@ -180,6 +185,9 @@ class English:
     def join(self, texts: list[str]) -> str:
         return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
 
+    def subject(self, who: str, about: str) -> str:
+        return f"{who}'s {about}"
+
 
 def _capital(name: str) -> str:
     return name[:1].upper() + name[1:]
@@ -218,7 +226,8 @@ KO_ABOUT = re.compile(rf"^{KO_OWNERS}(?P<who>.+?)\s*(?:에\s*대해서?|에\s*�
                       r"(?:알아|알고\s*있어|기억해|기억나|말해\s*줘|말해줘|알려\s*줘|알려줘|뭐\s*있어|뭐야|해\s*줘|들려\s*줘)$")
 KO_WHO = re.compile(rf"^{KO_OWNERS}(?P<who>\S+?)(?:이|가|은|는)?\s*누구(?:야|지|였지|더라|였더라|예요|니|냐|라고\s*했지)?$")
 _KO_REL = "|".join(sorted(RELATIONS["ko"], key=len, reverse=True))
-KO_SUBJECT = re.compile(rf"^{KO_OWNERS}(?:(?P<rel>{_KO_REL})\s+)?(?P<who>\S+?)(?:은|는|이|가|도)?\s+(?P<rest>.+)$")
+KO_SUBJECTS = (re.compile(rf"^{KO_OWNERS}(?P<rel>{_KO_REL})\s+(?P<who>\S+?)(?:은|는|이|가|도)?\s+(?P<rest>.+)$"),
+               re.compile(rf"^{KO_OWNERS}(?P<who>\S+?)(?:은|는|이|가|도)?\s+(?P<rest>.+)$"))
 KO_THING = re.compile(r"^(?:걔|그\s*사람|그분|그\s*애)\s*(?P<thing>\S+?)(?:은|는|이|가)?\s*(?:뭐|언제|어디)\S*$")  # 걔 생일 언제야
 KO_PARTICLES = ("은", "는", "이", "가", "도", "을", "를")
 KO_NOBODY = {"나", "저", "난", "전", "내가", "제가", "나는", "저는", "너", "넌", "오늘", "지금", "요즘", "어디", "언제",
@@ -227,7 +236,12 @@ KO_NOBODY = {"나", "저", "난", "전", "내가", "제가", "나는", "저는",
 
 class Korean:
     def read(self, text: str, names: set[str]) -> Told | Asked | None:
-        text = " ".join(re.sub(r"[?!.~]+", " ", text).split())
+        said = self._read(" ".join(re.sub(r"[?!.~]+", " ", text).split()), names)
+        if isinstance(said, Told) and text.rstrip().endswith("?"):  # "형 대구에서 일해?": asked, not told
+            return Asked(said.who, said.about)
+        return said
+
+    def _read(self, text: str, names: set[str]) -> Told | Asked | None:
         found = KO_THING.match(text)
         if found:
             return Asked(Mention(pronoun="any"), _bare(found["thing"]))
@@ -244,14 +258,20 @@ class Korean:
             if found:
                 who = self._mention(found["who"], names, asked=True) if found["who"] else Mention(pronoun=OMITTED)
                 return Asked(who, about) if who else None
-        found = KO_SUBJECT.match(text)
-        if not found:
-            return None
+        for subject in KO_SUBJECTS:  # 내 친구 민지는 …, else 형은 … / 민지는 …
+            found = subject.match(text)
+            told = self._told(found, names) if found else None
+            if told is not None:
+                return told
+        return None
+
+    def _told(self, found: re.Match, names: set[str]) -> Told | None:
         who = self._mention(found["who"], names, asked=False)
-        if who is None or (found["rel"] and not who.name):
+        relation = found.groupdict().get("rel")
+        if who is None or (relation and not who.name):
             return None
-        if found["rel"]:  # 내 친구 민지는: a relation and a name
-            who = Mention(found["rel"], who.name)
+        if relation:  # 내 친구 민지는: a relation and a name
+            who = Mention(relation, who.name)
         rest = found["rest"]
         when = KO_WHEN.search(rest)
         if when:
@@ -303,6 +323,9 @@ class Korean:
     def join(self, texts: list[str]) -> str:
         return ". ".join(texts)
 
+    def subject(self, who: str, about: str) -> str:
+        return f"{who} {about}"
+
 
 def _bare(word: str) -> str:
     for particle in KO_PARTICLES:
@@ -342,7 +365,7 @@ def _tell(d: Dialogue, reader: Reader, told: Told) -> tuple[str, Said] | None:
     text = reader.fact(told, person)
     who = told.who.name or told.who.relation or person.name or person.relation
     d.memory.facts = [f for f in d.memory.facts if not (f.about == told.about and _is(f, person))]
-    subject = f"{who}'s {told.about}" if d.language == "en" else f"{who} {told.about}"
+    subject = reader.subject(who, told.about)
     d.memory.facts.append(Fact(subject, text, who, told.about, told.value, told.when))
     d.memory.last = subject
     d.memory.save()

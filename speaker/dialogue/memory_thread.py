@@ -17,6 +17,7 @@ FITTING = {"SpeakerGreet", "SpeakerHowAreYou", "SpeakerGoodNight", "SpeakerSmall
 POINT_TO_SOMEONE = {"lonely", "sad"}  # feelings answered, the first time, with someone the user knows, by name
 NAME_GAP = 2  # answers after one with the user's name before another may have it
 NAME_DUE = 3  # answers without it after which a line with it is chosen where there is one
+NAME_MOMENTS = {"SpeakerGreet", "SpeakerGoodNight", "SpeakerGoodMorning"}  # where a name is most natural
 RECENT = 3  # turns after someone was talked about in which a question without a subject is about them
 
 
@@ -87,16 +88,16 @@ class Thread:
             return True
         return chance
 
-    def lines_for_name(self, lines: list[str], user: str) -> list[str]:
-        """The lines fitting now: with the user's name when it has not been said for a while, without it
-        just after it was."""
+    def lines_for_name(self, key: str, lines: list[str], user: str) -> list[str]:
+        """The lines fitting now: with the user's name when it has not been said for a while (or at a
+        greeting or a good night, unless it was just said), without it just after it was."""
         plain = [line for line in lines if "{user}" not in line]
         named = [line for line in lines if "{user}" in line]
         if not user:
             return plain
         if self.since_name < NAME_GAP and plain:
             return plain
-        if self.since_name >= NAME_DUE and named:
+        if (self.since_name >= NAME_DUE or key in NAME_MOMENTS) and named:
             return named
         return lines
 
