@@ -107,9 +107,10 @@ EN_TELLING = _pattern(rf"^{_PERSON} (?P<verb>{'|'.join(EN_TOLD.values())}) (?P<r
 EN_ASKING = [
     _pattern(rf"^(?:do you (?:know|remember) |can you remind me )?{_QUESTION} (?:does|did|do|is|was|will|has) {_PERSON} "
              rf"(?P<verb>{'|'.join(EN_ASKED.values())})(?: (?:to|in|at|for|again))*$"),
-    _pattern(rf"^(?:do you (?:know|remember) |tell me |remind me )?{_QUESTION} {_PERSON} (?P<verb>{'|'.join(EN_TOLD.values())})"
-             rf"(?: (?:to|in|at|for|again))*$"),
+    _pattern(rf"^(?:do you (?:know|remember) |tell me |remind me )?{_QUESTION}(?: did (?:you say|i say|i tell you))? "
+             rf"{_PERSON} (?P<verb>{'|'.join(EN_TOLD.values())})(?: (?:to|in|at|for|again))*$"),
 ]
+EN_CALLED = _pattern(rf"^(?:what(?:'s| is| was)|do you (?:know|remember) what) {_PERSON} (?:is )?called(?: again)?$")
 EN_YES_NO = _pattern(rf"^(?:does|did|is|do you know if|do you remember if) {_PERSON} (?P<verb>{'|'.join(EN_ASKED.values())}|"
                      rf"{'|'.join(EN_TOLD.values())})\b.*$")  # "does my brother work in Daegu": say what is known
 EN_ABOUT = _pattern(rf"^(?:what (?:do|did) you (?:know|remember)|what have i told you|what did i (?:tell you|say)|"
@@ -128,7 +129,7 @@ class English:
         found = EN_THING.match(text)
         if found:
             return Asked(Mention(pronoun=EN_PRONOUNS[found["pro"].lower()]), found["thing"].lower())
-        for pattern, about in ((EN_ABOUT, EVERYTHING), (EN_WHO, IDENTITY)):
+        for pattern, about in ((EN_ABOUT, EVERYTHING), (EN_WHO, IDENTITY), (EN_CALLED, "name")):
             found = pattern.match(text)
             if found:
                 who = self._mention(found, known, asked=True)
@@ -224,7 +225,7 @@ KO_ASKED = {
 KO_ABOUT = re.compile(rf"^{KO_OWNERS}(?P<who>.+?)\s*(?:에\s*대해서?|에\s*대한\s*거|에\s*관해서?|얘기)\s*"
                       r"(?:뭐|뭘|무엇을|아는\s*거|알고\s*있는\s*거|기억하는\s*거|아는\s*것|들은\s*거)?\s*(?:다|전부)?\s*"
                       r"(?:알아|알고\s*있어|기억해|기억나|말해\s*줘|말해줘|알려\s*줘|알려줘|뭐\s*있어|뭐야|해\s*줘|들려\s*줘)$")
-KO_WHO = re.compile(rf"^{KO_OWNERS}(?P<who>\S+?)(?:이|가|은|는)?\s*누구(?:야|지|였지|더라|였더라|예요|니|냐|라고\s*했지)?$")
+KO_WHO = re.compile(rf"^{KO_OWNERS}(?P<who>그 사람|그 애|\S+?)(?:이|가|은|는)?\s*누구(?:야|지|였지|더라|였더라|예요|니|냐|라고\s*했지)?$")
 _KO_REL = "|".join(sorted(RELATIONS["ko"], key=len, reverse=True))
 KO_SUBJECTS = (re.compile(rf"^{KO_OWNERS}(?P<rel>{_KO_REL})\s+(?P<who>\S+?)(?:은|는|이|가|도)?\s+(?P<rest>.+)$"),
                re.compile(rf"^{KO_OWNERS}(?P<who>\S+?)(?:은|는|이|가|도)?\s+(?P<rest>.+)$"))
@@ -252,7 +253,7 @@ class Korean:
         found = KO_WHO.match(text)
         if found:
             who = self._mention(found["who"], names, asked=True)
-            return Asked(who, IDENTITY) if who and not who.pronoun else None
+            return Asked(who, IDENTITY) if who else None
         for about, verbs in KO_ASKED.items():  # the subject may be left out: the person just talked about
             found = re.match(rf"^(?:{KO_OWNERS}(?P<who>\S+?)(?:은|는|이|가)?\s+)?{verbs}{_ASKING_END}$", text)
             if found:
