@@ -38,7 +38,6 @@ def test_korean_endings_are_chosen_by_the_word(said, polite):
 
 def test_korean_particles_are_chosen_by_the_word():
     assert [ko.object_particle(w) for w in ("딸기", "사과", "책", "공룡")] == ["를", "를", "을", "을"]
-    assert [ko.subject_particle(w) for w in ("형", "수아")] == ["이", "가"]
     assert [ko.direction_particle(w) for w in ("부산", "서울", "대구", "집")] == ["으로", "로", "로", "으로"]
     assert [ko.polite_verb(s) for s in ("가", "일하", "살", "마시", "오", "쓰")] == \
         ["가요", "일해요", "살아요", "마셔요", "와요", "써요"]
@@ -125,3 +124,12 @@ def test_a_yes_or_no_question_is_answered_with_what_is_known_and_changes_nothing
     assert kept in d.reply(check).text
     answer = d.reply(ask).text
     assert kept in answer and not_kept not in answer
+
+
+@pytest.mark.parametrize("language, said", [("en", "Nothing works in this house"), ("en", "Samantha lives in the speaker"),
+                                            ("en", "he works in Daegu"), ("ko", "사만다는 스피커에 살아"),
+                                            ("ko", "나는 서울에 살아")])
+def test_what_is_about_nobody_in_your_life_is_not_kept_as_someone(language, said):
+    d = speaker(language)
+    d.reply(said)
+    assert not d.memory.people and not [f for f in d.memory.facts if f.who]

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from .companion import MODIFIERS, NOT_NAMES, RELATIONS, meet
+from .companion import EN_ME, MODIFIERS, NOT_NAMES, RELATIONS, meet
 from .languages import ko
 from .memory import Fact, Person
 from .skills import Said
@@ -91,8 +91,6 @@ EN_ASKED = {"works": r"work|works|working", "lives": r"live|lives|living|stay|st
 EN_WHEN = re.compile(r"\s*\b((?:next|this|last|in a|in \w+) (?:week|month|year|weekend|spring|summer|autumn|fall|winter"
                      r"|days|weeks|months|years)|tomorrow|today|tonight|soon|on \w+(?: \d+)?|in (?:january|february|march"
                      r"|april|may|june|july|august|september|october|november|december)(?: \d+)?)\b", re.IGNORECASE)
-EN_ME = {"my": "your", "i": "you", "me": "you", "mine": "yours", "our": "your", "we": "you", "us": "you",
-         "myself": "yourself", "am": "are"}
 _REL = "|".join(sorted(RELATIONS["en"], key=len, reverse=True))
 _MOD = "|".join(sorted(MODIFIERS["en"], key=len, reverse=True))
 _PERSON = rf"(?:(?:my|our) (?:(?:{_MOD}) )?(?P<rel>{_REL})(?:'s)?(?: (?P<rname>[\w-]+))?|(?P<pro>he|she|they|him|her|them)|(?P<name>[\w-]+))"
@@ -119,7 +117,8 @@ EN_ABOUT = _pattern(rf"^(?:what (?:do|did) you (?:know|remember)|what have i tol
 EN_WHO = _pattern(rf"^(?:who is|who's|who was|remind me who) {_PERSON}(?: again)?$")
 EN_THING = _pattern(r"^(?:when|what|where|who)(?: is|'s| was| are) (?P<pro>his|her|their) (?P<thing>[\w ]+?)(?: again)?$")
 EN_NOBODY = NOT_NAMES["en"] | {"i", "you", "we", "it", "that", "this", "everyone", "someone", "what", "which", "who",
-                               "there", "nobody", "anyone", "am", "is", "are"}
+                               "there", "nobody", "anyone", "am", "is", "are", "nothing", "something", "anything",
+                               "somebody", "anybody", "people", "love", "music", "money", "everything", "this one"}
 
 
 class English:
@@ -153,7 +152,7 @@ class English:
             if not value and about != "moving":
                 return None
             verb = found["verb"].lower().replace("'s ", "is ")
-            return Told(who, about, value, when.group(1) if when else "", f"{verb} {_second_person(rest)}")
+            return Told(who, about, value, when.group(1) if when else "", f"{verb} {second_person(rest)}")
         return None
 
     def _mention(self, found: re.Match, known: set[str], asked: bool) -> Mention | None:
@@ -194,7 +193,8 @@ def _capital(name: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-def _second_person(text: str) -> str:
+def second_person(text: str) -> str:
+    """What the user said of themselves, said back to them: "my girlfriend" → "your girlfriend"."""
     return " ".join(EN_ME.get(w.lower(), w) for w in text.split())
 
 
@@ -347,6 +347,8 @@ def understand(d: Dialogue, text: str) -> tuple[str, Said] | None:
         return None
     names = {p.name for p in d.memory.people if p.name}
     said = reader.read(text, names)
+    if said is not None and said.who.name.lower() == d.persona.name.lower():
+        return None  # "Samantha loves music": about the speaker, not someone in the user's life
     if isinstance(said, Told):
         return _tell(d, reader, said)
     if isinstance(said, Asked):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .memory_people import second_person
 from .skills import Said
 
 FITTING = {"SpeakerGreet", "SpeakerHowAreYou", "SpeakerGoodNight", "SpeakerSmallTalk:talk", "SpeakerSmallTalk:doing",
@@ -31,8 +32,6 @@ class Shared:
     turn: int
 
 
-EN_ME = {"my": "your", "i": "you", "me": "you", "mine": "yours", "i'm": "you're", "am": "are", "myself": "yourself",
-         "i've": "you've", "we": "you", "our": "your", "us": "you"}
 EN_CLAUSE = re.compile(r"^(?:i|i'm|i've|we|he|she|they|it|there)\b|\b(?:\w+ed|broke|lost|got|had|was|were|left|fell|"
                        r"said|told|did|went|came|made|quit|split|didn't|won't|can't)\b", re.IGNORECASE)
 KO_ME = {"내가", "제가", "나", "내", "저", "난", "나는", "우리"}
@@ -40,7 +39,7 @@ KO_ME = {"내가", "제가", "나", "내", "저", "난", "나는", "우리"}
 
 def _english(reason: str, text: str) -> tuple[str, bool]:
     words = re.sub(r"\b(i|we) was\b", "you were", reason, flags=re.IGNORECASE)
-    return " ".join(EN_ME.get(w.lower(), w) for w in words.split()), bool(EN_CLAUSE.search(reason))
+    return second_person(words), bool(EN_CLAUSE.search(reason))
 
 
 def _korean(reason: str, text: str) -> tuple[str, bool]:

@@ -212,11 +212,6 @@ def clean_name(name: str) -> str:
 
 # --- particles and endings chosen by the word ----------------------------------------------------
 
-def subject_particle(word: str) -> str:
-    """이 or 가: 형이, 수아가."""
-    return "이" if _final_consonant(word.rstrip()[-1:]) else "가"
-
-
 def object_particle(word: str) -> str:
     """을 or 를: 딸기를, 책을."""
     return "을" if _final_consonant(word.rstrip()[-1:]) else "를"
