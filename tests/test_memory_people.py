@@ -128,8 +128,22 @@ def test_a_yes_or_no_question_is_answered_with_what_is_known_and_changes_nothing
 
 @pytest.mark.parametrize("language, said", [("en", "Nothing works in this house"), ("en", "Samantha lives in the speaker"),
                                             ("en", "he works in Daegu"), ("ko", "사만다는 스피커에 살아"),
-                                            ("ko", "나는 서울에 살아")])
+                                            ("en", "I love you"), ("en", "I like it here")])
 def test_what_is_about_nobody_in_your_life_is_not_kept_as_someone(language, said):
     d = speaker(language)
     d.reply(said)
-    assert not d.memory.people and not [f for f in d.memory.facts if f.who]
+    assert not d.memory.people and not d.memory.facts
+
+
+@pytest.mark.parametrize("language, tell, ask, answer, not_told", [
+    ("en", "I'm moving to Busan next month", "when am I moving", "you're moving to busan next month", "where do I work"),
+    ("ko", "나는 서울에 살아", "내가 어디 산다고 했지?", "서울에 살아요", "나 어디서 일해?"),
+])
+def test_what_you_say_of_yourself_is_kept_apart_from_the_people_you_know(language, tell, ask, answer, not_told,
+                                                                         tmp_path):
+    d = speaker(language, tmp_path)
+    d.reply(tell)
+    assert not d.memory.people
+    assert answer in speaker(language, tmp_path, seed=1).reply(ask).text.lower()
+    unknown = d.reply(not_told)
+    assert unknown.intent == "SpeakerRecall" and "Busan" not in unknown.text and "서울" not in unknown.text

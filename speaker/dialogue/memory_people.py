@@ -26,6 +26,8 @@ ABOUTS = ("works", "lives", "moving", "likes", "studies")
 NAMES = {"name", "이름", "성함"}  # a fact about one of these is the person's name
 EVERYTHING, IDENTITY = "everything", "identity"  # what an `Asked` may ask besides one of ABOUTS
 OMITTED = "omitted"  # the pronoun of a question without a subject: whoever was just talked about
+ME = "me"  # the pronoun of the user themself: "I work in Seoul", "나 어디 산다고 했지?"
+USER = Person("", "")  # the user, who is not one of the people in their life
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Reader(Protocol):
     def subject(self, who: str, about: str) -> str:
         """The fact's subject as the rest of memory reads it ("brother's works", "형 works")."""
 
+    that: str  # what it was not told, when it was told other things: "that", "그거"
+
 
 # --- English -------------------------------------------------------------------------------------
 
@@ -93,6 +97,12 @@ EN_WHEN = re.compile(r"\s*\b((?:next|this|last|in a|in \w+) (?:week|month|year|w
                      r"|april|may|june|july|august|september|october|november|december)(?: \d+)?)\b", re.IGNORECASE)
 _REL = "|".join(sorted(RELATIONS["en"], key=len, reverse=True))
 _MOD = "|".join(sorted(MODIFIERS["en"], key=len, reverse=True))
+EN_SELF_TOLD = {  # what about the user: "I work in Seoul", "I'm moving to Busan next month"
+    "works": r"work|am working|'m working", "lives": r"live|am living|'m living|stay|am staying|'m staying",
+    "moving": r"am moving|'m moving|will move|am going to move|'m going to move",
+    "likes": r"like|love|adore|enjoy|really like|really love|am into|'m into", "studies": r"study|am studying|'m studying",
+}
+EN_NOT_LIKED = re.compile(r"^(?:you|it|that|this|them|him|her|me|to|being|when|how|the way)\b", re.IGNORECASE)
 _PERSON = rf"(?:(?:my|our) (?:(?:{_MOD}) )?(?P<rel>{_REL})(?:'s)?(?: (?P<rname>[\w-]+))?|(?P<pro>he|she|they|him|her|them)|(?P<name>[\w-]+))"
 _QUESTION = r"(?:where|when|what|who|which \w+|what \w+)"
 
@@ -102,6 +112,9 @@ def _pattern(text: str) -> re.Pattern:
 
 
 EN_TELLING = _pattern(rf"^{_PERSON} (?P<verb>{'|'.join(EN_TOLD.values())}) (?P<rest>.+)$")
+EN_SELF_TELLING = _pattern(rf"^(?P<me>i)(?P<verb> (?:{'|'.join(EN_SELF_TOLD.values())})) (?P<rest>.+)$")
+EN_SELF_ASKING = _pattern(rf"^(?:do you (?:know|remember) )?{_QUESTION} (?:do|did|am) i (?P<verb>{'|'.join(EN_ASKED.values())})"
+                          rf"(?: (?:to|in|at|for|again))*$")
 EN_ASKING = [
     _pattern(rf"^(?:do you (?:know|remember) |can you remind me )?{_QUESTION} (?:does|did|do|is|was|will|has) {_PERSON} "
              rf"(?P<verb>{'|'.join(EN_ASKED.values())})(?: (?:to|in|at|for|again))*$"),
@@ -122,12 +135,24 @@ EN_NOBODY = NOT_NAMES["en"] | {"i", "you", "we", "it", "that", "this", "everyone
 
 
 class English:
+    that = "that"
+
     def read(self, text: str, names: set[str]) -> Told | Asked | None:
         text = " ".join(text.strip(" .!?").replace("’", "'").split())
         known = {n.lower() for n in names}
         found = EN_THING.match(text)
         if found:
             return Asked(Mention(pronoun=EN_PRONOUNS[found["pro"].lower()]), found["thing"].lower())
+        found = EN_SELF_ASKING.match(text)
+        if found:
+            return Asked(Mention(pronoun=ME), next(a for a in ABOUTS if re.fullmatch(EN_ASKED[a], found["verb"], re.I)))
+        found = EN_SELF_TELLING.match(re.sub(r"^i'm\b", "I 'm", text, flags=re.IGNORECASE))
+        if found:
+            verb = found["verb"].strip()
+            about = next(a for a in ABOUTS if re.fullmatch(EN_SELF_TOLD[a], verb, re.IGNORECASE))
+            if about == "likes" and EN_NOT_LIKED.match(found["rest"]):
+                return None  # "I love you", "I like it here": not a thing the user likes
+            return self._told(Mention(pronoun=ME), about, found["rest"], second_person(f"I {verb}").replace(" 'm", "'re"))
         for pattern, about in ((EN_ABOUT, EVERYTHING), (EN_WHO, IDENTITY), (EN_CALLED, "name")):
             found = pattern.match(text)
             if found:
@@ -145,15 +170,16 @@ class English:
             if who is None:
                 return None
             about = next(a for a, verbs in EN_TOLD.items() if re.fullmatch(verbs, found["verb"], re.IGNORECASE))
-            rest = found["rest"]
-            when = EN_WHEN.search(rest)
-            value = EN_WHEN.sub("", rest).strip() if when else rest
-            value = re.sub(r"^(?:in|at|to|for|near|with|as|in the city of)\s+", "", value, flags=re.IGNORECASE)
-            if not value and about != "moving":
-                return None
-            verb = found["verb"].lower().replace("'s ", "is ")
-            return Told(who, about, value, when.group(1) if when else "", f"{verb} {second_person(rest)}")
+            return self._told(who, about, found["rest"], found["verb"].lower().replace("'s ", "is "))
         return None
+
+    def _told(self, who: Mention, about: str, rest: str, verb: str) -> Told | None:
+        when = EN_WHEN.search(rest)
+        value = EN_WHEN.sub("", rest).strip() if when else rest
+        value = re.sub(r"^(?:in|at|to|for|near|with|as|in the city of)\s+", "", value, flags=re.IGNORECASE)
+        if not value and about != "moving":
+            return None
+        return Told(who, about, value, when.group(1) if when else "", f"{verb} {second_person(rest)}")
 
     def _mention(self, found: re.Match, known: set[str], asked: bool) -> Mention | None:
         if found["pro"]:
@@ -171,12 +197,14 @@ class English:
         return Mention(name=_capital(name))
 
     def fact(self, told: Told, person: Person) -> str:
-        return f"{self.describe(told.who, person)} {told.said}"
+        return f"{self.describe(told.who, person)} {told.said}".strip()
 
     def identity(self, person: Person) -> str:
         return f"{person.name} is your {person.relation}"
 
     def describe(self, mention: Mention, person: Person | None) -> str:
+        if mention.pronoun == ME or person is USER:
+            return ""  # told.said is already "you work in Seoul"
         person = person or Person(mention.name, mention.relation)
         if mention.relation or (person.relation and not mention.name):
             return f"your {person.relation}" + (f" {person.name}" if mention.name and person.name else "")
@@ -201,6 +229,7 @@ def second_person(text: str) -> str:
 # --- Korean --------------------------------------------------------------------------------------
 
 KO_OWNERS = r"(?:(?:내|우리|제|나의|저희)\s+)?(?:(?:제일|가장|젤)\s+)?(?:친한\s+)?"
+KO_ME = {"나", "저", "난", "전", "내가", "제가", "나는", "저는", "내", "제"}  # 내 + 가: the user
 KO_PRONOUNS = {"걔", "걔는", "걔가", "그 사람", "그사람", "그분", "그 애", "그애", "그", "그녀"}
 KO_WHEN = re.compile(r"(다음\s*달|다음\s*주(?:말)?|다음\s*해|내년|올해|이번\s*달|이번\s*주(?:말)?|내일|모레|곧|"
                      r"\d+월(?:\s*\d+일)?|[일이삼사오육칠팔구십]+월(?:\s*[일이삼사오육칠팔구십]+일)?|\S+요일)(?:에)?(?=\s|$)")
@@ -236,6 +265,8 @@ KO_NOBODY = {"나", "저", "난", "전", "내가", "제가", "나는", "저는",
 
 
 class Korean:
+    that = "그거"
+
     def read(self, text: str, names: set[str]) -> Told | Asked | None:
         said = self._read(" ".join(re.sub(r"[?!.~]+", " ", text).split()), names)
         if isinstance(said, Told) and text.rstrip().endswith("?"):  # "형 대구에서 일해?": asked, not told
@@ -286,6 +317,8 @@ class Korean:
 
     def _mention(self, word: str, names: set[str], asked: bool) -> Mention | None:
         word = word.strip()
+        if word in KO_ME:
+            return Mention(pronoun=ME)
         if word in KO_PRONOUNS:
             return Mention(pronoun="any")
         bare = _bare(word)
@@ -311,12 +344,14 @@ class Korean:
         }[told.about]
         if told.about != "moving" and when:
             said = when + said
-        return f"{who}{ko.topic(who)} {said}"
+        return f"{who}{ko.topic(who)} {said}" if who else said  # about the user: "서울에 살아요"
 
     def identity(self, person: Person) -> str:
         return f"{person.name}{ko.topic(person.name)} {person.relation}{ko.copula(person.relation)}"
 
     def describe(self, mention: Mention, person: Person | None) -> str:
+        if mention.pronoun == ME or person is USER:
+            return ""
         if mention.name or mention.relation:
             return " ".join(w for w in (mention.relation, mention.name) if w)
         return (person.name or person.relation) if person else ""
@@ -362,11 +397,12 @@ def _tell(d: Dialogue, reader: Reader, told: Told) -> tuple[str, Said] | None:
         if told.who.pronoun:
             return None  # "he works in Daegu" with nobody to be "he"
         person = Person(told.who.name, told.who.relation)
-    meet(d, [person])
-    person = d.memory.people[-1]
-    d.thread.mentioned()
+    if person is not USER:
+        meet(d, [person])
+        person = d.memory.people[-1]
+        d.thread.mentioned()
     text = reader.fact(told, person)
-    who = told.who.name or told.who.relation or person.name or person.relation
+    who = told.who.name or told.who.relation or person.name or person.relation or ME
     d.memory.facts = [f for f in d.memory.facts if not (f.about == told.about and _is(f, person))]
     subject = reader.subject(who, told.about)
     d.memory.facts.append(Fact(subject, text, who, told.about, told.value, told.when))
@@ -383,10 +419,14 @@ def _ask(d: Dialogue, reader: Reader, asked: Asked) -> tuple[str, Said] | None:
         if asked.who.pronoun or not asked.who.relation:
             return None  # "where does he work" with nobody to be "he"; "who is Samantha": not someone of yours
         return "SpeakerRecall", Said("recall_unknown", {"subject": reader.describe(asked.who, None)})
+    if person is USER and asked.about in (EVERYTHING, IDENTITY):
+        return None  # "나에 대해 뭐 알아?": everything it knows about you, listed by the companion
     _mentioned(d, person)
     known = facts_about(d, person)
     if asked.about in ABOUTS:
-        known = [f for f in known if f.about == asked.about] or known
+        known = [f for f in known if f.about == asked.about]
+        if not known:  # "where do I live", told only where you work
+            return "SpeakerRecall", Said("recall_unknown", {"subject": reader.that})
     elif asked.about in NAMES and person.name and person.relation:  # "what's his name"
         return "SpeakerRecall", Said("recall", {"fact": reader.identity(person)})
     elif asked.about not in (EVERYTHING, IDENTITY):  # a thing: "her birthday"
@@ -417,6 +457,8 @@ def _same_relation(a: str, b: str) -> bool:
 
 def find(d: Dialogue, mention: Mention) -> Person | None:
     """The known person a mention points at (a pronoun: the latest mentioned who fits it)."""
+    if mention.pronoun == ME:
+        return USER
     people = list(reversed(d.memory.people))
     if mention.pronoun:
         return next((p for p in people if _fits(p, mention.pronoun)), None)
@@ -437,6 +479,8 @@ def _fits(person: Person, pronoun: str) -> bool:
 
 def _mentioned(d: Dialogue, person: Person) -> None:
     """The person talked about last (what the next "he" or "she" means); kept with the next save."""
+    if person is USER:
+        return
     d.thread.mentioned()
     people = d.memory.people
     if person in people:
@@ -446,7 +490,9 @@ def _mentioned(d: Dialogue, person: Person) -> None:
 
 def _is(fact: Fact, person: Person) -> bool:
     who = fact.who.lower()
-    return bool(who) and (who == person.name.lower() or _same_relation(who, person.relation))
+    if person is USER:
+        return who == ME
+    return bool(who) and who != ME and (who == person.name.lower() or _same_relation(who, person.relation))
 
 
 def facts_about(d: Dialogue, person: Person) -> list[Fact]:
