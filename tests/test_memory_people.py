@@ -147,3 +147,17 @@ def test_what_you_say_of_yourself_is_kept_apart_from_the_people_you_know(languag
     assert answer in speaker(language, tmp_path, seed=1).reply(ask).text.lower()
     unknown = d.reply(not_told)
     assert unknown.intent == "SpeakerRecall" and "Busan" not in unknown.text and "서울" not in unknown.text
+
+
+@pytest.mark.parametrize("language, ask", [("en", "what's my name"), ("ko", "내 이름 뭐야?"), ("ko", "내가 누구게?")])
+def test_asked_a_name_it_was_never_told_it_asks_for_it(language, ask):
+    d = speaker(language)
+    reply = d.reply(ask)
+    assert is_a_line(reply.text, d.persona.lines["name_unknown"]) and reply.follow_up
+
+
+def test_someone_named_with_is_called_is_met_by_name():
+    d = speaker("en")
+    d.reply("my best friend is called Tom")
+    assert "Tom" in d.reply("who is my best friend").text
+    assert "Tom" in d.reply("I feel so lonely tonight").text

@@ -348,7 +348,7 @@ def recall(d: Dialogue, slots: dict) -> Said | None:
     if not subject or (own and words <= NAME_WORDS[d.language]):
         if d.memory.user_name:
             return Said("recall_name")
-        return Said("recall_unknown", {"subject": "your name" if d.language == "en" else "이름"})
+        return Said("name_unknown")
     facts = _find(d, subject)
     if facts:
         return Said("recall", {"fact": facts[0].text})

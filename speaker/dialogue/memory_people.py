@@ -26,6 +26,7 @@ ABOUTS = ("works", "lives", "moving", "likes", "studies")
 NAMES = {"name", "이름", "성함"}  # a fact about one of these is the person's name
 EVERYTHING, IDENTITY = "everything", "identity"  # what an `Asked` may ask besides one of ABOUTS
 OMITTED = "omitted"  # the pronoun of a question without a subject: whoever was just talked about
+NAMED = "named"  # what a `Told` says when it only gives someone's name
 ME = "me"  # the pronoun of the user themself: "I work in Seoul", "나 어디 산다고 했지?"
 USER = Person("", "")  # the user, who is not one of the people in their life
 
@@ -112,6 +113,7 @@ def _pattern(text: str) -> re.Pattern:
 
 
 EN_TELLING = _pattern(rf"^{_PERSON} (?P<verb>{'|'.join(EN_TOLD.values())}) (?P<rest>.+)$")
+EN_NAMING = _pattern(rf"^{_PERSON} (?:is|'s) (?:called|named)(?: (?P<called>[\w-]+))$")  # "my best friend is called Tom"
 EN_SELF_TELLING = _pattern(rf"^(?P<me>i)(?P<verb> (?:{'|'.join(EN_SELF_TOLD.values())})) (?P<rest>.+)$")
 EN_SELF_ASKING = _pattern(rf"^(?:do you (?:know|remember) )?{_QUESTION} (?:do|did|am) i (?P<verb>{'|'.join(EN_ASKED.values())})"
                           rf"(?: (?:to|in|at|for|again))*$")
@@ -129,6 +131,7 @@ EN_ABOUT = _pattern(rf"^(?:what (?:do|did) you (?:know|remember)|what have i tol
                     rf"do you (?:know|remember) anything) about {_PERSON}$")
 EN_WHO = _pattern(rf"^(?:who is|who's|who was|remind me who) {_PERSON}(?: again)?$")
 EN_THING = _pattern(r"^(?:when|what|where|who)(?: is|'s| was| are) (?P<pro>his|her|their) (?P<thing>[\w ]+?)(?: again)?$")
+EN_OPENING = re.compile(r"^(?:so|and|then|ok|okay|hey|well|oh|um|wait),? ", re.IGNORECASE)  # "so where does he work"
 EN_NOBODY = NOT_NAMES["en"] | {"i", "you", "we", "it", "that", "this", "everyone", "someone", "what", "which", "who",
                                "there", "nobody", "anyone", "am", "is", "are", "nothing", "something", "anything",
                                "somebody", "anybody", "people", "love", "music", "money", "everything", "this one"}
@@ -138,11 +141,15 @@ class English:
     that = "that"
 
     def read(self, text: str, names: set[str]) -> Told | Asked | None:
-        text = " ".join(text.strip(" .!?").replace("’", "'").split())
+        text = EN_OPENING.sub("", " ".join(text.strip(" .!?").replace("’", "'").split()))
         known = {n.lower() for n in names}
         found = EN_THING.match(text)
         if found:
             return Asked(Mention(pronoun=EN_PRONOUNS[found["pro"].lower()]), found["thing"].lower())
+        found = EN_NAMING.match(text)
+        if found and found["rel"] and not found["rname"] and found["called"].lower() not in EN_NOBODY:
+            return Told(Mention(found["rel"].lower(), _capital(found["called"])), NAMED, _capital(found["called"]),
+                        said=f"is called {_capital(found['called'])}")
         found = EN_SELF_ASKING.match(text)
         if found:
             return Asked(Mention(pronoun=ME), next(a for a in ABOUTS if re.fullmatch(EN_ASKED[a], found["verb"], re.I)))
@@ -229,6 +236,7 @@ def second_person(text: str) -> str:
 # --- Korean --------------------------------------------------------------------------------------
 
 KO_OWNERS = r"(?:(?:내|우리|제|나의|저희)\s+)?(?:(?:제일|가장|젤)\s+)?(?:친한\s+)?"
+KO_OPENING = re.compile(r"^(?:그럼|근데|그런데|그래서|아|음|어|참|혹시)\s+")  # "그럼 형은 어디서 일한다고?"
 KO_ME = {"나", "저", "난", "전", "내가", "제가", "나는", "저는", "내", "제"}  # 내 + 가: the user
 KO_PRONOUNS = {"걔", "걔는", "걔가", "그 사람", "그사람", "그분", "그 애", "그애", "그", "그녀"}
 KO_WHEN = re.compile(r"(다음\s*달|다음\s*주(?:말)?|다음\s*해|내년|올해|이번\s*달|이번\s*주(?:말)?|내일|모레|곧|"
@@ -240,14 +248,14 @@ KO_TOLD = {  # what about them: where what they said ends, and what it says
     "likes": r"(?P<value>\S+?)\s*(?:(?:진짜|정말|엄청|너무|제일|많이)\s+)?(?:좋아해|좋아한다|좋아하거든|사랑해|좋아함)",
     "studies": r"(?P<value>\S+?)\s*(?:공부해|공부한다|전공해|전공한다|공부하고\s*있어)",
 }
-_ASKING_END = r"(?:\s*(?:요|야|지|니|냐|죠|더라|었지|었더라|는지\s*알아|다고\s*했지|다고\s*했더라|ㄴ다고\s*했지|는데))*"
+_ASKING_END = r"(?:\s*(?:요|야|지|니|냐|죠|더라|었지|었더라|는지\s*알아|다고\s*했지|다고\s*했더라|다고|는데))*"
 KO_ASKED = {
-    "works": r"(?:어디서|어디에서|어디)\s*(?:일해|일하지|일하니|일하냐|일하더라|일한다고\s*했지|일한다고\s*했더라|일하는지\s*알아|"
+    "works": r"(?:어디서|어디에서|어디)\s*(?:일해|일하지|일하니|일하냐|일하더라|일한다고\s*했지|일한다고|일한다고\s*했더라|일하는지\s*알아|"
              r"일하는데|근무해|근무하지|일하|일한다)",
-    "lives": r"(?:어디에서|어디에|어디서|어디)\s*(?:살아|살지|사니|사냐|살더라|산다고\s*했지|산다고\s*했더라|사는지\s*알아|사는데|살|산다)",
-    "moving": r"(?:(?:언제|어디로|어디)\s*이사\s*|이사\s*(?:언제|어디로)\s*)(?:가|가지|가니|가냐|간다고\s*했지|간다고\s*했더라|가더라|"
+    "lives": r"(?:어디에서|어디에|어디서|어디)\s*(?:살아|살지|사니|사냐|살더라|산다고\s*했지|산다고|산다고\s*했더라|사는지\s*알아|사는데|살|산다)",
+    "moving": r"(?:(?:언제|어디로|어디)\s*이사\s*|이사\s*(?:언제|어디로)\s*)(?:가|가지|가니|가냐|간다고\s*했지|간다고|간다고\s*했더라|가더라|"
               r"가는지\s*알아|간대|해|하지|한다고\s*했지|간다)",
-    "likes": r"(?:뭘|뭐를|무엇을|뭐|어떤\s*걸|무슨\s*\S+)\s*(?:좋아해|좋아하지|좋아하니|좋아하냐|좋아하더라|좋아한다고\s*했지|"
+    "likes": r"(?:뭘|뭐를|무엇을|뭐|어떤\s*걸|무슨\s*\S+)\s*(?:좋아해|좋아하지|좋아하니|좋아하냐|좋아하더라|좋아한다고\s*했지|좋아한다고|"
              r"좋아하는지\s*알아|좋아하|좋아한다)",
     "studies": r"(?:뭘|뭐를|무엇을|뭐)\s*(?:공부해|공부하지|공부하니|전공해|전공하지|공부한다고\s*했지)",
 }
@@ -268,7 +276,7 @@ class Korean:
     that = "그거"
 
     def read(self, text: str, names: set[str]) -> Told | Asked | None:
-        said = self._read(" ".join(re.sub(r"[?!.~]+", " ", text).split()), names)
+        said = self._read(KO_OPENING.sub("", " ".join(re.sub(r"[?!.~,]+", " ", text).split())), names)
         if isinstance(said, Told) and text.rstrip().endswith("?"):  # "형 대구에서 일해?": asked, not told
             return Asked(said.who, said.about)
         return said
@@ -397,6 +405,12 @@ def _tell(d: Dialogue, reader: Reader, told: Told) -> tuple[str, Said] | None:
         if told.who.pronoun:
             return None  # "he works in Daegu" with nobody to be "he"
         person = Person(told.who.name, told.who.relation)
+    if told.about == NAMED:  # "my best friend is called Tom": Tom is your friend
+        meet(d, [Person(told.who.name, told.who.relation)])
+        d.thread.mentioned()
+        d.memory.save()
+        said = Told(Mention(told.who.relation), NAMED, told.value, said=told.said)
+        return "SpeakerRemember", Said("remembered", {"fact": reader.fact(said, d.memory.people[-1])})
     if person is not USER:
         meet(d, [person])
         person = d.memory.people[-1]

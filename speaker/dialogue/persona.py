@@ -72,6 +72,7 @@ LINES: dict[str, set[str]] = {
     "recall_name": set(),
     "recall_unknown": {"subject"},
     "recall_person": {"person", "facts"},
+    "name_unknown": set(),
     "forgot": {"fact"},
     "forgot_name": set(),
     "forgot_person": {"person"},
