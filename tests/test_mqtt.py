@@ -437,7 +437,7 @@ def test_arbitration_claims_are_checked_and_expire(broker, listener):
         time.sleep(2.5)  # the window, and more
         assert home.yielded == []  # nothing valid was louder
         claim(0.9)
-        until(lambda: [c for c in home.link._claims if c.device == "hall"], what="the claim arriving")
+        until(lambda: [c for c in home.link.arbitration.claims if c.device == "hall"], what="the claim arriving")
         time.sleep(2.5)
         heard(0.5)
         time.sleep(2.5)
