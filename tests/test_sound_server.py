@@ -135,3 +135,20 @@ def test_an_answer_that_says_the_wake_word_does_not_wake_the_speaker_when_it_end
         speaker.wait_event(lambda e: e.get("state") == "idle", timeout=60, after=len(speaker.events) - 1)
         time.sleep(4.0)  # the seconds after it ends
     assert story(speaker.since(after)) == ["speaking", "idle"] * 2
+
+
+@pytest.mark.slow
+def test_after_a_stop_the_sound_server_plays_nothing_more_of_the_answer(loop):
+    """A stop (here Home Assistant's MQTT `stop`) cuts the sound itself: what the player command had
+    been handed is not played on by it or by the sound server."""
+    speaker, room = loop("en")
+    after = len(speaker.events)
+    speaker.say(NEWS["en"])
+    time.sleep(4.0)
+    asked = time.time()
+    speaker.publish("stop", {})
+    idle = speaker.wait_event(lambda e: e.get("state") == "idle", timeout=10, after=after)
+    quiet = stopped_at(room, asked)
+    assert quiet is not None and quiet - idle["ts"] < 0.3, "the answer played on after the stop"
+    time.sleep(3.0)  # what a player still held would come out now
+    assert (room.played(quiet) < SILENT).all(), "the sink played more after the stop"
