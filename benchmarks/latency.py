@@ -53,12 +53,12 @@ def say_latency(runs: int = 5) -> tuple[float, float]:
     from speaker.wake import WakeDetector
 
     settings = Settings(language="ko")
-    stages = Stages(WakeDetector(settings.wake), Endpointer(settings.listen), None, Dialogue("ko"),
-                    Voice(settings.voice, "ko"))
+    stages = Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(settings.listen), transcriber=None,
+                    dialogue=Dialogue("ko"), voice=Voice(settings.voice, "ko"))
     firsts, held = [], 0.0
     for _ in range(runs):
         sink = FirstSample()
-        pipeline = Pipeline(stages, EventBus("bench"), sink, clock=time.monotonic)
+        pipeline = Pipeline(stages=stages, bus=EventBus("bench"), sink=sink, clock=time.monotonic)
         pipeline.submit("say", {"text": LONG_SAY})
         asked = time.monotonic()
         while sink.at is None:  # the pipeline's thread, as a live microphone drives it: a frame each 80 ms

@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import wave
+from datetime import datetime, timedelta
 from math import gcd
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
@@ -33,6 +34,25 @@ FRAME_BYTES = FRAME_SAMPLES * 2
 
 Reporter = Callable[..., None]
 """Called with (error code, message, **fields) when a device fails; the daemon turns it into an error event."""
+
+
+class AudioClock:
+    """Time counted in audio heard, for file input: a file runs as a live microphone would, and a
+    timer set in it goes off at its time in the file."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self._started = datetime.now()
+
+    def __call__(self) -> float:
+        return self.seconds
+
+    def advance(self, seconds: float) -> None:
+        self.seconds += seconds
+
+    def wall(self) -> datetime:
+        """The time of day in the file (the dialogue's clock)."""
+        return self._started + timedelta(seconds=self.seconds)
 
 
 class AudioError(Exception):

@@ -149,7 +149,8 @@ def korean_stages(korean_dialogue, korean_transcriber):
 
     settings = Settings(language="ko")
     voice = Voice(dataclasses.replace(settings.voice, engine="espeak", wake_chime=False, done_chime=False), "ko")
-    yield Stages(WakeDetector(settings.wake), Endpointer(settings.listen), korean_transcriber, korean_dialogue, voice)
+    yield Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(settings.listen), transcriber=korean_transcriber,
+                 dialogue=korean_dialogue, voice=voice)
     voice.close()
 
 

@@ -9,23 +9,23 @@ import numpy as np
 import pytest
 
 from conftest import RecordingSink, recording, speech
-from speaker.audio import frames_of
+from speaker.audio import AudioClock, frames_of
 from speaker.config import AnnounceSettings, ListenSettings, Settings
-from speaker.endpoint import Endpointer
 from speaker.events import EventBus
+from speaker.assembly import turn_settings
 from speaker.pipeline import Pipeline
 from speaker.speech import cut
 from speaker.voice import Voice, split_sentences
 
 
-def driven(stages, clock=None):
+def driven(stages, clock=None, settings=Settings(language="ko")):
     """A pipeline on `stages`; yields (pipeline, events, feed) where feed(samples) plays audio in.
     Its sink is a RecordingSink (`pipeline.sink`) that notes the pipeline's time of each call."""
     bus = EventBus("test")
     events = []
     bus.subscribe(events.append)
     sink = RecordingSink()
-    pipeline = Pipeline(stages, bus, sink, clock=clock)
+    pipeline = Pipeline(stages=stages, bus=bus, sink=sink, settings=turn_settings(settings, stages), clock=clock)
     sink.clock = lambda: pipeline.now
     pipeline.start()
 
@@ -99,7 +99,7 @@ def test_say_honours_its_language_and_volume(run):
     en, ko, quiet = pipeline.sink.played()
     assert abs(len(en) - english) < 0.05 * english and abs(len(ko) - korean) < 0.05 * korean
     assert 0.25 < np.abs(quiet).max() / np.abs(en).max() < 0.35
-    assert pipeline.volume == 100  # a say's volume is its own
+    assert pipeline.playback.volume == 100  # a say's volume is its own
 
 
 def test_listen_starts_a_turn_without_the_wake_word(run):
@@ -157,14 +157,14 @@ def test_bad_commands_are_answered_with_an_error_and_change_nothing(run, name, p
     feed(recording(0.2))
     error = events[-1]
     assert error["type"] == "error" and error["code"] == "bad_command" and problem in error["message"]
-    assert pipeline.state.value == "idle" and pipeline.volume == 100
+    assert pipeline.state.value == "idle" and pipeline.playback.volume == 100
 
 
 def test_commands_run_without_audio_through_tick(run):
     pipeline, events, feed = run
     pipeline.submit("volume", {"level": 40})
     pipeline.tick()
-    assert pipeline.volume == 40 and events[-1] == {**events[-1], "type": "volume", "level": 40}
+    assert pipeline.playback.volume == 40 and events[-1] == {**events[-1], "type": "volume", "level": 40}
 
 
 # --- the dialogue in the pipeline: follow-up questions, timers, commands by voice ------------------
@@ -191,10 +191,12 @@ def own_dialogue(korean_transcriber, tmp_path, listen=ListenSettings()):
     persona_file = tmp_path / "asks-back.toml"
     persona_file.write_text(ASKS_BACK, encoding="utf-8")
     settings = Settings(language="ko")
-    dialogue = Dialogue("ko", seed=0, persona=load(persona_file), state_dir=tmp_path / "state")
+    clock = AudioClock()  # timers go off at their time in the audio
+    dialogue = Dialogue("ko", clock=clock.wall, seed=0, persona=load(persona_file), state_dir=tmp_path / "state")
     voice = Voice(settings.voice, "ko")
-    stages = Stages(WakeDetector(settings.wake), Endpointer(listen), korean_transcriber, dialogue, voice)
-    yield from driven(stages)
+    stages = Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(listen), transcriber=korean_transcriber,
+                    dialogue=dialogue, voice=voice)
+    yield from driven(stages, clock=clock, settings=dataclasses.replace(settings, listen=listen))
     voice.close()
 
 
@@ -256,7 +258,7 @@ def test_mute_and_volume_said_aloud_go_through_the_command_door(companion, hey_j
     """Volume at once; the microphone after a yes (only the button or the bus turns it back on)."""
     pipeline, events, feed = companion
     feed(recording(1.0, hey_jarvis, 0.7, speech("볼륨 내려", "ko+f3"), 10.0))  # the answer may ask back
-    assert pipeline.volume == 80 and [e["level"] for e in events if e["type"] == "volume"] == [100, 80]
+    assert pipeline.playback.volume == 80 and [e["level"] for e in events if e["type"] == "volume"] == [100, 80]
     feed(recording(1.0, hey_jarvis, 0.7, speech("음소거", "ko+f3"), 0.5))
     for _ in range(20):  # it asks first ("끌까요?"), then listens for the answer without the wake word
         if pipeline.state.value == "listening":
@@ -357,7 +359,7 @@ def test_the_first_sentence_plays_while_the_next_is_made_and_a_live_microphone_n
         promptly(lambda: [pipeline.process(QUIET) for _ in range(10)])
         pipeline.submit("volume", {"level": 60})
         promptly(pipeline.tick)
-        assert pipeline.volume == 60 and pipeline.sink.told() == ["play"]
+        assert pipeline.playback.volume == 60 and pipeline.sink.told() == ["play"]
     finally:
         voice.allow()
     assert until(lambda: pipeline.state.value == "idle", pipeline.tick)
@@ -418,8 +420,7 @@ def test_a_timer_that_goes_off_during_a_turn_is_told_after_the_answer(companion,
 
 
 def test_a_full_queue_drops_the_oldest_announcement_and_says_so(korean_stages):
-    stages = dataclasses.replace(korean_stages, announce=AnnounceSettings(queue_limit=2))
-    pipeline, events, feed = next(driven(stages))
+    pipeline, events, feed = next(driven(korean_stages, settings=Settings(language="ko", announce=AnnounceSettings(queue_limit=2))))
     pipeline.submit("listen")
     feed(recording(0.2))
     for text in ("하나.", "둘.", "셋.", "넷."):
@@ -461,8 +462,8 @@ def test_stop_cuts_everything_including_what_waits(run):
 
 
 def test_a_long_say_is_cut_at_the_end_of_a_sentence(korean_stages):
-    stages = dataclasses.replace(korean_stages, announce=AnnounceSettings(max_characters=60))
-    pipeline, events, feed = next(driven(stages))
+    settings = Settings(language="ko", announce=AnnounceSettings(max_characters=60))
+    pipeline, events, feed = next(driven(korean_stages, settings=settings))
     pipeline.submit("say", {"text": "This is the first sentence. This is the second one. And a third one.",
                             "language": "en"})
     feed(recording(0.2))
@@ -550,7 +551,7 @@ def test_a_streamed_reply_is_said_sentence_by_sentence_as_it_comes(streaming):
     stream = pipeline.stages.dialogue.stream = SlowStream(*[(0.6, s) for s in sentences], event_after=1)
     ask(pipeline, feed)
     pipeline.submit("volume", {"level": 70})  # commands and frames go on while the model thinks
-    assert until(lambda: pipeline.volume == 70, lambda: promptly(lambda: pipeline.process(QUIET)))
+    assert until(lambda: pipeline.playback.volume == 70, lambda: promptly(lambda: pipeline.process(QUIET)))
     assert pipeline.state.value == "thinking" and pipeline.sink.told() == []
     assert until(lambda: any(e.get("follow_up") for e in events), lambda: promptly(lambda: pipeline.process(QUIET)))
     turn = next(e for e in events if e["type"] == "intent")["turn"]
