@@ -64,7 +64,8 @@ def speech_stages(new: Settings, running: Stages | None, speech: set[str],
     if (running is None or speech & {"language", "stt"}
             or (dialogue is not running.dialogue and dialogue.phrases() != running.dialogue.phrases())):
         try:
-            transcriber, missing = Transcriber(new, language, dialogue.phrases(), dialogue.knows_word_for_word), ""
+            transcriber, missing = Transcriber(new, language, dialogue.phrases(), dialogue.knows_word_for_word,
+                                               intent=dialogue.matcher.intent), ""
         except ModelMissing as e:
             transcriber, missing = None, str(e)
     voice = running.voice if running else None
@@ -228,6 +229,7 @@ class Assembly:
             stages.dialogue.memory = running.dialogue.memory  # what was said since `prepare` stays
         if stages.transcriber is not None and stages.transcriber is running.transcriber:
             stages.transcriber.understands = stages.dialogue.knows_word_for_word
+            stages.transcriber.intent = stages.dialogue.matcher.intent
         self.pipeline.replace_stages(stages, changes.turn)
         if running.voice is not stages.voice:
             running.voice.close()

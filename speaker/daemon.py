@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
-from .assembly import Assembly, Changes, make_sink
+from .assembly import Assembly, Changes
 from .audio import LiveSource, RawSource, WavSource
 from .config import Settings
 from .events import ErrorCode, EventBus, EventType, JsonlWriter
@@ -33,13 +33,13 @@ class RunOptions:
     realtime: bool = False
     output: str | None = None
     events_jsonl: str | None = None
-    room: float | None = None  # tests: a simulated room feeds the answers back into the input, this many dB louder than the voice
 
 
 class Daemon:
-    """`source`, if given, is heard instead of what the options name (a test's own audio)."""
+    """`source` and `sink`, if given, are heard and played to instead of what the options name
+    (a test's own microphone and loudspeaker, e.g. speaker.testing.room's)."""
 
-    def __init__(self, options: RunOptions, source=None):
+    def __init__(self, options: RunOptions, source=None, sink=None):
         self.options = options
         self.settings = self._load_settings()
         self.bus = EventBus(self.settings.device_id)
@@ -49,6 +49,7 @@ class Daemon:
         self.service = Service(self.bus)
         self.stopping = threading.Event()
         self.source = source
+        self.sink = sink
         self.assembly: Assembly | None = None
         self._reload_asked = threading.Event()
         self._last_asked = 0.0
@@ -81,14 +82,8 @@ class Daemon:
         log.info("loading models (%s)", settings.language)
         self.service.status(f"loading models ({settings.language})")
         live = self.source.live if self.source is not None else self.options.input is None
-        sink = None
-        if self.options.room is not None:  # a simulated room (tests, benchmarks): it hears the speaker's own voice
-            from .room import Room
-
-            room = Room(self.source, make_sink(settings, self.options.output, self.report), echo_db=self.options.room)
-            self.source, sink = room.source, room.sink
         self.assembly = Assembly(settings, self.bus, self.options.output, clock=time.monotonic if live else None,
-                                 on_reload=self.reload, report=self.report, sink=sink)
+                                 on_reload=self.reload, report=self.report, sink=self.sink)
         if self.options.input == "-":
             self.source = RawSource(sys.stdin.buffer)
         elif self.source is None:

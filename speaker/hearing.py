@@ -1,7 +1,9 @@
 """Hearing: one utterance, from the moment the speaker listens to the text of what was said.
 
-The endpointer tells when speech starts and ends; the recogniser hears it from a moment before it
-starts (leading silence only confuses it) and gives partial results as it goes.
+The endpointer tells when speech starts and ends (sooner once the recogniser has heard a whole known
+sentence); the recogniser hears it from a moment before it starts (leading silence only confuses it)
+and gives partial results as it goes. Its free recognition finishes on a worker: `text(timeout)`
+never waits longer than it is told.
 """
 
 from __future__ import annotations
@@ -33,13 +35,19 @@ class Hearing:
         """One frame: what the endpointer makes of it, and the recogniser's new partial text, if any."""
         heard = self.endpointer.process(frame)
         if self.recognizing:
-            return heard, self.transcriber.accept(frame)
+            partial = self.transcriber.accept(frame)
+            self.endpointer.complete = self.transcriber.complete  # a known sentence ends sooner
+            return heard, partial
         self._before_speech = [*self._before_speech[1 - PREROLL_FRAMES:], frame]
         if heard is not Heard.WAITING:
             self.transcriber.start(self._before_speech)
             self.recognizing = True
         return heard, None
 
-    def text(self) -> str:
-        """What was said (the end of speech was heard, or the input ended)."""
-        return self.transcriber.finish()
+    def end(self) -> None:
+        """The end of speech was heard, or the input ended."""
+        self.transcriber.end()
+
+    def text(self, timeout: float | None = 0.0) -> str | None:
+        """What was said, once known (None: not within `timeout` seconds; None waits for it)."""
+        return self.transcriber.result(timeout)

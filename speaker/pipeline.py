@@ -9,8 +9,9 @@ during it, and the speaker's own voice never reaches the wake word.
 
 Beside it: `Playback` (playback.py) hands the sink each sentence as the one before it starts;
 `Announcements` (announcements.py) holds what waits to be said; the `Interpreter` (interpreter.py)
-carries out commands. Recognition of free text (stt.py `finish`) still runs on this thread, after
-the end of speech.
+carries out commands. The pipeline's thread only hands frames to the recognisers: free recognition
+runs on its own worker (stt.py `FreePass`) while the user speaks, and the pipeline asks whether its
+result is ready without waiting for it, so a stop, a wake word or a command acts at any moment.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class Pipeline:
         self._hearing: Hearing | None = None  # while listening
         self._follow_up = False  # the answer being spoken asked a question
         self._following_up = False  # listening for the reply to it
+        self._recognising = False  # the user stopped talking; what they said is not known yet
         self._due_checked = -1
         if stages.missing_model:
             log.error(stages.missing_model)
@@ -159,6 +161,8 @@ class Pipeline:
                 self._guarded(self._think)
             else:
                 self.end_turn()
+        if self._recognising and self.state is State.THINKING:
+            self._guarded(self._recognised, True)
         while self.playback.speech is not None or self.announcements:
             if self.playback.speech is None:
                 self._guarded(self._say_next_announcement)
@@ -180,11 +184,13 @@ class Pipeline:
 
     def start_listening(self, follow_up: bool = False) -> None:
         self._following_up = follow_up
+        self._recognising = False
         self._hearing = Hearing(self.stages.endpointer, self.stages.transcriber)
         self._hearing.start(self.settings.follow_up_seconds if follow_up else None)
         self.set_state(State.LISTENING, **({"follow_up": True} if follow_up else {}))
 
     def end_turn(self) -> None:
+        self._recognising = False
         self.playback.drop()
         self._follow_up = False
         self.stages.wake.resume()
@@ -209,6 +215,8 @@ class Pipeline:
 
     def _housekeeping(self) -> None:
         self.interpreter.run_waiting()
+        if self._recognising and self.state is State.THINKING:
+            self._recognised()
         if self.playback.speech is not None:
             self._keep_speaking()
         if int(self.now) != self._due_checked:
@@ -241,10 +249,15 @@ class Pipeline:
         frame = echo.process(frame)
         detection = self.stages.wake.process(frame)
         barge_in = self.stages.barge_in
-        if self.state is State.SPEAKING and barge_in is not None:
+        speaking = self.state is State.SPEAKING
+        if barge_in is not None and (speaking or (echo.playing and self.state in RESTING)):
+            # The answer may have ended while its echo is still on its way (a sound server, a
+            # device's buffer): its guards hold until the echo of the last sample played has come.
             interruption = barge_in.hear(frame, echo.reference, detection, echo.echo_below_db if echo.measures else None)
-            if interruption is not None:
+            if interruption is not None and speaking:
                 self._interrupt(interruption)
+            elif interruption is not None and interruption.wake is not None:
+                self._wake(interruption.wake)
             return
         if barge_in is not None:
             barge_in.rest()
@@ -254,9 +267,10 @@ class Pipeline:
             self._listen(frame)
 
     def _may_wake(self) -> bool:
-        """Without barge-in, a wake word counts when idle, while a reply is awaited, and during an
-        announcement (which it cuts): announcements never keep the user from their turn."""
-        return self.state in (State.IDLE, State.THINKING) or self.playback.announcing
+        """Without barge-in, a wake word counts when idle, while listening (it starts over, also when
+        an answer to a question was awaited), while a reply is awaited, and during an announcement
+        (which it cuts): announcements never keep the user from their turn."""
+        return self.state in (State.IDLE, State.LISTENING, State.THINKING) or self.playback.announcing
 
     def _interrupt(self, interruption: Interruption) -> None:
         """The user talked over the answer: the wake word cuts it and listens at once; a stop word stops it."""
@@ -299,9 +313,21 @@ class Pipeline:
             self._answer(self.stages.dialogue.line("no_speech"))
 
     def _think(self) -> None:
+        """The user stopped talking. Free recognition finishes on its worker while the pipeline goes on
+        hearing (a wake word, a stop, a command act at once); the answer starts once the text is known.
+        With a file for input no time passes meanwhile: it waits."""
         self._heard_end_at = time.monotonic()
         self.set_state(State.THINKING)
-        text = self._hearing.text()
+        self._hearing.end()
+        self._recognising = True
+        self._recognised(wait=self._file_time)
+
+    def _recognised(self, wait: bool = False) -> None:
+        """Answer what was said, if recognition has finished (or, `wait`, once it has)."""
+        text = self._hearing.text(None if wait else 0.0)
+        if text is None:
+            return
+        self._recognising = False
         self.bus.emit(EventType.TRANSCRIPT, self.turn, text=text, final=True)
         reply = self.stages.dialogue.reply(text)
         self.bus.emit(EventType.INTENT, self.turn, name=reply.intent, slots=reply.slots)

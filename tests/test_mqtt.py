@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from conftest import ROOT, SPEAKER, Mosquitto, free_port, recording, room, speech
+from conftest import ROOT, SPEAKER, Mosquitto, free_port, recording, room, speaker_env, speech
 from speaker import commands
 from speaker.commands import Command, CommandName
 from speaker.config import DeviceSettings, MqttSettings, Settings
@@ -181,7 +181,8 @@ class Daemon:
         self.proc = subprocess.Popen([*SPEAKER, "run", "--config", str(self.conf), "--input", "-",
                                       "--events-jsonl", str(self.jsonl),
                                       *(["--output", str(self.output)] if output else [])],
-                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.log)
+                                     cwd=ROOT, env=speaker_env(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     stderr=self.log)
         self.pending: queue.Queue = queue.Queue()
         self.running = True
         self.feeder = threading.Thread(target=self._feed, daemon=True)

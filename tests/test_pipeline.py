@@ -581,3 +581,83 @@ def test_stop_the_button_a_wake_word_or_mute_close_a_slow_stream_at_once(streami
     assert pipeline.state.value == state and stream.closed.is_set()  # the turn ended at the next step
     assert stream.ended.wait(1.0)  # and the stream with it
     assert pipeline.sink.told().count("play") == 0
+
+
+class HeldDecoder:
+    """The real free decoder, whose end of an utterance waits until released: free recognition as
+    slow as it may be on a Pi, for as long as a test needs."""
+
+    def __init__(self, decoder):
+        self.decoder, self.released = decoder, threading.Event()
+
+    def start(self):
+        self.decoder.start()
+
+    def accept(self, data):
+        self.decoder.accept(data)
+
+    def finish(self):
+        self.released.wait(30)
+        return self.decoder.finish()
+
+
+@pytest.fixture
+def slow_free(korean_stages):
+    """A live pipeline (wall clock) whose free recognition does not finish until released."""
+    free_pass = korean_stages.transcriber.free_pass
+    held = free_pass._decoder = HeldDecoder(free_pass._decoder)
+    try:
+        yield from driven(korean_stages, clock=time.monotonic)
+    finally:
+        held.released.set()
+        free_pass._decoder = held.decoder
+
+
+def live_feed(pipeline, samples):
+    """Frames in as a live microphone gives them (each step must return promptly)."""
+    for frame in frames_of(samples):
+        promptly(lambda: pipeline.process(frame), timeout=2.0)
+
+
+@pytest.mark.parametrize("moment", ["listening", "recognising"])
+@pytest.mark.parametrize("action", ["stop", "wake word", "volume"])
+def test_a_stop_a_wake_word_or_a_command_acts_at_once_while_listening_or_recognising(slow_free, hey_jarvis,
+                                                                                   moment, action):
+    """Free recognition never holds the pipeline's thread: whether the user is still talking or has
+    stopped and is waiting for recognition, the next step carries out a stop, a wake word (a new turn)
+    or an MQTT command. (While the answer is being thought of: test_stop_the_button_... above.)"""
+    pipeline, events, feed = slow_free
+    said = speech("오늘 저녁에 친구를 만나기로 했어요", "ko+f3")
+    pipeline.submit("listen")
+    if moment == "listening":
+        live_feed(pipeline, recording(0.3, said[: len(said) // 2]))
+        assert pipeline.state.value == "listening"
+    else:
+        live_feed(pipeline, recording(0.3, said, 0.8))
+        assert pipeline.state.value == "thinking" and "intent" not in kinds(events)  # recognition still runs
+    turn = pipeline.turn
+    if action == "wake word":
+        live_feed(pipeline, recording(hey_jarvis, 0.2))  # straight after the words: no pause ends the sentence
+        assert kinds(events).count("wake") == 1 and pipeline.state.value == "listening" and pipeline.turn != turn
+    else:
+        pipeline.submit(action, {"level": 40} if action == "volume" else None)
+        promptly(pipeline.tick, timeout=2.0)
+        if action == "stop":
+            assert pipeline.state.value == "idle" and pipeline.turn is None
+        else:
+            assert pipeline.playback.volume == 40 and pipeline.state.value == moment.replace("recognising", "thinking")
+    slow_free[0].stages.transcriber.free_pass._decoder.released.set()
+    for _ in range(10):
+        promptly(lambda: pipeline.process(QUIET), timeout=2.0)
+    assert "intent" not in kinds(events) or action == "volume"  # a cut turn's text is never answered
+
+
+def test_a_wake_word_while_waiting_for_the_answer_to_a_question_starts_a_new_turn(companion, hey_jarvis):
+    """After a question the speaker listens without the wake word; "hey jarvis, ..." then is a new
+    request, not the answer (it was heard as a greeting, and the request lost)."""
+    pipeline, events, feed = companion
+    feed(recording(1.0, hey_jarvis, 0.7, speech("어떻게 지내", "ko+f3"), 4.0))
+    assert pipeline.state.value == "listening" and events[-1].get("follow_up")
+    feed(recording(0.3, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 4.0))
+    assert [e["name"] for e in events if e["type"] == "intent"] == ["SpeakerHowAreYou", "HassGetCurrentTime"]
+    assert kinds(events).count("wake") == 2
