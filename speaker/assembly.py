@@ -42,10 +42,11 @@ def make_sink(settings: Settings, output: str | None, report: Callable[..., None
     return DeviceSink(settings.audio.output_device, settings.audio.output_command, report)
 
 
-def load_stages(settings: Settings, wall_clock: Callable[[], datetime] = datetime.now) -> Stages:
-    """Load and warm every model once. A missing wake-word or voice model raises ModelMissing;
-    a missing speech model leaves the speaker able to wake and say what is missing."""
-    wake = WakeDetector(settings.wake)
+def load_stages(settings: Settings, wall_clock: Callable[[], datetime] = datetime.now,
+                wake: WakeDetector | None = None) -> Stages:
+    """Load and warm every model once (the wake detector: unless given). A missing wake-word or voice
+    model raises ModelMissing; a missing speech model leaves the speaker able to wake and say what is missing."""
+    wake = wake or WakeDetector(settings.wake)
     dialogue, transcriber, voice, missing = speech_stages(settings, None, SPEECH_SECTIONS, wall_clock)
     return Stages(wake=wake, endpointer=Endpointer(settings.listen), transcriber=transcriber, dialogue=dialogue,
                   voice=voice, missing_model=missing, echo=EchoCanceller(settings.echo),

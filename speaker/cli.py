@@ -222,7 +222,7 @@ def cmd_check_config(args) -> int:
         problems += e.problems
     for name in settings.wake.models:
         try:
-            wake.model_path(name)
+            wake.model_path(name, settings.wake.engine)
         except ModelMissing as e:
             problems.append(str(e))
     engines = []

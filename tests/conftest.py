@@ -49,6 +49,23 @@ def natural_speech(text: str, length_scale: float = 1.0) -> np.ndarray:
     return resample(samples, voice.config.sample_rate, SAMPLE_RATE)
 
 
+def plain_openwakeword(name: str = "hey_jarvis"):
+    """openWakeWord's own Model, as its README shows it, on LiteRT (its `tflite_runtime` import mapped
+    to ai-edge-litert): what speaker's detector is compared with."""
+    import ai_edge_litert
+    import ai_edge_litert.interpreter
+
+    sys.modules.setdefault("tflite_runtime", ai_edge_litert)
+    sys.modules.setdefault("tflite_runtime.interpreter", ai_edge_litert.interpreter)
+    from openwakeword.model import Model
+
+    from speaker.wake import model_path
+
+    path = model_path(name)
+    return Model(wakeword_models=[str(path)], melspec_model_path=str(path.parent / "melspectrogram.tflite"),
+                 embedding_model_path=str(path.parent / "embedding_model.tflite"), inference_framework="tflite")
+
+
 def room(seconds: float, seed: int = 0) -> np.ndarray:
     """A quiet room: faint noise, as a real microphone hears between words."""
     rng = np.random.default_rng(seed)
