@@ -1,16 +1,8 @@
 """Events: what the speaker tells the rest of the world, and the in-process bus that carries them.
 
-An event is a plain JSON object with at least `type`, `ts` (unix seconds), `device` and `turn`.
-Types (EventType) and their extra fields:
-  state       state (State), muted (true while the microphone is muted, whatever the state)
-  wake        wake_word, score
-  transcript  text, final
-  intent      name, slots
-  response    text
-  error       code (ErrorCode), message
-  volume      level
-  reloaded    config
-  timer       kind, name, seconds / at
+An event is a plain JSON object with at least `type`, `ts` (unix seconds), `device` and `turn`, and
+the fields its type declares in FIELDS (the bus refuses any other: a typo is a failing test, not a
+silent key nobody reads).
 The JSONL writer, the log, MQTT, the status light and systemd's status all subscribe to the bus;
 no stage calls them. Every event is made encodable as it is emitted (`clean`), so no listener
 can fail on what a stranger sent.
@@ -47,6 +39,35 @@ class EventType(enum.StrEnum):
     BARGE_IN = "barge_in"
     MICROPHONE_RESTORED = "microphone_restored"
     DEVICE = "device"
+
+
+FIELDS: dict[EventType, tuple[frozenset[str], frozenset[str]]] = {  # type: (always there, sometimes there)
+    EventType.STATE: (frozenset({"state"}), frozenset({"muted", "follow_up", "latency_ms", "reason"})),
+    EventType.WAKE: (frozenset({"wake_word", "score"}), frozenset()),
+    EventType.TRANSCRIPT: (frozenset({"text", "final"}), frozenset()),
+    EventType.INTENT: (frozenset({"name", "slots"}), frozenset()),
+    EventType.RESPONSE: (frozenset({"text", "final"}), frozenset()),
+    EventType.ERROR: (frozenset({"code", "message"}), frozenset({"exit_status"})),
+    EventType.VOLUME: (frozenset({"level"}), frozenset()),
+    EventType.RELOADED: (frozenset({"config", "applied", "restart_needed", "refused"}), frozenset()),
+    EventType.TIMER: (frozenset({"kind", "name"}), frozenset({"seconds", "at"})),
+    EventType.BARGE_IN: (frozenset({"word"}), frozenset()),
+    EventType.MICROPHONE_RESTORED: (frozenset({"message"}), frozenset()),
+    EventType.DEVICE: (frozenset({"name", "on"}), frozenset()),  # a home device switched (`name`, `on`)
+}
+
+
+def check_fields(type: str, fields: dict) -> EventType:
+    """The event type, if `fields` are what it declares; ValueError if not."""
+    try:
+        kind = EventType(type)
+    except ValueError:
+        raise ValueError(f"no such event type: {type!r}") from None
+    always, sometimes = FIELDS[kind]
+    if not always <= fields.keys() <= always | sometimes:
+        raise ValueError(f"a {kind} event has {sorted(always)} (and maybe {sorted(sometimes)}), "
+                         f"not {sorted(fields)}")
+    return kind
 
 
 class State(enum.StrEnum):
@@ -131,6 +152,7 @@ class EventBus:
         self._listeners = [existing for existing in self._listeners if existing is not listener]
 
     def emit(self, type: str, turn: str | None = None, **fields) -> Event:
+        check_fields(type, fields)
         event = clean({"type": str(type), "ts": round(time.time(), 3), "device": self.device, "turn": turn,
                        **fields})
         for listener in self._listeners:

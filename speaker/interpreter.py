@@ -143,4 +143,4 @@ class Interpreter:
     def switch(self, device: str, on: bool) -> None:
         """A device of the home to turn on or off: told as an event (the MQTT link carries it out)."""
         p = self._pipeline
-        p.bus.emit(EventType.DEVICE, p.turn, device=device, on=on)
+        p.bus.emit(EventType.DEVICE, p.turn, name=device, on=on)

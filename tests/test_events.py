@@ -19,7 +19,7 @@ def conversation(bus: EventBus) -> None:
         reply = dialogue.reply(said)
         bus.emit("transcript", "t", text=said, final=True)
         bus.emit("intent", "t", name=reply.intent, slots=reply.slots)
-        bus.emit("response", "t", text=reply.text)
+        bus.emit("response", "t", text=reply.text, final=True)
     bus.emit("timer", "t", kind="timer", name="pasta", seconds=600)
 
 
@@ -48,10 +48,10 @@ def test_every_event_is_written_whatever_it_carries(tmp_path, caplog):
         bus.subscribe(EventLog(True))
         with caplog.at_level(logging.INFO, logger="speaker.events"):
             sent = bus.emit("error", code="bad_command", message="say: say does not take '\ud800'",
-                            extra={"\udfff": [float("nan"), float("inf"), (1, 2)]})
+                            exit_status={"\udfff": [float("nan"), float("inf"), (1, 2)]})
     written = json.loads(path.read_text(encoding="utf-8"))
     assert written == sent and written["message"] == "say: say does not take '\ufffd'"
-    assert written["extra"] == {"\ufffd": [None, None, [1, 2]]}
+    assert written["exit_status"] == {"\ufffd": [None, None, [1, 2]]}
     assert not [r for r in caplog.records if r.name == "speaker.events" and r.levelno >= logging.ERROR]
 
 
@@ -86,3 +86,19 @@ def test_every_event_type_and_error_code_sent_is_declared_in_one_place():
     assert codes <= set(ErrorCode), codes - set(ErrorCode)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert all(f"`{code}`" in readme for code in ErrorCode), [c for c in ErrorCode if f"`{c}`" not in readme]
+
+
+@pytest.mark.parametrize("type, fields", [
+    ("state", {}),  # a state event without its state
+    ("wake", {"wake_word": "hey_jarvis", "score": 0.9, "scor": 1}),  # a misspelt field
+    ("device", {"device": "lamp", "on": True}),  # `device` is the envelope's: the home device is `name`
+    ("weather", {"sunny": True}),  # no such event
+])
+def test_the_bus_refuses_an_event_that_is_not_what_its_type_declares(type, fields):
+    bus = EventBus("kitchen")
+    heard = []
+    bus.subscribe(heard.append)
+    with pytest.raises(ValueError):
+        bus.emit(type, **fields)
+    assert heard == []
+    assert bus.emit(EventType.DEVICE, name="lamp", on=True)["device"] == "kitchen"

@@ -213,7 +213,7 @@ def test_each_state_shows_its_own_colour_on_an_rgb_led(panel):
 def test_a_timer_flashes_the_light_then_it_shows_the_state_again(panel):
     bus, _ = panel(led_pins=[LED])
     bus.emit("state", state="listening")
-    bus.emit("timer", name="tea", seconds=180)
+    bus.emit("timer", kind="timer", name="tea", seconds=180)
     flash = watch_until(LED, lambda seen: rises(seen) >= 2, timeout=TIMER_SECONDS)  # quick, bright flashes
     assert set(flash) <= {0, 1}
     settles(LED, 1)  # listening again
@@ -222,14 +222,14 @@ def test_a_timer_flashes_the_light_then_it_shows_the_state_again(panel):
 def test_a_timer_flashes_white_on_an_rgb_led_even_when_idle(panel):
     bus, _ = panel(led_pins=[RED, GREEN, BLUE])
     bus.emit("state", state="idle")
-    bus.emit("timer")
+    bus.emit("timer", kind="timer", name=None, seconds=60)
     watch_until((RED, GREEN, BLUE), lambda seen: (1, 1, 1) in seen, timeout=TIMER_SECONDS)
     settles((RED, GREEN, BLUE), (0, 0, 0))
 
 
 def test_a_state_change_during_a_flash_shows_once_the_flash_is_over(panel):
     bus, _ = panel(led_pins=[LED])
-    bus.emit("timer")
+    bus.emit("timer", kind="timer", name=None, seconds=60)
     bus.emit("state", state="listening")
     started = time.monotonic()
     watch_until(LED, lambda seen: 0 in seen, timeout=TIMER_SECONDS)  # still flashing, not listening yet

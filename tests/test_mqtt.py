@@ -461,7 +461,7 @@ def test_text_stays_off_the_retained_topics_unless_asked(broker, listener):
         home = Home(broker.url, device=device, retain_transcripts=retain)
         try:
             home.bus.emit("transcript", "t", text="내 이름은 민수야", final=True)
-            home.bus.emit("response", "t", text=long)
+            home.bus.emit("response", "t", text=long, final=True)
             _, heard, was_retained = listener.wait_for(lambda t, p: t == f"speaker/{device}/transcript" and p)
             assert heard.decode() == "내 이름은 민수야" and not was_retained
             _, answer, _ = listener.wait_for(lambda t, p: t == f"speaker/{device}/response" and p)
@@ -488,9 +488,9 @@ def test_a_device_event_publishes_the_device_payload(broker, listener):
     lamp = DeviceSettings(names=("lamp", "램프"), topic="zigbee2mqtt/lamp/set")
     home = Home(broker.url, devices=(lamp,))
     try:
-        home.bus.emit(EventType.DEVICE, device="램프", on=True)
-        home.bus.emit(EventType.DEVICE, device="garage", on=True)  # not configured: nothing
-        home.bus.emit(EventType.DEVICE, device="lamp", on=False)
+        home.bus.emit(EventType.DEVICE, name="램프", on=True)
+        home.bus.emit(EventType.DEVICE, name="garage", on=True)  # not configured: nothing
+        home.bus.emit(EventType.DEVICE, name="lamp", on=False)
         _, on, _ = listener.wait_for(lambda t, p: t == "zigbee2mqtt/lamp/set")
         _, off, _ = listener.wait_for(lambda t, p: t == "zigbee2mqtt/lamp/set")
         assert (json.loads(on), json.loads(off)) == ({"state": "ON"}, {"state": "OFF"})

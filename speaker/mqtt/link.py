@@ -150,10 +150,10 @@ class MqttLink:
         """A device of the home to turn on or off (a `device` event: the user asked by voice, or a
         `switch` command): publish the configured payload of the device named."""
         for device in self.settings.devices:
-            if event["device"] in device.names:
+            if event["name"] in device.names:
                 self._publish(device.topic, device.on if event["on"] else device.off)
                 return
-        log.warning("MQTT: no [[mqtt.devices]] entry is called %r", event["device"])
+        log.warning("MQTT: no [[mqtt.devices]] entry is called %r", event["name"])
 
     # -- connection ---------------------------------------------------------------------------
 
