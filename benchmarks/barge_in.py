@@ -34,6 +34,7 @@ from speaker.dialogue import Dialogue  # noqa: E402
 from speaker.echo import EchoCanceller  # noqa: E402
 from speaker.endpoint import Endpointer  # noqa: E402
 from speaker.events import EventBus  # noqa: E402
+from speaker.assembly import barge_in_for  # noqa: E402
 from speaker.pipeline import Pipeline, Stages  # noqa: E402
 from speaker.room import Room  # noqa: E402
 from speaker.stt import Transcriber  # noqa: E402
@@ -91,9 +92,9 @@ class Scene:
     def __init__(self, language: str, echo: EchoSettings, transcriber, dialogue):
         settings = dataclasses.replace(Settings(language=language), echo=echo)
         wake = WakeDetector(settings.wake)
-        self.stages = Stages(wake, Endpointer(settings.listen), transcriber, dialogue, Voice(settings.voice, language),
-                             echo=EchoCanceller(settings.echo),
-                             barge_in=Stages.barge_in_for(settings, language, wake, transcriber))
+        self.stages = Stages(wake=wake, endpointer=Endpointer(settings.listen), transcriber=transcriber,
+                             dialogue=dialogue, voice=Voice(settings.voice, language), echo=EchoCanceller(settings.echo),
+                             barge_in=barge_in_for(settings, wake, transcriber))
         self.language = language
         self.cpu = 0.0
         self.speaking_frames = 0
@@ -111,7 +112,7 @@ class Scene:
         self.stops: list[int] = []
         stop = the_room.sink.stop
         the_room.sink.stop = lambda: (self.stops.append(the_room.now), stop())
-        pipeline = Pipeline(self.stages, bus, the_room.sink)
+        pipeline = Pipeline(stages=self.stages, bus=bus, sink=the_room.sink)
         pipeline.start()
         pipeline.submit("say", {"text": say})
         for frame in the_room.source:
@@ -236,10 +237,11 @@ def quiet_room_cpu(echo: EchoSettings) -> tuple[float, float]:
         runs = []
         for _ in range(3):
             wake = WakeDetector(settings.wake)
-            stages = Stages(wake, Endpointer(settings.listen), None, dialogue, Voice(settings.voice, "en"),
+            stages = Stages(wake=wake, endpointer=Endpointer(settings.listen), transcriber=None, dialogue=dialogue,
+                            voice=Voice(settings.voice, "en"),
                             echo=EchoCanceller(echo if with_echo else EchoSettings(canceller="off")),
-                            barge_in=Stages.barge_in_for(settings, "en", wake, None) if with_echo else None)
-            pipeline = Pipeline(stages, EventBus("bench"), NoSink())
+                            barge_in=barge_in_for(settings, wake, None) if with_echo else None)
+            pipeline = Pipeline(stages=stages, bus=EventBus("bench"), sink=NoSink())
             pipeline.start()
             start = time.process_time()
             for frame in frames_of(samples):

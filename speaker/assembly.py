@@ -12,16 +12,19 @@ import dataclasses
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable
 
 from . import speech
-from .audio import DeviceSink, WavSink
+from .audio import AudioClock, DeviceSink, WavSink
+from .barge_in import BargeIn
 from .config import ConfigError, ModelMissing, Settings
 from .dialogue import Dialogue
 from .echo import EchoCanceller
 from .endpoint import Endpointer
 from .events import ErrorCode, EventBus, EventLog, EventType
-from .pipeline import RESTING, Pipeline, Stages
+from .pipeline import RESTING, Pipeline, Stages, TurnSettings
+from .stop_words import StopWords
 from .stt import Transcriber
 from .voice import Voice
 from .wake import WakeDetector
@@ -39,6 +42,57 @@ def make_sink(settings: Settings, output: str | None, report: Callable[..., None
     return DeviceSink(settings.audio.output_device, settings.audio.output_command, report)
 
 
+def load_stages(settings: Settings, wall_clock: Callable[[], datetime] = datetime.now) -> Stages:
+    """Load and warm every model once. A missing wake-word or voice model raises ModelMissing;
+    a missing speech model leaves the speaker able to wake and say what is missing."""
+    wake = WakeDetector(settings.wake)
+    dialogue, transcriber, voice, missing = speech_stages(settings, None, SPEECH_SECTIONS, wall_clock)
+    return Stages(wake=wake, endpointer=Endpointer(settings.listen), transcriber=transcriber, dialogue=dialogue,
+                  voice=voice, missing_model=missing, echo=EchoCanceller(settings.echo),
+                  barge_in=barge_in_for(settings, wake, transcriber))
+
+
+def speech_stages(new: Settings, running: Stages | None, speech: set[str],
+                  wall_clock: Callable[[], datetime] = datetime.now) -> tuple:
+    """The dialogue, recogniser, voice and missing model's message for `new`, reusing the `running`
+    ones where nothing they hang on (`speech`: the sections that changed) changed."""
+    language = new.language
+    dialogue = running.dialogue if running else None
+    if dialogue is None or speech & {"language", "persona", "llm", "mqtt.devices"}:
+        dialogue = Dialogue.from_settings(new, language, clock=wall_clock)
+    transcriber, missing = (running.transcriber, running.missing_model) if running else (None, "")
+    if (running is None or speech & {"language", "stt"}
+            or (dialogue is not running.dialogue and dialogue.phrases() != running.dialogue.phrases())):
+        try:
+            transcriber, missing = Transcriber(new, language, dialogue.phrases(), dialogue.knows_word_for_word,
+                                               intent=dialogue.matcher.intent), ""
+        except ModelMissing as e:
+            transcriber, missing = None, str(e)
+    voice = running.voice if running else None
+    if voice is None or speech & {"language", "persona", "voice"}:
+        voice = Voice(dialogue.persona.voice_settings(new.voice), language)
+    return dialogue, transcriber, voice, missing
+
+
+def barge_in_for(settings: Settings, wake: WakeDetector, transcriber: Transcriber | None) -> BargeIn | None:
+    """The wake word and stop words heard over the answer; Korean stop words share the speech model."""
+    if not (settings.echo.barge_in or settings.echo.stop_words):
+        return None
+    wake = wake if settings.echo.barge_in else None
+    if not settings.echo.stop_words or (settings.language == "ko" and transcriber is None):
+        return BargeIn(wake, settings.wake, None)
+    model = transcriber.vosk_model if transcriber is not None else None
+    other_words = transcriber.grammar if transcriber is not None else []
+    return BargeIn(wake, settings.wake, StopWords(settings.language, model, other_words))
+
+
+def turn_settings(settings: Settings, stages: Stages) -> TurnSettings:
+    """The pipeline's own settings: the answers' follow-up window, the voice's chimes, the announcements."""
+    voice = stages.voice.settings
+    return TurnSettings(follow_up_seconds=settings.listen.follow_up_seconds, wake_chime=voice.wake_chime,
+                        done_chime=voice.done_chime, announce=settings.announce)
+
+
 def changed_sections(old: Settings, new: Settings) -> set[str]:
     """The top-level settings (sections and keys such as `device_id`) that differ."""
     return {f.name for f in dataclasses.fields(Settings) if getattr(old, f.name) != getattr(new, f.name)}
@@ -51,6 +105,7 @@ class Changes:
 
     settings: Settings
     stages: Stages
+    turn: TurnSettings
     applied: list[str] = field(default_factory=list)
     restart: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
@@ -78,9 +133,12 @@ class Assembly:
         bus.subscribe(self.log)
         self.mqtt = self.gpio = None
         self._handovers: list[threading.Thread] = []  # old MQTT links saying goodbye
-        stages = stages or Stages.load(settings, settings.language)
+        clock = clock or AudioClock()
+        self._wall_clock = clock.wall if isinstance(clock, AudioClock) else datetime.now
+        stages = stages or load_stages(settings, self._wall_clock)
         self.sink = sink or make_sink(settings, output, self.report)
-        self.pipeline = Pipeline(stages, bus, self.sink, clock=clock, on_reload=on_reload, on_switch=self._switch)
+        self.pipeline = Pipeline(stages=stages, bus=bus, sink=self.sink, settings=turn_settings(settings, stages),
+                                 clock=clock, on_reload=on_reload)
         try:
             self.mqtt = self._mqtt(settings)
             self.gpio = self._gpio(settings)
@@ -94,11 +152,6 @@ class Assembly:
         from .mqtt import MqttLink
 
         return MqttLink(settings, self.bus, self.submit, self.pipeline.yield_turn, self.pipeline.stages.wake.names)
-
-    def _switch(self, command) -> None:
-        """A device to turn on or off, asked for by voice: the MQTT link of the moment publishes it."""
-        if self.mqtt is not None:
-            self.mqtt.obey(command)
 
     def _gpio(self, settings: Settings):
         if not (settings.gpio.pins() or settings.gpio.mute_survives_restart):
@@ -146,7 +199,7 @@ class Assembly:
             speech.add("mqtt.devices")
         if speech:
             try:
-                dialogue, transcriber, voice, missing = self._speech(new, running, speech)
+                dialogue, transcriber, voice, missing = speech_stages(new, running, speech, self._wall_clock)
             except (ConfigError, ModelMissing) as e:
                 message = str(e).replace("\n", "; ")
                 refused.update(dict.fromkeys(sorted(speech), message))
@@ -159,31 +212,14 @@ class Assembly:
         echo = running.echo if settings.echo == old.echo else EchoCanceller(settings.echo)  # keeps what it learnt
         barge_in = running.barge_in
         if {"echo", "wake", "language", "stt"} & changed_sections(old, settings):
-            barge_in = Stages.barge_in_for(settings, settings.language, wake, transcriber)
-        stages = Stages(wake, endpointer, transcriber, dialogue, voice, missing, settings.announce, echo, barge_in)
-        return Changes(settings, stages, applied, restart, refused)
+            barge_in = barge_in_for(settings, wake, transcriber)
+        stages = Stages(wake=wake, endpointer=endpointer, transcriber=transcriber, dialogue=dialogue, voice=voice,
+                        missing_model=missing, echo=echo, barge_in=barge_in)
+        return Changes(settings, stages, turn_settings(settings, stages), applied, restart, refused)
 
     @staticmethod
     def _only_input_changed(old: Settings, new: Settings) -> bool:
         return (old.audio.output_device, old.audio.output_command) == (new.audio.output_device, new.audio.output_command)
-
-    @staticmethod
-    def _speech(new: Settings, running: Stages, speech: set[str]) -> tuple:
-        """The dialogue, recogniser and voice for `new`, reusing the running ones where nothing they hang on changed."""
-        language = new.language
-        dialogue = running.dialogue
-        if speech & {"language", "persona", "llm", "mqtt.devices"}:
-            dialogue = Dialogue.from_settings(new, language)
-        transcriber, missing = running.transcriber, running.missing_model
-        if speech & {"language", "stt"} or (dialogue is not running.dialogue and dialogue.phrases() != running.dialogue.phrases()):
-            try:
-                transcriber, missing = Transcriber(new, language, dialogue.phrases(), dialogue.knows_word_for_word), ""
-            except ModelMissing as e:
-                transcriber, missing = None, str(e)
-        voice = running.voice
-        if speech & {"language", "persona", "voice"}:
-            voice = Voice(dialogue.persona.voice_settings(new.voice), language)
-        return dialogue, transcriber, voice, missing
 
     def apply(self, changes: Changes, config: str | None = None) -> None:
         """Switch to `changes` (on the pipeline's thread, while resting) and emit `reloaded`."""
@@ -193,7 +229,8 @@ class Assembly:
             stages.dialogue.memory = running.dialogue.memory  # what was said since `prepare` stays
         if stages.transcriber is not None and stages.transcriber is running.transcriber:
             stages.transcriber.understands = stages.dialogue.knows_word_for_word
-        self.pipeline.replace_stages(stages)
+            stages.transcriber.intent = stages.dialogue.matcher.intent
+        self.pipeline.replace_stages(stages, changes.turn)
         if running.voice is not stages.voice:
             running.voice.close()
         self.bus.device = new.device_id
@@ -204,7 +241,7 @@ class Assembly:
             self.bus.subscribe(self.log)
         if self._own_sink and not self._only_input_changed(old, new):
             previous, self.sink = self.sink, make_sink(new, None, self.report)
-            self.pipeline.use_sink(self.sink)
+            self.pipeline.playback.use_sink(self.sink)
             threading.Thread(target=previous.close, name="old-sink", daemon=True).start()
         if old.gpio != new.gpio:
             self._switch_gpio(old, new, changes)
@@ -245,7 +282,7 @@ class Assembly:
             self.bus.unsubscribe(previous)
         self.mqtt = link
         if self.mqtt is not None:
-            self.bus.emit(EventType.VOLUME, level=self.pipeline.volume)  # retained values for the new topics
+            self.bus.emit(EventType.VOLUME, level=self.pipeline.playback.volume)  # retained values for the new topics
             self.bus.emit(EventType.STATE, state=self.pipeline.state.value)
 
         def hand_over() -> None:

@@ -7,6 +7,7 @@ queue, so the pipeline never makes the microphone wait.
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import queue
@@ -18,6 +19,7 @@ import tempfile
 import threading
 import time
 import wave
+from datetime import datetime, timedelta
 from math import gcd
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
@@ -33,6 +35,25 @@ FRAME_BYTES = FRAME_SAMPLES * 2
 
 Reporter = Callable[..., None]
 """Called with (error code, message, **fields) when a device fails; the daemon turns it into an error event."""
+
+
+class AudioClock:
+    """Time counted in audio heard, for file input: a file runs as a live microphone would, and a
+    timer set in it goes off at its time in the file."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self._started = datetime.now()
+
+    def __call__(self) -> float:
+        return self.seconds
+
+    def advance(self, seconds: float) -> None:
+        self.seconds += seconds
+
+    def wall(self) -> datetime:
+        """The time of day in the file (the dialogue's clock)."""
+        return self._started + timedelta(seconds=self.seconds)
 
 
 class AudioError(Exception):
@@ -328,69 +349,214 @@ class WavSink:
 
 
 class DeviceSink:
-    """Plays answers on a sound device (or pipes them to a command) from a player thread,
-    so the pipeline hands over a chunk and goes straight back to listening."""
+    """Plays answers on a sound device (or pipes them to a command) from a player thread, so the
+    pipeline hands over a chunk and goes straight back to listening.
+
+    One stream stays open while chunks come (a PortAudio output stream, or one player process),
+    fed only LEAD_SECONDS ahead of the loudspeaker: the rest waits here, so a stop takes back all
+    but that lead, and the player process (killed) or the stream (aborted) drops what it held."""
+
+    LEAD_SECONDS = 0.1  # how far ahead of the loudspeaker the player is fed
+    BLOCK_SECONDS = 0.02  # handed to the player at a time
 
     def __init__(self, device: str, command: str, report: Reporter):
         self.device, self.command, self.report = device, command, report
-        self._chunks: queue.Queue = queue.Queue()
-        self._generation = 0  # bumped by stop(): chunks queued before it are dropped
-        self._player: subprocess.Popen | None = None
+        self._lock = threading.Condition()
+        self._chunks: collections.deque[tuple[np.ndarray, int]] = collections.deque()  # not yet handed to the player
+        self._generation = 0  # bumped by stop(): the player thread drops what it took before it
+        self._output: _PlayerOutput | None = None
+        self._ends_at = 0.0  # monotonic time when what the player was given has played (its own latency aside)
+        self._closing = False
         self._thread = threading.Thread(target=self._play_forever, name="player", daemon=True)
         self._thread.start()
 
     def play(self, samples: np.ndarray, rate: int) -> None:
-        self._chunks.put((self._generation, samples, rate))
+        with self._lock:
+            self._chunks.append((samples, rate))
+            self._lock.notify()
+
+    @property
+    def heard_until(self) -> float:
+        """Monotonic time by which everything handed over will have left the loudspeaker."""
+        with self._lock:
+            waiting = sum(len(samples) / rate for samples, rate in self._chunks)
+            output = self._output
+        latency = output.latency if output is not None else 0.0
+        return max(self._ends_at, time.monotonic()) + waiting + latency
 
     def stop(self) -> None:
-        """Cut the answer that is playing and drop the rest."""
-        self._generation += 1
-        player = self._player  # read once: the player thread clears it when the chunk ends
-        if player is not None:
-            try:
-                player.kill()
-            except OSError:
-                pass
-        if not self.command:
-            try:
-                import sounddevice
+        """Cut the answer that is playing and drop the rest: nothing more of it is heard."""
+        with self._lock:
+            self._generation += 1
+            self._chunks.clear()
+            output, self._output = self._output, None
+            self._ends_at = time.monotonic()
+        if output is not None:
+            output.abort()
 
-                sounddevice.stop()
-            except Exception:  # nothing playing, or no PortAudio at all
+    def close(self) -> None:
+        """Play what is still to be played, then close the player."""
+        with self._lock:
+            self._closing = True
+            self._lock.notify()
+        self._thread.join(timeout=120)
+
+    def _play_forever(self) -> None:
+        while (taken := self._next_block()) is not None:
+            block, rate, generation = taken
+            try:
+                self._write(block, rate, generation)
+            except Exception as e:
+                with self._lock:
+                    if generation != self._generation:  # stopped meanwhile: the player was cut on purpose
+                        continue
+                    output, self._output = self._output, None
+                    self._drop_chunk_of(rate)
+                if output is not None:
+                    output.abort()
+                log.warning("cannot play the answer: %s", e)
+                self.report("speaker_unavailable", f"cannot play the answer ({e})")
+        self._finish()
+
+    def _next_block(self) -> tuple[np.ndarray, int, int] | None:
+        """The next piece to hand to the player, once the player is within LEAD_SECONDS of the
+        loudspeaker; None when closing and everything was handed over."""
+        with self._lock:
+            while True:
+                if self._chunks:
+                    lead = self._ends_at - time.monotonic()
+                    if lead <= self.LEAD_SECONDS:
+                        samples, rate = self._chunks[0]
+                        n = max(1, int(rate * self.BLOCK_SECONDS))
+                        block, rest = samples[:n], samples[n:]
+                        if len(rest):
+                            self._chunks[0] = (rest, rate)
+                        else:
+                            self._chunks.popleft()
+                        return block, rate, self._generation
+                    self._lock.wait(lead - self.LEAD_SECONDS + 0.002)
+                elif self._closing:
+                    return None
+                else:
+                    self._lock.wait()
+
+    def _drop_chunk_of(self, rate: int) -> None:
+        """A player failed: the rest of the chunk it was playing goes too (the next one tries again)."""
+        if self._chunks and self._chunks[0][1] == rate:
+            self._chunks.popleft()
+
+    def _write(self, block: np.ndarray, rate: int, generation: int) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return
+            output = self._output
+        if output is not None and output.rate != rate:  # another voice: the stream is reopened at its rate
+            output.close()
+            output = None
+        if output is None:
+            output = _CommandOutput(self.command, rate) if self.command else _PortAudioOutput(self.device, rate)
+            with self._lock:
+                if generation != self._generation:
+                    stale = True
+                else:
+                    stale, self._output = False, output
+            if stale:
+                output.abort()
+                return
+        output.write(block)
+        with self._lock:
+            if generation == self._generation:
+                self._ends_at = max(self._ends_at, time.monotonic()) + len(block) / rate
+
+    def _finish(self) -> None:
+        with self._lock:
+            output, self._output = self._output, None
+        if output is None:
+            return
+        try:
+            output.close()
+        except Exception as e:
+            log.warning("cannot play the answer: %s", e)
+            self.report("speaker_unavailable", f"cannot play the answer ({e})")
+
+
+class _PlayerOutput:
+    """One open stream to the loudspeaker, at one rate."""
+
+    rate: int
+    latency = 0.0  # seconds from a write to the loudspeaker beyond the writer's lead, as far as it is known
+
+    def write(self, block: np.ndarray) -> None: ...
+
+    def abort(self) -> None:
+        """Drop what the player holds, at once."""
+
+    def close(self) -> None:
+        """Play what the player holds, then close."""
+
+
+class _CommandOutput(_PlayerOutput):
+    """A player command (pacat, aplay) reading raw s16le from its standard input."""
+
+    def __init__(self, command: str, rate: int):
+        self.command, self.rate = command, rate
+        self._proc = subprocess.Popen(shlex.split(command.format(rate=rate)), stdin=subprocess.PIPE,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def write(self, block: np.ndarray) -> None:
+        try:
+            self._proc.stdin.write(block.astype("<i2").tobytes())
+            self._proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            raise AudioError(f"{self.command!r} ended (exit status {self._proc.wait(timeout=5)})") from None
+
+    def abort(self) -> None:
+        _kill(self._proc)  # its buffer goes with it
+        self._close_pipe()
+
+    def close(self) -> None:
+        self._close_pipe()
+        self._check(self._proc.wait(timeout=120))
+
+    def _close_pipe(self) -> None:
+        try:
+            self._proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+    def _check(self, code: int) -> None:
+        if code != 0:
+            raise AudioError(f"{self.command!r} exited with {code}")
+
+
+class _PortAudioOutput(_PlayerOutput):
+    """A PortAudio output stream (sounddevice), fed with blocking writes."""
+
+    def __init__(self, device: str, rate: int):
+        import sounddevice
+
+        self.rate = rate
+        self._lock = threading.Lock()  # PortAudio must not abort a stream while another thread writes to it
+        device = int(device) if device.isdigit() else (None if device == "default" else device)
+        self._stream = sounddevice.RawOutputStream(samplerate=rate, channels=1, dtype="int16", device=device,
+                                                   latency="low")
+        self._stream.start()
+        self.latency = float(self._stream.latency)
+
+    def write(self, block: np.ndarray) -> None:
+        with self._lock:  # fed LEAD_SECONDS ahead, a write finds room at once: a stop waits no longer than that
+            if not self._stream.closed:
+                self._stream.write(block.astype("<i2").tobytes())
+
+    def abort(self) -> None:
+        with self._lock:
+            try:
+                self._stream.abort()  # what the device holds is dropped (stop() would play it out)
+                self._stream.close()
+            except Exception:  # already closed, or the device is gone
                 pass
 
     def close(self) -> None:
-        self._chunks.put(None)
-        self._thread.join(timeout=30)
-
-    def _play_forever(self) -> None:
-        while (item := self._chunks.get()) is not None:
-            generation, samples, rate = item
-            if generation != self._generation:
-                continue
-            try:
-                self._play(samples, rate, generation)
-            except Exception as e:
-                log.warning("cannot play the answer: %s", e)
-                self.report("speaker_unavailable", f"cannot play the answer ({e})")
-
-    def _play(self, samples: np.ndarray, rate: int, generation: int) -> None:
-        if self.command:
-            player = subprocess.Popen(shlex.split(self.command.format(rate=rate)), stdin=subprocess.PIPE,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            self._player = player
-            if generation != self._generation:  # stop() came while the player was starting
-                player.kill()
-            try:
-                player.communicate(samples.astype("<i2").tobytes(), timeout=120)
-            except BrokenPipeError:
-                pass
-            self._player = None
-            code = player.returncode
-            if code not in (0, -9):
-                raise AudioError(f"{self.command!r} exited with {code}")
-            return
-        import sounddevice
-
-        device = None if self.device == "default" else self.device
-        sounddevice.play(samples, rate, device=device, blocking=True)
+        with self._lock:
+            self._stream.stop()
+            self._stream.close()

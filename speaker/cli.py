@@ -104,7 +104,8 @@ def cmd_transcribe(args) -> int:
     _setup_logging("warning")
     samples = read_wav(args.wav)
     dialogue = Dialogue.from_settings(settings)
-    transcriber = Transcriber(settings, settings.language, dialogue.phrases(), dialogue.knows_word_for_word)
+    transcriber = Transcriber(settings, settings.language, dialogue.phrases(), dialogue.knows_word_for_word,
+                              intent=dialogue.matcher.intent)
     print(transcriber.transcribe(samples))
     return 0
 

@@ -89,6 +89,9 @@ class ListenSettings:
     silence_seconds: float = 0.4
     """Silence that ends the user's sentence (shorter answers sooner, longer cuts in less)."""
 
+    complete_silence_seconds: float = 0.2
+    """Silence that ends a sentence once what was heard so far is a whole sentence the speaker knows."""
+
     max_seconds: float = 10.0
     """Longest a single request may be."""
 
@@ -362,6 +365,7 @@ _RANGES = {
     ("wake", "refractory_seconds"): (0.0, 60),
     ("echo", "device_delay_ms"): (0, 500),
     ("listen", "silence_seconds"): (0.1, 5),
+    ("listen", "complete_silence_seconds"): (0.1, 5),
     ("listen", "max_seconds"): (1, 60),
     ("listen", "no_speech_seconds"): (0.5, 60),
     ("listen", "follow_up_seconds"): (0, 30),

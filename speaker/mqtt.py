@@ -31,7 +31,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from . import __version__
-from .commands import Command, CommandName
+from .commands import CommandName
 from .config import Settings
 from .events import Event, EventBus, EventType, ErrorCode, State, clean, to_json
 
@@ -249,6 +249,8 @@ class MqttLink:
                 self._publish(f"{self.base}/{RETAINED_TEXT[kind]}", text)
         elif kind == EventType.WAKE:
             self._claim(event)
+        elif kind == EventType.DEVICE:
+            self._switch(event)
 
     def _publish(self, topic: str, payload: str) -> None:
         with self._lock:
@@ -269,16 +271,14 @@ class MqttLink:
             if self.connected:
                 self.client.publish(topic, value, qos=1, retain=True)
 
-    def obey(self, command: Command) -> None:
-        """Carry out a command meant for the home rather than the speaker: `switch` publishes the
-        configured payload of the device named (the user asked to switch it by voice)."""
-        if command.name != CommandName.SWITCH:
-            return
+    def _switch(self, event: Event) -> None:
+        """A device of the home to turn on or off (a `device` event: the user asked by voice, or a
+        `switch` command): publish the configured payload of the device named."""
         for device in self.settings.devices:
-            if command.args["device"] in device.names:
-                self._publish(device.topic, device.on if command.args["on"] else device.off)
+            if event["device"] in device.names:
+                self._publish(device.topic, device.on if event["on"] else device.off)
                 return
-        log.warning("MQTT: no [[mqtt.devices]] entry is called %r", command.args["device"])
+        log.warning("MQTT: no [[mqtt.devices]] entry is called %r", event["device"])
 
     # -- connection ---------------------------------------------------------------------------
 

@@ -1,11 +1,14 @@
-"""Speech to text, grammar first, by vosk or pocketsphinx.
+"""Speech to text, grammar first, by vosk or pocketsphinx, with free recognition beside it.
 
-While the user talks, audio streams into a recogniser restricted to the sentences the speaker
-understands (fast and exact even on a Pi). If that result is not a sentence the dialogue knows,
-the same audio goes through free recognition (slower) so nothing the user said is forced into
-the wrong words. The engine is chosen once, at start: vosk (Korean; English when its model is
-installed), else pocketsphinx, whose US English model comes with its Python package. Both stream
-frames in and give candidate texts out; `choose` decides among them, the same for both.
+While the user talks, every frame goes to two recognisers: one restricted to the sentences the speaker
+understands (fast and exact even on a Pi), on the caller's thread, and a free one (slower) on its own
+worker (`FreePass`), so that its result is ready soon after the speech ends and nothing waits for it on
+the pipeline's thread: `end()` closes the utterance, `result(timeout)` says what was said once it is
+known. The engine is chosen once, at start: vosk (Korean; English when its model is installed), else
+pocketsphinx, whose US English model comes with its Python package. Both give candidate texts out;
+`choose` decides among them, the same for both: recogniser tokens (`[2]`, `<unk>`) never reach the
+dialogue, free text that is mostly unknown words is nothing heard, and a command whose numbers the two
+passes hear differently, or that the grammar pass was unsure of, is not acted on.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from __future__ import annotations
 import json
 import logging
 import mmap
+import queue
 import re
 import struct
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -22,12 +27,16 @@ import numpy as np
 
 from .audio import SAMPLE_RATE, frames_of
 from .config import ModelMissing, Settings
+from .dialogue.matcher import ACTS
 
 log = logging.getLogger(__name__)
 
 ALTERNATIVES = 10
+FREE_ALTERNATIVES = 3  # free recognition's texts a command's numbers are checked against
 ALTERNATIVES_TRUSTED = 3  # a sentence further down the list is more often a forced fit than what was said
 SPHINX_FIT = 0.85  # the grammar's fit below this share of the phone loop's: not a known sentence (see SphinxEngine)
+KNOWN_SHARE = 0.5  # a command in free text with no more of its words known to the sentences is nothing heard
+_TOKEN = re.compile(r"^(\[.*\]|<.*>|\+.*\+)$")  # a recogniser's marks, not words: [2], [unk], <unk>, <sil>, +noise+
 POCKETSPHINX_VERSION = "5.1.1"
 _JSGF_WORD = re.compile(r"[a-z0-9'.\-]+")  # words a JSGF grammar takes as they are
 EN_MODEL_HELP = (
@@ -121,43 +130,86 @@ def describe_engine(settings: Settings, language: str) -> str:
 
 
 class Transcriber:
-    """Streams frames into a speech engine and returns the final text of one utterance."""
+    """Streams frames into a speech engine's grammar pass (here) and free pass (on its worker), and
+    says what was said in one utterance."""
 
-    def __init__(self, settings: Settings, language: str, phrases: list[str], understands: Callable[[str], bool]):
+    def __init__(self, settings: Settings, language: str, phrases: list[str], understands: Callable[[str], object],
+                 *, intent: Callable[[str], str | None] | None = None):
+        """`understands(text)`: "acts", "answers" or falsy, for a known sentence word for word (see `choose`);
+        `intent(text)`: the intent the dialogue finds in `text`, free text included (None: none)."""
+        from .dialogue import languages
+
         use_sphinx = language == "en" and english_engine(settings) == "pocketsphinx"
         self.engine = SphinxEngine() if use_sphinx else VoskEngine(model_path(settings, language))
         self.understands = understands
-        self.free_fallback = settings.stt.free_fallback
+        self.intent = intent
+        self.numbers = languages.get(language).numbers
         vocab = self.engine.known_words({w for p in phrases for w in p.split()})
         self.grammar = _grammar(phrases, vocab)
+        self.vocabulary = {w for p in self.grammar for w in p.split()}
         self.engine.set_grammar(self.grammar)
         self.engine.warm_up()
+        self.free_pass = FreePass(self.engine.free_decoder()) if settings.stt.free_fallback else None
         log.info("speech to text (%s): %s", language, self.engine.name)
         self.vosk_model = getattr(self.engine, "model", None)  # loaded once: Korean stop words share it
         self.start()
 
     def start(self, preroll: list[np.ndarray] = ()) -> None:
         """Begin a new utterance, with the audio from just before the speech began."""
-        self._audio: list[bytes] = []
         self._partial = ""
+        self._complete: dict[str, bool] = {}
+        self._heard: list[str] | None = None  # the grammar pass's candidates, once the utterance ended
+        self._said: str | None = None
         self.engine.start()
+        if self.free_pass is not None:
+            self.free_pass.start()
         for frame in preroll:
             self.accept(frame)
 
     def accept(self, frame: np.ndarray) -> str | None:
         """Feed a frame; return the partial text when it changed."""
         data = frame.tobytes()
-        self._audio.append(data)
+        if self.free_pass is not None:
+            self.free_pass.feed(data)
         text = self.engine.accept(data)
         if text and text != self._partial:
             self._partial = text
             return text
         return None
 
+    @property
+    def complete(self) -> bool:
+        """Whether what the grammar pass has heard so far is a whole known sentence (the turn may end soon)."""
+        if self._partial not in self._complete:
+            self._complete = {self._partial: bool(self._partial and self.understands(clean(self._partial)))}
+        return self._complete[self._partial]
+
+    def end(self) -> None:
+        """The speech ended: the grammar pass's candidates now (fast); free recognition finishes on its worker."""
+        self._heard = self.engine.finish()
+        if self.free_pass is not None:
+            self.free_pass.end()
+        self._said = choose(self._heard, self.grammar, self.understands, None, checked=self.free_pass is not None)
+
+    def result(self, timeout: float | None = 0.0) -> str | None:
+        """What was said ('' if nothing was understood), once known: None if free recognition is still
+        needed and has not finished within `timeout` seconds (None: wait for it)."""
+        if self._said is not None:
+            return self._said
+        if self._heard is None:
+            raise RuntimeError("result() before end()")
+        free = self.free_pass.result(timeout)
+        if free is None:
+            return None
+        self._said = choose(self._heard, self.grammar, self.understands, free, numbers=self.numbers,
+                            intent=self.intent, vocabulary=self.vocabulary)
+        log.debug("grammar heard %r; free recognition heard %r: %r", self._heard, free, self._said)
+        return self._said
+
     def finish(self) -> str:
-        """End the utterance and return its text ('' if nothing was recognised)."""
-        free = (lambda: self.engine.free(self._audio)) if self.free_fallback else None
-        return choose(self.engine.finish(), self.grammar, self.understands, free)
+        """End the utterance and return its text, waiting for free recognition if it is needed."""
+        self.end()
+        return self.result(timeout=None)
 
     def transcribe(self, samples: np.ndarray) -> str:
         """Transcribe a whole recording (for `speaker transcribe`)."""
@@ -167,18 +219,85 @@ class Transcriber:
         return self.finish()
 
 
-def choose(heard: list[str], grammar: list[str], understands: Callable[[str], object],
-           free: Callable[[], str] | None) -> str:
+class FreePass:
+    """Free recognition on its own worker thread, fed frame by frame while the user speaks, so that its
+    result is ready soon after the speech ends; nothing that feeds it ever waits for it."""
+
+    def __init__(self, decoder):
+        self._decoder = decoder  # used only on the worker
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._utterance = 0
+        self._done: tuple[int, list[str]] = (0, [])
+        self._ready = threading.Condition()
+        threading.Thread(target=self._work, name="free-recognition", daemon=True).start()
+
+    def start(self) -> None:
+        self._utterance += 1
+        self._jobs.put((self._utterance, "start"))
+
+    def feed(self, data: bytes) -> None:
+        self._jobs.put((self._utterance, data))
+
+    def end(self) -> None:
+        self._jobs.put((self._utterance, "end"))
+
+    def result(self, timeout: float | None) -> list[str] | None:
+        """The free texts of the utterance that ended, best first; None if not done within `timeout` s."""
+        wanted = self._utterance
+        with self._ready:
+            if not self._ready.wait_for(lambda: self._done[0] == wanted, timeout):
+                return None
+            return self._done[1]
+
+    def _work(self) -> None:
+        while True:
+            utterance, job = self._jobs.get()
+            if utterance != self._utterance:
+                continue  # an utterance that was cut: its audio is not worth decoding
+            try:
+                if job == "start":
+                    self._decoder.start()
+                elif job == "end":
+                    texts = self._decoder.finish()
+                    with self._ready:
+                        self._done = (utterance, texts)
+                        self._ready.notify_all()
+                else:
+                    self._decoder.accept(job)
+            except Exception:  # a failing decoder costs free recognition, never the worker
+                log.exception("free recognition failed")
+                with self._ready:
+                    self._done = (utterance, [])
+                    self._ready.notify_all()
+
+
+def choose(heard: list[str], grammar: list[str], understands: Callable[[str], object], free: list[str] | None,
+           *, checked: bool = False, numbers: Callable[[str], str] = str,
+           intent: Callable[[str], str | None] | None = None, vocabulary: set[str] | None = None) -> str | None:
     """What was said, from the grammar pass's candidates (best first; none when the engine judged the
-    speech to be outside the grammar). `understands(text)` is falsy for an unknown sentence, "acts" for
-    one that changes something, anything else truthy for one that only answers. A sentence that acts is
-    taken only as the best guess, never from further down the list or snapped from a near miss:
-    out-of-grammar speech is forced into the grammar's words, and a wrong command is worse than asking
-    again. Else free recognition (`free`, None when it is off), else the best candidate."""
-    heard = [_clean(h) for h in heard[:ALTERNATIVES_TRUSTED]]
+    speech to be outside the grammar) and free recognition's texts (`free`, best first; None when it is
+    off, or, with `checked`, not heard yet: then None is returned where they would be needed).
+
+    `understands(text)` is falsy for an unknown sentence, "acts" for one that changes something, anything
+    else truthy for one that only answers. A sentence that acts is taken only as the best guess, never
+    from further down the list or snapped from a near miss (out-of-grammar speech is forced into the
+    grammar's words, and a wrong command is worse than asking again), and only when free recognition,
+    if it heard numbers, heard the same ones, and, if it heard something `intent` understands, heard
+    that command in one of its texts. Else free recognition's text, unless it acts and half or
+    more of its words are unknown to the sentences (noise heard as words, a made-up subject) or its
+    numbers are not the grammar's; else the best candidate."""
+    heard = [clean(h) for h in heard[:ALTERNATIVES_TRUSTED]]
     text = heard[0] if heard else ""
-    if text and understands(text):
+    kind = understands(text) if text else None
+    if kind and kind != "acts":
         return text
+    if kind == "acts":
+        if free is None:
+            return None if checked else text
+        free = [clean(f) for f in free]
+        meant = {intent(f) for f in free if f} - {None} if intent is not None else set()
+        agrees = not meant or intent(text) in meant
+        return text if agrees and _same_numbers(text, free, numbers) else ""
     answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind != "acts"]
     if answers:
         return answers[0]
@@ -187,10 +306,31 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
         if nearest is not None and (kind := understands(nearest)) and kind != "acts":
             return nearest
     if free is None:
+        return None if checked else text
+    free_text = clean(free[0]) if free else ""
+    if not free_text:
         return text
-    free_text = _clean(free())
-    log.debug("grammar heard %r; free recognition heard %r", heard, free_text)
-    return free_text or text
+    if intent is not None and intent(free_text) in ACTS:
+        if vocabulary is not None and _known_share(free_text, vocabulary) <= KNOWN_SHARE:
+            return ""  # noise heard as words, or a command about a made-up subject
+        if _digits(numbers(free_text)) != _digits(numbers(text)):
+            return ""  # a command the grammar pass did not hear with these numbers
+    return free_text
+
+
+def _digits(text: str) -> list[str]:
+    return re.findall(r"\d+", text)
+
+
+def _same_numbers(text: str, free: list[str], numbers: Callable[[str], str]) -> bool:
+    """Whether free recognition, if it heard any numbers, heard `text`'s in one of its texts."""
+    heard = [_digits(numbers(f)) for f in free]
+    return not any(heard) or _digits(numbers(text)) in heard
+
+
+def _known_share(text: str, vocabulary: set[str]) -> float:
+    words = text.split()
+    return sum(w in vocabulary or w.lower() in vocabulary for w in words) / len(words) if words else 0.0
 
 
 def _grammar(phrases: list[str], vocab: set[str] | None) -> list[str]:
@@ -240,7 +380,7 @@ class VoskEngine:
             grammar.append("[unk]")
         self._grammar_json = json.dumps(grammar, ensure_ascii=False)
 
-    def _new_recognizer(self, grammar: bool = True):
+    def new_recognizer(self, grammar: bool = True):
         # A fresh recogniser per utterance (under 1 ms) keeps one request from colouring the next.
         if not grammar:
             return self._vosk.KaldiRecognizer(self.model, SAMPLE_RATE)
@@ -250,46 +390,75 @@ class VoskEngine:
 
     def warm_up(self) -> None:
         """The first decode after loading is slow: do it now, not on the user's first request."""
-        for recognizer in (self._new_recognizer(), self._new_recognizer(grammar=False)):
+        for recognizer in (self.new_recognizer(), self.new_recognizer(grammar=False)):
             recognizer.AcceptWaveform(_warm_up_noise())
             recognizer.FinalResult()
 
     def start(self) -> None:
-        self._recognizer = self._new_recognizer()
-        self._segments: list[list[str]] = []  # candidates of each stretch vosk ended at a pause
+        self._pass = VoskPass(self.new_recognizer(), self.spell)
 
     def accept(self, data: bytes) -> str:
         """The text so far."""
+        return self._pass.accept(data)
+
+    def finish(self) -> list[str]:
+        """The candidates for the whole utterance, best first."""
+        return self._pass.finish()
+
+    def free_decoder(self) -> "FreeVosk":
+        return FreeVosk(self)
+
+    def spell(self, text: str) -> str:
+        return " ".join(self._spelling.get(w, w) for w in text.split())
+
+
+class VoskPass:
+    """One utterance through one vosk recogniser: the text so far, then the candidates, best first."""
+
+    def __init__(self, recognizer, spell: Callable[[str], str]):
+        self._recognizer = recognizer
+        self.spell = spell
+        self._segments: list[list[str]] = []  # candidates of each stretch vosk ended at a pause
+
+    def accept(self, data: bytes) -> str:
         if self._recognizer.AcceptWaveform(data):  # vosk heard a long pause: keep what came before it
             self._segments.append(self._texts(json.loads(self._recognizer.Result())))
             return self._best_so_far()
         partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
-        return f"{self._best_so_far()} {self._spell(partial)}".strip()
+        return f"{self._best_so_far()} {self.spell(partial)}".strip()
 
     def _best_so_far(self) -> str:
         return " ".join(candidates[0] for candidates in self._segments if candidates[0])
 
     def finish(self) -> list[str]:
-        """The candidates for the whole utterance, best first."""
         segments = [c for c in [*self._segments, self._texts(json.loads(self._recognizer.FinalResult()))] if c[0]]
         if not segments:
             return [""]
         before = " ".join(candidates[0] for candidates in segments[:-1])
         return [f"{before} {t}".strip() for t in segments[-1]]
 
-    def free(self, audio: list[bytes]) -> str:
-        free = self._new_recognizer(grammar=False)
-        for start in range(0, len(audio), 25):
-            free.AcceptWaveform(b"".join(audio[start : start + 25]))
-        return json.loads(free.FinalResult()).get("text", "")
-
     def _texts(self, result: dict) -> list[str]:
         """The texts of a vosk result, best first (with or without alternatives); never empty."""
-        texts = [self._spell(a.get("text", "")) for a in result.get("alternatives", [result])]
+        texts = [self.spell(a.get("text", "")) for a in result.get("alternatives", [result])]
         return texts or [""]
 
-    def _spell(self, text: str) -> str:
-        return " ".join(self._spelling.get(w, w) for w in text.split())
+
+class FreeVosk:
+    """vosk's free recognition (the model's own language model), an utterance at a time, on one thread."""
+
+    def __init__(self, engine: VoskEngine):
+        self._engine = engine
+
+    def start(self) -> None:
+        recognizer = self._engine.new_recognizer(grammar=False)
+        recognizer.SetMaxAlternatives(FREE_ALTERNATIVES)
+        self._pass = VoskPass(recognizer, self._engine.spell)
+
+    def accept(self, data: bytes) -> None:
+        self._pass.accept(data)
+
+    def finish(self) -> list[str]:
+        return self._pass.finish()
 
 
 class SphinxEngine:
@@ -352,15 +521,35 @@ class SphinxEngine:
             return []
         return [self._spell(sentence.hypstr)]
 
-    def free(self, audio: list[bytes]) -> str:
-        self._free.start_utt()
-        self._free.process_raw(b"".join(audio), False, True)
-        self._free.end_utt()
-        hyp = self._free.hyp()
-        return self._spell(hyp.hypstr) if hyp else ""
+    def free_decoder(self) -> "FreeSphinx":
+        return FreeSphinx(self._free, self._spell)
 
     def _spell(self, text: str) -> str:
         return " ".join(self._spelling.get(w, w) for w in text.split() if not w.startswith(("<", "[", "+")))
+
+
+class FreeSphinx:
+    """pocketsphinx's free recognition (its bundled language model), an utterance at a time, on one thread."""
+
+    def __init__(self, decoder, spell: Callable[[str], str]):
+        self._decoder = decoder
+        self._spell = spell
+        self._listening = False
+
+    def start(self) -> None:
+        if self._listening:
+            self._decoder.end_utt()  # an utterance that was cut
+        self._decoder.start_utt()
+        self._listening = True
+
+    def accept(self, data: bytes) -> None:
+        self._decoder.process_raw(data, False, False)
+
+    def finish(self) -> list[str]:
+        self._decoder.end_utt()
+        self._listening = False
+        hyp = self._decoder.hyp()
+        return [self._spell(hyp.hypstr)] if hyp else []
 
 
 def _word_tree(sentences: list[list[str]]) -> str | None:
@@ -408,5 +597,6 @@ def _word_distance(a: list[str], b: list[str]) -> int:
     return previous[-1]
 
 
-def _clean(text: str) -> str:
-    return " ".join(w for w in text.split() if w != "[unk]")
+def clean(text: str) -> str:
+    """`text` without a recogniser's marks ([2], [unk], <unk>): they are not words, and never said back."""
+    return " ".join(w for w in text.split() if not _TOKEN.match(w))

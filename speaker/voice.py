@@ -91,6 +91,21 @@ class Voice:
         self._engine.close()
 
 
+class Voices:
+    """The voice of each language: `default` for `language`, another language's made the first time it is asked for."""
+
+    def __init__(self, default: Voice, language: str):
+        self._default = default
+        self._language = language
+        self._by_language = {language: default}
+
+    def get(self, language: str | None) -> Voice:
+        language = language or self._language
+        if language not in self._by_language:
+            self._by_language[language] = Voice(self._default.settings, language)
+        return self._by_language[language]
+
+
 # --- piper ---------------------------------------------------------------------------------------
 
 def _packaged_piper_voices() -> dict[str, Path]:

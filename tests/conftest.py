@@ -114,7 +114,8 @@ def korean_transcriber(korean_dialogue):
     from speaker.config import Settings
     from speaker.stt import Transcriber
 
-    return Transcriber(Settings(), "ko", korean_dialogue.phrases(), korean_dialogue.knows_word_for_word)
+    return Transcriber(Settings(), "ko", korean_dialogue.phrases(), korean_dialogue.knows_word_for_word,
+                       intent=korean_dialogue.matcher.intent)
 
 
 @pytest.fixture
@@ -132,7 +133,8 @@ def korean_stages(korean_dialogue, korean_transcriber):
 
     settings = Settings(language="ko")
     voice = Voice(dataclasses.replace(settings.voice, engine="espeak", wake_chime=False, done_chime=False), "ko")
-    yield Stages(WakeDetector(settings.wake), Endpointer(settings.listen), korean_transcriber, korean_dialogue, voice)
+    yield Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(settings.listen), transcriber=korean_transcriber,
+                 dialogue=korean_dialogue, voice=voice)
     voice.close()
 
 

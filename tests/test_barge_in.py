@@ -14,6 +14,7 @@ from speaker.config import Settings
 from speaker.echo import EchoCanceller
 from speaker.endpoint import Endpointer
 from speaker.events import EventBus
+from speaker.assembly import barge_in_for
 from speaker.pipeline import Pipeline, Stages
 from speaker.room import Room
 from speaker.voice import Voice
@@ -39,8 +40,9 @@ def stages_for(language: str, transcriber=None, dialogue=None) -> Stages:
 
         dialogue = Dialogue(language, seed=0)
     wake = WakeDetector(settings.wake)
-    return Stages(wake, Endpointer(settings.listen), transcriber, dialogue, Voice(settings.voice, language),
-                  echo=EchoCanceller(settings.echo), barge_in=Stages.barge_in_for(settings, language, wake, transcriber))
+    return Stages(wake=wake, endpointer=Endpointer(settings.listen), transcriber=transcriber, dialogue=dialogue,
+                  voice=Voice(settings.voice, language), echo=EchoCanceller(settings.echo),
+                  barge_in=barge_in_for(settings, wake, transcriber))
 
 
 def in_room(stages: Stages, user: np.ndarray, echo_db: float, tmp_path, say: str | None = None) -> list[dict]:
@@ -50,7 +52,7 @@ def in_room(stages: Stages, user: np.ndarray, echo_db: float, tmp_path, say: str
     events: list[dict] = []
     bus.subscribe(events.append)
     room = Room(Samples(user), WavSink(tmp_path / "out.wav"), echo_db=echo_db, voice_rms=VOICE_RMS)
-    pipeline = Pipeline(stages, bus, room.sink)
+    pipeline = Pipeline(stages=stages, bus=bus, sink=room.sink)
     pipeline.start()
     if say:
         pipeline.submit("say", {"text": say})

@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 
 from conftest import is_a_line
+from speaker.commands import Command, CommandName
 from speaker.config import Settings
 from speaker.dialogue import Dialogue, part_of_day
 from speaker.dialogue.persona import LINES, builtin
@@ -569,11 +570,11 @@ def test_the_korean_grammar_is_words_the_model_knows_and_no_short_endings():
 def test_a_configured_device_is_switched_and_taught_to_the_recogniser(language, said, name):
     d = Dialogue(language, seed=0, devices=("living room light", "거실 불"))
     reply = d.reply(said)
-    assert reply.intent == "HassTurnOn" and reply.command == ("switch", {"device": name, "on": True})
+    assert reply.intent == "HassTurnOn" and reply.command == Command(CommandName.SWITCH, {"device": name, "on": True})
     assert name in reply.text
     assert said in d.phrases() and d.knows_word_for_word(said)
     off = d.reply(said.replace("turn on", "turn off").replace("켜줘", "꺼"))
-    assert off.command == ("switch", {"device": name, "on": False})
+    assert off.command == Command(CommandName.SWITCH, {"device": name, "on": False})
 
 
 def test_an_unknown_device_gets_a_kind_word_and_switches_nothing():
@@ -595,7 +596,7 @@ def test_turning_the_microphone_off_by_voice_asks_first(language, mute, yes, no)
     d = Dialogue(language, clock=lambda: clock[0], seed=0)
     asked = d.reply(mute)
     assert asked.intent == "SpeakerMute" and asked.command is None and asked.follow_up
-    assert d.reply(yes).command == ("mute", {})
+    assert d.reply(yes).command == Command(CommandName.MUTE, {"on": True})
     d.reply(mute)
     declined = d.reply(no)
     assert declined.command is None and declined.text

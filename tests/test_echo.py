@@ -152,11 +152,12 @@ def test_the_pipeline_lines_the_reference_up_with_the_echo():
     from speaker.voice import Voice
 
     settings = parse({"echo": {"barge_in": False, "stop_words": False}})
-    stages = Stages(WakeDetector(settings.wake), Endpointer(settings.listen), None, Dialogue("en", seed=0),
-                    Voice(settings.voice, "en"), missing_model="no speech model here", echo=EchoCanceller(settings.echo))
+    stages = Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(settings.listen), transcriber=None,
+                    dialogue=Dialogue("en", seed=0), voice=Voice(settings.voice, "en"),
+                    missing_model="no speech model here", echo=EchoCanceller(settings.echo))
     user = recording(11.0, at_level(natural_speech("hey jarvis"), VOICE_RMS), 9.0)  # the answer: "I need my model"
     room = Room(Samples(user), Sink(), echo_db=6.0, voice_rms=VOICE_RMS)
-    pipeline = Pipeline(stages, EventBus("test"), room.sink)
+    pipeline = Pipeline(stages=stages, bus=EventBus("test"), sink=room.sink)
     pipeline.start()
     pipeline.submit("say", {"text": "The weather today is mild with a light breeze from the west, and later this "
                                     "evening the clouds will gather over the hills. Tomorrow looks brighter."})

@@ -118,3 +118,31 @@ def test_reset_starts_afresh():
     history = states(endpointer, room(6))
     nothing = first(history, Heard.NOTHING)
     assert nothing is not None and 4.0 <= nothing <= 4.0 + FRAME_SECONDS
+
+
+def test_a_whole_known_sentence_ends_sooner_and_a_pause_inside_one_does_not_end_it(korean_transcriber):
+    """Semantic end of turn, with the real grammar pass telling the endpointer what it has heard: a
+    known sentence ends `complete_silence_seconds` after the speech; "오늘" then a pause is not one yet,
+    so the pause does not end the turn, and the rest is heard."""
+
+    def ended_after(samples: np.ndarray, settings=ListenSettings(silence_seconds=1.0, complete_silence_seconds=0.2)):
+        endpointer, transcriber = Endpointer(settings), korean_transcriber
+        transcriber.start()
+        for i, frame in enumerate(frames_of(samples)):
+            state = endpointer.process(frame)
+            transcriber.accept(frame)
+            endpointer.complete = transcriber.complete
+            if state is Heard.ENDED:
+                return (i + 1) * FRAME_SECONDS
+        return float("inf")
+
+    said = speech("지금 몇 시야", "ko+f3")
+    end = 1.0 + voiced(said)[1]
+    assert abs(ended_after(recording(1.0, said, 2.0)) - end - 0.2) <= 0.15
+    first, rest = speech("오늘", "ko+f3"), speech("날씨 어때", "ko+f3")
+    paused = recording(1.0, first, 0.3, rest, 2.0)
+    pause = len(first) / SAMPLE_RATE - voiced(first)[1] + 0.3 + voiced(rest)[0]
+    assert 0.4 < pause < 0.9  # longer than the short window, shorter than the full one
+    end = 1.0 + len(first) / SAMPLE_RATE + 0.3 + voiced(rest)[1]
+    assert ended_after(paused) >= end  # not cut at the pause
+    assert not Endpointer(ListenSettings()).complete  # a fresh endpointer waits the full window

@@ -451,7 +451,7 @@ def test_a_stop_while_the_model_thinks_ends_the_turn_at_once(korean_stages, froz
     _, (pipeline, events, feed) = thinking_pipeline(korean_stages, frozen_model, tmp_path, timeout_seconds=30.0)
     ask(pipeline, feed)  # the request is with the model, which says nothing
     pipeline.submit("volume", {"level": 40})  # commands and frames go on meanwhile
-    assert until(lambda: pipeline.volume == 40, lambda: promptly(lambda: pipeline.process(QUIET)))
+    assert until(lambda: pipeline.playback.volume == 40, lambda: promptly(lambda: pipeline.process(QUIET)))
     assert pipeline.state.value == "thinking"
     asked = time.monotonic()
     pipeline.submit("stop")

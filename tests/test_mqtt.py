@@ -23,7 +23,7 @@ from conftest import ROOT, SPEAKER, Mosquitto, free_port, recording, room, speec
 from speaker import commands
 from speaker.commands import Command, CommandName
 from speaker.config import DeviceSettings, MqttSettings, Settings
-from speaker.events import EventBus
+from speaker.events import EventBus, EventType
 from speaker.mqtt import MqttLink
 
 slow = pytest.mark.slow
@@ -483,13 +483,13 @@ def test_home_assistant_gets_qos_1_on_every_component(home, listener):
     assert components and all(c["qos"] == 1 for c in components.values())
 
 
-def test_a_switch_command_publishes_the_device_payload(broker, listener):
+def test_a_device_event_publishes_the_device_payload(broker, listener):
     lamp = DeviceSettings(names=("lamp", "램프"), topic="zigbee2mqtt/lamp/set")
     home = Home(broker.url, devices=(lamp,))
     try:
-        home.link.obey(commands.parse("switch", {"device": "램프", "on": True}))
-        home.link.obey(commands.parse("switch", {"device": "garage", "on": True}))  # not configured: nothing
-        home.link.obey(commands.parse("switch", {"device": "lamp", "on": False}))
+        home.bus.emit(EventType.DEVICE, device="램프", on=True)
+        home.bus.emit(EventType.DEVICE, device="garage", on=True)  # not configured: nothing
+        home.bus.emit(EventType.DEVICE, device="lamp", on=False)
         _, on, _ = listener.wait_for(lambda t, p: t == "zigbee2mqtt/lamp/set")
         _, off, _ = listener.wait_for(lambda t, p: t == "zigbee2mqtt/lamp/set")
         assert (json.loads(on), json.loads(off)) == ({"state": "ON"}, {"state": "OFF"})

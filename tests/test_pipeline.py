@@ -9,23 +9,23 @@ import numpy as np
 import pytest
 
 from conftest import RecordingSink, recording, speech
-from speaker.audio import frames_of
+from speaker.audio import AudioClock, frames_of
 from speaker.config import AnnounceSettings, ListenSettings, Settings
-from speaker.endpoint import Endpointer
 from speaker.events import EventBus
+from speaker.assembly import turn_settings
 from speaker.pipeline import Pipeline
 from speaker.speech import cut
 from speaker.voice import Voice, split_sentences
 
 
-def driven(stages, clock=None):
+def driven(stages, clock=None, settings=Settings(language="ko")):
     """A pipeline on `stages`; yields (pipeline, events, feed) where feed(samples) plays audio in.
     Its sink is a RecordingSink (`pipeline.sink`) that notes the pipeline's time of each call."""
     bus = EventBus("test")
     events = []
     bus.subscribe(events.append)
     sink = RecordingSink()
-    pipeline = Pipeline(stages, bus, sink, clock=clock)
+    pipeline = Pipeline(stages=stages, bus=bus, sink=sink, settings=turn_settings(settings, stages), clock=clock)
     sink.clock = lambda: pipeline.now
     pipeline.start()
 
@@ -99,7 +99,7 @@ def test_say_honours_its_language_and_volume(run):
     en, ko, quiet = pipeline.sink.played()
     assert abs(len(en) - english) < 0.05 * english and abs(len(ko) - korean) < 0.05 * korean
     assert 0.25 < np.abs(quiet).max() / np.abs(en).max() < 0.35
-    assert pipeline.volume == 100  # a say's volume is its own
+    assert pipeline.playback.volume == 100  # a say's volume is its own
 
 
 def test_listen_starts_a_turn_without_the_wake_word(run):
@@ -157,14 +157,14 @@ def test_bad_commands_are_answered_with_an_error_and_change_nothing(run, name, p
     feed(recording(0.2))
     error = events[-1]
     assert error["type"] == "error" and error["code"] == "bad_command" and problem in error["message"]
-    assert pipeline.state.value == "idle" and pipeline.volume == 100
+    assert pipeline.state.value == "idle" and pipeline.playback.volume == 100
 
 
 def test_commands_run_without_audio_through_tick(run):
     pipeline, events, feed = run
     pipeline.submit("volume", {"level": 40})
     pipeline.tick()
-    assert pipeline.volume == 40 and events[-1] == {**events[-1], "type": "volume", "level": 40}
+    assert pipeline.playback.volume == 40 and events[-1] == {**events[-1], "type": "volume", "level": 40}
 
 
 # --- the dialogue in the pipeline: follow-up questions, timers, commands by voice ------------------
@@ -191,10 +191,12 @@ def own_dialogue(korean_transcriber, tmp_path, listen=ListenSettings()):
     persona_file = tmp_path / "asks-back.toml"
     persona_file.write_text(ASKS_BACK, encoding="utf-8")
     settings = Settings(language="ko")
-    dialogue = Dialogue("ko", seed=0, persona=load(persona_file), state_dir=tmp_path / "state")
+    clock = AudioClock()  # timers go off at their time in the audio
+    dialogue = Dialogue("ko", clock=clock.wall, seed=0, persona=load(persona_file), state_dir=tmp_path / "state")
     voice = Voice(settings.voice, "ko")
-    stages = Stages(WakeDetector(settings.wake), Endpointer(listen), korean_transcriber, dialogue, voice)
-    yield from driven(stages)
+    stages = Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(listen), transcriber=korean_transcriber,
+                    dialogue=dialogue, voice=voice)
+    yield from driven(stages, clock=clock, settings=dataclasses.replace(settings, listen=listen))
     voice.close()
 
 
@@ -256,7 +258,7 @@ def test_mute_and_volume_said_aloud_go_through_the_command_door(companion, hey_j
     """Volume at once; the microphone after a yes (only the button or the bus turns it back on)."""
     pipeline, events, feed = companion
     feed(recording(1.0, hey_jarvis, 0.7, speech("볼륨 내려", "ko+f3"), 10.0))  # the answer may ask back
-    assert pipeline.volume == 80 and [e["level"] for e in events if e["type"] == "volume"] == [100, 80]
+    assert pipeline.playback.volume == 80 and [e["level"] for e in events if e["type"] == "volume"] == [100, 80]
     feed(recording(1.0, hey_jarvis, 0.7, speech("음소거", "ko+f3"), 0.5))
     for _ in range(20):  # it asks first ("끌까요?"), then listens for the answer without the wake word
         if pipeline.state.value == "listening":
@@ -357,7 +359,7 @@ def test_the_first_sentence_plays_while_the_next_is_made_and_a_live_microphone_n
         promptly(lambda: [pipeline.process(QUIET) for _ in range(10)])
         pipeline.submit("volume", {"level": 60})
         promptly(pipeline.tick)
-        assert pipeline.volume == 60 and pipeline.sink.told() == ["play"]
+        assert pipeline.playback.volume == 60 and pipeline.sink.told() == ["play"]
     finally:
         voice.allow()
     assert until(lambda: pipeline.state.value == "idle", pipeline.tick)
@@ -418,8 +420,7 @@ def test_a_timer_that_goes_off_during_a_turn_is_told_after_the_answer(companion,
 
 
 def test_a_full_queue_drops_the_oldest_announcement_and_says_so(korean_stages):
-    stages = dataclasses.replace(korean_stages, announce=AnnounceSettings(queue_limit=2))
-    pipeline, events, feed = next(driven(stages))
+    pipeline, events, feed = next(driven(korean_stages, settings=Settings(language="ko", announce=AnnounceSettings(queue_limit=2))))
     pipeline.submit("listen")
     feed(recording(0.2))
     for text in ("하나.", "둘.", "셋.", "넷."):
@@ -461,8 +462,8 @@ def test_stop_cuts_everything_including_what_waits(run):
 
 
 def test_a_long_say_is_cut_at_the_end_of_a_sentence(korean_stages):
-    stages = dataclasses.replace(korean_stages, announce=AnnounceSettings(max_characters=60))
-    pipeline, events, feed = next(driven(stages))
+    settings = Settings(language="ko", announce=AnnounceSettings(max_characters=60))
+    pipeline, events, feed = next(driven(korean_stages, settings=settings))
     pipeline.submit("say", {"text": "This is the first sentence. This is the second one. And a third one.",
                             "language": "en"})
     feed(recording(0.2))
@@ -550,7 +551,7 @@ def test_a_streamed_reply_is_said_sentence_by_sentence_as_it_comes(streaming):
     stream = pipeline.stages.dialogue.stream = SlowStream(*[(0.6, s) for s in sentences], event_after=1)
     ask(pipeline, feed)
     pipeline.submit("volume", {"level": 70})  # commands and frames go on while the model thinks
-    assert until(lambda: pipeline.volume == 70, lambda: promptly(lambda: pipeline.process(QUIET)))
+    assert until(lambda: pipeline.playback.volume == 70, lambda: promptly(lambda: pipeline.process(QUIET)))
     assert pipeline.state.value == "thinking" and pipeline.sink.told() == []
     assert until(lambda: any(e.get("follow_up") for e in events), lambda: promptly(lambda: pipeline.process(QUIET)))
     turn = next(e for e in events if e["type"] == "intent")["turn"]
@@ -580,3 +581,83 @@ def test_stop_the_button_a_wake_word_or_mute_close_a_slow_stream_at_once(streami
     assert pipeline.state.value == state and stream.closed.is_set()  # the turn ended at the next step
     assert stream.ended.wait(1.0)  # and the stream with it
     assert pipeline.sink.told().count("play") == 0
+
+
+class HeldDecoder:
+    """The real free decoder, whose end of an utterance waits until released: free recognition as
+    slow as it may be on a Pi, for as long as a test needs."""
+
+    def __init__(self, decoder):
+        self.decoder, self.released = decoder, threading.Event()
+
+    def start(self):
+        self.decoder.start()
+
+    def accept(self, data):
+        self.decoder.accept(data)
+
+    def finish(self):
+        self.released.wait(30)
+        return self.decoder.finish()
+
+
+@pytest.fixture
+def slow_free(korean_stages):
+    """A live pipeline (wall clock) whose free recognition does not finish until released."""
+    free_pass = korean_stages.transcriber.free_pass
+    held = free_pass._decoder = HeldDecoder(free_pass._decoder)
+    try:
+        yield from driven(korean_stages, clock=time.monotonic)
+    finally:
+        held.released.set()
+        free_pass._decoder = held.decoder
+
+
+def live_feed(pipeline, samples):
+    """Frames in as a live microphone gives them (each step must return promptly)."""
+    for frame in frames_of(samples):
+        promptly(lambda: pipeline.process(frame), timeout=2.0)
+
+
+@pytest.mark.parametrize("moment", ["listening", "recognising"])
+@pytest.mark.parametrize("action", ["stop", "wake word", "volume"])
+def test_a_stop_a_wake_word_or_a_command_acts_at_once_while_listening_or_recognising(slow_free, hey_jarvis,
+                                                                                   moment, action):
+    """Free recognition never holds the pipeline's thread: whether the user is still talking or has
+    stopped and is waiting for recognition, the next step carries out a stop, a wake word (a new turn)
+    or an MQTT command. (While the answer is being thought of: test_stop_the_button_... above.)"""
+    pipeline, events, feed = slow_free
+    said = speech("오늘 저녁에 친구를 만나기로 했어요", "ko+f3")
+    pipeline.submit("listen")
+    if moment == "listening":
+        live_feed(pipeline, recording(0.3, said[: len(said) // 2]))
+        assert pipeline.state.value == "listening"
+    else:
+        live_feed(pipeline, recording(0.3, said, 0.8))
+        assert pipeline.state.value == "thinking" and "intent" not in kinds(events)  # recognition still runs
+    turn = pipeline.turn
+    if action == "wake word":
+        live_feed(pipeline, recording(hey_jarvis, 0.2))  # straight after the words: no pause ends the sentence
+        assert kinds(events).count("wake") == 1 and pipeline.state.value == "listening" and pipeline.turn != turn
+    else:
+        pipeline.submit(action, {"level": 40} if action == "volume" else None)
+        promptly(pipeline.tick, timeout=2.0)
+        if action == "stop":
+            assert pipeline.state.value == "idle" and pipeline.turn is None
+        else:
+            assert pipeline.playback.volume == 40 and pipeline.state.value == moment.replace("recognising", "thinking")
+    slow_free[0].stages.transcriber.free_pass._decoder.released.set()
+    for _ in range(10):
+        promptly(lambda: pipeline.process(QUIET), timeout=2.0)
+    assert "intent" not in kinds(events) or action == "volume"  # a cut turn's text is never answered
+
+
+def test_a_wake_word_while_waiting_for_the_answer_to_a_question_starts_a_new_turn(companion, hey_jarvis):
+    """After a question the speaker listens without the wake word; "hey jarvis, ..." then is a new
+    request, not the answer (it was heard as a greeting, and the request lost)."""
+    pipeline, events, feed = companion
+    feed(recording(1.0, hey_jarvis, 0.7, speech("어떻게 지내", "ko+f3"), 4.0))
+    assert pipeline.state.value == "listening" and events[-1].get("follow_up")
+    feed(recording(0.3, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 4.0))
+    assert [e["name"] for e in events if e["type"] == "intent"] == ["SpeakerHowAreYou", "HassGetCurrentTime"]
+    assert kinds(events).count("wake") == 2

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from conftest import is_a_line
+from speaker.commands import Command, CommandName
 from speaker.dialogue import Dialogue
 from speaker.dialogue.memory import FILE
 from speaker.dialogue.persona import builtin
@@ -235,7 +236,7 @@ def test_a_change_made_by_another_process_is_seen(clock, tmp_path):
 ])
 def test_volume_by_voice_becomes_a_command(language, said, command, clock):
     reply = Dialogue(language, clock=clock, seed=0).reply(said)
-    assert reply.command == command and reply.text
+    assert reply.command == Command(CommandName(command[0]), command[1]) and reply.text
 
 
 @pytest.mark.parametrize("language, ask, again", [("en", "what time is it", "say that again"),

@@ -81,7 +81,7 @@ class Life:
         for name, payload in commands:
             self.client.publish(f"{base}/cmd/{name}", json.dumps(payload), qos=1).wait_for_publish(5)
         deadline = time.monotonic() + 10  # they have arrived before the audio moves on
-        while self.daemon.pipeline._commands.qsize() < len(commands):
+        while self.daemon.pipeline.interpreter.waiting() < len(commands):
             assert time.monotonic() < deadline, "the commands never arrived"
             time.sleep(0.01)
 
@@ -170,4 +170,4 @@ def test_an_hour_of_life_grows_nothing(tmp_path, broker_dir, hey_jarvis):
     assert growth_mb < 5, life.samples
     assert max(s[2] for s in after) <= after[0][2] + 2  # no growing thread count (a handover may be running)
     assert len({s[3] for s in after}) == 1  # no listener left behind on the bus
-    assert daemon.pipeline._commands.qsize() == 0 and not daemon.assembly.mqtt._backlog
+    assert daemon.pipeline.interpreter.waiting() == 0 and not daemon.assembly.mqtt._backlog

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from conftest import recording, run_speaker, speech, write_wav
 from speaker.config import ModelMissing, Settings, SpeechToTextSettings
 from speaker.dialogue.matcher import ACTS
-from speaker.stt import Transcriber, choose, known_words, model_path, nearest_phrase
+from speaker.stt import Transcriber, choose, clean, known_words, model_path, nearest_phrase
 
 CORE = ["지금 몇 시야", "오늘 날씨 어때", "이름이 뭐야", "멈춰", "오늘 무슨 요일 이에요", "고마워"]
 # Renditions measured to be recognised exactly (the speaker's own voice ko+f3, and espeak-ng's default ko).
@@ -198,7 +199,7 @@ def test_a_long_silence_after_the_sentence_does_not_change_what_is_heard(first_t
 def test_choose_takes_a_command_only_as_the_best_guess():
     kinds = {"지금 몇 시야": "answers", "오늘 며칠 이에요": "answers", "음소거": "acts", "라면 타이머 삼분": "acts"}
     phrases = sorted(kinds)
-    free = lambda: "자유롭게 들은 말"  # noqa: E731 - what free recognition heard
+    free = ["자유롭게 들은 말"]  # what free recognition heard
 
     def chosen(heard, understands=kinds.get):
         return choose(heard, phrases, understands, free)
@@ -211,3 +212,80 @@ def test_choose_takes_a_command_only_as_the_best_guess():
     assert chosen(["", ""]) == "자유롭게 들은 말"
     assert chosen(["지금 몇 시야"], lambda text: text in kinds) == "지금 몇 시야"  # a plain yes/no works too
     assert choose(["볼륨", "음소거"], phrases, kinds.get, None) == "볼륨"  # no free recognition: the best guess
+
+
+def test_choose_waits_for_free_recognition_only_where_it_is_needed():
+    kinds = {"지금 몇 시야": "answers", "음소거": "acts"}
+    phrases = sorted(kinds)
+    assert choose(["지금 몇 시야"], phrases, kinds.get, None, checked=True) == "지금 몇 시야"  # known: at once
+    assert choose(["음소거"], phrases, kinds.get, None, checked=True) is None  # a command: checked first
+    assert choose(["볼륨"], phrases, kinds.get, None, checked=True) is None  # unknown: free recognition's
+
+
+def test_recogniser_marks_are_never_words():
+    assert clean("[2] 지구 [25] 이소벨에 <unk> 대해 [unk] 알려 줄래요 <sil> +noise+") == "지구 이소벨에 대해 알려 줄래요"
+    free = ["[2] 지구 이소벨에 대해 알려 줄래요"]
+    assert choose([""], [], lambda text: None, free) == "지구 이소벨에 대해 알려 줄래요"
+
+
+def test_a_command_in_free_text_of_mostly_unknown_words_is_nothing_heard():
+    vocabulary = {"지구", "대해", "알려", "줄래요", "잊어버려", "내", "생일", "기억해"}
+    kwargs = {"vocabulary": vocabulary, "intent": lambda text: "SpeakerForget" if text.endswith(("잊어버려", "기억해")) else None}
+    assert choose([""], [], lambda text: None, ["자 이거나 취업 잊어버려"], **kwargs) == ""  # noise heard as words
+    assert choose([""], [], lambda text: None, ["득실거 잊어버려"], **kwargs) == ""  # a made-up subject
+    assert choose([""], [], lambda text: None, ["내 생일 기억해"], **kwargs) == "내 생일 기억해"
+    # free text that only answers or goes to the language model is taken as heard, marks removed
+    assert choose([""], [], lambda text: None, ["[2] 지구 이소벨에 대해 알려 줄래요"], **kwargs) == "지구 이소벨에 대해 알려 줄래요"
+
+
+def test_a_command_whose_numbers_the_two_passes_hear_differently_is_not_taken():
+    """pocketsphinx's grammar pass heard piper's "six minutes" as "thirty minutes"; free recognition
+    heard six: no timer is set (the speaker asks again) rather than a wrong one."""
+    from speaker.dialogue.languages import en
+
+    kinds = {"set a timer for thirty minutes": "acts", "set a timer for six minutes": "acts"}
+    intent = lambda text: "HassStartTimer" if "timer" in text else None  # noqa: E731
+
+    def chosen(heard, free):
+        return choose(heard, sorted(kinds), kinds.get, free, numbers=en.numbers, intent=intent)
+
+    assert chosen(["set a timer for thirty minutes"], ["set a timer for six minutes"]) == ""
+    assert chosen(["set a timer for thirty minutes"], ["so the timer for thirty minutes"]) == \
+        "set a timer for thirty minutes"  # the same number: taken
+    assert chosen(["set a timer for thirty minutes"], ["set the time", "set a timer for thirty"]) == \
+        "set a timer for thirty minutes"  # one of free recognition's texts agrees
+    assert chosen(["set a timer for thirty minutes"], ["set a timer"]) == "set a timer for thirty minutes"  # no number
+    assert chosen(["what"], ["timer for six minutes"]) == ""  # free text acting on a number the grammar did not hear
+
+
+def test_a_command_free_recognition_heard_as_another_intent_is_not_taken():
+    """pocketsphinx's grammar pass heard "turn off the microphone" as "turn off my alarm"; free
+    recognition heard it right: the alarm stays (the speaker asks again)."""
+    meanings = {"turn off my alarm": "SpeakerCancelAlarm", "turn off the microphone": "SpeakerMute"}
+    kinds = dict.fromkeys(meanings, "acts")
+
+    def chosen(free):
+        return choose(["turn off my alarm"], sorted(kinds), kinds.get, free, intent=meanings.get)
+
+    assert chosen(["turn off the microphone"]) == ""
+    assert chosen(["turn off my alarm"]) == "turn off my alarm"
+    assert chosen(["turn of my a lamb"]) == "turn off my alarm"  # free recognition understood nothing: no say
+
+
+def test_free_recognition_runs_while_the_speech_is_fed_and_never_blocks(first_transcriber):
+    """The free pass decodes on its own worker as frames arrive: `result(0)` answers at once, ready
+    or not, and the utterance's result is the one of that utterance, not of one before it."""
+    from speaker.audio import frames_of
+
+    transcriber = first_transcriber
+    for text in ("오늘 저녁에 친구를 만나기로 했어요", "학교에 가는 길에 버스를 탔어요"):
+        transcriber.start()
+        for frame in frames_of(said(text)):
+            transcriber.accept(frame)
+        transcriber.end()
+        started = time.monotonic()
+        transcriber.result(0)
+        assert time.monotonic() - started < 0.05
+        heard = transcriber.result(timeout=None)
+        assert heard is not None and "[" not in heard
+        assert transcriber.free_pass.result(0) is not None

@@ -365,14 +365,16 @@ def test_a_turn_begins_with_the_listening_chime_and_ends_with_the_done_sound(kor
     from speaker.config import Settings
     from speaker.endpoint import Endpointer
     from speaker.events import EventBus
+    from speaker.assembly import turn_settings
     from speaker.pipeline import Pipeline, Stages
     from speaker.wake import WakeDetector
 
     settings = Settings(language="ko")
     voice = Voice(VoiceSettings(wake_chime=on, done_chime=on), "ko")
-    stages = Stages(WakeDetector(settings.wake), Endpointer(settings.listen), korean_transcriber, korean_dialogue, voice)
+    stages = Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(settings.listen),
+                    transcriber=korean_transcriber, dialogue=korean_dialogue, voice=voice)
     sink = RecordingSink()
-    pipeline = Pipeline(stages, EventBus("test"), sink)
+    pipeline = Pipeline(stages=stages, bus=EventBus("test"), sink=sink, settings=turn_settings(settings, stages))
     pipeline.start()
     for frame in frames_of(recording(1.0, hey_jarvis, 0.7, speech("이름이 뭐야", "ko+f3"), 8.0)):
         pipeline.process(frame)

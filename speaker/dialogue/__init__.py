@@ -20,6 +20,7 @@ from typing import Callable
 
 from hassil import TextSlotList
 
+from ..commands import Command, parse
 from . import companion, intents, languages, skills
 from .llm import Chat, SentenceStream
 from .matcher import Matcher
@@ -44,7 +45,7 @@ class Reply:
     intent: str | None
     slots: dict = field(default_factory=dict)
     text: str = ""
-    command: tuple[str, dict] | None = None  # for the pipeline's command door, e.g. ("volume", {"level": 50})
+    command: Command | None = None  # what the user asked by voice, e.g. a volume of 50
     follow_up: bool = False  # the reply asked a question: listen again without the wake word
     events: tuple[tuple[str, dict], ...] = ()  # (type, fields) to emit: a timer that fired, an error
     stream: SentenceStream | None = None  # the language model's answer, sentence by sentence (then text is "")
@@ -71,14 +72,15 @@ class Dialogue:
         self.awaiting: skills.Awaiting | None = None  # the speaker asked before doing something
 
     @classmethod
-    def from_settings(cls, settings, language: str | None = None) -> "Dialogue":
+    def from_settings(cls, settings, language: str | None = None,
+                      clock: Callable[[], datetime] = datetime.now) -> "Dialogue":
         """The dialogue the settings describe: persona, state directory, language model."""
         language = language or settings.language
         llm = settings.llm
         chat = Chat(llm) if llm.url else None
         devices = tuple(name for device in settings.mqtt.devices for name in device.names)
-        return cls(language, persona=find(settings.persona, language), state_dir=settings.state_dir(), chat=chat,
-                   devices=devices)
+        return cls(language, clock=clock, persona=find(settings.persona, language), state_dir=settings.state_dir(),
+                   chat=chat, devices=devices)
 
     def now(self) -> datetime:
         return self.clock()
@@ -117,7 +119,8 @@ class Dialogue:
             spoken = self.line(said.key, **said.values)
             if said.then is not None:
                 spoken += " " + self.line(said.then.key, **said.then.values)
-            reply = Reply(name, slots, spoken, said.command, spoken.endswith(FOLLOW_UP),
+            command = parse(*said.command) if said.command else None
+            reply = Reply(name, slots, spoken, command, spoken.endswith(FOLLOW_UP),
                           events=(said.event,) if said.event else ())
         if self.memory.problems:
             reply = dataclasses.replace(reply, events=reply.events + self.problems())

@@ -104,6 +104,11 @@ class Matcher:
                 return "acts" if found.intent.name in ACTS else "answers"
         return None
 
+    def intent(self, text: str) -> str | None:
+        """The intent `text` means, however it is matched (free text too); None if none."""
+        found = self.recognize(text)
+        return found.intent.name if found is not None else None
+
     @staticmethod
     def near_enough(nearest: Nearest) -> bool:
         return nearest.score >= NEAR_ENOUGH and nearest.lead >= CLEAR_LEAD

@@ -1,0 +1,115 @@
+"""Playback: what is being said, handed to the sink a sentence at a time.
+
+A speech job (speech.py) synthesises sentences on a worker thread one ahead of playback; each
+sentence goes to the sink when the one before it starts playing, so the sink never holds more than
+a sentence to come, and a stop cuts at once. Everything played also reaches the echo canceller
+(`EchoTap`). With a live microphone playback never waits for a sentence; with a file it does (no
+time passes in a file while nothing is heard).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .echo import EchoCanceller, EchoTap
+from .events import EventBus, EventType
+from .speech import Sentence, Speech
+
+
+class Playback:
+    """Schedules the sentences of one `Speech` on a sink, at `volume` percent. A streamed reply is
+    told on the bus as it is said (each sentence, then its whole text), with its own events."""
+
+    def __init__(self, *, sink, echo: Callable[[], EchoCanceller], clock: Callable[[], float], waits: bool,
+                 bus: EventBus, turn: Callable[[], str | None]):
+        self.volume = 100
+        self.speech: Speech | None = None  # being said, until it has been heard
+        self._bus = bus
+        self._turn = turn
+        self._echo = echo
+        self._clock = clock
+        self._waits = waits  # file input: wait for each sentence (no time passes meanwhile)
+        self._next_starts_at = 0.0  # when the last sentence handed to the sink starts playing
+        self._speaking_until = 0.0  # ... and when it ends
+        self.use_sink(sink)
+
+    def use_sink(self, sink) -> None:
+        """Play on `sink` from now on (at start, or after a reload changed the sound output)."""
+        self.sink = sink
+        self._output = EchoTap(sink, self._echo)
+
+    @property
+    def announcing(self) -> bool:
+        return self.speech is not None and self.speech.announcement
+
+    @property
+    def remaining(self) -> float:
+        """Seconds until what was handed to the sink has played."""
+        return self._speaking_until - self._clock()
+
+    def start(self, speech: Speech) -> Speech | None:
+        """Say `speech` from now; returns the speech it replaced (already cancelled), if any."""
+        dropped = self.drop()
+        self.speech = speech
+        self._next_starts_at = self._speaking_until = self._clock()
+        return dropped
+
+    def play_due(self, *, on_play: Callable[[Sentence], None], interrupted: Callable[[], bool],
+                 to_the_end: bool = False) -> None:
+        """Hand the sink every sentence whose time has come (`to_the_end`: all of them, now), telling
+        `on_play` each. Waiting for a sentence (file input) ends early when `interrupted()`."""
+        speech = self.speech
+        while to_the_end or self._clock() >= self._next_starts_at:
+            sentence = self._next_sentence(wait=self._waits or to_the_end, to_the_end=to_the_end, interrupted=interrupted)
+            if sentence is None:
+                break
+            if speech.streamed:
+                self._bus.emit(EventType.RESPONSE, self._turn(), text=sentence.text, final=False)
+            self._play(sentence)
+            on_play(sentence)
+        self._emit(speech.new_events())
+
+    def heard(self, to_the_end: bool = False) -> bool:
+        """Every sentence was taken and has played (`to_the_end`: taken is enough)."""
+        return self.speech.finished and (to_the_end or self._clock() >= self._speaking_until)
+
+    def chime(self, samples: np.ndarray, rate: int) -> None:
+        self._output.play(samples, rate)
+
+    def drop(self) -> Speech | None:
+        """Forget the speech job (closing a streamed reply); what was handed to the sink plays on.
+        A streamed reply's whole text is told."""
+        speech, self.speech = self.speech, None
+        if speech is not None:
+            speech.cancel()
+            self._emit(speech.new_events())
+            if speech.streamed and speech.said:
+                self._bus.emit(EventType.RESPONSE, self._turn(), text=" ".join(speech.said), final=True)
+        return speech
+
+    def stop(self) -> Speech | None:
+        """Cut what is being said, the sound too; returns the speech cut, if any."""
+        speech = self.drop()
+        if speech is not None:
+            self._output.stop()
+        return speech
+
+    def _emit(self, events) -> None:
+        for kind, fields in events:
+            self._bus.emit(kind, self._turn(), **fields)
+
+    def _next_sentence(self, *, wait: bool, to_the_end: bool, interrupted: Callable[[], bool]) -> Sentence | None:
+        speech = self.speech
+        while True:
+            sentence = speech.next(timeout=0.05 if wait else 0)
+            if sentence is not None or not wait or speech.finished or (interrupted() and not to_the_end):
+                return sentence
+
+    def _play(self, sentence: Sentence) -> None:
+        volume = self.volume if self.speech.volume is None else self.speech.volume
+        samples = sentence.samples if volume == 100 else (sentence.samples * (volume / 100)).astype(np.int16)
+        self._output.play(samples, sentence.rate)
+        self._next_starts_at = max(self._speaking_until, self._clock())
+        self._speaking_until = self._next_starts_at + len(sentence.samples) / sentence.rate
