@@ -36,7 +36,7 @@ from speaker.endpoint import Endpointer  # noqa: E402
 from speaker.events import EventBus  # noqa: E402
 from speaker.assembly import barge_in_for  # noqa: E402
 from speaker.pipeline import Pipeline, Stages  # noqa: E402
-from speaker.room import Room  # noqa: E402
+from speaker.testing.room import Room  # noqa: E402
 from speaker.stt import Transcriber  # noqa: E402
 from speaker.voice import Voice  # noqa: E402
 from speaker.wake import WakeDetector  # noqa: E402

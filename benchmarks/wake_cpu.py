@@ -16,21 +16,18 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from conftest import recording, room, speech  # noqa: E402
+from conftest import plain_openwakeword, recording, room, speech  # noqa: E402
 
 from speaker.audio import FRAME_SAMPLES, frames_of  # noqa: E402
 from speaker.config import WakeSettings  # noqa: E402
-from speaker.wake import WakeDetector, model_path, openwakeword_model  # noqa: E402
+from speaker.wake import WakeDetector  # noqa: E402
 
 RUNS = 5
 
 
 def plain_loop(samples: np.ndarray) -> tuple[float, int]:
     """openWakeWord as its README shows it: predict() on every 80 ms frame."""
-    Model = openwakeword_model()
-    path = model_path("hey_jarvis")
-    model = Model(wakeword_models=[str(path)], melspec_model_path=str(path.parent / "melspectrogram.tflite"),
-                  embedding_model_path=str(path.parent / "embedding_model.tflite"), inference_framework="tflite")
+    model = plain_openwakeword()
     wakes, above = 0, False
     start = time.process_time()
     for i in range(0, len(samples) - FRAME_SAMPLES + 1, FRAME_SAMPLES):

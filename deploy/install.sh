@@ -8,7 +8,7 @@
 #                       chown and systemctl are then only printed
 #   --pip-option OPT    pass OPT to pip (repeatable), e.g. --pip-option=--no-index --pip-option=--find-links=DIR
 #   --en-model ZIP      take the English speech model from ZIP (checksum-checked) instead of downloading it
-#   --no-en-model       skip the English speech model (Korean works; in English the speaker says what is missing)
+#   --no-en-model       skip vosk's English speech model (English is then recognised by pocketsphinx)
 #   --with-llm GGUF     also install a language model server for open conversation: llama.cpp's server
 #                       (llama-cpp-python, built from source: 15-30 minutes on a Pi) as the unit speaker-llm,
 #                       serving the model file GGUF on 127.0.0.1:8080, and point the speaker's [llm] at it
@@ -152,7 +152,7 @@ models=$root$STATE_DIR/models
 if [ -d "$models/$EN_MODEL/am" ]; then
   say "English speech model already in $models/$EN_MODEL"
 elif ! $en_model; then
-  say "skipping the English speech model (--no-en-model): in English the speaker will say it is missing"
+  say "skipping the English speech model (--no-en-model): English is recognised by pocketsphinx"
 else
   zip=$en_model_zip
   if [ -z "$zip" ]; then

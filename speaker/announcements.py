@@ -42,6 +42,7 @@ class Announcements:
         self.settings = settings
         self._waiting: collections.deque[Announcement] = collections.deque()
         self._on_dropped = on_dropped
+        self._timers_checked = -1  # the second they were last checked
 
     def __bool__(self) -> bool:
         return bool(self._waiting)
@@ -58,6 +59,15 @@ class Announcements:
             self._waiting.appendleft(announcement)
         else:
             self._waiting.append(announcement)
+
+    def add_due_timers(self, dialogue, now: float) -> None:
+        """Once a second (on time for a timer, and off the audio path): the timers and alarms that
+        went off become announcements, said even when nobody spoke (and while muted)."""
+        if int(now) != self._timers_checked:
+            self._timers_checked = int(now)
+            reply = dialogue.due()
+            if reply is not None:
+                self.add(Announcement(reply.text, events=reply.events))
 
     def next(self) -> Announcement:
         return self._waiting.popleft()

@@ -42,10 +42,11 @@ def make_sink(settings: Settings, output: str | None, report: Callable[..., None
     return DeviceSink(settings.audio.output_device, settings.audio.output_command, report)
 
 
-def load_stages(settings: Settings, wall_clock: Callable[[], datetime] = datetime.now) -> Stages:
-    """Load and warm every model once. A missing wake-word or voice model raises ModelMissing;
-    a missing speech model leaves the speaker able to wake and say what is missing."""
-    wake = WakeDetector(settings.wake)
+def load_stages(settings: Settings, wall_clock: Callable[[], datetime] = datetime.now,
+                wake: WakeDetector | None = None) -> Stages:
+    """Load and warm every model once (the wake detector: unless given). A missing wake-word or voice
+    model raises ModelMissing; a missing speech model leaves the speaker able to wake and say what is missing."""
+    wake = wake or WakeDetector(settings.wake)
     dialogue, transcriber, voice, missing = speech_stages(settings, None, SPEECH_SECTIONS, wall_clock)
     return Stages(wake=wake, endpointer=Endpointer(settings.listen), transcriber=transcriber, dialogue=dialogue,
                   voice=voice, missing_model=missing, echo=EchoCanceller(settings.echo),
@@ -65,7 +66,7 @@ def speech_stages(new: Settings, running: Stages | None, speech: set[str],
             or (dialogue is not running.dialogue and dialogue.phrases() != running.dialogue.phrases())):
         try:
             transcriber, missing = Transcriber(new, language, dialogue.phrases(), dialogue.knows_word_for_word,
-                                               intent=dialogue.matcher.intent), ""
+                                               intent=dialogue.intent), ""
         except ModelMissing as e:
             transcriber, missing = None, str(e)
     voice = running.voice if running else None
@@ -229,7 +230,7 @@ class Assembly:
             stages.dialogue.memory = running.dialogue.memory  # what was said since `prepare` stays
         if stages.transcriber is not None and stages.transcriber is running.transcriber:
             stages.transcriber.understands = stages.dialogue.knows_word_for_word
-            stages.transcriber.intent = stages.dialogue.matcher.intent
+            stages.transcriber.intent = stages.dialogue.intent
         self.pipeline.replace_stages(stages, changes.turn)
         if running.voice is not stages.voice:
             running.voice.close()

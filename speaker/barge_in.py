@@ -50,7 +50,7 @@ class BargeIn:
         hears the microphone (None: stop words do not interrupt)."""
         own = dataclasses.replace(settings, threshold=OWN_WAKE_THRESHOLD, trigger_frames=1, refractory_seconds=0.0)
         self._wake, self._threshold = wake, settings.threshold
-        self._own_wake = WakeDetector(own) if wake is not None else None
+        self._own_wake = wake.twin(own) if wake is not None else None
         self._stop_words = stop_words
         self._frame = 0
         self._own_wake_at = -ECHO_FRAMES - 1

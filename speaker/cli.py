@@ -69,10 +69,7 @@ def cmd_run(args) -> int:
     overrides = tuple((key, value) for key, value in (
         ("language", args.language), ("device_id", args.device_id), ("mqtt", {"url": args.mqtt} if args.mqtt else None),
     ) if value)
-    if args.room is not None and args.input in (None, "-"):
-        print("error: --room needs --input WAV (the simulated room plays the recording)", file=sys.stderr)
-        return 2
-    options = RunOptions(args.config, overrides, args.input, args.realtime, args.output, args.events_jsonl, args.room)
+    options = RunOptions(args.config, overrides, args.input, args.realtime, args.output, args.events_jsonl)
     daemon = Daemon(options)
     _setup_logging(daemon.settings.log.level)
     signals.attach(daemon)
@@ -105,7 +102,7 @@ def cmd_transcribe(args) -> int:
     samples = read_wav(args.wav)
     dialogue = Dialogue.from_settings(settings)
     transcriber = Transcriber(settings, settings.language, dialogue.phrases(), dialogue.knows_word_for_word,
-                              intent=dialogue.matcher.intent)
+                              intent=dialogue.intent)
     print(transcriber.transcribe(samples))
     return 0
 
@@ -225,7 +222,7 @@ def cmd_check_config(args) -> int:
         problems += e.problems
     for name in settings.wake.models:
         try:
-            wake.model_path(name)
+            wake.model_path(name, settings.wake.engine)
         except ModelMissing as e:
             problems.append(str(e))
     engines = []
@@ -279,7 +276,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--events-jsonl", metavar="PATH|-", help="append every event as a JSON line to PATH (- for stdout)")
     run.add_argument("--mqtt", metavar="URL", help="broker, mqtt://[user:password@]host:port (overrides mqtt.url)")
     run.add_argument("--device-id", metavar="ID", help="this speaker's id in events and topics (overrides device_id)")
-    run.add_argument("--room", type=float, metavar="DB", help=argparse.SUPPRESS)  # tests: answers echo back into the input, DB louder than the voice
 
     detect = command("detect", cmd_detect, "Print one JSON line per wake word found in a WAV file.")
     detect.add_argument("wav")

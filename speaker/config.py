@@ -53,11 +53,15 @@ class AudioSettings:
 
 @dataclass(frozen=True)
 class WakeSettings:
+    engine: str = "openwakeword"
+    """The wake-word engine: openwakeword, or microwakeword (lighter on the CPU; English-trained models)."""
+
     models: tuple[str, ...] = ("hey_jarvis",)
-    """Wake words: alexa, hey_jarvis, hey_mycroft, hey_rhasspy, okay_nabu, or paths to .tflite files."""
+    """Wake words: alexa, hey_jarvis, hey_mycroft, okay_nabu, hey_rhasspy (openwakeword only), or paths
+    to the engine's own model files (.tflite; microWakeWord's .json beside it)."""
 
     threshold: float = 0.5
-    """Score (0-1) a frame must reach to count towards a wake."""
+    """Score (0-1) a frame must reach to count towards a wake (for microwakeword, 0.5 is each model's own cutoff)."""
 
     trigger_frames: int = 1
     """Consecutive 80 ms frames above the threshold needed to wake (raise to 2-3 against false wakes)."""
@@ -392,6 +396,7 @@ _CHOICES = {
     ("voice", "engine"): ("auto", "piper", "espeak"),
     ("stt", "en_engine"): ("auto", "vosk", "pocketsphinx"),
     ("echo", "canceller"): ("speex", "webrtc", "off"),
+    ("wake", "engine"): ("openwakeword", "microwakeword"),
 }
 
 

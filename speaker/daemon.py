@@ -3,6 +3,9 @@ of things, and reloads. `speaker run` builds one Daemon and calls run()."""
 
 from __future__ import annotations
 
+import collections
+import functools
+import itertools
 import logging
 import os
 import sys
@@ -12,14 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
-from .assembly import Assembly, Changes, make_sink
+from .assembly import Assembly, Changes, load_stages
 from .audio import LiveSource, RawSource, WavSource
 from .config import Settings
 from .events import ErrorCode, EventBus, EventType, JsonlWriter
 from .service import MICROPHONE_PROBLEMS, Service
+from .wake import WakeDetector
 
 log = logging.getLogger(__name__)
 
+EARLY_CONTEXT_FRAMES = 38  # 3 s: what the pipeline hears again of a wake word heard while the models loaded
 RELOAD_QUIET_SECONDS = 0.3  # a flood of reload requests becomes one reload, this long after the last
 
 
@@ -33,13 +38,13 @@ class RunOptions:
     realtime: bool = False
     output: str | None = None
     events_jsonl: str | None = None
-    room: float | None = None  # tests: a simulated room feeds the answers back into the input, this many dB louder than the voice
 
 
 class Daemon:
-    """`source`, if given, is heard instead of what the options name (a test's own audio)."""
+    """`source` and `sink`, if given, are heard and played to instead of what the options name
+    (a test's own microphone and loudspeaker, e.g. speaker.testing.room's)."""
 
-    def __init__(self, options: RunOptions, source=None):
+    def __init__(self, options: RunOptions, source=None, sink=None):
         self.options = options
         self.settings = self._load_settings()
         self.bus = EventBus(self.settings.device_id)
@@ -49,11 +54,13 @@ class Daemon:
         self.service = Service(self.bus)
         self.stopping = threading.Event()
         self.source = source
+        self.sink = sink
         self.assembly: Assembly | None = None
         self._reload_asked = threading.Event()
         self._last_asked = 0.0
         self._pending: Changes | None = None  # prepared, waiting for the pipeline to rest
         self._applied = threading.Event()
+        self._fault = ""  # the microphone's problem, until it is solved (the pipeline learns it once it is built)
         if source is None and options.input and options.input != "-":
             self.source = WavSource(options.input, realtime=options.realtime)  # a bad file is refused early
 
@@ -67,11 +74,14 @@ class Daemon:
     def report(self, code: str, message: str, **fields) -> None:
         """Devices report failures here; they become error events (a microphone's also the error state)."""
         self.bus.emit(EventType.ERROR, code=code, message=message, **fields)
-        if code in MICROPHONE_PROBLEMS and self.pipeline is not None:
-            self.pipeline.call_soon(lambda: self.pipeline.set_fault(message))
+        if code in MICROPHONE_PROBLEMS:
+            self._fault = message
+            if self.pipeline is not None:
+                self.pipeline.call_soon(lambda: self.pipeline.set_fault(message))
 
     def _microphone_restored(self) -> None:
         self.bus.emit(EventType.MICROPHONE_RESTORED, message="the microphone sends audio again")
+        self._fault = ""
         if self.pipeline is not None:
             self.pipeline.call_soon(lambda: self.pipeline.set_fault(""))
 
@@ -81,28 +91,27 @@ class Daemon:
         log.info("loading models (%s)", settings.language)
         self.service.status(f"loading models ({settings.language})")
         live = self.source.live if self.source is not None else self.options.input is None
-        sink = None
-        if self.options.room is not None:  # a simulated room (tests, benchmarks): it hears the speaker's own voice
-            from .room import Room
-
-            room = Room(self.source, make_sink(settings, self.options.output, self.report), echo_db=self.options.room)
-            self.source, sink = room.source, room.sink
-        self.assembly = Assembly(settings, self.bus, self.options.output, clock=time.monotonic if live else None,
-                                 on_reload=self.reload, report=self.report, sink=sink)
+        build = functools.partial(Assembly, settings, self.bus, self.options.output, clock=time.monotonic if live else None,
+                                  on_reload=self.reload, report=self.report, sink=self.sink)
+        early = live  # a live microphone: ready before the speech models are
+        if not early:
+            self.assembly = build()
         if self.options.input == "-":
             self.source = RawSource(sys.stdin.buffer)
         elif self.source is None:
             audio = settings.audio
             self.source = LiveSource(audio.input_device, audio.input_command, audio.retry_seconds, self.report,
                                      audio.read_timeout_seconds, self._microphone_restored)
+        self.service.watch(self.source)
+        frames = iter(self.source)
+        heard_early = self._listen_while_loading(frames, build) if early else []
         threading.Thread(target=self._reload_forever, name="reload", daemon=True).start()
         if self.stopping.is_set():  # asked to stop while the models loaded
             self.source.close()
         self.assembly.start()
         log.info("ready: listening for %s", ", ".join(self.pipeline.stages.wake.names))
-        self.service.watch(self.source)
         try:
-            for frame in self.source:
+            for frame in itertools.chain(heard_early, frames):
                 self.service.beat()
                 if self.stopping.is_set():
                     break
@@ -120,6 +129,49 @@ class Daemon:
             self.source.close()
             self.assembly.close()
         return 0
+
+    def _listen_while_loading(self, frames, build) -> list:
+        """Ready as soon as the wake word and the microphone are: the wake word is heard while `build`
+        loads the rest (recogniser, dialogue, voice) in the background. Returns the audio to hear once
+        it has loaded: from a little before a wake word heard meanwhile to now (nothing is dropped)."""
+        wake = WakeDetector(self.settings.wake)
+        built: dict = {}
+
+        def load() -> None:
+            try:
+                built["assembly"] = build(stages=load_stages(self.settings, wake=wake))
+            except BaseException as e:  # handed to the audio loop's thread, which raises it
+                built["error"] = e
+
+        loading = threading.Thread(target=load, name="loading", daemon=True)
+        loading.start()
+        log.info("ready: listening for %s (the speech models are still loading)", ", ".join(wake.names))
+        self.service.status("waiting for the wake word (loading the speech models)")
+        listener = wake.twin(self.settings.wake)  # the same models; the pipeline's own detector hears it all again
+        recent: collections.deque = collections.deque(maxlen=EARLY_CONTEXT_FRAMES)
+        kept: list | None = None
+        while loading.is_alive() and not self.stopping.is_set():
+            frame = next(frames, False)
+            self.service.beat()
+            if frame is False:  # the input ended
+                break
+            if frame is None:
+                continue
+            if kept is not None:
+                kept.append(frame)
+            else:
+                recent.append(frame)
+                if listener.process(frame) is not None:
+                    log.info("wake word heard while loading: answered once the speech models are in")
+                    kept = list(recent)
+        loading.join()
+        if "error" in built:
+            raise built["error"]
+        self.assembly = built["assembly"]
+        fault = self._fault
+        if fault:  # the microphone failed while the models loaded
+            self.pipeline.call_soon(lambda: self.pipeline.set_fault(fault))
+        return kept or []
 
     def stop(self) -> None:
         """Stop soon (safe from a signal handler or another thread)."""

@@ -41,7 +41,11 @@ MAX_DELAY = SAMPLE_RATE  # an echo path (device, sound server, room, capture) up
 TRACK_EVERY = 6  # frames between measurements (~0.5 s)
 TRACK_PEAK = 8.0  # a measurement counts when its peak stands this far above the correlation's spread
 MARGIN = 640  # the reference runs 40 ms ahead of the measured echo: the filter holds the direct sound whole
-SHIFT_STEP = 320  # the reference moves when the measured delay is 20 ms off (the filter covers less)
+SHIFT_STEP = 320  # the reference jumps when the measured delay is 20 ms off (the filter covers less)
+DRIFT_WINDOW = 20 * SAMPLE_RATE  # the drift is the slope of the delays measured over the last 20 s of playback
+DRIFT_SPAN = 3 * SAMPLE_RATE  # ... once they span 3 s
+DRIFT_JUMP = 80  # a measurement 5 ms off the line: the path jumped (another device, a restarted player)
+MAX_DRIFT = 0.005  # 0.5 %: more is a measurement gone wrong, not two clocks
 
 
 class SpeexCanceller:
@@ -108,6 +112,21 @@ class DelayTracker:
         self._near = np.zeros(0, np.float32)  # what the microphone heard meanwhile, the last TRACK_WINDOW
         self._frames = 0
         self.delay: int | None = None  # samples, the last clear measurement
+        self._history: list[tuple[int, int]] = []  # (sample heard, delay) of the recent clear measurements
+        self._drift = 0.0
+
+    @property
+    def drift(self) -> float:
+        """How fast the delay grows, in samples per sample heard (the loudspeaker's clock against the
+        microphone's): the slope of the measurements since the path last jumped, once they span
+        DRIFT_SPAN; until then the slope measured before (two clocks keep their ratio), or 0."""
+        return self._drift
+
+    def _fit(self) -> None:
+        if len(self._history) >= 4 and self._history[-1][0] - self._history[0][0] >= DRIFT_SPAN:
+            at, delay = np.array(self._history, np.float64).T
+            slope = float(np.polyfit(at - at[0], delay, 1)[0])
+            self._drift = max(-MAX_DRIFT, min(MAX_DRIFT, slope))
 
     def add(self, near: np.ndarray, far: np.ndarray) -> None:
         """One frame heard while `far` was played; now and then a measurement."""
@@ -126,6 +145,15 @@ class DelayTracker:
         peak = int(np.argmax(correlation))
         if correlation[peak] > TRACK_PEAK * np.std(correlation):
             self.delay = MAX_DELAY - peak
+            now = self._frames * FRAME_SAMPLES
+            if self._history and abs(self.delay - self._predicted(now)) >= DRIFT_JUMP:
+                self._history.clear()  # a new line from here
+            self._history = [(t, d) for t, d in self._history if now - t <= DRIFT_WINDOW] + [(now, self.delay)]
+            self._fit()
+
+    def _predicted(self, at: int) -> float:
+        last_at, last = self._history[-1]
+        return last + self.drift * (at - last_at)
 
 
 class EchoCanceller:
@@ -135,8 +163,8 @@ class EchoCanceller:
         self.settings = settings
         self._engine = ENGINES[settings.canceller]() if settings.canceller in ENGINES else None
         self._far = np.zeros(0, np.int16)  # what is still to be played, from the next frame on
-        self._played = np.zeros(MAX_DELAY + FRAME_SAMPLES, np.int16)  # what was played, up to this frame
-        self.shift = settings.device_delay_ms * SAMPLE_RATE // 1000  # samples the reference is delayed by
+        self._played = np.zeros(MAX_DELAY + FRAME_SAMPLES + 1, np.int16)  # what was played, up to this frame
+        self.shift = float(settings.device_delay_ms * SAMPLE_RATE // 1000)  # samples the reference is delayed by
         self.tracker = DelayTracker()
         self._ringing = 0
         self.reference = np.zeros(FRAME_SAMPLES, np.int16)  # what was played during the last frame
@@ -190,9 +218,9 @@ class EchoCanceller:
         if len(far) < n:
             far = np.concatenate([far, np.zeros(n - len(far), np.int16)])
         self._played = np.concatenate([self._played[n:], far])
-        end = len(self._played) - self.shift
-        far = self._played[end - n : end]  # what is heard now, as far as the measured delay tells
-        self._ringing = RING_FRAMES if len(self._far) or self._played[-self.shift - n:].any() else self._ringing - 1
+        self.shift = max(0.0, min(float(MAX_DELAY), self.shift + self.tracker.drift * n))  # the clocks drift apart
+        far = self._heard_now(n)
+        self._ringing = RING_FRAMES if len(self._far) or self._played[-int(self.shift) - n:].any() else self._ringing - 1
         self.reference = far
         if self._engine is None:
             return frame
@@ -210,14 +238,24 @@ class EchoCanceller:
                 self._quiet_playback += 1
         return cleaned
 
+    def _heard_now(self, n: int) -> np.ndarray:
+        """What is heard during this frame, as far as the measured delay (and drift) tells: `shift`
+        samples back, between two samples when the drift puts it there."""
+        whole = int(self.shift)
+        end = len(self._played) - whole
+        far = self._played[end - n - 1 : end].astype(np.float32)
+        part = self.shift - whole
+        if not part:
+            return self._played[end - n : end]
+        return np.round(far[1:] * (1 - part) + far[:-1] * part).astype(np.int16)
 
     def _follow_the_delay(self, frame: np.ndarray) -> None:
         """Measure the echo's delay now and then, and move the reference when it is off."""
         self.tracker.add(frame, self._played[-len(frame):])
         if self.tracker.delay is not None:
             wanted = max(0, min(MAX_DELAY, self.tracker.delay - MARGIN))
-            if abs(wanted - self.shift) >= SHIFT_STEP:
-                self.shift = wanted
+            if abs(wanted - self.shift) >= SHIFT_STEP:  # between measurements the drift moves it smoothly
+                self.shift = float(wanted)
                 self._engine.reset()  # a filter learnt for the old delay is further off than a fresh one
 
 

@@ -11,7 +11,7 @@ import enum
 
 import numpy as np
 
-from .audio import SAMPLE_RATE
+from .audio import FRAME_SAMPLES, SAMPLE_RATE
 from .config import ListenSettings
 
 
@@ -39,7 +39,8 @@ class Endpointer:
         """Start listening afresh; `no_speech_seconds` overrides how long to wait for speech."""
         self._no_speech_seconds = no_speech_seconds or self.settings.no_speech_seconds
         self._vad.reset()
-        self._pending = np.zeros(0, np.float32)
+        self._pending = np.zeros(self.CHUNK + FRAME_SAMPLES, np.float32)  # audio not yet given to Silero
+        self._filled = 0  # samples of it in use
         self._elapsed = 0.0  # seconds since reset
         self._speech_seconds = 0.0
         self._silence = 0.0  # seconds of silence since the last speech
@@ -59,10 +60,20 @@ class Endpointer:
 
     def process(self, frame: np.ndarray) -> Heard:
         """Feed one frame of int16 audio; return what has been heard so far."""
-        self._pending = np.concatenate([self._pending, frame.astype(np.float32) / 32768.0])
+        if self.state not in (Heard.WAITING, Heard.SPEECH):
+            return self.state
+        end = self._filled + len(frame)
+        if end > len(self._pending):  # a frame longer than the usual 80 ms
+            self._pending = np.concatenate([self._pending, np.zeros(end - len(self._pending), np.float32)])
+        added = self._pending[self._filled : end]
+        added[:] = frame
+        added /= 32768.0
+        self._filled = end
         chunk_seconds = self.CHUNK / SAMPLE_RATE
-        while len(self._pending) >= self.CHUNK and self.state in (Heard.WAITING, Heard.SPEECH):
-            chunk, self._pending = self._pending[: self.CHUNK], self._pending[self.CHUNK :]
+        used = 0
+        while end - used >= self.CHUNK and self.state in (Heard.WAITING, Heard.SPEECH):
+            chunk = self._pending[used : used + self.CHUNK]
+            used += self.CHUNK
             speech = self._vad.process_samples(chunk.tolist()) >= self.settings.vad_threshold
             self._elapsed += chunk_seconds
             if speech:
@@ -80,4 +91,6 @@ class Endpointer:
                     self._speech_seconds = 0.0 if self.state is Heard.WAITING else self._speech_seconds
             elif self._elapsed >= self._no_speech_seconds:
                 self.state = Heard.NOTHING
+        self._pending[: end - used] = self._pending[used:end]
+        self._filled = end - used
         return self.state

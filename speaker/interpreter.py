@@ -55,8 +55,9 @@ class Interpreter:
             else:
                 command()
 
-    def run(self, command: Command) -> None:
-        args = command.args
+    def run(self, command: Command, *, keep_turn: bool = False) -> None:
+        """Carry out `command`; `keep_turn`: the user's own, said in a turn that goes on to answer."""
+        turn, args = self._pipeline.turn, command.args
         match command.name:
             case CommandName.SAY:
                 self.say(args)
@@ -74,6 +75,8 @@ class Interpreter:
                 self.reload()
             case CommandName.SWITCH:
                 self.switch(args["device"], args["on"])
+        if keep_turn:
+            self._pipeline.turn = turn
 
     def yield_turn(self, turn: str) -> None:
         """Another speaker answers this wake word: drop the turn quietly (any thread)."""

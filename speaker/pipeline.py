@@ -25,10 +25,9 @@ from typing import Callable
 import numpy as np
 
 from . import chimes
-from .announcements import Announcement, Announcements
+from .announcements import Announcements
 from .audio import FRAME_SECONDS, AudioClock
 from .barge_in import BargeIn, Interruption
-from .commands import Command
 from .config import AnnounceSettings, EchoSettings
 from .dialogue import FOLLOW_UP, Dialogue
 from .echo import EchoCanceller
@@ -93,7 +92,8 @@ class Pipeline:
         self._file_time = isinstance(self._clock, AudioClock)
         self.playback = Playback(sink=sink, echo=lambda: self.stages.echo, clock=self._clock, waits=self._file_time,
                                  bus=bus, turn=lambda: self.turn)
-        self.announcements = Announcements(settings.announce, self._dropped)
+        self.announcements = Announcements(settings.announce, lambda message: bus.emit(
+            EventType.ERROR, code=ErrorCode.ANNOUNCEMENT_DROPPED, message=message))
         self.interpreter = Interpreter(self, on_reload)
         self.submit, self.call_soon, self.yield_turn = (  # from any thread
             self.interpreter.submit, self.interpreter.call_soon, self.interpreter.yield_turn)
@@ -103,7 +103,6 @@ class Pipeline:
         self._follow_up = False  # the answer being spoken asked a question
         self._following_up = False  # listening for the reply to it
         self._recognising = False  # the user stopped talking; what they said is not known yet
-        self._due_checked = -1
         if stages.missing_model:
             log.error(stages.missing_model)
             bus.emit(EventType.ERROR, code=ErrorCode.MODEL_MISSING, message=stages.missing_model)
@@ -112,10 +111,6 @@ class Pipeline:
     def now(self) -> float:
         """Seconds since start: of audio heard (files), or of the wall clock (live microphone)."""
         return self._clock()
-
-    @property
-    def sink(self):
-        return self.playback.sink
 
     def start(self) -> None:
         self.set_state(self.resting())
@@ -153,8 +148,7 @@ class Pipeline:
         self._guarded(self._housekeeping)
 
     def finish(self) -> None:
-        """The input ended: finish the current turn (answering what was said), say what is still
-        to be said, and return to idle."""
+        """The input ended: finish the turn (answering what was said), say what is left, and rest."""
         self._housekeeping()
         if self.state is State.LISTENING:
             if self._hearing.recognizing:
@@ -219,20 +213,9 @@ class Pipeline:
             self._recognised()
         if self.playback.speech is not None:
             self._keep_speaking()
-        if int(self.now) != self._due_checked:
-            self._due_checked = int(self.now)  # once a second is on time for a timer, and off the audio path
-            self._check_timers()
+        self.announcements.add_due_timers(self.stages.dialogue, self.now)
         if self.announcements and self.playback.speech is None and self.state in RESTING:
             self._say_next_announcement()
-
-    def _dropped(self, message: str) -> None:
-        self.bus.emit(EventType.ERROR, code=ErrorCode.ANNOUNCEMENT_DROPPED, message=message)
-
-    def _check_timers(self) -> None:
-        """A timer or alarm went off: announce it, even when nobody spoke (and while muted)."""
-        reply = self.stages.dialogue.due()
-        if reply is not None:
-            self.announcements.add(Announcement(reply.text, events=reply.events))
 
     def _say_next_announcement(self) -> None:
         announcement = self.announcements.next()
@@ -242,17 +225,15 @@ class Pipeline:
                      announcement=True)
 
     def _hear(self, frame: np.ndarray) -> None:
-        # The wake word runs on every frame, on the microphone with the speaker's own voice taken
-        # out, so its context is always fresh. While the speaker talks it counts only through
-        # barge-in, which tells the user's voice from the speaker's own.
+        # The wake word hears every frame, the speaker's own voice taken out, so its context is always
+        # fresh. While the speaker talks it counts only through barge-in, which tells the user's voice apart.
         echo = self.stages.echo
         frame = echo.process(frame)
         detection = self.stages.wake.process(frame)
         barge_in = self.stages.barge_in
         speaking = self.state is State.SPEAKING
         if barge_in is not None and (speaking or (echo.playing and self.state in RESTING)):
-            # The answer may have ended while its echo is still on its way (a sound server, a
-            # device's buffer): its guards hold until the echo of the last sample played has come.
+            # Its guards hold until the echo of the last sample played has come (a sound server's buffer).
             interruption = barge_in.hear(frame, echo.reference, detection, echo.echo_below_db if echo.measures else None)
             if interruption is not None and speaking:
                 self._interrupt(interruption)
@@ -267,9 +248,8 @@ class Pipeline:
             self._listen(frame)
 
     def _may_wake(self) -> bool:
-        """Without barge-in, a wake word counts when idle, while listening (it starts over, also when
-        an answer to a question was awaited), while a reply is awaited, and during an announcement
-        (which it cuts): announcements never keep the user from their turn."""
+        """Without barge-in, a wake word counts when idle, while listening (it starts over, also for the
+        answer to a question), thinking, and during an announcement (it cuts it: never in the user's way)."""
         return self.state in (State.IDLE, State.LISTENING, State.THINKING) or self.playback.announcing
 
     def _interrupt(self, interruption: Interruption) -> None:
@@ -332,21 +312,14 @@ class Pipeline:
         reply = self.stages.dialogue.reply(text)
         self.bus.emit(EventType.INTENT, self.turn, name=reply.intent, slots=reply.slots)
         self._emit(reply.events)
-        if reply.command is not None:
-            self._obey(reply.command)
+        if reply.command is not None:  # before the answer: heard at the new volume; a mute stops the microphone now
+            self.interpreter.run(reply.command, keep_turn=True)
         if reply.stream is not None:  # thinking goes on until its first sentence comes
             self._follow_up = False  # known once its last sentence is said
             self._speak(Speech(reply.stream, self._voices.get(None), streamed=True), after_speech=True)
         else:
             self._follow_up = reply.follow_up and self.settings.follow_up_seconds > 0
             self._answer(reply.text, after_speech=True)
-
-    def _obey(self, command: Command) -> None:
-        """Run a command the user gave by voice before answering: the answer is heard at the new
-        volume, and a mute stops the microphone at once (the answer is still spoken)."""
-        turn = self.turn
-        self.interpreter.run(command)
-        self.turn = turn
 
     def _emit(self, events) -> None:
         for kind, fields in events:

@@ -27,7 +27,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE, frames_of
 from .config import ModelMissing, Settings
-from .dialogue.matcher import ACTS
+from .dialogue.matcher import ACTS, Heard
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class Transcriber:
 
     def __init__(self, settings: Settings, language: str, phrases: list[str], understands: Callable[[str], object],
                  *, intent: Callable[[str], str | None] | None = None):
-        """`understands(text)`: "acts", "answers" or falsy, for a known sentence word for word (see `choose`);
+        """`understands(text)`: Heard.ACTS, Heard.ANSWERS or falsy, for a known sentence word for word (see `choose`);
         `intent(text)`: the intent the dialogue finds in `text`, free text included (None: none)."""
         from .dialogue import languages
 
@@ -278,8 +278,8 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
     speech to be outside the grammar) and free recognition's texts (`free`, best first; None when it is
     off, or, with `checked`, not heard yet: then None is returned where they would be needed).
 
-    `understands(text)` is falsy for an unknown sentence, "acts" for one that changes something, anything
-    else truthy for one that only answers. A sentence that acts is taken only as the best guess, never
+    `understands(text)` is falsy for an unknown sentence, Heard.ACTS for one that changes something,
+    anything else truthy for one that only answers. A sentence that acts is taken only as the best guess, never
     from further down the list or snapped from a near miss (out-of-grammar speech is forced into the
     grammar's words, and a wrong command is worse than asking again), and only when free recognition,
     if it heard numbers, heard the same ones, and, if it heard something `intent` understands, heard
@@ -289,21 +289,21 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
     heard = [clean(h) for h in heard[:ALTERNATIVES_TRUSTED]]
     text = heard[0] if heard else ""
     kind = understands(text) if text else None
-    if kind and kind != "acts":
+    if kind and kind is not Heard.ACTS:
         return text
-    if kind == "acts":
+    if kind is Heard.ACTS:
         if free is None:
             return None if checked else text
         free = [clean(f) for f in free]
         meant = {intent(f) for f in free if f} - {None} if intent is not None else set()
         agrees = not meant or intent(text) in meant
         return text if agrees and _same_numbers(text, free, numbers) else ""
-    answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind != "acts"]
+    answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind is not Heard.ACTS]
     if answers:
         return answers[0]
     for candidate in filter(None, heard):
         nearest = nearest_phrase(candidate, grammar)
-        if nearest is not None and (kind := understands(nearest)) and kind != "acts":
+        if nearest is not None and (kind := understands(nearest)) and kind is not Heard.ACTS:
             return nearest
     if free is None:
         return None if checked else text

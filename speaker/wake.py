@@ -1,4 +1,4 @@
-"""Wake word: openWakeWord on 80 ms frames, behind a cheap silence gate.
+"""Wake word: an engine's scores on 80 ms frames (openWakeWord or microWakeWord), behind a cheap silence gate.
 
 In a silent room the gate (webrtcvad, microseconds a frame) keeps the wake-word models asleep.
 When sound starts, the last ~1.6 s of audio is fed to the models first, so they see the whole
@@ -15,58 +15,19 @@ from pathlib import Path
 import numpy as np
 
 from .audio import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE
-from .config import ModelMissing, WakeSettings
+from .config import WakeSettings
+from .wake_engines import ENGINES, microwakeword_config, openwakeword_model_path
 
 log = logging.getLogger(__name__)
 
-OFFICIAL_MODELS = ("alexa", "hey_jarvis", "hey_mycroft", "hey_rhasspy", "okay_nabu")
-ALIASES = {"ok_nabu": "okay_nabu"}
 CONTEXT_FRAMES = 20  # 1.6 s: covers the models' 1.28 s embedding window and 0.76 s mel window
 ECHO_GUARD_FRAMES = 6  # 0.5 s after the speaker stops talking
 GATE_HANGOVER_FRAMES = 15  # keep the models running 1.2 s past the last speech (scores peak ~0.4 s after it)
 
 
-def _packaged_models_dir() -> Path:
-    try:
-        import pyopen_wakeword
-    except ImportError:
-        raise ModelMissing(
-            "the openWakeWord model files are missing: install the pyopen-wakeword package (./scripts/setup)"
-        ) from None
-    return Path(pyopen_wakeword.__file__).parent / "models"
-
-
-def model_path(name: str) -> Path:
-    """The .tflite file for an official wake word name, or the path the user gave."""
-    if name.endswith(".tflite"):
-        path = Path(name).expanduser()
-        if not path.is_file():
-            raise ModelMissing(f"wake.models: no wake-word model file at {path}")
-        return path
-    name = ALIASES.get(name, name)
-    if name not in OFFICIAL_MODELS:
-        raise ModelMissing(
-            f"wake.models: unknown wake word {name!r} (choose {', '.join(OFFICIAL_MODELS)}, or give a .tflite path)"
-        )
-    path = _packaged_models_dir() / f"{name}.tflite"
-    if not path.is_file():
-        raise ModelMissing(f"wake.models: {path} is missing: reinstall the pyopen-wakeword package")
-    return path
-
-
-def openwakeword_model():
-    """openWakeWord's Model, running its .tflite files on LiteRT (ai-edge-litert): openwakeword imports
-    `tflite_runtime`, whose wheels stop at Python 3.11 and which crashes with numpy 2."""
-    import sys
-
-    import ai_edge_litert
-    import ai_edge_litert.interpreter
-
-    sys.modules.setdefault("tflite_runtime", ai_edge_litert)
-    sys.modules.setdefault("tflite_runtime.interpreter", ai_edge_litert.interpreter)
-    from openwakeword.model import Model
-
-    return Model
+def model_path(name: str, engine: str = "openwakeword") -> Path:
+    """The model file for a wake word name (or the path the user gave); ModelMissing if there is none."""
+    return (openwakeword_model_path if engine == "openwakeword" else microwakeword_config)(name)
 
 
 @dataclass(frozen=True)
@@ -107,17 +68,10 @@ class SilenceGate:
 class WakeDetector:
     """Takes frames, returns a Detection when a wake word was said."""
 
-    def __init__(self, settings: WakeSettings):
-        paths = [model_path(name) for name in settings.models]
-        Model = openwakeword_model()
-        features = _packaged_models_dir()
-        self._model = Model(
-            wakeword_models=[str(p) for p in paths],
-            melspec_model_path=str(features / "melspectrogram.tflite"),
-            embedding_model_path=str(features / "embedding_model.tflite"),
-            inference_framework="tflite",
-        )
-        self.names = [p.stem for p in paths]
+    def __init__(self, settings: WakeSettings, engine=None):
+        """`engine`: one already loaded (a twin of another detector's), else the settings' own."""
+        self.engine = engine or ENGINES[settings.engine](list(settings.models))
+        self.names = self.engine.names
         self.threshold = settings.threshold
         self.trigger_frames = settings.trigger_frames
         self.refractory_frames = round(settings.refractory_seconds / FRAME_SECONDS)
@@ -129,10 +83,13 @@ class WakeDetector:
         self._ignore_frames = 0
         self._streak = dict.fromkeys(self.names, 0)
         self._armed = set(self.names)
-        # openWakeWord starts with random noise in its buffers: flush it with silence once, here.
-        silence = np.zeros(FRAME_SAMPLES, np.int16)
+        silence = np.zeros(FRAME_SAMPLES, np.int16)  # the models' history starts as a silent room
         for _ in range(CONTEXT_FRAMES + 5):
-            self._model.predict(silence)
+            self.engine.scores(silence)
+
+    def twin(self, settings: WakeSettings) -> "WakeDetector":
+        """Another detector with `settings`, for another stream of audio, sharing these models."""
+        return WakeDetector(settings, self.engine.twin())
 
     def resume(self, after_silence: bool = False) -> None:
         """A turn just ended: ignore what is still ringing of the speaker's own voice. After a time
@@ -161,7 +118,7 @@ class WakeDetector:
 
     def _predict(self, frame: np.ndarray) -> Detection | None:
         self.model_frames += 1
-        scores = self._model.predict(frame)
+        scores = self.engine.scores(frame)
         self.score = max(float(scores[name]) for name in self.names)
         if self._ignore_frames > 0:
             self._ignore_frames -= 1

@@ -7,6 +7,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 import wave
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from speaker.audio import SAMPLE_RATE, resample
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEAKER = [sys.executable, "-m", "speaker"]
+UNIT = ROOT / "systemd" / "speaker.service"
 
 
 def speech(text: str, voice: str = "en-us", rate: int = 160) -> np.ndarray:
@@ -44,6 +47,23 @@ def natural_speech(text: str, length_scale: float = 1.0) -> np.ndarray:
     config = SynthesisConfig(length_scale=length_scale, noise_scale=0.0, noise_w_scale=0.0)  # the same every run
     samples = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, config)])
     return resample(samples, voice.config.sample_rate, SAMPLE_RATE)
+
+
+def plain_openwakeword(name: str = "hey_jarvis"):
+    """openWakeWord's own Model, as its README shows it, on LiteRT (its `tflite_runtime` import mapped
+    to ai-edge-litert): what speaker's detector is compared with."""
+    import ai_edge_litert
+    import ai_edge_litert.interpreter
+
+    sys.modules.setdefault("tflite_runtime", ai_edge_litert)
+    sys.modules.setdefault("tflite_runtime.interpreter", ai_edge_litert.interpreter)
+    from openwakeword.model import Model
+
+    from speaker.wake import model_path
+
+    path = model_path(name)
+    return Model(wakeword_models=[str(path)], melspec_model_path=str(path.parent / "melspectrogram.tflite"),
+                 embedding_model_path=str(path.parent / "embedding_model.tflite"), inference_framework="tflite")
 
 
 def room(seconds: float, seed: int = 0) -> np.ndarray:
@@ -79,10 +99,74 @@ def read_events(stdout: bytes) -> list[dict]:
     return [json.loads(line) for line in stdout.decode().splitlines()]
 
 
+HOME = "/nonexistent"  # the installed service's (deploy/install.sh makes its user with no home)
+
+
+def speaker_env(**variables: str | None) -> dict[str, str]:
+    """A clean environment for the real `speaker`: the programs and this checkout (PATH, PYTHONPATH),
+    the folder and settings file the fixtures chose (STATE_DIRECTORY, SPEAKER_CONFIG), the service's
+    HOME, and `variables` (None: left out). Nothing else of the caller's shell reaches it: a
+    developer's GPIOZERO_PIN_FACTORY, LANG or HOME must not change what a test sees."""
+    chosen = {key: os.environ[key] for key in ("PATH", "PYTHONPATH", "STATE_DIRECTORY", "SPEAKER_CONFIG")
+              if key in os.environ}
+    return {key: value for key, value in {**chosen, "HOME": HOME, **variables}.items() if value is not None}
+
+
+def run_installer(*args, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run deploy/install.sh (text stdout/stderr) with PATH, the caller's HOME (pip's cache is theirs,
+    as when they install) and `env`; not this checkout's PYTHONPATH, nor anything else of the shell."""
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", HOME), **(env or {})}
+    return subprocess.run(["bash", str(ROOT / "deploy" / "install.sh"), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
 def run_speaker(*args, input: bytes | None = None, timeout: float = 180, env: dict | None = None):
-    """Run the real `speaker` command; returns the CompletedProcess (text stdout/stderr)."""
+    """Run the real `speaker` command in `speaker_env(**env)`; returns the CompletedProcess (bytes)."""
     return subprocess.run([*SPEAKER, *map(str, args)], input=input, capture_output=True, timeout=timeout,
-                          cwd=ROOT, env={**os.environ, **(env or {})})
+                          cwd=ROOT, env=speaker_env(**(env or {})))
+
+
+class RunningSpeaker:
+    """`speaker run` in the background, in `speaker_env(**env)`: its events as they come, its log in a file."""
+
+    def __init__(self, tmp_path: Path, args: list, env: dict, stdin: bool = False):
+        self.log = tmp_path / "speaker.log"
+        self.events: list[dict] = []
+        self._changed = threading.Condition()
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen([*SPEAKER, "run", *map(str, args), "--events-jsonl", "-"], cwd=ROOT,
+                                         env=speaker_env(**env), stdout=subprocess.PIPE, stderr=log,
+                                         stdin=subprocess.PIPE if stdin else subprocess.DEVNULL)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self._changed:
+                self.events.append(json.loads(line))
+                self._changed.notify_all()
+
+    def wait_event(self, predicate, timeout: float = 60, after: int = 0) -> dict:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for event in self.events[after:]:
+                    if predicate(event):
+                        return event
+                left = deadline - time.monotonic()
+                assert left > 0 and self.proc.poll() is None, f"event not seen; log:\n{self.log.read_text()[-3000:]}"
+                self._changed.wait(min(left, 0.5))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def unit_for_test(tmp_path: Path, speaker: Path = Path(sys.executable).parent / "speaker") -> Path:
+    """The unit with ExecStart pointing at a `speaker` that exists here (systemd-analyze checks it)."""
+    unit = tmp_path / "speaker.service"
+    unit.write_text(UNIT.read_text().replace("/opt/speaker/venv/bin/speaker", str(speaker)))
+    return unit
 
 
 @pytest.fixture(autouse=True)
@@ -115,7 +199,7 @@ def korean_transcriber(korean_dialogue):
     from speaker.stt import Transcriber
 
     return Transcriber(Settings(), "ko", korean_dialogue.phrases(), korean_dialogue.knows_word_for_word,
-                       intent=korean_dialogue.matcher.intent)
+                       intent=korean_dialogue.intent)
 
 
 @pytest.fixture
@@ -170,7 +254,6 @@ class Mosquitto:
 
     def start(self) -> "Mosquitto":
         import socket
-        import time
 
         command = ["mosquitto", "-c", str(self.conf)]
         if os.geteuid() == 0:  # mosquitto will not run as root: give it its files and run it as itself
@@ -262,6 +345,6 @@ class Samples:
 
 def at_level(samples: np.ndarray, rms: float = 1000.0) -> np.ndarray:
     """`samples` scaled so that their speech is `rms` loud (1000: a voice at a microphone, about -30 dBFS)."""
-    from speaker.room import speech_rms
+    from speaker.testing.room import speech_rms
 
     return (samples.astype(np.float32) * rms / speech_rms(samples)).astype(np.int16)

@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from speaker.audio import read_wav  # noqa: E402
-from speaker.room import impulse_response  # noqa: E402
+from speaker.testing.room import impulse_response  # noqa: E402
 
 RATE = 16000
 BLOCK = 320  # 20 ms

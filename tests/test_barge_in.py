@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import Samples, at_level, natural_speech, read_events, recording, run_speaker, speech, write_wav
+from conftest import Samples, at_level, natural_speech, read_events, recording, speech
 from speaker.audio import WavSink, frames_of
 from speaker.config import Settings
 from speaker.echo import EchoCanceller
@@ -16,7 +16,7 @@ from speaker.endpoint import Endpointer
 from speaker.events import EventBus
 from speaker.assembly import barge_in_for
 from speaker.pipeline import Pipeline, Stages
-from speaker.room import Room
+from speaker.testing.room import Room
 from speaker.voice import Voice
 from speaker.wake import WakeDetector
 
@@ -135,20 +135,24 @@ def test_answers_that_say_the_wake_word_and_stop_words_never_cut_themselves(lang
 
 
 @pytest.mark.slow
-def test_speaker_run_in_a_room_wakes_over_its_own_voice(hey, tmp_path):
-    """The real command, with vosk as the English engine and its model missing here, so the wake word
-    is answered with a six-second line saying so. The first answer plays out (the canceller learns the room);
-    "hey jarvis" said over the second cuts it and wakes."""
+def test_the_daemon_in_a_room_wakes_over_its_own_voice(hey, tmp_path):
+    """The daemon as `speaker run` builds it (settings file, assembly, events file), with the simulated
+    room as its microphone and loudspeaker, vosk as the English engine and its model missing here, so
+    the wake word is answered with a six-second line saying so. The first answer plays out (the
+    canceller learns the room); "hey jarvis" said over the second cuts it and wakes."""
+    from speaker.daemon import Daemon, RunOptions
+
     user = recording(1.0, hey, 7.2, hey, 2.6, hey, 8.0)
-    wav = write_wav(tmp_path / "user.wav", user)
     conf = tmp_path / "speaker.toml"
     conf.write_text('[stt]\nen_engine = "vosk"\n')
-    result = run_speaker("run", "--config", conf, "--input", wav, "--language", "en", "--room", "6",
-                         "--events-jsonl", "-", "--output", tmp_path / "out.wav")
-    assert result.returncode == 0, result.stderr.decode()
-    told = story(read_events(result.stdout))
+    events = tmp_path / "events.jsonl"
+    room = Room(Samples(user), WavSink(tmp_path / "out.wav"), echo_db=6.0)
+    options = RunOptions(config_path=str(conf), overrides=(("language", "en"),), events_jsonl=str(events))
+    assert Daemon(options, source=room.source, sink=room.sink).run() == 0
+    told = story(read_events(events.read_bytes()))
     assert told == ["idle", "wake", "speaking", "idle", "wake", "speaking", "barge_in hey_jarvis", "wake", "speaking",
                     "idle"], told
+
 
 def test_the_english_stop_word_spotter_hears_stop_words_and_nothing_else():
     from speaker.stop_words import StopWords

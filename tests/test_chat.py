@@ -6,9 +6,7 @@ import json
 import subprocess
 import time
 
-import pytest
-
-from conftest import ROOT, SPEAKER, is_a_line, run_speaker
+from conftest import ROOT, SPEAKER, is_a_line, run_speaker, speaker_env
 from speaker.dialogue.persona import builtin
 
 
@@ -45,7 +43,7 @@ def test_what_you_tell_it_is_remembered_by_the_next_command():
 
 def chat(lines: list[str | float], language: str = "en") -> list[str]:
     """Type `lines` into `speaker chat` (numbers are pauses in seconds); return what it printed."""
-    proc = subprocess.Popen([*SPEAKER, "chat", "--language", language], cwd=ROOT, stdin=subprocess.PIPE,
+    proc = subprocess.Popen([*SPEAKER, "chat", "--language", language], cwd=ROOT, env=speaker_env(), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for line in lines:

@@ -10,7 +10,7 @@ from conftest import Samples, at_level, natural_speech, recording, speech
 from speaker.audio import FRAME_SAMPLES, SAMPLE_RATE, WavSink, frames_of
 from speaker.config import ConfigError, EchoSettings, WakeSettings, parse
 from speaker.echo import RING_FRAMES, EchoCanceller, EchoTap
-from speaker.room import Room, speech_rms
+from speaker.testing.room import Room, speech_rms
 from speaker.wake import WakeDetector
 
 VOICE_RMS = 1000.0

@@ -94,9 +94,9 @@ test_every_topic_and_payload_quick, test_every_topic_and_payload_slow = quick_an
 
 def remember_any_claim(link, payload):
     mqtt_link, events, _ = link
-    mqtt_link._claims.clear()
+    mqtt_link.arbitration.claims.clear()
     mqtt_link.receive("speaker/arbitration", payload)
-    for claim in mqtt_link._claims:
+    for claim in mqtt_link.arbitration.claims:
         assert isinstance(claim.device, str) and 0 <= claim.score <= 1 and math.isfinite(claim.score)
 
 

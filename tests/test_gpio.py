@@ -5,7 +5,6 @@ audio and may survive a restart, and a speaker with no GPIO that never imports g
 from __future__ import annotations
 
 import dataclasses
-import os
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from conftest import ROOT, SPEAKER, RecordingSink, read_events, recording, room, speech, write_wav
+from conftest import ROOT, SPEAKER, RecordingSink, read_events, recording, room, speaker_env, speech, write_wav
 from speaker.assembly import Assembly
 from speaker.audio import frames_of
 from speaker.config import ConfigError, GpioSettings, ListenSettings, Settings, WakeSettings, parse
@@ -382,8 +381,8 @@ def test_the_daemon_drives_the_pins_and_remembers_mute_across_a_restart(speaker,
     result = subprocess.run(  # ...`speaker run` starts again, on mock pins
         [*SPEAKER, "run", "--config", config_file(tmp_path, gpio), "--input", wake_wav, "--output",
          tmp_path / "out.wav", "--events-jsonl", "-"], capture_output=True, timeout=120, cwd=ROOT,
-        env={**os.environ, "STATE_DIRECTORY": str(tmp_path / "state"), "GPIOZERO_PIN_FACTORY": "mock",
-             "GPIOZERO_MOCK_PIN_CLASS": "mockpwmpin"})
+        env=speaker_env(STATE_DIRECTORY=str(tmp_path / "state"), GPIOZERO_PIN_FACTORY="mock",
+                        GPIOZERO_MOCK_PIN_CLASS="mockpwmpin"))
     assert result.returncode == 0, result.stderr.decode()
     events = read_events(result.stdout)
     states = [e["state"] for e in events if e["type"] == "state"]
@@ -406,7 +405,7 @@ def test_without_pins_gpiozero_is_never_imported(tmp_path, wake_wav, gpio):
     (tmp_path / "state").mkdir()
     result = subprocess.run([sys.executable, "-c", NO_GPIOZERO, config_file(tmp_path, gpio), wake_wav,
                              tmp_path / "out.wav"], capture_output=True, timeout=120, cwd=ROOT,
-                            env={**os.environ, "STATE_DIRECTORY": str(tmp_path / "state")})
+                            env=speaker_env(STATE_DIRECTORY=str(tmp_path / "state")))
     assert result.returncode == 0, result.stderr.decode()
     assert "gpiozero imported: False" in result.stderr.decode().splitlines()
     assert any(e["type"] == "wake" for e in read_events(result.stdout))  # and the speaker works as ever
@@ -414,10 +413,9 @@ def test_without_pins_gpiozero_is_never_imported(tmp_path, wake_wav, gpio):
 
 @pytest.mark.skipif(Path("/dev/gpiochip0").exists(), reason="this machine has GPIO pins")
 def test_on_a_machine_without_pins_the_error_names_the_settings_to_remove(tmp_path, wake_wav):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GPIOZERO_")}
     config = config_file(tmp_path, f"led_pins = [{RED}, {GREEN}, {BLUE}]\nbutton_pin = {BUTTON}")
     result = subprocess.run([*SPEAKER, "run", "--config", config, "--input", wake_wav, "--output", tmp_path / "o.wav"],
-                            capture_output=True, timeout=120, cwd=ROOT, env=env)
+                            capture_output=True, timeout=120, cwd=ROOT, env=speaker_env())
     assert result.returncode == 2
     errors = [line for line in result.stderr.decode().splitlines() if line.startswith("error:")]
     assert errors == [f"error: gpio.{key}: this machine has no GPIO pins; remove this setting (it is for a Raspberry Pi)"

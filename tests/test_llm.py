@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, is_a_line, run_speaker
+from conftest import ROOT, is_a_line, run_installer, run_speaker
 from llm_server import ALIAS, LlmServer, llm_server  # noqa: F401 (a fixture)
 from speaker.config import ConfigError, LlmSettings, load
 from speaker.dialogue import HISTORY, Dialogue
@@ -386,8 +386,7 @@ def test_install_with_llm_lays_out_the_model_server_and_points_the_speaker_at_it
     model = tmp_path / "tiny-chat.gguf"
     model.write_bytes(b"GGUF")
     root = tmp_path / "pi"
-    result = subprocess.run(["bash", str(ROOT / "deploy/install.sh"), "--root", str(root), "--pip-option=--no-deps",
-                             "--no-en-model", "--with-llm", str(model)], capture_output=True, text=True, timeout=600)
+    result = run_installer("--root", root, "--pip-option=--no-deps", "--no-en-model", "--with-llm", model)
     assert result.returncode == 0, result.stderr
     assert (root / "opt/speaker/llm/models/tiny-chat.gguf").read_bytes() == b"GGUF"
     assert (root / "opt/speaker/llm/bin/python").exists()
@@ -403,15 +402,13 @@ def test_install_with_llm_lays_out_the_model_server_and_points_the_speaker_at_it
     assert any(c.endswith('pip install --quiet --disable-pip-version-check --no-deps llama-cpp-python[server]==0.3.36')
                for c in ran), ran
     assert ran.index("systemctl restart speaker-llm.service") < ran.index("systemctl restart speaker.service")
-    removed = subprocess.run(["bash", str(ROOT / "deploy/install.sh"), "--root", str(root), "--uninstall"],
-                             capture_output=True, text=True)
+    removed = run_installer("--root", root, "--uninstall")
     assert removed.returncode == 0 and "would run: systemctl disable --now speaker-llm.service" in removed.stdout
     assert not unit.exists() and not (root / "opt/speaker").exists()
 
 
 def test_install_refuses_a_model_that_is_not_a_gguf_file(tmp_path):
-    result = subprocess.run(["bash", str(ROOT / "deploy/install.sh"), "--root", str(tmp_path / "pi"),
-                             "--with-llm", str(tmp_path / "missing.gguf")], capture_output=True, text=True)
+    result = run_installer("--root", tmp_path / "pi", "--with-llm", tmp_path / "missing.gguf")
     assert result.returncode == 1 and "not a .gguf model file" in result.stderr
     assert not (tmp_path / "pi").exists()
 

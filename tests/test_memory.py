@@ -249,7 +249,7 @@ def test_speaker_ask_survives_a_damaged_state_file_and_says_so(tmp_path):
     config.write_text("")
     result = run_speaker("ask", "what's my name", "--config", config, env={"STATE_DIRECTORY": str(state)}, timeout=60)
     assert result.returncode == 0, result.stderr.decode()
-    assert is_a_line(result.stdout.decode().strip(), builtin("en").lines["recall_unknown"])
+    assert is_a_line(result.stdout.decode().strip(), builtin("en").lines["name_unknown"])
     assert "damaged" in result.stderr.decode()
     assert len(list(state.glob(f"{FILE}.damaged-*"))) == 1
 

@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from conftest import ROOT, SPEAKER, Mosquitto, free_port, recording, room, speech
+from conftest import ROOT, SPEAKER, Mosquitto, free_port, recording, room, speaker_env, speech
 from speaker import commands
 from speaker.commands import Command, CommandName
 from speaker.config import DeviceSettings, MqttSettings, Settings
@@ -181,7 +181,8 @@ class Daemon:
         self.proc = subprocess.Popen([*SPEAKER, "run", "--config", str(self.conf), "--input", "-",
                                       "--events-jsonl", str(self.jsonl),
                                       *(["--output", str(self.output)] if output else [])],
-                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.log)
+                                     cwd=ROOT, env=speaker_env(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     stderr=self.log)
         self.pending: queue.Queue = queue.Queue()
         self.running = True
         self.feeder = threading.Thread(target=self._feed, daemon=True)
@@ -436,7 +437,7 @@ def test_arbitration_claims_are_checked_and_expire(broker, listener):
         time.sleep(2.5)  # the window, and more
         assert home.yielded == []  # nothing valid was louder
         claim(0.9)
-        until(lambda: [c for c in home.link._claims if c.device == "hall"], what="the claim arriving")
+        until(lambda: [c for c in home.link.arbitration.claims if c.device == "hall"], what="the claim arriving")
         time.sleep(2.5)
         heard(0.5)
         time.sleep(2.5)
@@ -545,7 +546,8 @@ def test_a_conversation_appears_on_the_bus_and_the_state_is_retained(daemon, lis
     assert event["text"]
     listener.event("test", "state", state="speaking", turn=wake["turn"])
     listener.event("test", "state", state="idle")
-    late = Listener(broker.port, topics=("speaker/test/+",))  # joins later: sees the retained values
+    listener.wait_for(lambda t, p: t == "speaker/test/state" and p == b"idle")  # (a retained value that comes
+    late = Listener(broker.port, topics=("speaker/test/+",))  # after `late` joins reaches it as not retained)
     late.drain(2.0)
     late.close()
     retained = {topic: payload for topic, payload, was_retained in late.seen if was_retained}

@@ -20,7 +20,7 @@ from speaker.voice import Voice, split_sentences
 
 def driven(stages, clock=None, settings=Settings(language="ko")):
     """A pipeline on `stages`; yields (pipeline, events, feed) where feed(samples) plays audio in.
-    Its sink is a RecordingSink (`pipeline.sink`) that notes the pipeline's time of each call."""
+    Its sink is a RecordingSink (`pipeline.playback.sink`) that notes the pipeline's time of each call."""
     bus = EventBus("test")
     events = []
     bus.subscribe(events.append)
@@ -83,7 +83,7 @@ def test_say_speaks_an_announcement_in_either_language(run):
     assert events[-2]["text"] == "Dinner is ready."
     feed(recording(3.0))
     assert events[-1]["state"] == "idle"
-    assert seconds_played(pipeline.sink) > 0.5
+    assert seconds_played(pipeline.playback.sink) > 0.5
 
 
 def test_say_honours_its_language_and_volume(run):
@@ -96,7 +96,7 @@ def test_say_honours_its_language_and_volume(run):
     pipeline.submit("say", {"text": "12:30"})  # the speaker's own language
     pipeline.submit("say", {"text": "12:30", "language": "en", "volume": 30})
     feed(recording(12.0))
-    en, ko, quiet = pipeline.sink.played()
+    en, ko, quiet = pipeline.playback.sink.played()
     assert abs(len(en) - english) < 0.05 * english and abs(len(ko) - korean) < 0.05 * korean
     assert 0.25 < np.abs(quiet).max() / np.abs(en).max() < 0.35
     assert pipeline.playback.volume == 100  # a say's volume is its own
@@ -118,10 +118,10 @@ def test_stop_cuts_the_answer_short(run):
     pipeline.submit("stop")
     feed(recording(0.1))
     assert pipeline.state.value == "idle"
-    told = pipeline.sink.told()
+    told = pipeline.playback.sink.told()
     assert told[-1] == "stop" and 1 <= told.count("play") < 5  # the sink was cut, the rest never sent
     feed(recording(15.0))
-    assert pipeline.sink.told() == told
+    assert pipeline.playback.sink.told() == told
 
 
 def test_volume_scales_the_answer_and_is_announced(run):
@@ -134,7 +134,7 @@ def test_volume_scales_the_answer_and_is_announced(run):
     pipeline.submit("volume", {"step": -30})
     feed(recording(0.1))
     assert [e["level"] for e in events if e["type"] == "volume"] == [100, 25, 0]
-    loud, quiet = (np.abs(samples).max() for samples in pipeline.sink.played())
+    loud, quiet = (np.abs(samples).max() for samples in pipeline.playback.sink.played())
     assert 0.2 < quiet / loud < 0.3
 
 
@@ -352,18 +352,18 @@ def test_the_first_sentence_plays_while_the_next_is_made_and_a_live_microphone_n
     try:
         pipeline.submit("say", {"text": THREE})
         voice.allow(1)
-        assert until(lambda: pipeline.sink.told() == ["play"] and len(voice.asked) == 2,
+        assert until(lambda: pipeline.playback.sink.told() == ["play"] and len(voice.asked) == 2,
                      lambda: promptly(pipeline.tick))
         assert pipeline.state.value == "speaking" and voice.made == split_sentences(THREE)[:1]
         # the second sentence is being made (held): frames and commands go on meanwhile
         promptly(lambda: [pipeline.process(QUIET) for _ in range(10)])
         pipeline.submit("volume", {"level": 60})
         promptly(pipeline.tick)
-        assert pipeline.playback.volume == 60 and pipeline.sink.told() == ["play"]
+        assert pipeline.playback.volume == 60 and pipeline.playback.sink.told() == ["play"]
     finally:
         voice.allow()
     assert until(lambda: pipeline.state.value == "idle", pipeline.tick)
-    assert voice.made == split_sentences(THREE) and pipeline.sink.told() == ["play"] * 3
+    assert voice.made == split_sentences(THREE) and pipeline.playback.sink.told() == ["play"] * 3
 
 
 def test_long_text_is_synthesised_as_playback_needs_it(korean_stages):
@@ -372,13 +372,13 @@ def test_long_text_is_synthesised_as_playback_needs_it(korean_stages):
     text = " ".join(f"안내 방송 {i}번 입니다." for i in range(20))
     pipeline.submit("say", {"text": text})
     feed(recording(3.0))
-    played = pipeline.sink.played()
+    played = pipeline.playback.sink.played()
     starts = np.cumsum([0] + [len(p) / voice.rate for p in played])
     started = sum(start <= 3.0 for start in starts[:-1])
     assert len(played) <= started + 1  # the one playing, and the next queued behind it
     assert len(voice.asked) <= len(played) + 1  # and one more being made
     feed(recording(60.0))
-    assert voice.made == split_sentences(text) and len(pipeline.sink.played()) == 20
+    assert voice.made == split_sentences(text) and len(pipeline.playback.sink.played()) == 20
     assert kinds(events)[-1] == "idle"
 
 
@@ -438,7 +438,7 @@ def test_interrupt_cuts_an_announcement_but_never_a_users_turn(run):
     pipeline.submit("say", {"text": "급한 안내입니다.", "interrupt": True})
     pipeline.submit("say", {"text": "그 다음 안내입니다."})
     feed(recording(0.2))
-    assert pipeline.sink.told()[:3] == ["play", "play", "stop"] and responses(events)[-1] == "급한 안내입니다."
+    assert pipeline.playback.sink.told()[:3] == ["play", "play", "stop"] and responses(events)[-1] == "급한 안내입니다."
     feed(recording(8.0))
     assert responses(events)[1:] == ["급한 안내입니다.", "그 다음 안내입니다."]
     pipeline.submit("listen")
@@ -458,7 +458,7 @@ def test_stop_cuts_everything_including_what_waits(run):
     pipeline.submit("say", {"text": "둘."})
     pipeline.submit("stop")
     feed(recording(6.0))
-    assert responses(events) == [] and pipeline.sink.told() == [] and pipeline.state.value == "idle"
+    assert responses(events) == [] and pipeline.playback.sink.told() == [] and pipeline.state.value == "idle"
 
 
 def test_a_long_say_is_cut_at_the_end_of_a_sentence(korean_stages):
@@ -487,12 +487,12 @@ def test_a_flood_of_says_does_not_freeze_the_pipeline(run, hey_jarvis):
     feed(recording(3.0))
     dropped = [e for e in events if e["type"] == "error" and e["code"] == "announcement_dropped"]
     assert len(dropped) == 2030 - 10  # announce.queue_limit wait; the rest is dropped, and told
-    assert seconds_played(pipeline.sink) < 3.0 + 6.0  # what was heard, and a sentence or two ahead
+    assert seconds_played(pipeline.playback.sink) < 3.0 + 6.0  # what was heard, and a sentence or two ahead
     feed(recording(hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 1.0))  # the user cuts in, and is answered
     assert [e["name"] for e in events if e["type"] == "intent"] == ["HassGetCurrentTime"]
     pipeline.submit("stop")
     feed(recording(1.0))
-    assert pipeline.state.value == "idle" and pipeline.sink.told()[-1] == "stop"
+    assert pipeline.state.value == "idle" and pipeline.playback.sink.told()[-1] == "stop"
 
 
 # --- streamed replies (Reply.stream, the SentenceStream contract) ----------------------------------
@@ -552,7 +552,7 @@ def test_a_streamed_reply_is_said_sentence_by_sentence_as_it_comes(streaming):
     ask(pipeline, feed)
     pipeline.submit("volume", {"level": 70})  # commands and frames go on while the model thinks
     assert until(lambda: pipeline.playback.volume == 70, lambda: promptly(lambda: pipeline.process(QUIET)))
-    assert pipeline.state.value == "thinking" and pipeline.sink.told() == []
+    assert pipeline.state.value == "thinking" and pipeline.playback.sink.told() == []
     assert until(lambda: any(e.get("follow_up") for e in events), lambda: promptly(lambda: pipeline.process(QUIET)))
     turn = next(e for e in events if e["type"] == "intent")["turn"]
     told = [e for e in events if e["turn"] == turn]
@@ -562,7 +562,7 @@ def test_a_streamed_reply_is_said_sentence_by_sentence_as_it_comes(streaming):
     assert speaking["latency_ms"] >= 600  # the first sentence's wait is counted
     order = [e["text"] if e["type"] == "response" else e["type"] for e in told]
     assert order.index(sentences[1]) < order.index("error") < order.index(sentences[2])  # told after its sentence
-    assert pipeline.sink.told() == ["play"] * 3 and stream.ended.is_set()
+    assert pipeline.playback.sink.told() == ["play"] * 3 and stream.ended.is_set()
     assert pipeline.state.value == "listening"  # the reply asked something
 
 
@@ -580,7 +580,7 @@ def test_stop_the_button_a_wake_word_or_mute_close_a_slow_stream_at_once(streami
         promptly(pipeline.tick)
     assert pipeline.state.value == state and stream.closed.is_set()  # the turn ended at the next step
     assert stream.ended.wait(1.0)  # and the stream with it
-    assert pipeline.sink.told().count("play") == 0
+    assert pipeline.playback.sink.told().count("play") == 0
 
 
 class HeldDecoder:

@@ -1,7 +1,6 @@
 """End to end: synthesised speech through the real `speaker run`, events checked in order."""
 
 import json
-import os
 import queue
 import signal
 import statistics
@@ -12,7 +11,7 @@ import time
 import pytest
 
 import conftest
-from conftest import ROOT, SPEAKER, natural_speech, read_events, recording, speech, write_wav
+from conftest import ROOT, SPEAKER, natural_speech, read_events, recording, speaker_env, speech, write_wav
 from speaker.config import Settings
 
 pytestmark = pytest.mark.slow
@@ -170,7 +169,7 @@ def test_with_no_microphone_the_daemon_starts_reports_and_stops_cleanly(tmp_path
     conf = tmp_path / "c.toml"
     conf.write_text('language = "ko"\n[audio]\ninput_device = "no-such-microphone"\nretry_seconds = 0.5\n')
     proc = subprocess.Popen([*SPEAKER, "run", "--config", str(conf), "--events-jsonl", "-"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            env=speaker_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         error = Events(proc).wait_for(lambda e: e["type"] == "error")
         assert error and error["code"] == "microphone_unavailable"
@@ -234,7 +233,8 @@ def test_a_flood_of_says_on_mqtt_neither_freezes_the_speaker_nor_slows_sigterm(t
     # answered, and SIGTERM took 48.8 s (the unit allows 15 s).
     proc = subprocess.Popen([*SPEAKER, "run", "--config", str(DEFAULTS), "--language", "ko", "--input", "-",
                              "--output", str(tmp_path / "o.wav"), "--mqtt", broker.url, "--events-jsonl", "-"],
-                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            cwd=ROOT, env=speaker_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
     audio = {"next": recording(0.5)}
     stop_feeding = threading.Event()
 

@@ -1,4 +1,4 @@
-"""A long life in a few minutes: the real daemon hears an hour of audio, faster than real time,
+"""A long life in a few minutes: the real daemon hears two hours of audio, faster than real time,
 with spoken turns, MQTT commands, reloads (SIGHUP's path) and a broker restart on the way, and
 must neither grow nor fall silent."""
 
@@ -19,9 +19,10 @@ from speaker.daemon import Daemon, RunOptions
 
 pytestmark = pytest.mark.slow
 
-HOUR = 3600.0
+LIFE = 7200.0
 CYCLE = 120.0  # seconds of audio: a spoken turn at 10 s, commands at 60 s, a reload at 90 s
-WARM_UP = 600.0  # audio after which memory should stay flat (models warm, every kind of reload done once)
+WARM_UP = 3600.0  # audio after which memory stays flat: the heap's high-water marks (free recognition's
+# decodes, every kind of reload) settle over the first hour; a leak keeps growing in the second
 
 
 def proc_status(key: str) -> int:
@@ -52,7 +53,7 @@ class Life:
 
     def __iter__(self):
         frame_seconds = FRAME_SAMPLES / SAMPLE_RATE
-        cycles = int(HOUR / CYCLE)
+        cycles = int(LIFE / CYCLE)
         for cycle in range(cycles):
             audio = self.quiet.copy()
             start = int(10 * SAMPLE_RATE)
@@ -117,7 +118,7 @@ class Life:
         self.broker.start()
 
 
-def test_an_hour_of_life_grows_nothing(tmp_path, broker_dir, hey_jarvis):
+def test_a_long_life_grows_nothing(tmp_path, broker_dir, hey_jarvis):
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
@@ -135,7 +136,8 @@ def test_an_hour_of_life_grows_nothing(tmp_path, broker_dir, hey_jarvis):
     client.loop_start()
     life.client = client
     daemon = Daemon(RunOptions(config_path=str(config), output=str(tmp_path / "answers.wav")), source=life)
-    daemon.bus.subscribe(events.append)
+    kept = {"intent", "volume", "error", "reloaded"}  # (keeping every event would grow the process itself)
+    daemon.bus.subscribe(lambda event: events.append(event) if event["type"] in kept else None)
     box.append(daemon)
     result: list = []
     started = time.monotonic()
@@ -143,7 +145,7 @@ def test_an_hour_of_life_grows_nothing(tmp_path, broker_dir, hey_jarvis):
     runner.start()
     try:
         runner.join(timeout=900)
-        assert not runner.is_alive(), "an hour of audio took more than 15 minutes"
+        assert not runner.is_alive(), "two hours of audio took more than 15 minutes"
         assert result == [0]
     finally:
         life.close()
@@ -154,7 +156,7 @@ def test_an_hour_of_life_grows_nothing(tmp_path, broker_dir, hey_jarvis):
         broker.stop()
     took = time.monotonic() - started
 
-    cycles = int(HOUR / CYCLE)
+    cycles = int(LIFE / CYCLE)
     intents = [e for e in events if e["type"] == "intent"]
     assert len([e for e in intents if e["name"] == "HassGetCurrentTime"]) == cycles  # every turn answered
     assert [e["type"] for e in events].count("reloaded") == life.reloads == cycles
@@ -163,7 +165,7 @@ def test_an_hour_of_life_grows_nothing(tmp_path, broker_dir, hey_jarvis):
     assert errors == []  # (the broker's restart may be reported)
     after = [(t, rss, threads, listeners) for t, rss, threads, listeners in life.samples if t >= WARM_UP]
     growth_mb = (after[-1][1] - after[0][1]) / 1024
-    print(f"\nsoak: {HOUR / 60:.0f} min of audio in {took:.0f} s; {life.reloads} reloads; "
+    print(f"\nsoak: {LIFE / 60:.0f} min of audio in {took:.0f} s; {life.reloads} reloads; "
           f"RSS {after[0][1] / 1024:.1f} -> {after[-1][1] / 1024:.1f} MB after warm-up "
           f"(start {life.samples[0][1] / 1024:.1f} MB); threads {sorted({s[2] for s in after})}; "
           f"bus listeners {sorted({s[3] for s in after})}")

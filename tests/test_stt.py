@@ -10,7 +10,7 @@ import pytest
 
 from conftest import recording, run_speaker, speech, write_wav
 from speaker.config import ModelMissing, Settings, SpeechToTextSettings
-from speaker.dialogue.matcher import ACTS
+from speaker.dialogue.matcher import ACTS, Heard
 from speaker.stt import Transcriber, choose, clean, known_words, model_path, nearest_phrase
 
 CORE = ["지금 몇 시야", "오늘 날씨 어때", "이름이 뭐야", "멈춰", "오늘 무슨 요일 이에요", "고마워"]
@@ -197,7 +197,7 @@ def test_a_long_silence_after_the_sentence_does_not_change_what_is_heard(first_t
 
 
 def test_choose_takes_a_command_only_as_the_best_guess():
-    kinds = {"지금 몇 시야": "answers", "오늘 며칠 이에요": "answers", "음소거": "acts", "라면 타이머 삼분": "acts"}
+    kinds = {"지금 몇 시야": Heard.ANSWERS, "오늘 며칠 이에요": Heard.ANSWERS, "음소거": Heard.ACTS, "라면 타이머 삼분": Heard.ACTS}
     phrases = sorted(kinds)
     free = ["자유롭게 들은 말"]  # what free recognition heard
 
@@ -215,7 +215,7 @@ def test_choose_takes_a_command_only_as_the_best_guess():
 
 
 def test_choose_waits_for_free_recognition_only_where_it_is_needed():
-    kinds = {"지금 몇 시야": "answers", "음소거": "acts"}
+    kinds = {"지금 몇 시야": Heard.ANSWERS, "음소거": Heard.ACTS}
     phrases = sorted(kinds)
     assert choose(["지금 몇 시야"], phrases, kinds.get, None, checked=True) == "지금 몇 시야"  # known: at once
     assert choose(["음소거"], phrases, kinds.get, None, checked=True) is None  # a command: checked first
@@ -243,7 +243,7 @@ def test_a_command_whose_numbers_the_two_passes_hear_differently_is_not_taken():
     heard six: no timer is set (the speaker asks again) rather than a wrong one."""
     from speaker.dialogue.languages import en
 
-    kinds = {"set a timer for thirty minutes": "acts", "set a timer for six minutes": "acts"}
+    kinds = {"set a timer for thirty minutes": Heard.ACTS, "set a timer for six minutes": Heard.ACTS}
     intent = lambda text: "HassStartTimer" if "timer" in text else None  # noqa: E731
 
     def chosen(heard, free):
@@ -262,7 +262,7 @@ def test_a_command_free_recognition_heard_as_another_intent_is_not_taken():
     """pocketsphinx's grammar pass heard "turn off the microphone" as "turn off my alarm"; free
     recognition heard it right: the alarm stays (the speaker asks again)."""
     meanings = {"turn off my alarm": "SpeakerCancelAlarm", "turn off the microphone": "SpeakerMute"}
-    kinds = dict.fromkeys(meanings, "acts")
+    kinds = dict.fromkeys(meanings, Heard.ACTS)
 
     def chosen(free):
         return choose(["turn off my alarm"], sorted(kinds), kinds.get, free, intent=meanings.get)

@@ -8,10 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from conftest import recording, room, run_speaker, speech, write_wav
+from conftest import plain_openwakeword, recording, room, run_speaker, speech, write_wav
 from speaker.audio import FRAME_SECONDS, SAMPLE_RATE, frames_of
 from speaker.config import ModelMissing, WakeSettings
-from speaker.wake import ECHO_GUARD_FRAMES, OFFICIAL_MODELS, WakeDetector, model_path
+from speaker.wake import ECHO_GUARD_FRAMES, WakeDetector, model_path
+from speaker.wake_engines import OPENWAKEWORD_MODELS
 
 VOICES = ["en-us", "en-gb", "en-us+f3", "en-us+m3", "en-us+f2", "en-us+m1", "en-gb-x-rp", "en-gb-scotland"]
 
@@ -182,7 +183,7 @@ def test_unknown_wake_word_names_the_setting_and_the_choices():
         detector(models=["hey_siri"])
     message = str(error.value)
     assert "wake.models" in message and "hey_siri" in message
-    assert all(name in message for name in OFFICIAL_MODELS)
+    assert all(name in message for name in OPENWAKEWORD_MODELS)
 
 
 def test_missing_model_file_names_the_path(tmp_path):
@@ -194,8 +195,6 @@ def test_missing_model_file_names_the_path(tmp_path):
 
 def test_speaker_detect_finds_what_plain_openwakeword_finds_and_no_more_false_wakes(tmp_path):
     """Compare with openWakeWord used the plain way: predict() on every frame, count threshold crossings."""
-    from openwakeword.model import Model
-
     voices = ["en-us", "en-gb", "en-us+f3", "en-us+m3", "en-gb-x-rp", "en-us+f2"]
     others = [speech("what time is it now", "en-us"), speech("지금 몇 시야", "ko+f3", 165),
               speech("I was just saying hello to a friend.", "en-gb"),
@@ -217,10 +216,8 @@ def test_speaker_detect_finds_what_plain_openwakeword_finds_and_no_more_false_wa
         false = sum(not any(a <= t <= b for a, b in windows) for t in times)
         return true, false
 
-    path = model_path("hey_jarvis")
     np.random.seed(0)
-    plain = Model(wakeword_models=[str(path)], melspec_model_path=str(path.parent / "melspectrogram.tflite"),
-                  embedding_model_path=str(path.parent / "embedding_model.tflite"), inference_framework="tflite")
+    plain = plain_openwakeword()
     scores = [plain.predict(frame)["hey_jarvis"] for frame in frames_of(samples)]
     crossings = [end_time(i) for i, s in enumerate(scores) if s > 0.5 and (i == 0 or scores[i - 1] <= 0.5)]
 

@@ -21,15 +21,17 @@ from typing import Callable
 from hassil import TextSlotList
 
 from ..commands import Command, parse
-from . import companion, intents, languages, skills
+from . import companion, intents, languages, memory_people, memory_thread, skills
 from .llm import Chat, SentenceStream
-from .matcher import Matcher
+from .matcher import Heard, Matcher, through_free_text
+from .meaning import meanings_for
 from .memory import Memory
 from .persona import Persona, builtin, find
 
 HERE = Path(__file__).parent
 HISTORY = 6  # turns of the conversation a language model is shown
 HISTORY_CHARACTERS = 300  # of each thing said in them
+TONE = "SpeakerTone"  # the intent of a feeling no intent claims, answered in kind
 FOLLOW_UP = "?"  # a reply ending with a question is answered without the wake word
 CONTEXT = {
     "en": ("It is {time} on {date}.", "The person you talk with is called {user}.", "They told you: {facts}.",
@@ -62,6 +64,7 @@ class Dialogue:
         self.clock = clock
         self.matcher = matcher_for(language, tuple(devices))
         self.intents = self.matcher.intents
+        self.meanings = meanings_for(language, tuple(devices))
         self.persona = persona or builtin(language)
         self.memory = Memory(state_dir)
         self.chat = chat
@@ -70,6 +73,7 @@ class Dialogue:
         self._last_line: dict[str, str] = {}
         self._history: collections.deque[tuple[str, str]] = collections.deque(maxlen=HISTORY)
         self.awaiting: skills.Awaiting | None = None  # the speaker asked before doing something
+        self.thread = memory_thread.Thread()  # this conversation: what was shared, the user's name now and then
 
     @classmethod
     def from_settings(cls, settings, language: str | None = None,
@@ -89,33 +93,51 @@ class Dialogue:
         """Every sentence meant for speech, written out (to teach the speech recogniser)."""
         return intents.phrases(self.intents)
 
-    def understands(self, text: str) -> bool:
-        return self._recognize(text) is not None
-
-    def knows_word_for_word(self, text: str) -> str | None:
-        """Whether the speech recogniser's grammar could have meant `text`: "acts" (a sentence that
-        changes something), "answers" (one that only answers), or None (free text does not count)."""
+    def knows_word_for_word(self, text: str) -> Heard | None:
+        """Whether the speech recogniser's grammar could have meant `text`: Heard.ACTS (a sentence that
+        changes something), Heard.ANSWERS (one that only answers), or None (free text does not count)."""
         return self.matcher.heard(text)
 
-    def _recognize(self, text: str):
-        return self.matcher.recognize(text)
+    def understand(self, text: str) -> tuple[str, dict] | None:
+        """The intent of `text` and its slots: a known sentence (or a question about what it was told);
+        else its meaning (a known sentence with
+        free text in it says less than the meaning layer, but may add slots to the same intent: a
+        timer's name); else that sentence with free text. None if none, or if the text is only the
+        beginning of sentences of several intents ("what time")."""
+        match = self.matcher.recognize(text)
+        slots = {e.name: _plain(e.value) for e in match.entities_list} if match is not None else {}
+        if match is not None and (not through_free_text(match) or companion.recalls(self, match.intent.name, slots)):
+            return match.intent.name, slots  # (a question about what it was told, in free text, is one)
+        meant = self.meanings.understand(text)
+        if meant is not None and not self.matcher.unfinished(text):
+            same = match is not None and match.intent.name == meant.intent
+            return meant.intent, {**slots, **meant.slots} if same else meant.slots
+        return (match.intent.name, slots) if match is not None else None
+
+    def intent(self, text: str) -> str | None:
+        """The intent `text` means, however it is understood (free text, its meaning); None if none."""
+        understood = self.understand(text)
+        return understood[0] if understood is not None else None
 
     def reply(self, text: str) -> Reply:
         """Answer one sentence."""
         self.memory.refresh()
-        match = self._recognize(text)
-        said = None
-        if match is None or match.intent.name not in skills.ANSWERS:
+        name, said = memory_people.understand(self, text) or (None, None)  # about a person, in any shape
+        slots: dict = {}
+        if said is None:
+            name, slots = self.understand(text) or (None, {})
+        if name not in skills.ANSWERS:
             self.awaiting = None  # anything else said drops the question
-        if match is not None:
-            name, slots = match.intent.name, {e.name: _plain(e.value) for e in match.entities_list}
-            if name in companion.INTENTS:
-                said = companion.run(self, name, slots, text)
-            else:
-                said = skills.run(self, name, slots)
+        if said is None and name in companion.INTENTS:
+            said = companion.run(self, name, slots, text)
+        elif said is None and name is not None:
+            said = skills.run(self, name, slots)
+        if said is None and (tone := self.meanings.tone(text)) is not None:
+            name, slots, said = TONE, {"tone": tone}, skills.Said(f"tone_{tone}")  # feeling no intent claims
         if said is None:  # nothing matched, or the companion found it was not for it after all
             reply = self._converse(text)
         else:
+            said = self.thread.follow(self.language, name, slots, text, said)
             spoken = self.line(said.key, **said.values)
             if said.then is not None:
                 spoken += " " + self.line(said.then.key, **said.then.values)
@@ -126,6 +148,7 @@ class Dialogue:
             reply = dataclasses.replace(reply, events=reply.events + self.problems())
         if reply.stream is None:  # a stream records what it said when it ends
             self._said(text, reply.text, repeat=reply.intent == "SpeakerRepeat")
+        self.thread.said(reply.text, self.memory.user_name, self.memory.people[-1] if self.memory.people else None)
         return reply
 
     def answered(self, yes: bool) -> skills.Said | None:
@@ -172,7 +195,7 @@ class Dialogue:
         Lines that use your name are only chosen when the speaker knows it."""
         user = self.memory.user_name
         lines = self.persona.choices(key, part_of_day(self.now()))
-        usable = [line for line in lines if user or "{user}" not in line]
+        usable = self.thread.lines_for_name(key, lines, user)
         choices = [line for line in usable if line != self._last_line.get(key)] or usable
         chosen = self.random.choice(choices)
         self._last_line[key] = chosen

@@ -163,22 +163,6 @@ def _your(text: str) -> str:
     return " ".join(EN_ME.get(w.lower(), w) for w in text.split())
 
 
-def _ko_polite(value: str) -> str:
-    """"금요일" → "금요일이에요", "서랍에 있어" → "서랍에 있어요"."""
-    value = value.strip(" .!?")
-    for ending in KO_ENDINGS:
-        if value.endswith(ending) and len(value) > len(ending) and not value.endswith(("있다", "없다")):
-            value = value[: -len(ending)]
-            break
-    if value.endswith(("요", "니다")):
-        return value
-    if value.endswith(("어", "아", "해", "지", "워", "와", "래")):
-        return value + "요"
-    if value.endswith(("있다", "없다")):
-        return value[:-1] + "어요"
-    return value + ko.copula(value)
-
-
 # --- people --------------------------------------------------------------------------------------
 
 def meet(d: Dialogue, people: list[Person]) -> None:
@@ -215,9 +199,11 @@ def feeling(d: Dialogue, slots: dict) -> Said:
         meet(d, _missed_people(missed, d.language))
         return Said("miss_person", {"person": _your(missed) if d.language == "en" else _ko_plain_person(missed)})
     said = Said(f"feeling_{kind}")
-    if (kind not in LOW and kind not in HIGH) or d.random.random() >= NUDGE_CHANCE:
+    if kind not in LOW and kind not in HIGH:
         return said
     person = someone(d)
+    if not d.thread.point_to_someone(kind, bool(person), d.random.random() < NUDGE_CHANCE):
+        return said
     if kind in HIGH:
         return Said(said.key, then=Said("nudge_share", {"person": person})) if person else said
     return Said(said.key, then=Said("nudge_person", {"person": person}) if person else Said("nudge"))
@@ -264,7 +250,8 @@ def remember(d: Dialogue, slots: dict, text: str) -> Said | None:
     if d.language == "en":
         fact = f"{'your ' if own else ''}{_your(subject)} {verb} {_your(value)}"
     else:
-        fact = f"{subject}{ko.topic(subject)} {_ko_polite(value)}"
+        named = subject.split()[-1] in NAME_WORDS["ko"]  # "이름은 수아": a name, said with 이에요/예요
+        fact = f"{subject}{ko.topic(subject)} {ko.polite(value, noun=named)}"
     meet(d, people)
     asked = subject_of(subject, d.language, _names(d))
     d.memory.facts = [f for f in d.memory.facts if subject_of(f.subject, d.language, _names(d)) != asked]
@@ -361,7 +348,7 @@ def recall(d: Dialogue, slots: dict) -> Said | None:
     if not subject or (own and words <= NAME_WORDS[d.language]):
         if d.memory.user_name:
             return Said("recall_name")
-        return Said("recall_unknown", {"subject": "your name" if d.language == "en" else "이름"})
+        return Said("name_unknown")
     facts = _find(d, subject)
     if facts:
         return Said("recall", {"fact": facts[0].text})
@@ -373,6 +360,14 @@ def recall(d: Dialogue, slots: dict) -> Said | None:
     if not own and not _about_someone(subject, people_in(subject, d.language), d):
         return None  # "what is the capital of France's name": not about you
     return Said("recall_unknown", {"subject": _said_subject(subject, own, d.language)})
+
+
+def recalls(d: Dialogue, intent: str, slots: dict) -> bool:
+    """Whether `intent` with `slots` asks about something the user told it (a fact, or someone by name)."""
+    if intent != "SpeakerRecall":
+        return False
+    subject, _own = _asked(slots, d.language)
+    return bool(subject) and bool(_find(d, subject) or _person_named(d, subject) is not None)
 
 
 def list_facts(d: Dialogue, slots: dict) -> Said:

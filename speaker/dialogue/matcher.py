@@ -14,6 +14,8 @@ nearest to a text with one.
 
 from __future__ import annotations
 
+import bisect
+import enum
 import itertools
 import re
 from dataclasses import dataclass
@@ -42,6 +44,13 @@ _NUMBER = re.compile(r"\d+")
 WRITTEN_OUT_PER_TEMPLATE = 1000
 
 
+class Heard(enum.Enum):
+    """What a known sentence, heard word for word, would do."""
+
+    ACTS = "acts"  # changes something (ACTS): from speech, taken only as the recogniser's best guess
+    ANSWERS = "answers"  # only answers
+
+
 @dataclass(frozen=True)
 class Nearest:
     """The known sentence nearest to a text, how near (0-100) and how far ahead of other intents."""
@@ -60,6 +69,7 @@ class Matcher:
         self.language = languages.get(language)
         self._by_count: dict[int, list[str]] = {}  # keys by how many numbers they hold
         self._known = self._index()  # canonical key → (sentence, intent): built now, not on the first request
+        self._written = sorted({(_words(s), i) for pairs in self._known.values() for s, i in pairs})  # in order
 
     def key(self, text: str) -> str:
         """What is compared: the canonical form, compacted, numbers as "#"."""
@@ -85,29 +95,33 @@ class Matcher:
         for variant in dict.fromkeys((self.language.numbers(text), text, self.language.normalise(text))):
             if found is None and variant:
                 found = recognize_best(variant, self.intents)
-            if found is not None and not _free(found):
+            if found is not None and not through_free_text(found):
                 return found
         nearest = self.nearest(text)
-        if nearest is not None and (nearest.score == 100 or found is None) and self.near_enough(nearest):
+        if nearest is not None and (nearest.score == 100 or found is None) and self.near_enough(nearest) \
+                and self.language.negated(nearest.sentence) == self.language.negated(text):  # "not happy"
             return recognize_best(nearest.sentence, self.intents)  # a known sentence beats free text
         return found
 
-    def heard(self, text: str) -> str | None:
+    def heard(self, text: str) -> Heard | None:
         """Whether `text` is a known sentence word for word (a match through free text does not count,
-        since that is how a misheard sentence fits): "acts" if it changes something, "answers" if it
-        only answers, None if it is not one."""
+        since that is how a misheard sentence fits): Heard.ACTS if it changes something, Heard.ANSWERS
+        if it only answers, None if it is not one."""
         if not text.strip():
             return None
         for variant in dict.fromkeys((text, self.language.numbers(text))):  # the grammar's words, then digits
             found = recognize_best(variant, self.intents)
-            if found is not None and not _free(found):
-                return "acts" if found.intent.name in ACTS else "answers"
+            if found is not None and not through_free_text(found):
+                return Heard.ACTS if found.intent.name in ACTS else Heard.ANSWERS
         return None
 
-    def intent(self, text: str) -> str | None:
-        """The intent `text` means, however it is matched (free text too); None if none."""
-        found = self.recognize(text)
-        return found.intent.name if found is not None else None
+    def unfinished(self, text: str) -> bool:
+        """Whether `text` is the beginning of known sentences of more than one intent ("what time": of
+        the clock's, the timer's and the alarm's), so that what it would have gone on to say is open."""
+        begun = _words(text) + " "
+        at = bisect.bisect_left(self._written, (begun,))
+        intents = {intent for _, intent in itertools.takewhile(lambda w: w[0].startswith(begun), self._written[at:])}
+        return len(intents) > 1
 
     @staticmethod
     def near_enough(nearest: Nearest) -> bool:
@@ -155,7 +169,12 @@ class Matcher:
         return known
 
 
-def _free(found: RecognizeResult) -> bool:
+def _words(text: str) -> str:
+    """The words of a text as written, lower case (for the sentences it begins)."""
+    return " ".join(re.findall(r"[\w']+", text.lower()))
+
+
+def through_free_text(found: RecognizeResult) -> bool:
     """Matched through free text (a wildcard)."""
     return any(e.is_wildcard for e in found.entities_list)
 

@@ -31,6 +31,10 @@ FILE_MODE, FOLDER_MODE = 0o600, 0o700
 class Fact:
     subject: str  # as said, without "my": "friend amy's birthday", "동생 생일"
     text: str  # how to say it back: "your friend Amy's birthday is on Saturday"
+    who: str = ""  # the person it is about, as named when told ("Tom", "brother", "형"); "" if not one
+    about: str = ""  # what about them: works, lives, moving, likes, studies
+    value: str = ""  # where or what: "Daegu", "strawberries"
+    when: str = ""  # "next month", "다음 달"
 
 
 @dataclass
@@ -66,7 +70,8 @@ def _text(value) -> str:
 
 
 def _fact(entry) -> Fact:
-    return Fact(_text(entry["subject"]), _text(entry["text"]))
+    return Fact(_text(entry["subject"]), _text(entry["text"]),
+                *(_text(entry.get(key, "")) for key in ("who", "about", "value", "when")))
 
 
 def _person(entry) -> Person:

@@ -56,10 +56,14 @@ LINES: dict[str, set[str]] = {
     "volume_down": set(),
     "SpeakerMute": set(),
     **{f"feeling_{kind}": set() for kind in FEELINGS},
+    "tone_negative": set(),  # a sad or hard thing said that no feeling line fits: acknowledge, ask
+    "tone_positive": set(),  # a happy one
     "miss_person": {"person"},
     "nudge": set(),
     "nudge_person": {"person"},
     "nudge_share": {"person"},
+    "thread_about": {"topic"},
+    "thread_since": {"clause"},
     "SpeakerAffection": set(),
     "SpeakerIdentity": set(),
     "SpeakerCapabilities": set(),
@@ -69,6 +73,8 @@ LINES: dict[str, set[str]] = {
     "recall": {"fact"},
     "recall_name": set(),
     "recall_unknown": {"subject"},
+    "recall_person": {"person", "facts"},
+    "name_unknown": set(),
     "forgot": {"fact"},
     "forgot_name": set(),
     "forgot_person": {"person"},

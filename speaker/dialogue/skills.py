@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
 from . import languages
-from .languages import ko
 from .memory import Alarm, Timer
 
 if TYPE_CHECKING:

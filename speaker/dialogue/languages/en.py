@@ -178,3 +178,21 @@ def copula(word: str) -> str:
 def clean_name(name: str) -> str:
     """A timer's name as said: "the pasta" → "pasta"."""
     return re.sub(r"^(the|my|a|an)\s+", "", name.lower())
+
+
+def meaning_words(text: str) -> list[str]:
+    """The words the meaning layer reads: lower case, contractions written out, numbers as digits,
+    "'s" dropped ("mom's" → "mom")."""
+    words = []
+    for word in re.findall(r"[a-z0-9']+", numbers(text.replace("’", "'")).lower()):
+        word = CONTRACTIONS.get(word, word)
+        words += [w.removesuffix("'s").strip("'") for w in word.split()]
+    return [w for w in words if w]
+
+
+NEGATIONS = frozenset({"not", "never", "no", "hardly"})
+
+
+def negated(text: str) -> bool:
+    """Whether the text says no to something ("i'm not happy"): a near miss must say no as well."""
+    return bool(NEGATIONS & set(meaning_words(text)))

@@ -208,3 +208,94 @@ def day_word(today: bool) -> str:
 
 def clean_name(name: str) -> str:
     return name
+
+
+def meaning_words(text: str) -> list[str]:
+    """The words the meaning layer reads: numbers as digits, punctuation dropped; crying (ㅠㅠ) kept as
+    one word "ㅠ", laughing (ㅋㅋ) dropped."""
+    crying = bool(re.search(r"[ㅠㅜ]", text))
+    words = re.findall(r"[\w%]+", _EMOTICON.sub(" ", numbers(text)))
+    return words + ["ㅠ"] * crying
+
+
+def negated(text: str) -> bool:
+    """Whether the text says no to something (안 피곤해, 슬프지 않아, 듣지 마): a near miss must say no as well."""
+    words = meaning_words(text)
+    return any(w in ("안", "못") or re.search(r"(지|기) ?(않|마|말|싫|못)", w) for w in words) or \
+        bool(re.search(r"(지|기) ?(않|마|말|싫|못)", text))
+
+
+# --- particles and endings chosen by the word ----------------------------------------------------
+
+def object_particle(word: str) -> str:
+    """을 or 를: 딸기를, 책을."""
+    return "을" if _final_consonant(word.rstrip()[-1:]) else "를"
+
+
+def direction_particle(word: str) -> str:
+    """으로 or 로 (로 also after ㄹ): 부산으로, 서울로, 대구로."""
+    last = word.rstrip()[-1:]
+    return "으로" if _final_consonant(last) and _tail(last) != 8 else "로"
+
+
+SHORT_VERBS = {"가", "와", "자", "사", "타", "봐", "줘", "돼", "써", "서", "놔", "둬", "켜", "꺼", "떠", "펴"}  # 이사 가, 집에 와
+
+
+def polite_verb(stem: str) -> str:
+    """The polite present of a verb stem: 가 → 가요, 일하 → 일해요, 살 → 살아요, 먹 → 먹어요, 마시 → 마셔요."""
+    last = stem[-1:]
+    if not ("가" <= last <= "힣"):
+        return stem + "요"
+    code = ord(last) - ord("가")
+    lead, vowel, tail = code // 588, (code % 588) // 28, code % 28
+    if last == "하":
+        return stem[:-1] + "해요"
+    if tail:  # 살 → 살아요, 먹 → 먹어요
+        return stem + ("아요" if vowel in (0, 8) else "어요")
+    merged = {0: 0, 4: 4, 8: 9, 13: 14, 20: 6, 18: 4, 1: 1, 5: 5}  # ㅏ, ㅓ, ㅗ→ㅘ, ㅜ→ㅝ, ㅣ→ㅕ, ㅡ→ㅓ, ㅐ, ㅔ
+    if vowel in merged:
+        return stem[:-1] + chr(ord("가") + lead * 588 + merged[vowel] * 28) + "요"
+    return stem + "어요"
+
+
+def polite(predicate: str, noun: bool = False) -> str:
+    """A casual or plain sentence ending said politely, chosen by the word: "수아야" → "수아예요",
+    "지은이야" → "지은이에요", "금요일" → "금요일이에요", "서랍에 있어" → "서랍에 있어요", "이사 가" → "이사 가요",
+    "일한다" → "일해요". A verb in its casual form (아/어/해 …) takes 요; a noun (or what `noun` says is one:
+    "수아") takes 이에요/예요."""
+    value = predicate.strip(" .!?")
+    if not value or value.endswith(("요", "니다")):
+        return value
+    if noun:
+        return value + copula(value)
+    for ending in ("이었어", "였어"):
+        if value.endswith(ending) and len(value) > len(ending):
+            noun = value[: -len(ending)]
+            return noun + ("이었어요" if _final_consonant(noun[-1]) else "였어요")
+    for ending in ("이야", "이다", "이래"):
+        if value.endswith(ending) and len(value) > len(ending) and _final_consonant(value[-len(ending) - 1]):
+            noun = value[: -len(ending)]
+            return noun + copula(noun)
+    if value.endswith(("야", "래")) and len(value) > 1 and not _final_consonant(value[-2]):
+        noun = value[:-1]
+        return noun + copula(noun)
+    if value.endswith(("있다", "없다")):
+        return value[:-1] + "어요"
+    if value.endswith("하다"):
+        return value[:-2] + "해요"
+    plain = _plain_verb_stem(value)
+    if plain is not None:
+        return polite_verb(plain)
+    if value[-1] in "어아해워와래지네" or value.split()[-1] in SHORT_VERBS:
+        return value + "요"
+    return value + copula(value)
+
+
+def _plain_verb_stem(value: str) -> str | None:
+    """The stem of a plain verb: 일한다 → 일하, 간다 → 가, 먹는다 → 먹; None if `value` is not one."""
+    if value.endswith("는다") and len(value) > 2:
+        return value[:-2]
+    if value.endswith("다") and len(value) > 1 and _tail(value[-2]) == 4:  # ㄴ다: 간다, 일한다
+        before = value[-2]
+        return value[:-2] + chr(ord(before) - 4)
+    return None

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, resample
+from ..audio import SAMPLE_RATE, resample
 
 VOICE_RMS = 1500.0  # the user's voice at the microphone (about -27 dBFS) when the source does not say
 
