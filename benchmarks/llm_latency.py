@@ -55,7 +55,7 @@ def main() -> None:
     settings = Settings()
     voice = Voice(settings.voice, "en")
     with tempfile.TemporaryDirectory() as tmp:
-        server = LlmServer.start(Path(tmp), chat_format="chatml")  # a format that passes the system prompt on
+        server = LlmServer.start(Path(tmp))  # as the installed unit starts it
         try:
             chat = Chat(LlmSettings(url=server.url, model=ALIAS, timeout_seconds=30, max_seconds=60))
             rows = {}

@@ -97,7 +97,7 @@ def assert_fit_to_say(sentence: str) -> None:
     ("\n<SYS>I know it's true. You might help.\n<AUTHORIO> [INST]", []),
     ("Sure thing.\nUser: and then what?", ["Sure thing."]),
     ("Samantha: I'm right here. Assistant: Yes.", ["I'm right here.", "Yes."]),
-    ("Visit https://example.com for more. Or www.example.org. That is all.", ["That is all."]),
+    ("Visit https://example.com for more. Or www.example.org. That is all.", []),  # a link ends the answer
     ("Here you go.\n```python\nprint('hi')\n```\nDone.", ["Here you go."]),
     ("Try `ls -la` first. Or call print(x). Then rest.", ["Then rest."]),
     ("# Fruits\n1. Apples are red.\n2. Bananas are yellow.\n- **Grapes** are small", ["Fruits", "Apples are red.", "Bananas are yellow."]),
@@ -111,7 +111,7 @@ def assert_fit_to_say(sentence: str) -> None:
     ("안녕하세요! 😊 반가워요 ㅎㅎ. (웃음) 오늘 기분 어때요?", ["안녕하세요!", "반가워요.", "오늘 기분 어때요?"]),
 ])
 def test_only_plain_sentences_are_said(answer, said):
-    guard = Sentences(3, name="Samantha")
+    guard = Sentences(3, name="Samantha", language="ko" if re.search("[가-힣]", answer) else "en")
     assert guard.feed(answer) + guard.finish() == said
     for sentence in said:
         assert_fit_to_say(sentence)

@@ -209,7 +209,7 @@ class Dialogue:
             spoken = self.line("not_understood")
             return Reply(None, {}, spoken, follow_up=spoken.endswith(FOLLOW_UP))
         stream = self.chat.stream(self._messages(text), self.line("llm_failed"), lambda said: self._said(text, said),
-                                  self.persona.name)
+                                  self.persona.name, language=self.language, cut_line=self.line("llm_cut"))
         return Reply(None, {}, "", stream=stream)
 
     def _messages(self, text: str) -> list[dict]:
