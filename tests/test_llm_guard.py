@@ -13,6 +13,7 @@ from hypothesis import given, settings, strategies as st
 from speaker.config import LlmSettings
 from speaker.dialogue import Dialogue
 from speaker.dialogue.llm import Chat, Sentences
+from speaker.dialogue.memory import Fact, Person
 from speaker.dialogue.llm_family import chat_format, has_system_role, with_persona_in_first_turn
 
 
@@ -133,3 +134,15 @@ def test_a_cut_answer_ends_with_the_persona_line_and_says_why(tmp_path, language
     assert len(spoken) == 2 and spoken[1] in cut and not any(re.search(r"\d{3}", s) for s in spoken)
     assert [e["code"] for _, e in reply.stream.events] == ["llm_unsafe"]
     assert "a phone number" in reply.stream.events[0][1]["message"]
+
+
+# What the model is told.
+
+def test_the_prompt_carries_people_and_the_newest_facts_and_stays_small(tmp_path):
+    d = Dialogue("en", seed=0, state_dir=tmp_path)
+    d.memory.people = [Person(name=f"Friend{i}", relation="friend") for i in range(20)]
+    d.memory.facts = [Fact(subject=f"thing {i}", text=f"your thing number {i} is blue") for i in range(40)]
+    system = d._messages("how are you")[0]["content"]
+    assert "Friend19 (friend)" in system and "Friend12 (friend)" in system and "Friend11 " not in system
+    assert "number 39 is" in system and "number 32 is" in system and "number 31 is" not in system
+    assert len(system) < 2400  # ~600 tokens: a quarter of the installed server's 2048-token context
