@@ -138,7 +138,9 @@ def test_a_sentence_is_handed_on_as_soon_as_it_ends():
 
 def test_the_prompt_recited_or_the_question_said_back_is_not_said():
     guard = Sentences(3, known=["You are Samantha, a warm companion. Answer briefly.", "tell me about the sea"])
-    assert guard.feed("You are Samantha, a warm companion.\ntell me about the sea please\nThe sea is calm. ") == ["The sea is calm."]
+    assert guard.feed("tell me about the sea please\nThe sea is calm. ") == ["The sea is calm."]
+    assert guard.feed("You are Samantha, a warm companion.\nThe sea is blue. ") == []  # the prompt ends the answer
+    assert guard.unsafe.startswith("the prompt")
 
 
 def test_the_answer_stops_after_the_most_sentences():

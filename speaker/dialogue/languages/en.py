@@ -213,7 +213,11 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
                               r"tylenol|antidepressants?|pills?|tablets?|medication|overdose)\b"),
     ("a legal instruction", r"\b(?:sue|lawsuit|file (?:a )?(?:claim|complaint|report)|legal advice|attorney|"
                             r"lawyer|the police|court)\b"),
-    ("the prompt", r"\b(?:system prompt|as an ai|language model|instructions?)\b"),
+    ("a human's life", r"\bI (?:live|lived|grew up) in\b|\bmy own (?:studio|house|home|apartment|car|shop)\b"
+                       r"|\bI(?:'m| am) a professional\b"),
+    ("the prompt", r"\b(?:system prompt|as an ai|language model|instructions?|one to three|short sentences|plain speech|"
+                   r"stage directions|emojis?|markdown|a model|the model|chatbot)\b"
+                   r"|^\s*you(?:'re| are) (?:a|an|the|\w+,)\s"),  # the persona's prompt told back to the user
 )]
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 
