@@ -337,7 +337,9 @@ def test_what_the_small_model_really_writes_is_made_fit_to_say(llm_server):
         streamed.wait_until_ended(90)
         for sentence in streamed.said():
             assert_fit_to_say(sentence)
-        assert 1 <= len(streamed.said()) <= 2 and (errors(stream) == ["llm_bad_reply"]) == (streamed.said() == [GENTLE[0]])
+        said, codes = streamed.said(), errors(stream)  # a cut sentence ends the answer with the persona's line
+        assert codes in ([], ["llm_bad_reply"], ["llm_unsafe"]) and 1 <= len(said) <= 2 + (codes == ["llm_unsafe"])
+        assert (said[-1] == GENTLE[0]) == bool(codes), (said, codes)
 
 
 @pytest.mark.slow
@@ -348,8 +350,9 @@ def test_speaker_ask_shows_the_answer_and_its_errors(llm_server, tmp_path):
     assert result.returncode == 0, result.stderr.decode()
     answer = json.loads(result.stdout)
     assert answer["intent"] is None and answer["slots"] == {} and answer["response"]
-    for error in answer["errors"]:
-        assert error["code"] == "llm_bad_reply" and answer["response"] in GENTLE
+    for error in answer["errors"]:  # the persona's gentle line, or its line after a cut sentence
+        assert error["code"] in ("llm_bad_reply", "llm_unsafe")
+        assert any(answer["response"].endswith(line) for line in [*GENTLE, *builtin("en").lines["llm_cut"]])
     skill = json.loads(run_speaker("ask", "what time is it", "--config", config, "--json").stdout)
     assert skill["intent"] == "HassGetCurrentTime" and skill["errors"] == []
 
