@@ -3,9 +3,8 @@ and to the first sample of its voice, on the language-model path beside the skil
 
     .venv/bin/python benchmarks/llm_latency.py [RUNS]
 
-Starts the real llama.cpp server (llama-cpp-python, one thread, chatml chat format so that the
-persona's system prompt is read as it would be with an instruct model) with the Gemma 3 270M model
-the tests use, asks it as the speaker does (streamed), and synthesises the
+Starts the real llama.cpp server as the installed unit starts it (tests/llm_server.py: the unit's
+ExecStart, the family's chat format, one thread) with the Gemma 3 270M model the tests use, asks it as the speaker does (streamed), and synthesises the
 first sentence with the real voice. Prints medians over RUNS questions (default 7); the first
 question, which fills the server's prompt cache, is shown apart.
 """
@@ -55,7 +54,7 @@ def main() -> None:
     settings = Settings()
     voice = Voice(settings.voice, "en")
     with tempfile.TemporaryDirectory() as tmp:
-        server = LlmServer.start(Path(tmp), chat_format="chatml")  # a format that passes the system prompt on
+        server = LlmServer.start(Path(tmp))  # as the installed unit starts it
         try:
             chat = Chat(LlmSettings(url=server.url, model=ALIAS, timeout_seconds=30, max_seconds=60))
             rows = {}

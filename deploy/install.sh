@@ -249,7 +249,9 @@ if [ -n "$llm_model" ]; then
     "llama-cpp-python[server]==0.3.36"
   threads=$(nproc)
   if [ "$threads" -gt 1 ]; then threads=$((threads - 1)); fi  # one core stays with the speaker
-  printf 'MODEL=%s\nMODEL_ALIAS=%s\nTHREADS=%s\n' "$LLM_VENV/models/$llm_name.gguf" "$llm_name" "$threads" \
+  chat_format=$("$python" "$src/speaker/dialogue/llm_family.py" "$llm_name") \
+    || die "cannot tell the chat format of $llm_name"
+  printf 'MODEL=%s\nMODEL_ALIAS=%s\nTHREADS=%s\nCHAT_FORMAT=%s\n' "$LLM_VENV/models/$llm_name.gguf" "$llm_name" "$threads" "$chat_format" \
     > "$root$CONFIG_DIR/llm.env"
   install -m 0644 "$src/systemd/speaker-llm.service" "$root$LLM_UNIT"
   say "pointing [llm] in $config at $LLM_URL (model $llm_name)"

