@@ -85,6 +85,7 @@ class ErrorCode(enum.StrEnum):
     STATE_UNREADABLE = "state_unreadable"
     STATE_UNWRITABLE = "state_unwritable"
     ANNOUNCEMENT_DROPPED = "announcement_dropped"
+    WYOMING_UNAVAILABLE = "wyoming_unavailable"
 
 
 def clean(value):
