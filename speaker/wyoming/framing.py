@@ -33,7 +33,7 @@ async def read_event(reader: asyncio.StreamReader) -> Event | None:
         return None
     try:
         header = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, a number of 5000 digits, [[[[...
         raise BadEvent("bad_event", "the header is not JSON") from None
     if not isinstance(header, dict) or not isinstance(header.get("type"), str) or not header["type"]:
         raise BadEvent("bad_event", "the header must be a JSON object with a type")
@@ -44,7 +44,7 @@ async def read_event(reader: asyncio.StreamReader) -> Event | None:
     if extra:
         try:
             more = json.loads(extra)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
             raise BadEvent("bad_event", "the data is not JSON") from None
         if not isinstance(more, dict) or not isinstance(data, dict):
             raise BadEvent("bad_event", "the data must be a JSON object")

@@ -55,6 +55,11 @@ class Session:
                     await self._error(e.code, str(e))
                 except Unavailable as e:
                     await self._error("unavailable", str(e))
+                except (ConnectionError, asyncio.IncompleteReadError):
+                    raise
+                except Exception as e:  # a failing request costs that request, not the connection
+                    log.exception("wyoming: %s failed", event.type[:100])
+                    await self._error("failed", f"{type(e).__name__}: {e}")
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away
         finally:
@@ -118,7 +123,7 @@ class Session:
         if voice and voice.get("language") is not None:
             self._known_language(voice)
         loop, rate = asyncio.get_running_loop(), self.engines.voice_rate()
-        sentences = await loop.run_in_executor(None, self.engines.speak, text)
+        sentences = self.engines.speak(text)  # each one made on a worker's thread
         await self._send(AudioStart(rate=rate, width=2, channels=1).event())
         while (samples := await loop.run_in_executor(None, next, sentences, None)) is not None:
             audio = samples.astype("<i2").tobytes()
