@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 
 import numpy as np
@@ -30,8 +31,8 @@ SERVICE = "_wyoming._tcp.local."
 class WyomingSpeaker:
     """`speaker run` with [wyoming] on a free loopback port, fed a quiet room as a microphone."""
 
-    def __init__(self, folder, language: str, device_id: str):
-        self.port = free_port()
+    def __init__(self, folder, language: str, device_id: str, port: int | None = None):
+        self.port = port or free_port()
         self.device_id = device_id
         conf = folder / "speaker.toml"
         conf.write_text(f'language = "{language}"\ndevice_id = "{device_id}"\n'
@@ -243,6 +244,19 @@ def test_a_client_that_hangs_up_mid_event_leaves_the_service_answering(english):
             await client._writer.drain()
     asyncio.run(hang_up())
     assert english.ask(Describe().event())[-1].type == "info"
+
+
+def test_a_port_in_use_is_an_error_event_and_the_speaker_runs_on(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        speaker = WyomingSpeaker(tmp_path, "en", "hall", port=taken.getsockname()[1])
+        try:
+            error = speaker.speaker.wait_event(lambda e: e["type"] == "error" and e["code"] == "wyoming_unavailable")
+            assert str(speaker.port) in error["message"]
+            assert speaker.speaker.proc.poll() is None
+        finally:
+            speaker.close()
 
 
 # -- discovery -----------------------------------------------------------------------------------
