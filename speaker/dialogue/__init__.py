@@ -100,10 +100,9 @@ class Dialogue:
 
     def understand(self, text: str) -> tuple[str, dict] | None:
         """The intent of `text` and its slots: a known sentence (or a question about what it was told);
-        else its meaning (a known sentence with
-        free text in it says less than the meaning layer, but may add slots to the same intent: a
-        timer's name); else that sentence with free text. None if none, or if the text is only the
-        beginning of sentences of several intents ("what time")."""
+        else its meaning (a known sentence with free text in it says less than the meaning layer, but
+        may add slots to the same intent: a timer's name); else that sentence with free text. None if
+        none, or if the text is only the beginning of sentences of several intents ("what time")."""
         match = self.matcher.recognize(text)
         slots = {e.name: _plain(e.value) for e in match.entities_list} if match is not None else {}
         if match is not None and (not through_free_text(match) or companion.recalls(self, match.intent.name, slots)):
@@ -237,7 +236,7 @@ def matcher_for(language: str, devices: tuple[str, ...] = ()) -> Matcher:
     known.slot_lists["device"] = TextSlotList.from_strings(list(devices))  # [[mqtt.devices]] names
     for name, words in companion.WORD_LISTS.get(language, {}).items():  # relations, things people keep dates of
         known.slot_lists[name] = TextSlotList.from_strings(sorted(words))
-    return Matcher(known, language)
+    return Matcher(known, language, tone=meanings_for(language, devices).tone)
 
 
 def part_of_day(now: datetime) -> str:

@@ -19,6 +19,7 @@ import enum
 import itertools
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from hassil import Intents, RecognizeResult, TextSlotList, recognize_best
 from hassil.sample import sample_sentence
@@ -64,9 +65,11 @@ class Nearest:
 class Matcher:
     """Finds the intent of a text among `intents`, in `language`."""
 
-    def __init__(self, intents: Intents, language: str):
+    def __init__(self, intents: Intents, language: str, tone: Callable[[str], str | None] = lambda text: None):
+        """`tone(text)`: "positive", "negative" or None, the feeling a text carries."""
         self.intents = intents
         self.language = languages.get(language)
+        self.tone = tone
         self._by_count: dict[int, list[str]] = {}  # keys by how many numbers they hold
         self._known = self._index()  # canonical key → (sentence, intent): built now, not on the first request
         self._written = sorted({(_words(s), i) for pairs in self._known.values() for s, i in pairs})  # in order
@@ -99,9 +102,13 @@ class Matcher:
                 return found
         nearest = self.nearest(text)
         if nearest is not None and (nearest.score == 100 or found is None) and self.near_enough(nearest) \
-                and self.language.negated(nearest.sentence) == self.language.negated(text):  # "not happy"
+                and self.language.negated(nearest.sentence) == self.language.negated(text) \
+                and not self._opposite_tones(nearest.sentence, text):  # "not happy", "i hate talking to you"
             return recognize_best(nearest.sentence, self.intents)  # a known sentence beats free text
         return found
+
+    def _opposite_tones(self, a: str, b: str) -> bool:
+        return {self.tone(a), self.tone(b)} == {"positive", "negative"}
 
     def heard(self, text: str) -> Heard | None:
         """Whether `text` is a known sentence word for word (a match through free text does not count,

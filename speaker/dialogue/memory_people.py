@@ -103,7 +103,8 @@ EN_SELF_TOLD = {  # what about the user: "I work in Seoul", "I'm moving to Busan
     "moving": r"am moving|'m moving|will move|am going to move|'m going to move",
     "likes": r"like|love|adore|enjoy|really like|really love|am into|'m into", "studies": r"study|am studying|'m studying",
 }
-EN_NOT_LIKED = re.compile(r"^(?:you|it|that|this|them|him|her|me|to|being|when|how|the way)\b", re.IGNORECASE)
+EN_NOT_LIKED = re.compile(r"^(?:you|it|that|this|them|him|her|me|to|being|when|how|the way)\b|\byou(?:rs?)?\b",
+                          re.IGNORECASE)  # (anything of the companion's, "talking with you": affection)
 _PERSON = rf"(?:(?:my|our) (?:(?:{_MOD}) )?(?P<rel>{_REL})(?:'s)?(?: (?P<rname>[\w-]+))?|(?P<pro>he|she|they|him|her|them)|(?P<name>[\w-]+))"
 _QUESTION = r"(?:where|when|what|who|which \w+|what \w+)"
 
@@ -157,8 +158,8 @@ class English:
         if found:
             verb = found["verb"].strip()
             about = next(a for a in ABOUTS if re.fullmatch(EN_SELF_TOLD[a], verb, re.IGNORECASE))
-            if about == "likes" and EN_NOT_LIKED.match(found["rest"]):
-                return None  # "I love you", "I like it here": not a thing the user likes
+            if about == "likes" and EN_NOT_LIKED.search(found["rest"]):
+                return None  # "I love you", "I like it here", "I love talking with you": not a thing the user likes
             return self._told(Mention(pronoun=ME), about, found["rest"], second_person(f"I {verb}").replace(" 'm", "'re"))
         for pattern, about in ((EN_ABOUT, EVERYTHING), (EN_WHO, IDENTITY), (EN_CALLED, "name")):
             found = pattern.match(text)
