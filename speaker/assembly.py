@@ -172,9 +172,9 @@ class Assembly:
     def start(self) -> None:
         if self.mqtt is not None:
             self.mqtt.start()
-        self.pipeline.start()
-        if self.wyoming is not None:
+        if self.wyoming is not None:  # listening before the speaker says it is ready
             self.wyoming.start()
+        self.pipeline.start()
 
     def submit(self, name: str, payload: dict | None = None) -> bool:
         """A command from outside, from any thread; False if refused (an error event says why)."""

@@ -66,8 +66,10 @@ class WyomingService:
         return self._server.sockets[0].getsockname()[1] if self._server else self.settings.port
 
     def start(self) -> None:
+        """Listen (returns once listening, or once the failure was reported); then advertise and warm up."""
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._serve(), self._loop)
+        self.ready.wait(timeout=5)
 
     async def _serve(self) -> None:
         try:
