@@ -132,7 +132,7 @@ class Assembly:
         self.report = report or (lambda code, message, **fields: bus.emit(EventType.ERROR, code=code, message=message, **fields))
         self.log = EventLog(settings.log.transcripts)
         bus.subscribe(self.log)
-        self.mqtt = self.gpio = None
+        self.mqtt = self.gpio = self.wyoming = None
         self._handovers: list[threading.Thread] = []  # old MQTT links saying goodbye
         clock = clock or AudioClock()
         self._wall_clock = clock.wall if isinstance(clock, AudioClock) else datetime.now
@@ -143,6 +143,7 @@ class Assembly:
         try:
             self.mqtt = self._mqtt(settings)
             self.gpio = self._gpio(settings)
+            self.wyoming = self._wyoming(settings)
         except Exception:
             self.close()
             raise
@@ -161,9 +162,18 @@ class Assembly:
 
         return Gpio(settings.gpio, settings.state_dir(), self.bus, self.pipeline.submit)
 
+    def _wyoming(self, settings: Settings):
+        if not settings.wyoming.enabled:
+            return None
+        from .wyoming import WyomingService
+
+        return WyomingService(self)
+
     def start(self) -> None:
         if self.mqtt is not None:
             self.mqtt.start()
+        if self.wyoming is not None:  # listening before the speaker says it is ready
+            self.wyoming.start()
         self.pipeline.start()
 
     def submit(self, name: str, payload: dict | None = None) -> bool:
@@ -186,6 +196,9 @@ class Assembly:
         changed = changed_sections(old, new)
         refused: dict[str, str] = {}
         restart = [f"audio.{key}" for key in INPUT_KEYS if getattr(old.audio, key) != getattr(new.audio, key)]
+        if old.wyoming != new.wyoming:  # the Wyoming service keeps its address until a restart
+            restart.append("wyoming")
+            new = dataclasses.replace(new, wyoming=old.wyoming)
         wake, endpointer = running.wake, running.endpointer
         if "wake" in changed:
             try:
@@ -300,7 +313,9 @@ class Assembly:
     # -- the end ----------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Say goodbye on MQTT, let go of the pins, finish playing, and close the voice."""
+        """Stop the Wyoming service, say goodbye on MQTT, let go of the pins, finish playing, and close the voice."""
+        if self.wyoming is not None:
+            self.wyoming.close()
         for thread in self._handovers:
             thread.join(timeout=10)
         if self.mqtt is not None:

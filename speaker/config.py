@@ -7,6 +7,7 @@ The rest of the program never parses configuration itself.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import typing
@@ -284,6 +285,21 @@ class AnnounceSettings:
 
 
 @dataclass(frozen=True)
+class WyomingSettings:
+    enabled: bool = False
+    """Offer the speaker's speech to text, voice and companion to Home Assistant's Assist over the Wyoming protocol."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on: 127.0.0.1 (this machine only), the speaker's address on the home network, or 0.0.0.0 (every interface)."""
+
+    port: int = 10700
+    """TCP port of the Wyoming service."""
+
+    advertise: bool = True
+    """Announce the service over zeroconf (_wyoming._tcp) on the interface it listens on, for Home Assistant to discover."""
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "info"
     """debug, info, warning or error."""
@@ -336,6 +352,7 @@ class Settings:
     gpio: GpioSettings = field(default_factory=GpioSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
     announce: AnnounceSettings = field(default_factory=AnnounceSettings)
+    wyoming: WyomingSettings = field(default_factory=WyomingSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     def models_dir(self) -> Path:
@@ -389,6 +406,7 @@ _RANGES = {
     ("gpio", "button_pin"): (0, 27),  # 0: none
     ("gpio", "mute_switch_pin"): (0, 27),
     ("gpio", "hold_seconds"): (0.3, 10),
+    ("wyoming", "port"): (1, 65535),
 }
 _CHOICES = {
     ("", "language"): LANGUAGES,
@@ -488,6 +506,10 @@ def parse(data: dict, overrides: dict | None = None) -> Settings:
         keys = [key for key, pins in wired.items() for p in pins if p == pin]
         if len(keys) > 1:
             problems.append(f"gpio: pin {pin} is used twice ({' and '.join(keys)})")
+    try:
+        ipaddress.IPv4Address(settings.wyoming.host)
+    except ValueError:
+        problems.append(f"wyoming.host: {settings.wyoming.host!r} must be an IPv4 address (127.0.0.1, this machine's address, or 0.0.0.0)")
     device = settings.device_id
     if not device or not all(c.isalnum() or c in "-_" for c in device) or not device.isascii():
         problems.append(f"device_id: {device!r} must be letters, digits, - and _ only")

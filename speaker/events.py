@@ -44,9 +44,9 @@ class EventType(enum.StrEnum):
 FIELDS: dict[EventType, tuple[frozenset[str], frozenset[str]]] = {  # type: (always there, sometimes there)
     EventType.STATE: (frozenset({"state"}), frozenset({"muted", "follow_up", "latency_ms", "reason"})),
     EventType.WAKE: (frozenset({"wake_word", "score"}), frozenset()),
-    EventType.TRANSCRIPT: (frozenset({"text", "final"}), frozenset()),
-    EventType.INTENT: (frozenset({"name", "slots"}), frozenset()),
-    EventType.RESPONSE: (frozenset({"text", "final"}), frozenset()),
+    EventType.TRANSCRIPT: (frozenset({"text", "final"}), frozenset({"via"})),  # via: "wyoming", a turn of Assist's
+    EventType.INTENT: (frozenset({"name", "slots"}), frozenset({"via"})),
+    EventType.RESPONSE: (frozenset({"text", "final"}), frozenset({"via"})),
     EventType.ERROR: (frozenset({"code", "message"}), frozenset({"exit_status"})),
     EventType.VOLUME: (frozenset({"level"}), frozenset()),
     EventType.RELOADED: (frozenset({"config", "applied", "restart_needed", "refused"}), frozenset()),
@@ -107,6 +107,7 @@ class ErrorCode(enum.StrEnum):
     STATE_UNREADABLE = "state_unreadable"
     STATE_UNWRITABLE = "state_unwritable"
     ANNOUNCEMENT_DROPPED = "announcement_dropped"
+    WYOMING_UNAVAILABLE = "wyoming_unavailable"
 
 
 def clean(value):

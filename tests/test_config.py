@@ -130,6 +130,11 @@ def test_overrides_win_over_the_file(tmp_path):
     ({"audio": {"retry_seconds": 0}}, "audio.retry_seconds", "out of range"),
     ({"language": "fr"}, "language", "not one of en, ko"),
     ({"log": {"level": "verbose"}}, "log.level", "not one of debug, info, warning, error"),
+    ({"wyoming": {"port": 0}}, "wyoming.port", "out of range"),
+    ({"wyoming": {"port": 70000}}, "wyoming.port", "out of range"),
+    ({"wyoming": {"host": "kitchen.local"}}, "wyoming.host", "IPv4 address"),
+    ({"wyoming": {"host": "::1"}}, "wyoming.host", "IPv4 address"),
+    ({"wyoming": {"enabled": "yes"}}, "wyoming.enabled", "must be bool"),
 ])
 def test_a_bad_value_is_refused_naming_its_key(data, key, words):
     problems = problems_of(data)
@@ -139,7 +144,7 @@ def test_a_bad_value_is_refused_naming_its_key(data, key, words):
 
 @pytest.mark.parametrize("section, key, low, high", [
     ("wake", "threshold", 0.01, 0.99), ("voice", "rate", 60, 400), ("voice", "pitch", 0, 100),
-    ("listen", "no_speech_seconds", 0.5, 60),
+    ("listen", "no_speech_seconds", 0.5, 60), ("wyoming", "port", 1, 65535),
 ])
 def test_range_limits_themselves_are_allowed(section, key, low, high):
     for value in (low, high):
