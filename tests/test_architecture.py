@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "speaker"
 
 FOUNDATION = {"config", "events", "audio", "commands", "payload", "chimes"}  # what every layer may use
 DOORS = {"mqtt", "gpio", "service"}  # the home's ways in and out: they see events and commands only
+SERVED = {"wyoming"}  # a door that serves the stages themselves to the home (Assist's engines and agent)
 TOP = {"assembly", "daemon", "cli", "__main__"}  # build and run everything
 TESTING = {"testing"}
 
@@ -22,6 +23,8 @@ def layer(module: str) -> str:
         return "foundation"
     if top in DOORS:
         return "door"
+    if top in SERVED:
+        return "served"
     if top in TOP:
         return "top"
     if top in TESTING:
@@ -36,8 +39,9 @@ MAY_IMPORT = {
     "stage": {"foundation", "stage"},
     "pipeline": {"foundation", "stage"},
     "door": {"foundation", "door"},
-    "top": {"foundation", "stage", "pipeline", "door", "top"},
-    "testing": {"foundation", "stage", "pipeline", "door", "top", "testing"},
+    "served": {"foundation", "stage", "served"},
+    "top": {"foundation", "stage", "pipeline", "door", "served", "top"},
+    "testing": {"foundation", "stage", "pipeline", "door", "served", "top", "testing"},
 }
 
 
