@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from speaker.dialogue import matcher_for  # noqa: E402
+from speaker.dialogue.languages import NAMES  # noqa: E402
 from speaker.dialogue.matcher import ACTS, CLEAR_LEAD, NEAR_ENOUGH  # noqa: E402
 from speaker.testing.understanding import CATEGORIES, SETS, judge, load  # noqa: E402
 
@@ -186,9 +187,9 @@ def main() -> None:
     parser.add_argument("--spoken", action="store_true", help="also the spoken Korean requests (a few minutes)")
     args = parser.parse_args()
     for name in SETS:
-        for language in ("en", "ko"):
+        for language in NAMES:
             typed(name, language, args.verbose)
-    for language in ("en", "ko"):
+    for language in NAMES:
         near_misses(language)
     if args.spoken:
         spoken(args.verbose)

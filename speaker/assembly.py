@@ -19,7 +19,7 @@ from . import speech
 from .audio import AudioClock, DeviceSink, WavSink
 from .barge_in import BargeIn
 from .config import ConfigError, ModelMissing, Settings
-from .dialogue import Dialogue
+from .dialogue import Dialogue, languages
 from .echo import EchoCanceller
 from .endpoint import Endpointer
 from .events import ErrorCode, EventBus, EventLog, EventType
@@ -76,11 +76,12 @@ def speech_stages(new: Settings, running: Stages | None, speech: set[str],
 
 
 def barge_in_for(settings: Settings, wake: WakeDetector, transcriber: Transcriber | None) -> BargeIn | None:
-    """The wake word and stop words heard over the answer; Korean stop words share the speech model."""
+    """The wake word and stop words heard over the answer; stop words spotted by a grammar share the speech model."""
     if not (settings.echo.barge_in or settings.echo.stop_words):
         return None
     wake = wake if settings.echo.barge_in else None
-    if not settings.echo.stop_words or (settings.language == "ko" and transcriber is None):
+    grammar = languages.get(settings.language).STOP_SPOTTER == "grammar"  # needs the transcriber's model
+    if not settings.echo.stop_words or (grammar and transcriber is None):
         return BargeIn(wake, settings.wake, None)
     model = transcriber.vosk_model if transcriber is not None else None
     other_words = transcriber.grammar if transcriber is not None else []

@@ -176,6 +176,14 @@ class VoiceSettings:
         """The folder that holds piper voices."""
         return Path(self.voices_dir).expanduser() if self.voices_dir else _data_dir() / "voices"
 
+    def piper_voice(self, language: str) -> str:
+        """The piper voice named for `language` (en_piper_voice, ko_piper_voice)."""
+        return self.en_piper_voice if language == "en" else self.ko_piper_voice
+
+    def espeak_voice(self, language: str) -> str:
+        """The espeak-ng voice for `language` (en_voice, ko_voice)."""
+        return self.en_voice if language == "en" else self.ko_voice
+
 
 @dataclass(frozen=True)
 class DeviceSettings:
@@ -368,9 +376,13 @@ class Settings:
             return Path(state.split(":")[0])
         return Path.home() / ".local/state/speaker"
 
+    def vosk_model_name(self, language: str) -> str:
+        """The vosk model configured for a language (stt.en_model, stt.ko_model) as written."""
+        return self.stt.en_model if language == "en" else self.stt.ko_model
+
     def vosk_model_path(self, language: str) -> Path | None:
-        """The configured vosk model directory for a language (None: the packaged Korean model)."""
-        name = self.stt.en_model if language == "en" else self.stt.ko_model
+        """The configured vosk model directory for a language (None: the language's packaged model)."""
+        name = self.vosk_model_name(language)
         if not name:
             return None
         path = Path(name).expanduser()

@@ -20,9 +20,8 @@ import tempfile
 import numpy as np
 
 from .audio import SAMPLE_RATE
+from .dialogue import languages
 
-STOP_PHRASES = {"en": ("stop", "never mind"), "ko": ("그만", "멈춰")}
-KO_STEMS = ("그만", "멈")  # 그만큼, 그만두다, 멈추다: Korean words that begin like a stop word
 KEYWORD_THRESHOLD = 1e-15  # pocketsphinx's keyword threshold, lower hears more: in the simulated room 1e-20 heard
                            # "stop" in what the canceller left of ordinary answers, 1e-15 did not (13 min)
 VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
@@ -33,9 +32,10 @@ class StopWords:
     """Takes frames; returns the stop phrase when one was just said."""
 
     def __init__(self, language: str, vosk_model=None, other_words: list[str] = ()):
-        self.phrases = STOP_PHRASES[language]
-        if language == "ko":
-            self._engine = _VoskSpotter(self.phrases, vosk_model, other_words)
+        lang = languages.get(language)
+        self.phrases = lang.STOP_PHRASES
+        if lang.STOP_SPOTTER == "grammar":
+            self._engine = _VoskSpotter(self.phrases, vosk_model, other_words, lang.STOP_STEMS)
         else:
             self._engine = _KeywordSpotter(self.phrases)
 
@@ -104,12 +104,12 @@ def _within(skeleton: list[str], said: list[str]) -> bool:
 
 
 class _VoskSpotter:
-    def __init__(self, phrases: tuple[str, ...], model, other_words: list[str]):
+    def __init__(self, phrases: tuple[str, ...], model, other_words: list[str], stems: tuple[str, ...]):
         import vosk
 
         if model is None:
-            raise ValueError("Korean stop words need the Korean speech model")
-        self._phrases = phrases
+            raise ValueError("stop words in this language need its speech model")
+        self._phrases, self._stems = phrases, stems
         words = sorted({*phrases, *(w for p in other_words for w in p.split() if w != "[unk]")})
         self._new = lambda: vosk.KaldiRecognizer(model, SAMPLE_RATE, json.dumps(words, ensure_ascii=False))
         self.reset()
@@ -128,6 +128,5 @@ class _VoskSpotter:
             self.reset()
         return said
 
-    @staticmethod
-    def sounds_like(text: str) -> bool:
-        return any(stem in text for stem in KO_STEMS)
+    def sounds_like(self, text: str) -> bool:
+        return any(stem in text for stem in self._stems)

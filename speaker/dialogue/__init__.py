@@ -12,7 +12,6 @@ import collections
 import dataclasses
 import functools
 import random
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Callable
 from hassil import TextSlotList
 
 from ..commands import Command, parse
-from . import companion, intents, languages, memory_people, memory_thread, skills
+from . import companion, intents, languages, memory_people, memory_thread, registry, skills
 from .llm import Chat, SentenceStream
 from .matcher import Heard, Matcher, through_free_text
 from .meaning import meanings_for
@@ -33,14 +32,8 @@ HISTORY = 6  # turns of the conversation a language model is shown
 HISTORY_CHARACTERS = 300  # of each thing said in them
 MEMORY_ITEMS = 8  # the newest facts and people the model is shown: the whole prompt stays under ~600
 # tokens, well inside the 2048 of the installed server's context, leaving room for the answer
-TONE = "SpeakerTone"  # the intent of a feeling no intent claims, answered in kind
 FOLLOW_UP = "?"  # a reply ending with a question is answered without the wake word
-CONTEXT = {
-    "en": ("It is {time} on {date}.", "The person you talk with is called {user}.", "They told you: {facts}.",
-           "Answer in English.", "People in their life: {people}."),
-    "ko": ("지금: {date} {time}.", "대화 상대의 이름: {user}.", "상대가 알려 준 것: {facts}.", "한국어로 대답해요.",
-           "상대의 주변 사람: {people}."),
-}
+
 
 
 @dataclass(frozen=True)
@@ -128,18 +121,17 @@ class Dialogue:
         slots: dict = {}
         if said is None:
             name, slots = self.understand(text) or (None, {})
-        if name not in skills.ANSWERS:
+        if name not in registry.ANSWERS:
             self.awaiting = None  # anything else said drops the question
-        if said is None and name in companion.INTENTS:
-            said = companion.run(self, name, slots, text)
-        elif said is None and name is not None:
-            said = skills.run(self, name, slots)
-        if said is None and (tone := self.meanings.tone(text)) is not None:
-            name, slots, said = TONE, {"tone": tone}, skills.Said(f"tone_{tone}")  # feeling no intent claims
+        if said is None and name is not None:
+            said = registry.run(self, name, slots, text)
+        if said is None and (tone := self.meanings.tone(text)) is not None:  # a feeling no intent claims
+            name, slots = companion.TONE, {"tone": tone}
+            said = registry.run(self, name, slots, text)
         if said is None:  # nothing matched, or the companion found it was not for it after all
             reply = self._converse(text)
         else:
-            said = self.thread.follow(self.language, name, slots, text, said)
+            said = self.thread.follow(self.lang, name, slots, text, said)
             spoken = self.line(said.key, **said.values)
             if said.then is not None:
                 spoken += " " + self.line(said.then.key, **said.then.values)
@@ -202,7 +194,7 @@ class Dialogue:
         chosen = self.random.choice(choices)
         self._last_line[key] = chosen
         text = chosen.format(**{"name": self.persona.name, "user": user, **values})
-        return _sentence_case(text) if self.language == "en" else text
+        return self.lang.sentence_case(text)
 
     def _converse(self, text: str) -> Reply:
         """Nothing matched: the language model answers, if there is one, else the persona admits it.
@@ -217,7 +209,7 @@ class Dialogue:
     def _messages(self, text: str) -> list[dict]:
         """The persona as the system prompt, what the speaker knows, and the recent turns."""
         now = self.now()
-        time_line, user_line, facts_line, language_line, people_line = CONTEXT[self.language]
+        time_line, user_line, facts_line, language_line, people_line = self.lang.LLM_CONTEXT
         system = [self.persona.prompt.format(name=self.persona.name),
                   time_line.format(time=self.lang.spoken_time(now), date=self.lang.spoken_date(now))]
         if self.memory.user_name:
@@ -240,7 +232,7 @@ def matcher_for(language: str, devices: tuple[str, ...] = ()) -> Matcher:
     """The sentences of `language` with the [[mqtt.devices]] names, loaded once per process."""
     known = intents.load([HERE / "sentences" / f"{language}.yaml", HERE / "sentences" / "companion" / f"{language}.yaml"])
     known.slot_lists["device"] = TextSlotList.from_strings(list(devices))  # [[mqtt.devices]] names
-    for name, words in companion.WORD_LISTS.get(language, {}).items():  # relations, things people keep dates of
+    for name, words in languages.get(language).WORD_LISTS.items():  # relations, things people keep dates of
         known.slot_lists[name] = TextSlotList.from_strings(sorted(words))
     return Matcher(known, language, tone=meanings_for(language, devices).tone)
 
@@ -253,7 +245,3 @@ def part_of_day(now: datetime) -> str:
 def _plain(value):
     """Slot values as JSON shows them best: 5, not 5.0."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def _sentence_case(text: str) -> str:
-    return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)

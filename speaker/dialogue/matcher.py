@@ -27,12 +27,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from . import languages
+from .registry import ACTS  # intents that change something: from speech, taken only as the recogniser's best guess
 
-# Intents that change something (a timer, an alarm, the volume, the microphone, a device, what it
-# remembers): from speech they are taken only when they are the recogniser's best guess.
-ACTS = frozenset({"HassStartTimer", "HassCancelTimer", "HassCancelAllTimers", "SpeakerSetAlarm", "SpeakerCancelAlarm",
-                  "HassSetVolume", "HassSetVolumeRelative", "SpeakerMute", "HassTurnOn", "HassTurnOff",
-                  "SpeakerForget", "SpeakerForgetAll", "SpeakerRemember", "SpeakerRememberName"})
 NEAR_ENOUGH = 82  # similarity (0-100) of a near miss: measured, wrong intents began at 75 (benchmarks/understanding.py)
 CLEAR_LEAD = 4  # how much nearer than the nearest sentence of another intent
 SHORTEST = 4  # characters (jamo in Korean) of canonical text below which only exact matches count

@@ -7,11 +7,13 @@ It lasts as long as the dialogue (a restart begins a new conversation); what out
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .memory_people import second_person
 from .skills import Said
+
+if TYPE_CHECKING:
+    from .languages import Language
 
 FITTING = {"SpeakerGreet", "SpeakerHowAreYou", "SpeakerGoodNight", "SpeakerSmallTalk:talk", "SpeakerSmallTalk:doing",
            "SpeakerSmallTalk:day", "SpeakerSmallTalk:listening"}  # turns where coming back to what was shared fits
@@ -32,28 +34,6 @@ class Shared:
     turn: int
 
 
-EN_CLAUSE = re.compile(r"^(?:i|i'm|i've|we|he|she|they|it|there)\b|\b(?:\w+ed|broke|lost|got|had|was|were|left|fell|"
-                       r"said|told|did|went|came|made|quit|split|didn't|won't|can't)\b", re.IGNORECASE)
-KO_ME = {"내가", "제가", "나", "내", "저", "난", "나는", "우리"}
-
-
-def _english(reason: str, text: str) -> tuple[str, bool]:
-    words = re.sub(r"\b(i|we) was\b", "you were", reason, flags=re.IGNORECASE)
-    return second_person(words), bool(EN_CLAUSE.search(reason))
-
-
-def _korean(reason: str, text: str) -> tuple[str, bool]:
-    at = text.find(reason)
-    after = text[at + len(reason):] if at >= 0 else ""
-    clause = bool(after) and not after.lstrip().startswith("때문")
-    if clause and not after.startswith(" "):
-        reason += after.split()[0]  # 헤어져 + 서: the connective as said
-    return " ".join(w for w in reason.split() if w not in KO_ME), clause
-
-
-SAY_BACK = {"en": _english, "ko": _korean}
-
-
 class Thread:
     def __init__(self):
         self.turn = 0
@@ -64,11 +44,11 @@ class Thread:
         self.person_turn = -RECENT  # when someone the user knows was last talked about
         self._last_person = None
 
-    def follow(self, language: str, intent: str, slots: dict, text: str, said: Said) -> Said:
+    def follow(self, lang: Language, intent: str, slots: dict, text: str, said: Said) -> Said:
         """`said`, with a question about what the user shared earlier when this turn is the moment for it."""
         reason = str(slots.get("reason", "")).strip(" .!?,")
-        if intent == "SpeakerFeeling" and reason and language in SAY_BACK:
-            words, clause = SAY_BACK[language](reason, text)
+        if intent == "SpeakerFeeling" and reason:
+            words, clause = lang.say_back(reason, text)
             self.shared, self.returned = Shared(words, clause, self.turn), False
             return said
         moment = intent if intent != "SpeakerSmallTalk" else f"{intent}:{slots.get('topic', '')}"

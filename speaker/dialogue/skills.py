@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 
 VOLUME_STEP = 20  # percent, for "louder" and "quieter"
 CONFIRM_SECONDS = 30  # a yes to the speaker's question counts this long after it was asked
-ANSWERS = frozenset({"SpeakerYes", "SpeakerNo"})  # intents that answer the speaker's question
 
 
 @dataclass(frozen=True)
@@ -50,19 +49,19 @@ def _number(value) -> int:
 
 # --- the skills ----------------------------------------------------------------------------------
 
-def tell_time(d: Dialogue, slots: dict) -> Said:
+def tell_time(d: Dialogue, slots: dict, text: str) -> Said:
     time = d.lang.spoken_time(d.now())
     return Said("HassGetCurrentTime", {"time": time, "is": d.lang.copula(time)})
 
 
-def tell_date(d: Dialogue, slots: dict) -> Said:
+def tell_date(d: Dialogue, slots: dict, text: str) -> Said:
     """Today's date, or tomorrow's when asked about tomorrow."""
     tomorrow = slots.get("day") == "tomorrow"
     date = d.lang.spoken_date(d.now() + timedelta(days=1 if tomorrow else 0))
     return Said("date_tomorrow" if tomorrow else "HassGetCurrentDate", {"date": date, "is": d.lang.copula(date)})
 
 
-def start_timer(d: Dialogue, slots: dict) -> Said:
+def start_timer(d: Dialogue, slots: dict, text: str) -> Said:
     seconds = sum(_number(slots.get(unit, 0)) * size for unit, size in (("hours", 3600), ("minutes", 60), ("seconds", 1)))
     if seconds <= 0:
         return Said("not_understood")
@@ -89,7 +88,7 @@ def _matching_timers(d: Dialogue, slots: dict) -> list[Timer] | None:
     return None
 
 
-def cancel_timer(d: Dialogue, slots: dict) -> Said:
+def cancel_timer(d: Dialogue, slots: dict, text: str) -> Said:
     timers = _matching_timers(d, slots)
     candidates = d.memory.timers if timers is None else timers
     if not candidates:
@@ -110,11 +109,11 @@ def _cancel_all(d: Dialogue, kept: list, none_key: str, done_key: str) -> Said:
     return Said(done_key, {"count": count})
 
 
-def cancel_all_timers(d: Dialogue, slots: dict) -> Said:
+def cancel_all_timers(d: Dialogue, slots: dict, text: str) -> Said:
     return _cancel_all(d, d.memory.timers, "no_timer", "timers_cancelled")
 
 
-def timer_status(d: Dialogue, slots: dict) -> Said:
+def timer_status(d: Dialogue, slots: dict, text: str) -> Said:
     timers = _matching_timers(d, slots)
     timers = sorted(d.memory.timers if timers is None else timers, key=lambda t: t.due)
     if not timers:
@@ -130,7 +129,7 @@ def timer_status(d: Dialogue, slots: dict) -> Said:
     return Said("timers_status", {"list": d.lang.join(items)})
 
 
-def set_alarm(d: Dialogue, slots: dict) -> Said:
+def set_alarm(d: Dialogue, slots: dict, text: str) -> Said:
     hour, minute, part = _number(slots["hour"]), _number(slots.get("minute", 0)), slots.get("day_part")
     if not (0 <= hour <= 24 and 0 <= minute <= 59):
         return Said("not_understood")
@@ -152,11 +151,11 @@ def _next(now: datetime, hour: int, minute: int) -> datetime:
     return at if at > now else at + timedelta(days=1)
 
 
-def cancel_alarm(d: Dialogue, slots: dict) -> Said:
+def cancel_alarm(d: Dialogue, slots: dict, text: str) -> Said:
     return _cancel_all(d, d.memory.alarms, "no_alarm", "alarm_cancelled")
 
 
-def alarm_status(d: Dialogue, slots: dict) -> Said:
+def alarm_status(d: Dialogue, slots: dict, text: str) -> Said:
     if not d.memory.alarms:
         return Said("no_alarm")
     now = d.now()
@@ -166,18 +165,18 @@ def alarm_status(d: Dialogue, slots: dict) -> Said:
     return Said("alarm_status", {"list": d.lang.join(items)})
 
 
-def set_volume(d: Dialogue, slots: dict) -> Said:
+def set_volume(d: Dialogue, slots: dict, text: str) -> Said:
     level = max(0, min(100, _number(slots["volume_level"])))
     return Said("HassSetVolume", {"level": level}, command=("volume", {"level": level}))
 
 
-def change_volume(d: Dialogue, slots: dict) -> Said:
+def change_volume(d: Dialogue, slots: dict, text: str) -> Said:
     step = slots.get("volume_step", "up")
     step = VOLUME_STEP if step == "up" else -VOLUME_STEP if step == "down" else max(-100, min(100, _number(step)))
     return Said("volume_up" if step > 0 else "volume_down", command=("volume", {"step": step}))
 
 
-def mute(d: Dialogue, slots: dict) -> Said:
+def mute(d: Dialogue, slots: dict, text: str) -> Said:
     """Once off, the microphone comes back on by the button or the bus, never by voice: so it asks first
     (a misheard "mute" would leave the person unheard)."""
     d.awaiting = Awaiting(Said("SpeakerMute", command=("mute", {})), Said("mute_declined"),
@@ -185,27 +184,27 @@ def mute(d: Dialogue, slots: dict) -> Said:
     return Said("confirm_mute")
 
 
-def yes(d: Dialogue, slots: dict) -> Said | None:
+def yes(d: Dialogue, slots: dict, text: str) -> Said | None:
     """The answer to a question the speaker asked; None: it asked nothing (the conversation goes on)."""
     return d.answered(True)
 
 
-def no(d: Dialogue, slots: dict) -> Said | None:
+def no(d: Dialogue, slots: dict, text: str) -> Said | None:
     return d.answered(False)
 
 
-def repeat(d: Dialogue, slots: dict) -> Said:
+def repeat(d: Dialogue, slots: dict, text: str) -> Said:
     return Said("SpeakerRepeat", {"said": d.last_said}) if d.last_said else Said("nothing_to_repeat")
 
 
-def greet_morning(d: Dialogue, slots: dict) -> Said:
+def greet_morning(d: Dialogue, slots: dict, text: str) -> Said:
     return Said("SpeakerGoodMorning", {"time": d.lang.spoken_time(d.now())})
 
 
-def switch(on: bool) -> Callable[..., Said]:
+def switch(on: bool) -> Callable[[Dialogue, dict, str], Said]:
     """Turn a configured device on or off (the `switch` command: the MQTT link publishes it to its topic)."""
 
-    def skill(d: Dialogue, slots: dict) -> Said:
+    def skill(d: Dialogue, slots: dict, text: str) -> Said:
         device = slots.get("device")
         if not device:  # heard as free text: not one of the devices in the settings
             return Said("unknown_device", {"device": slots.get("unknown_device", "")})
@@ -213,31 +212,3 @@ def switch(on: bool) -> Callable[..., Said]:
                     command=("switch", {"device": device, "on": on}))
 
     return skill
-
-
-SKILLS: dict[str, Callable[..., Said]] = {
-    "HassTurnOn": switch(True),
-    "HassTurnOff": switch(False),
-    "HassGetCurrentTime": tell_time,
-    "HassGetCurrentDate": tell_date,
-    "HassStartTimer": start_timer,
-    "HassCancelTimer": cancel_timer,
-    "HassCancelAllTimers": cancel_all_timers,
-    "HassTimerStatus": timer_status,
-    "SpeakerSetAlarm": set_alarm,
-    "SpeakerCancelAlarm": cancel_alarm,
-    "SpeakerAlarmStatus": alarm_status,
-    "HassSetVolume": set_volume,
-    "HassSetVolumeRelative": change_volume,
-    "SpeakerMute": mute,
-    "SpeakerYes": yes,
-    "SpeakerNo": no,
-    "SpeakerRepeat": repeat,
-    "SpeakerGoodMorning": greet_morning,
-}
-
-
-def run(d: Dialogue, intent: str, slots: dict) -> Said:
-    """What to answer to `intent`; an intent without a skill is answered with its own lines."""
-    skill = SKILLS.get(intent)
-    return skill(d, slots) if skill else Said(intent)

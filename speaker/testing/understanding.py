@@ -28,7 +28,7 @@ NEGATIVE_FEELINGS = {"lonely", "sad", "tired", "long_day", "stressed", "anxious"
 
 @functools.lru_cache(maxsize=4)
 def load(name: str) -> dict:
-    """One set: {"devices": [...], "en": {category: rows}, "ko": {...}}."""
+    """One set: {"devices": [...], <language code>: {category: rows}, ...}."""
     with (DATA / f"{name}.yaml").open(encoding="utf-8") as f:
         return yaml.safe_load(f)
 

