@@ -59,14 +59,15 @@ class Meanings:
         self.lang = languages.get(language)
         data = _load(language)
         self.free_spacing = self.lang.FREE_SPACING
-        self.concepts = {name: [_term(t) for t in terms] for name, terms in data["concepts"].items()}
+        term = lambda text: _term(self.lang.numbers(str(text)))  # noqa: E731 (compared as the text is: "no 1")
+        self.concepts = {name: [term(t) for t in terms] for name, terms in data["concepts"].items()}
         self.negation = data.get("negation", {})
         self.fillers = set(data.get("fillers", ()))
         self.patterns = {name: re.compile(p) for name, p in data.get("patterns", {}).items()}
         self.slot_names = {intent: spec.get("slots", []) for intent, spec in data["intents"].items()}
         self.signatures = [Signature(intent, tuple(s["needs"]), frozenset(s.get("unless", ())), s.get("set", {}))
                            for intent, spec in data["intents"].items() for s in spec["meanings"]]
-        self.tones = {tone: [_term(t) for t in terms] for tone, terms in data.get("tone", {}).items()}
+        self.tones = {tone: [term(t) for t in terms] for tone, terms in data.get("tone", {}).items()}
         self.first_person = set(data["first_person"]) if "first_person" in data else None  # None: not asked
         self.devices = sorted(devices, key=len, reverse=True)
 
@@ -125,14 +126,19 @@ class Meanings:
         return len(unknown) <= max(1, unknown_share * len(words))
 
     def _find(self, words: list[str], table: dict[str, list[tuple[str, ...]]]) -> _Found:
-        found = _Found(set(), set(), set())
+        """The concepts said. Words are read as the longest term that begins there: a shorter term of
+        another concept at the same place does not count ("left" in "left me", 그만 in 그만두)."""
         spaceless = "".join(words)
-        for concept, terms in table.items():
-            for term in terms:
-                for start, end in self._occurrences(words, spaceless, term):
-                    negated = self._negated(words, start, end) if len(term) == 1 else False
-                    (found.negated if negated else found.plain).add(concept)
-                    found.covered.update(range(start, end))
+        said = [(concept, start, end, len("".join(term).rstrip("*")), len(term))
+                for concept, terms in table.items() for term in terms
+                for start, end in self._occurrences(words, spaceless, term)]
+        found = _Found(set(), set(), set())
+        for concept, start, end, length, parts in said:
+            if any(other != concept and s == start and end <= e and n > length for other, s, e, n, _ in said):
+                continue
+            negated = self._negated(words, start, end) if parts == 1 else False
+            (found.negated if negated else found.plain).add(concept)
+            found.covered.update(range(start, end))
         return found
 
     def _occurrences(self, words: list[str], spaceless: str, term: tuple[str, ...]):
