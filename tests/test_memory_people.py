@@ -161,3 +161,45 @@ def test_someone_named_with_is_called_is_met_by_name():
     d.reply("my best friend is called Tom")
     assert "Tom" in d.reply("who is my best friend").text
     assert "Tom" in d.reply("I feel so lonely tonight").text
+
+
+@pytest.mark.parametrize("language, share, greeting, topic", [
+    ("en", "my husband walked out on me and we split up", "hello", "break-up"),
+    ("en", "the deadline at work is crushing me and my manager shouted at me", "good night", "work"),
+    ("ko", "남친이랑 헤어졌어", "안녕", "이별"),
+    ("ko", "상사한테 깨졌어", "잘 자", "회사"),
+])
+def test_a_feeling_understood_by_its_meaning_is_come_back_to_by_what_it_was_about(language, share, greeting, topic):
+    d = speaker(language)
+    assert d.reply(share).intent == "SpeakerFeeling"
+    assert topic in d.reply(greeting).text
+    assert topic not in d.reply(greeting).text  # once
+
+
+@pytest.mark.parametrize("tell, ask, name", [
+    ("내 여자친구는 서연이야", "여친이 누구야?", "서연"), ("우리 형은 도윤이야", "형 이름이 뭐였지?", "도윤"),
+])
+def test_a_korean_relation_said_to_be_someone_is_met_by_that_name(tell, ask, name):
+    d = speaker("ko")
+    assert name in d.reply(tell).text
+    assert name in d.reply(ask).text
+    assert name in d.reply("오늘 좀 외로워").text  # the first lonely turn points to them
+
+
+@pytest.mark.parametrize("tell", ["내 동생은 학생이야", "우리 형은 회사원이야"])
+def test_what_someone_is_is_not_taken_for_their_name(tell):
+    d = speaker("ko")
+    d.reply(tell)
+    assert all(not p.name for p in d.memory.people)
+
+
+@pytest.mark.parametrize("language, tell, ask, answer", [
+    ("en", "I have a vet appointment on Friday", "when do I need to see the vet", "Friday"),
+    ("en", "my haircut is on Saturday", "what day is my haircut", "Saturday"),
+    ("ko", "토요일에 미용실 예약 있어", "미용실 언제 가야 돼?", "토요일"),
+    ("ko", "다음 주 월요일에 회의 있어", "회의 언제 있지?", "월요일"),
+])
+def test_a_date_told_is_recalled_by_asking_when_to_go(language, tell, ask, answer):
+    d = speaker(language)
+    d.reply(tell)
+    assert answer in d.reply(ask).text

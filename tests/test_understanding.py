@@ -144,3 +144,17 @@ def test_every_language_module_says_the_same_things():
              "meaning_words", "negated"}
     for language in ("en", "ko"):
         assert names <= set(dir(get(language))), language
+
+
+@pytest.mark.parametrize("language, text, intent, slots", [
+    ("en", "no one ever listens to me", "SpeakerFeeling", {"feeling": "lonely"}),  # "one" is not a number here
+    ("en", "say it one more time", "SpeakerRepeat", {}),
+    ("en", "my husband left me", "SpeakerFeeling", {"feeling": "sad"}),  # not what is left on a timer
+    ("en", "okay never mind", "HassNevermind", {}),  # "okay" agrees: not a feeling
+    ("en", "is it going to snow", "HassGetWeather", {}),  # "going" is a timer's only with a timer
+    ("ko", "직장 그만두고 싶어", "SpeakerFeeling", {"feeling": "stressed"}),  # 그만두 (quit) is not 그만 (stop)
+    ("ko", "한 번 더 말해 줄래", "SpeakerRepeat", {}),
+])
+def test_meaning_reads_words_as_the_longest_term_in_the_texts_own_form(language, text, intent, slots):
+    reply = Dialogue(language, seed=0).reply(text)
+    assert reply.intent == intent and all(reply.slots.get(k) == v for k, v in slots.items()), reply

@@ -8,7 +8,7 @@ one wins only if no signature of another intent is as specific, and only if the 
 what was said (nonsense is not forced into an intent). Then, for what no intent claims, the tone: a
 sentiment lexicon per language, negation flipping a word, says whether the sentence carries feeling.
 
-Terms: "word" is a whole word, "stem*" a word beginning so; "two words" consecutive words. In a
+Terms: "word" is a whole word, "stem*" a word beginning so; "two words" in a row, fillers aside. In a
 language written with free spacing (Korean) a term is found anywhere in a word (stems and endings:
 헤어지 in 헤어졌어), and a term of several words anywhere in the text written without spaces.
 """
@@ -160,10 +160,16 @@ class Meanings:
                         return
                     at = spaceless.find(joined, at + 1)
             return
-        n = len(term)
-        for i in range(len(words) - n + 1):
-            if all(_fits(words[i + k], term[k]) for k in range(n)):
-                yield i, i + n
+        for i in range(len(words)):  # fillers may stand between a term's words: "no one (ever) listens"
+            k, j = 0, i
+            while k < len(term) and j < len(words):
+                if _fits(words[j], term[k]):
+                    k += 1
+                elif not k or words[j] not in self.fillers:
+                    break
+                j += 1
+            if k == len(term):
+                yield i, j
 
     def _negated(self, words: list[str], start: int, end: int) -> bool:
         before = words[max(0, start - NEGATION_WINDOW):start]

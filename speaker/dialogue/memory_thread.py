@@ -47,8 +47,8 @@ class Thread:
     def follow(self, lang: Language, intent: str, slots: dict, text: str, said: Said) -> Said:
         """`said`, with a question about what the user shared earlier when this turn is the moment for it."""
         reason = str(slots.get("reason", "")).strip(" .!?,")
-        if intent == "SpeakerFeeling" and reason:
-            words, clause = lang.say_back(reason, text)
+        if intent == "SpeakerFeeling" and (reason or slots.get("about")):  # why, as said; or what it is about
+            words, clause = lang.say_back(reason, text) if reason else (slots["about"], False)
             self.shared, self.returned = Shared(words, clause, self.turn), False
             return said
         moment = intent if intent != "SpeakerSmallTalk" else f"{intent}:{slots.get('topic', '')}"

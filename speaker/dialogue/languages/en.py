@@ -247,7 +247,8 @@ NOT_NAMES = frozenset({
     "weather", "time", "year", "week", "night", "day", "morning", "mine", "yours"})
 NAME_WORDS = frozenset({"name"})
 SAME_RELATIONS = {"mom": frozenset({"mother", "mum", "mommy", "mummy"}), "dad": frozenset({"father", "daddy"}),
-                  "grandma": frozenset({"grandmother", "granny", "nana"}), "grandpa": frozenset({"grandfather"})}
+                  "grandma": frozenset({"grandmother", "granny", "nana"}), "grandpa": frozenset({"grandfather"}),
+                  "friend": frozenset({"bestie"})}
 DATED_THINGS = ()  # English says "my" or a name: "dentist appointment is on Tuesday" is nobody's
 WORD_LISTS: dict[str, frozenset[str]] = {}
 YOUR = "your {}"

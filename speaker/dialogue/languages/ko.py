@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 
 from ..memory import Person
-from ..people import EVERYTHING, IDENTITY, ME, OMITTED, USER, Asked, Mention, Told
+from ..people import EVERYTHING, IDENTITY, ME, NAMED, OMITTED, USER, Asked, Mention, Told
 from . import units
 
 CODE = "ko"
@@ -339,7 +339,8 @@ MODIFIERS = frozenset({"제일", "가장", "친한", "큰", "작은", "막내", 
 OWNERS = frozenset({"내", "제", "우리", "나의", "저의", "내가", "제가"})
 NOT_NAMES: frozenset[str] = frozenset()
 NAME_WORDS = frozenset({"이름", "성함"})
-SAME_RELATIONS = {"엄마": frozenset({"어머니", "어머님"}), "아빠": frozenset({"아버지", "아버님"})}
+SAME_RELATIONS = {"엄마": frozenset({"어머니", "어머님"}), "아빠": frozenset({"아버지", "아버님"}),
+                  "친구": frozenset({"절친"}), "여자친구": frozenset({"여친"}), "남자친구": frozenset({"남친"})}
 HE_RELATIONS: frozenset[str] = frozenset()  # 걔, 그 사람: Korean pronouns say nothing of who it is
 SHE_RELATIONS: frozenset[str] = frozenset()
 DATED_THINGS = ("생일", "이름", "약속", "예약", "번호", "주소", "기념일", "나이", "시험", "면접", "회의", "출장", "여행", "수업",
@@ -477,6 +478,7 @@ _KO_REL = "|".join(sorted(RELATIONS, key=len, reverse=True))
 KO_SUBJECTS = (re.compile(rf"^{KO_OWNERS}(?P<rel>{_KO_REL})\s+(?P<who>\S+?)(?:은|는|이|가|도)?\s+(?P<rest>.+)$"),
                re.compile(rf"^{KO_OWNERS}(?P<who>\S+?)(?:은|는|이|가|도)?\s+(?P<rest>.+)$"))
 KO_THING = re.compile(r"^(?:걔|그\s*사람|그분|그\s*애)\s*(?P<thing>\S+?)(?:은|는|이|가)?\s*(?:뭐|언제|어디)\S*$")  # 걔 생일 언제야
+KO_NAME_OF = re.compile(rf"^{KO_OWNERS}(?P<who>\S+?)(?:의)?\s*(?:이름|성함)(?:은|는|이|가)?\s*(?:뭐|뭔|무엇)\S*(?:\s*\S+)?$")  # 형 이름이 뭐였지
 KO_NOBODY = {"나", "저", "난", "전", "내가", "제가", "나는", "저는", "너", "넌", "오늘", "지금", "요즘", "어디", "언제",
              "뭐", "누구", "여기", "거기", "집", "회사"}
 
@@ -496,6 +498,10 @@ class People:
         found = KO_THING.match(text)
         if found:
             return Asked(Mention(pronoun="any"), bare(found["thing"]))
+        found = KO_NAME_OF.match(text)
+        who = self._mention(found["who"], names, asked=True) if found else None
+        if who is not None and who.pronoun != ME:
+            return Asked(who, "이름")
         found = KO_ABOUT.match(text)
         if found:
             who = self._mention(found["who"], names, asked=True)
@@ -524,6 +530,9 @@ class People:
         if relation:  # 내 친구 민지는: a relation and a name
             who = Mention(relation, who.name)
         rest = found["rest"]
+        called = _called(rest) if who.relation and not who.name else ""
+        if called:  # "제일 친한 친구는 민지야": the friend is called 민지
+            return Told(Mention(who.relation, called), NAMED, called)
         when = KO_WHEN.search(rest)
         if when:
             rest = " ".join((rest[: when.start()] + rest[when.end():]).split())
@@ -550,6 +559,8 @@ class People:
         return Mention(name=plain)  # someone new, named: "철수는 부산에 살아"
 
     def fact(self, told: Told, person: Person) -> str:
+        if told.about == NAMED:
+            return f"{told.who.relation}{topic(told.who.relation)} {told.value}{copula(told.value)}"
         who = self.describe(told.who, person)
         when = f"{told.when}에 " if told.when and told.when not in ("내일", "모레", "곧") else \
             (f"{told.when} " if told.when else "")
@@ -578,6 +589,19 @@ class People:
     def join(self, texts: list[str]) -> str:
         return ". ".join(texts)
 
+
+
+ROLES = frozenset({"학생", "회사원", "직장인", "의사", "간호사", "선생님", "교사", "가수", "배우", "군인", "경찰", "요리사",
+                   "개발자", "변호사", "주부", "공무원", "사장", "대학생", "고등학생", "중학생", "초등학생", "백수", "아기",
+                   "부자", "천재", "최고", "막내", "외동"})  # what someone is, not what they are called
+
+
+def _called(rest: str) -> str:
+    """The name in "…는 민지야" (the relation is called 민지); "" if it says what they are (학생이야)."""
+    name = plain_value(rest)
+    if name == rest.strip(" .!?") or not re.fullmatch(r"[가-힣]{2,3}", name) or name in ROLES or name in KO_NOBODY:
+        return ""
+    return "" if name.endswith(("생", "님", "사", "관", "직", "원이")) else name
 
 
 PEOPLE = People()
