@@ -158,3 +158,12 @@ def test_every_language_module_says_the_same_things():
 def test_meaning_reads_words_as_the_longest_term_in_the_texts_own_form(language, text, intent, slots):
     reply = Dialogue(language, seed=0).reply(text)
     assert reply.intent == intent and all(reply.slots.get(k) == v for k, v in slots.items()), reply
+
+
+@pytest.mark.parametrize("text, tone", [
+    ("주말에 친구 만날 생각에 신나", "positive"), ("혼자 남고 싶지 않아", "negative"), ("시험 볼 생각에 불안해", "negative"),
+])
+def test_korean_helping_verbs_and_the_thought_of_something_carry_no_meaning_of_their_own(text, tone):
+    from speaker.testing.understanding import tone as answered_tone
+
+    assert answered_tone(Dialogue("ko", seed=0).reply(text)) == tone

@@ -62,7 +62,9 @@ class Meanings:
         term = lambda text: _term(self.lang.numbers(str(text)))  # noqa: E731 (compared as the text is: "no 1")
         self.concepts = {name: [term(t) for t in terms] for name, terms in data["concepts"].items()}
         self.negation = data.get("negation", {})
-        self.fillers = set(data.get("fillers", ()))
+        fillers = [str(f) for f in data.get("fillers", ())]
+        self.fillers = {f for f in fillers if not f.endswith("*")}
+        self.filler_stems = tuple(f[:-1] for f in fillers if f.endswith("*"))  # 싶*: 싶어, 싶지, 싶었어
         self.patterns = {name: re.compile(p) for name, p in data.get("patterns", {}).items()}
         self.slot_names = {intent: spec.get("slots", []) for intent, spec in data["intents"].items()}
         self.signatures = [Signature(intent, tuple(s["needs"]), frozenset(s.get("unless", ())), s.get("set", {}))
@@ -122,8 +124,12 @@ class Meanings:
         whether it is a sentence at all, not a word said over and over (a microphone tried out)."""
         if len(words) >= 3 and 2 * len(set(words)) <= len(words):
             return False
-        unknown = [w for i, w in enumerate(words) if i not in covered and w not in self.fillers and not w.isdigit()]
+        unknown = [w for i, w in enumerate(words) if i not in covered and not self._filler(w) and not w.isdigit()]
         return len(unknown) <= max(1, unknown_share * len(words))
+
+    def _filler(self, word: str) -> bool:
+        """A word that carries no meaning here: one of the fillers, or a word beginning as a filler stem does."""
+        return word in self.fillers or word.startswith(self.filler_stems)
 
     def _find(self, words: list[str], table: dict[str, list[tuple[str, ...]]]) -> _Found:
         """The concepts said. Words are read as the longest term that begins there: a shorter term of
@@ -165,7 +171,7 @@ class Meanings:
             while k < len(term) and j < len(words):
                 if _fits(words[j], term[k]):
                     k += 1
-                elif not k or words[j] not in self.fillers:
+                elif not k or not self._filler(words[j]):
                     break
                 j += 1
             if k == len(term):
