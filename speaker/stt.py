@@ -47,11 +47,13 @@ def model_path(settings: Settings, language: str) -> Path:
     """The vosk model directory for `language`; ModelMissing says how to install a missing one."""
     lang = languages.get(language)
     path = settings.vosk_model_path(language)
-    if path is None:
+    if path is None:  # no model named: the language's packaged one, if it has one
         try:
-            package = importlib.import_module(lang.VOSK_PACKAGE)
+            package = importlib.import_module(lang.VOSK_PACKAGE) if lang.VOSK_PACKAGE else None
         except ImportError:
-            raise ModelMissing(lang.VOSK_MODEL_HELP.format(dir=settings.models_dir())) from None
+            package = None
+        if package is None:
+            raise ModelMissing(lang.VOSK_MODEL_HELP.format(dir=settings.models_dir()))
         path = Path(package.__file__).parent / "model"
     if not (path / "am").is_dir():
         if not lang.VOSK_PACKAGE and not Path(settings.vosk_model_name(language)).is_absolute():

@@ -3,7 +3,8 @@ you tell it and for the people in your life (whom it names when it turns you tow
 
 A skill here may answer None: the sentence fitted a loose template but is not for the companion
 ("today's weather is lovely" is not a fact about anyone), or a language model answers it better
-("tell me a story"); the dialogue then treats it as not understood (or asks the model).
+("tell me a story"); the dialogue then treats it as not understood (or asks the model). The skills
+are registered in registry.py; the words of each language come from its module (`d.lang`).
 """
 
 from __future__ import annotations
