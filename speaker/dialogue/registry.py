@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 Skill = Callable[["Dialogue", dict, str], "Said | None"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Intent:
     name: str
     skill: Skill | None = None  # None: answered with the persona's lines for the intent
@@ -32,45 +32,45 @@ class Intent:
 
 INTENTS: dict[str, Intent] = {intent.name: intent for intent in (
     # the clock, timers and alarms
-    Intent("HassGetCurrentTime", skills.tell_time),
-    Intent("HassGetCurrentDate", skills.tell_date),
-    Intent("HassStartTimer", skills.start_timer, acts=True),
-    Intent("HassCancelTimer", skills.cancel_timer, acts=True),
-    Intent("HassCancelAllTimers", skills.cancel_all_timers, acts=True),
-    Intent("HassTimerStatus", skills.timer_status),
-    Intent("SpeakerSetAlarm", skills.set_alarm, acts=True),
-    Intent("SpeakerCancelAlarm", skills.cancel_alarm, acts=True),
-    Intent("SpeakerAlarmStatus", skills.alarm_status),
+    Intent(name="HassGetCurrentTime", skill=skills.tell_time),
+    Intent(name="HassGetCurrentDate", skill=skills.tell_date),
+    Intent(name="HassStartTimer", skill=skills.start_timer, acts=True),
+    Intent(name="HassCancelTimer", skill=skills.cancel_timer, acts=True),
+    Intent(name="HassCancelAllTimers", skill=skills.cancel_all_timers, acts=True),
+    Intent(name="HassTimerStatus", skill=skills.timer_status),
+    Intent(name="SpeakerSetAlarm", skill=skills.set_alarm, acts=True),
+    Intent(name="SpeakerCancelAlarm", skill=skills.cancel_alarm, acts=True),
+    Intent(name="SpeakerAlarmStatus", skill=skills.alarm_status),
     # the speaker itself and the home
-    Intent("HassSetVolume", skills.set_volume, acts=True),
-    Intent("HassSetVolumeRelative", skills.change_volume, acts=True),
-    Intent("SpeakerMute", skills.mute, acts=True),
-    Intent("HassTurnOn", skills.switch(True), acts=True),
-    Intent("HassTurnOff", skills.switch(False), acts=True),
-    Intent("SpeakerYes", skills.yes, answers=True),
-    Intent("SpeakerNo", skills.no, answers=True),
-    Intent("SpeakerRepeat", skills.repeat),
-    Intent("HassNevermind"),
-    Intent("HassGetWeather"),  # the persona says it cannot know: the speaker is offline
-    Intent("SpeakerGoodMorning", skills.greet_morning),
+    Intent(name="HassSetVolume", skill=skills.set_volume, acts=True),
+    Intent(name="HassSetVolumeRelative", skill=skills.change_volume, acts=True),
+    Intent(name="SpeakerMute", skill=skills.mute, acts=True),
+    Intent(name="HassTurnOn", skill=skills.switch(True), acts=True),
+    Intent(name="HassTurnOff", skill=skills.switch(False), acts=True),
+    Intent(name="SpeakerYes", skill=skills.yes, answers=True),
+    Intent(name="SpeakerNo", skill=skills.no, answers=True),
+    Intent(name="SpeakerRepeat", skill=skills.repeat),
+    Intent(name="HassNevermind"),
+    Intent(name="HassGetWeather"),  # the persona says it cannot know: the speaker is offline
+    Intent(name="SpeakerGoodMorning", skill=skills.greet_morning),
     # the companion
-    Intent("SpeakerGreet"),
-    Intent("SpeakerGoodNight"),
-    Intent("SpeakerHowAreYou"),
-    Intent("SpeakerThank"),
-    Intent("SpeakerName"),
-    Intent("SpeakerFeeling", companion.feeling),
-    Intent(companion.TONE, companion.tone),  # a feeling no other intent claims (the meaning layer's tone)
-    Intent("SpeakerSmallTalk", companion.small_talk),
-    Intent("SpeakerRemember", companion.remember, acts=True),
-    Intent("SpeakerRememberName", companion.remember_name, acts=True),
-    Intent("SpeakerRecall", companion.recall),
-    Intent("SpeakerListFacts", companion.list_facts),
-    Intent("SpeakerForget", companion.forget, acts=True),
-    Intent("SpeakerForgetAll", companion.forget_all, acts=True),
-    Intent("SpeakerAffection"),
-    Intent("SpeakerIdentity"),
-    Intent("SpeakerCapabilities"),
+    Intent(name="SpeakerGreet"),
+    Intent(name="SpeakerGoodNight"),
+    Intent(name="SpeakerHowAreYou"),
+    Intent(name="SpeakerThank"),
+    Intent(name="SpeakerName"),
+    Intent(name="SpeakerFeeling", skill=companion.feeling),
+    Intent(name=companion.TONE, skill=companion.tone),  # a feeling no other intent claims (the meaning layer's tone)
+    Intent(name="SpeakerSmallTalk", skill=companion.small_talk),
+    Intent(name="SpeakerRemember", skill=companion.remember, acts=True),
+    Intent(name="SpeakerRememberName", skill=companion.remember_name, acts=True),
+    Intent(name="SpeakerRecall", skill=companion.recall),
+    Intent(name="SpeakerListFacts", skill=companion.list_facts),
+    Intent(name="SpeakerForget", skill=companion.forget, acts=True),
+    Intent(name="SpeakerForgetAll", skill=companion.forget_all, acts=True),
+    Intent(name="SpeakerAffection"),
+    Intent(name="SpeakerIdentity"),
+    Intent(name="SpeakerCapabilities"),
 )}
 ACTS = frozenset(name for name, intent in INTENTS.items() if intent.acts)
 ANSWERS = frozenset(name for name, intent in INTENTS.items() if intent.answers)
