@@ -597,9 +597,11 @@ ROLES = frozenset({"학생", "회사원", "직장인", "의사", "간호사", "�
 
 
 def _called(rest: str) -> str:
-    """The name in "…는 민지야" (the relation is called 민지); "" if it says what they are (학생이야)."""
-    name = plain_value(rest)
-    if name == rest.strip(" .!?") or not re.fullmatch(r"[가-힣]{2,3}", name) or name in ROLES or name in KO_NOBODY:
+    """The name in "…는 민지야" (the relation is called 민지); "" if it says what they are (학생이야) or
+    anything but who they are (보고싶다)."""
+    found = re.fullmatch(r"([가-힣]{2,4}?)(?:이야|야|이에요|예요|입니다|이다|이래)", rest.strip(" .!?"))
+    name = plain_value(found.group(0)) if found else ""
+    if not re.fullmatch(r"[가-힣]{2,3}", name) or name in ROLES or name in KO_NOBODY:
         return ""
     return "" if name.endswith(("생", "님", "사", "관", "직", "원이")) else name
 
