@@ -12,11 +12,13 @@ from importlib import import_module
 from re import Pattern
 from typing import TYPE_CHECKING, Protocol
 
+from ...config import LANGUAGES
+
 if TYPE_CHECKING:
     from ..memory import Person
     from ..people import Reader
 
-NAMES = ("en", "ko")
+NAMES = LANGUAGES  # the languages the settings accept: each has its module here
 
 
 class Language(Protocol):
