@@ -167,3 +167,11 @@ def test_korean_helping_verbs_and_the_thought_of_something_carry_no_meaning_of_t
     from speaker.testing.understanding import tone as answered_tone
 
     assert answered_tone(Dialogue("ko", seed=0).reply(text)) == tone
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("보고싶었어요", "SpeakerAffection"),  # near 보고싶어 (missing someone), but meant for the speaker
+    ("아빠가 보고 싶어", "SpeakerFeeling"),
+])
+def test_a_near_miss_never_overrules_what_the_words_mean(text, intent):
+    assert Dialogue("ko", seed=0).reply(text).intent == intent

@@ -234,7 +234,13 @@ def matcher_for(language: str, devices: tuple[str, ...] = ()) -> Matcher:
     known.slot_lists["device"] = TextSlotList.from_strings(list(devices))  # [[mqtt.devices]] names
     for name, words in languages.get(language).WORD_LISTS.items():  # relations, things people keep dates of
         known.slot_lists[name] = TextSlotList.from_strings(sorted(words))
-    return Matcher(known, language, tone=meanings_for(language, devices).tone)
+    meanings = meanings_for(language, devices)
+
+    def meant(text: str) -> str | None:
+        found = meanings.understand(text)
+        return found.intent if found is not None else None
+
+    return Matcher(known, language, tone=meanings.tone, meant=meant)
 
 
 def part_of_day(now: datetime) -> str:

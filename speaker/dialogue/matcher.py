@@ -61,11 +61,14 @@ class Nearest:
 class Matcher:
     """Finds the intent of a text among `intents`, in `language`."""
 
-    def __init__(self, intents: Intents, language: str, tone: Callable[[str], str | None] = lambda text: None):
-        """`tone(text)`: "positive", "negative" or None, the feeling a text carries."""
+    def __init__(self, intents: Intents, language: str, tone: Callable[[str], str | None] = lambda text: None,
+                 meant: Callable[[str], str | None] = lambda text: None):
+        """`tone(text)`: "positive", "negative" or None, the feeling a text carries; `meant(text)`: the
+        intent the meaning layer finds in it, or None."""
         self.intents = intents
         self.language = languages.get(language)
         self.tone = tone
+        self.meant = meant
         self._by_count: dict[int, list[str]] = {}  # keys by how many numbers they hold
         self._known = self._index()  # canonical key → (sentence, intent): built now, not on the first request
         self._written = sorted({(_words(s), i) for pairs in self._known.values() for s, i in pairs})  # in order
@@ -99,7 +102,9 @@ class Matcher:
         nearest = self.nearest(text)
         if nearest is not None and (nearest.score == 100 or found is None) and self.near_enough(nearest) \
                 and self.language.negated(nearest.sentence) == self.language.negated(text) \
-                and not self._opposite_tones(nearest.sentence, text):  # "not happy", "i hate talking to you"
+                and not self._opposite_tones(nearest.sentence, text) \
+                and (nearest.score == 100 or self.meant(text) in (None, nearest.intent)):
+            # "not happy", "i hate talking to you"; a near miss is no reason to overrule what the words mean
             return recognize_best(nearest.sentence, self.intents)  # a known sentence beats free text
         return found
 
