@@ -35,7 +35,6 @@ MEMORY_ITEMS = 8  # the newest facts and people the model is shown: the whole pr
 FOLLOW_UP = "?"  # a reply ending with a question is answered without the wake word
 
 
-
 @dataclass(frozen=True)
 class Reply:
     """The outcome of one turn: what was understood, what to say, and what else to do."""
