@@ -1,12 +1,13 @@
-"""English: how people write and say things, and how the speaker says times, dates and lengths."""
+"""English: how people write and say things, what they tell about the people in their life, and how the
+speaker says times, dates, lengths and facts."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
 
-from ..people import ABOUTS, EVERYTHING, IDENTITY, ME, NAMED, USER, Asked, Mention, Told
 from ..memory import Person
+from ..people import ABOUTS, EVERYTHING, IDENTITY, ME, NAMED, USER, Asked, Mention, Told
 from . import units
 
 CODE = "en"

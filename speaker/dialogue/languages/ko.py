@@ -1,5 +1,6 @@
-"""Korean: free spacing, endings and particles, numbers as people say them, and how the speaker says
-times, dates and lengths."""
+"""Korean: free spacing, endings and particles, numbers as people say them, what people tell about the
+people in their life, and how the speaker says times, dates, lengths and facts (particles and endings
+chosen by the word)."""
 
 from __future__ import annotations
 
