@@ -11,6 +11,7 @@ import sys
 
 from . import __version__, config
 from .config import LANGUAGES, ConfigError, ModelMissing
+from .events import Error
 
 # Nothing slow is imported at the top (numpy comes with .audio): `speaker run` must catch its
 # signals within the first moments, before a SIGHUP from `systemctl reload` could kill it.
@@ -128,7 +129,7 @@ def cmd_say(args) -> int:
 
 def _errors(events) -> list[dict]:
     """The error events of a turn as {"code", "message"}; each is also a warning on stderr."""
-    errors = [{"code": fields["code"], "message": fields["message"]} for kind, fields in events if kind == "error"]
+    errors = [{"code": e.code, "message": e.message} for e in events if isinstance(e, Error)]
     for error in errors:
         print(f"warning: {error['message']}", file=sys.stderr)
     return errors
