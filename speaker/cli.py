@@ -11,6 +11,7 @@ import sys
 
 from . import __version__, config
 from .config import LANGUAGES, ConfigError, ModelMissing
+from .commands import CommandError, CommandName, parse
 from .events import Error
 
 # Nothing slow is imported at the top (numpy comes with .audio): `speaker run` must catch its
@@ -112,6 +113,11 @@ def cmd_say(args) -> int:
     from .audio import DeviceSink, WavSink
     from .voice import Voice
 
+    try:
+        text = parse(CommandName.SAY, {"text": args.text}).args["text"]
+    except CommandError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     settings = _settings(args)
     _setup_logging(settings.log.level)
     voice = Voice(settings.voice, settings.language)
@@ -119,7 +125,7 @@ def cmd_say(args) -> int:
     sink = WavSink(args.output) if args.output else DeviceSink(
         settings.audio.output_device, settings.audio.output_command, lambda code, message: errors.append(message))
     try:
-        for samples in voice.speak(args.text):
+        for samples in voice.speak(text):
             sink.play(samples, voice.rate)
     finally:
         sink.close()

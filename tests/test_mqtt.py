@@ -275,6 +275,7 @@ HUGE = "9" * 401
     ("speaker/test/cmd/volume", '{"level": 1e999}', "too large"),
     ("speaker/test/cmd/say", b"\xff\xfe", "not UTF-8"),
     ("speaker/test/cmd/say", b'{"text": "\xed\xa0\x80"}', "not UTF-8"),  # a surrogate, encoded
+    ("speaker/test/cmd/say", '{"text": "caf\\ud800"}', "say needs its text in UTF-8"),  # escaped: never spoken as "�"
     ("speaker/test/cmd/say", json.dumps({"text": "x" * 70000}), "too large"),
     ("speaker/all/cmd/mute", "[1, 2]", "JSON object"),
     ("speaker/test/cmd/" + "x" * 5000, "{}", "unknown command"),
