@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import signal
 import sys
 
@@ -73,7 +74,14 @@ def cmd_run(args) -> int:
     daemon = Daemon(options)
     _setup_logging(daemon.settings.log.level)
     signals.attach(daemon)
-    return daemon.run()
+    code = daemon.run()
+    if daemon.loading is not None and daemon.loading.is_alive():
+        # Stopped while a speech model loaded: its library is neither waited for (vosk-ko takes seconds)
+        # nor left running under the interpreter's shutdown.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(code)
+    return code
 
 
 def cmd_detect(args) -> int:
