@@ -63,8 +63,20 @@ class _Signals:
             daemon.reload()
 
 
+def _two_malloc_arenas() -> None:
+    """glibc gives each thread that allocates at once a heap of its own (up to 8 a core), each keeping
+    what it freed: two are enough for the speaker's threads and keep ~14 MB off its memory."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def cmd_run(args) -> int:
     signals = _Signals()
+    _two_malloc_arenas()
     from .daemon import Daemon, RunOptions
 
     overrides = tuple((key, value) for key, value in (
