@@ -8,7 +8,8 @@ command, answers to `true`) is started `--runs` times; "ready" is its READY=1 on
 that (median). From inside, in a fresh process per configuration: RSS after each stage is loaded,
 in the order the speaker loads them (a shared library counts where it is first loaded), and the CPU
 of the pipeline resting on 60 s of continuous speech with no wake word in it and on 60 s of a quiet
-room, against openWakeWord's own plain loop on the same audio (median of `--runs`); the wake words
+room, against openWakeWord's own plain loop on the same audio run in turn with it (median ratio of
+`--runs`); the wake words
 each finds among ten renditions of "hey jarvis" (piper's joe at five paces, five espeak-ng voices),
 each followed by a question, and its false wakes in the two minutes of speech and quiet. Quote
 ratios: this machine is shared.
@@ -189,15 +190,15 @@ def inside(conf: Path, scenes: Path, runs: int) -> dict:
                             settings=assembly.turn_settings(settings, stages))
         pipeline.start()
         cpu = {}
-        for scene in ("speech", "quiet"):
+        for scene in ("speech", "quiet"):  # the plain loop runs between the pipeline's runs: the same load on the machine
             samples = np.load(scenes / f"{scene}.npy")
-            times = []
+            ratios = []
             for _ in range(runs):
                 start = time.process_time()
                 for frame in frames_of(samples):
                     pipeline.process(frame)
-                times.append(time.process_time() - start)
-            cpu[scene] = statistics.median(times)
+                ratios.append((time.process_time() - start) / plain_loop(samples)[0])
+            cpu[scene] = statistics.median(ratios)
         detector = WakeDetector(settings.wake)
         wakes = sum(detector.process(f) is not None for f in frames_of(np.load(scenes / "wakes.npy")))
         false_wakes = sum(detector.process(f) is not None for scene in ("speech", "quiet")
@@ -233,9 +234,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         make_scenes(folder)
-        plain = {scene: [plain_loop(np.load(folder / f"{scene}.npy")) for _ in range(args.runs)]
-                 for scene in ("speech", "quiet", "wakes")}  # (the plain loop counts each rise over 0.5)
-        plain_cpu = {scene: statistics.median(t for t, _ in runs) for scene, runs in plain.items()}
+        plain = {scene: plain_loop(np.load(folder / f"{scene}.npy")) for scene in ("speech", "quiet", "wakes")}
         rows, components = [], {}
         for language in args.languages:
             for engine in args.engines:
@@ -247,13 +246,13 @@ def main() -> None:
                 components[(language, engine)] = measured["memory"]
                 rows.append((language, engine, min(s["ready"] for s in starts),
                              statistics.median(s["loaded"] for s in starts), statistics.median(s["rss"] for s in starts),
-                             measured["cpu"]["speech"] / plain_cpu["speech"], measured["cpu"]["quiet"] / plain_cpu["quiet"],
+                             measured["cpu"]["speech"], measured["cpu"]["quiet"],
                              measured["wakes"], measured["false_wakes"], max(s["stop"] for s in starts)))
                 print(f"{language} {engine}: biggest mappings once loaded: "
                       + ", ".join(f"{name} {mb:.0f} MB" for name, mb in starts[-1]["mappings"]), file=sys.stderr)
-    print(f"plain openWakeWord loop: {plain_cpu['speech']:.2f} CPU s per minute of speech, "
-          f"{plain_cpu['quiet']:.2f} per quiet minute; it rose over 0.5 {plain['wakes'][0][1]} times for the 10 "
-          f"hey jarvis, {plain['speech'][0][1] + plain['quiet'][0][1]} times in speech and quiet\n")
+    print(f"plain openWakeWord loop: {plain['speech'][0]:.2f} CPU s per minute of speech, {plain['quiet'][0]:.2f} per "
+          f"quiet minute; it rose over 0.5 {plain['wakes'][1]} times for the 10 hey jarvis (it counts each rise), "
+          f"{plain['speech'][1] + plain['quiet'][1]} times in speech and quiet\n")
     print("| language | wake engine | start → ready (best) | all loaded (median) | RSS once loaded | "
           "listening CPU, speech (× plain loop) | quiet (× plain loop) | wakes (of 10) | false wakes (2 min) | "
           "SIGTERM → exit |")
