@@ -8,6 +8,7 @@ the pipeline's thread, between turns: switches to it, section by section, and sa
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import logging
 import threading
@@ -49,9 +50,20 @@ def load_stages(settings: Settings, wall_clock: Callable[[], datetime] = datetim
     model raises ModelMissing; a missing speech model leaves the speaker able to wake and say what is missing."""
     wake = wake or WakeDetector(settings.wake)
     dialogue, transcriber, voice, missing = speech_stages(settings, None, SPEECH_SECTIONS, wall_clock)
-    return Stages(wake=wake, endpointer=Endpointer(settings.listen), transcriber=transcriber, dialogue=dialogue,
-                  voice=voice, missing_model=missing, echo=EchoCanceller(settings.echo),
-                  barge_in=barge_in_for(settings, wake, transcriber))
+    stages = Stages(wake=wake, endpointer=Endpointer(settings.listen), transcriber=transcriber, dialogue=dialogue,
+                    voice=voice, missing_model=missing, echo=EchoCanceller(settings.echo),
+                    barge_in=barge_in_for(settings, wake, transcriber))
+    release_freed_memory()
+    return stages
+
+
+def release_freed_memory() -> None:
+    """Hand back to the system what loading freed but the C heap kept (the model files' parsed copies:
+    tens of MB). glibc only; elsewhere nothing happens."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def speech_stages(new: Settings, running: Stages | None, speech: set[str],
@@ -77,7 +89,8 @@ def speech_stages(new: Settings, running: Stages | None, speech: set[str],
 
 
 def barge_in_for(settings: Settings, wake: WakeDetector, transcriber: Transcriber | None) -> BargeIn | None:
-    """The wake word and stop words heard over the answer; stop words spotted by a grammar share the speech model."""
+    """The wake word and stop words heard over the answer; stop words share the speech model (Korean) or
+    its dictionary (English with pocketsphinx)."""
     if not (settings.echo.barge_in or settings.echo.stop_words):
         return None
     wake = wake if settings.echo.barge_in else None
@@ -86,7 +99,8 @@ def barge_in_for(settings: Settings, wake: WakeDetector, transcriber: Transcribe
         return BargeIn(wake, settings.wake, None)
     model = transcriber.vosk_model if transcriber is not None else None
     other_words = transcriber.grammar if transcriber is not None else []
-    return BargeIn(wake, settings.wake, StopWords(settings.language, model, other_words))
+    pronounce = getattr(transcriber.engine, "pronounce", None) if transcriber is not None else None  # pocketsphinx's
+    return BargeIn(wake, settings.wake, StopWords(settings.language, model, other_words, pronounce))
 
 
 def turn_settings(settings: Settings, stages: Stages) -> TurnSettings:

@@ -4,7 +4,6 @@ of things, and reloads. `speaker run` builds one Daemon and calls run()."""
 from __future__ import annotations
 
 import collections
-import functools
 import itertools
 import logging
 import os
@@ -13,14 +12,17 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import config
-from .assembly import Assembly, Changes, load_stages
 from .audio import LiveSource, RawSource, WavSource
 from .config import Settings
 from .events import Error, ErrorCode, EventBus, JsonlWriter, MicrophoneRestored
 from .service import MICROPHONE_PROBLEMS, Service
 from .wake import WakeDetector
+
+if TYPE_CHECKING:
+    from .assembly import Assembly, Changes
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class Daemon:
         self._pending: Changes | None = None  # prepared, waiting for the pipeline to rest
         self._applied = threading.Event()
         self._fault = ""  # the microphone's problem, until it is solved (the pipeline learns it once it is built)
+        self.loading: threading.Thread | None = None  # models still loading when a stop came: not waited for
         if source is None and options.input and options.input != "-":
             self.source = WavSource(options.input, realtime=options.realtime)  # a bad file is refused early
 
@@ -91,8 +94,16 @@ class Daemon:
         log.info("loading models (%s)", settings.language)
         self.service.status(f"loading models ({settings.language})")
         live = self.source.live if self.source is not None else self.options.input is None
-        build = functools.partial(Assembly, settings, self.bus, self.options.output, clock=time.monotonic if live else None,
-                                  on_reload=self.reload, report=self.report, sink=self.sink)
+
+        def build(loaded_wake: WakeDetector | None = None) -> Assembly:
+            # imported here: the dialogue and the engines' modules take a second to import, which a
+            # live microphone spends listening for the wake word already
+            from .assembly import Assembly, load_stages
+
+            stages = load_stages(settings, wake=loaded_wake) if loaded_wake is not None else None
+            return Assembly(settings, self.bus, self.options.output, clock=time.monotonic if live else None,
+                            on_reload=self.reload, report=self.report, stages=stages, sink=self.sink)
+
         early = live  # a live microphone: ready before the speech models are
         if not early:
             self.assembly = build()
@@ -105,6 +116,11 @@ class Daemon:
         self.service.watch(self.source)
         frames = iter(self.source)
         heard_early = self._listen_while_loading(frames, build) if early else []
+        if self.assembly is None:  # asked to stop while the speech models loaded: nothing to finish
+            self.service.stopping()
+            self.source.close()
+            log.info("stopped while the speech models loaded")
+            return 0
         threading.Thread(target=self._reload_forever, name="reload", daemon=True).start()
         if self.stopping.is_set():  # asked to stop while the models loaded
             self.source.close()
@@ -133,13 +149,14 @@ class Daemon:
     def _listen_while_loading(self, frames, build) -> list:
         """Ready as soon as the wake word and the microphone are: the wake word is heard while `build`
         loads the rest (recogniser, dialogue, voice) in the background. Returns the audio to hear once
-        it has loaded: from a little before a wake word heard meanwhile to now (nothing is dropped)."""
+        it has loaded: from a little before a wake word heard meanwhile to now (nothing is dropped).
+        A stop meanwhile returns at once, leaving the load running (`loading`) and no assembly."""
         wake = WakeDetector(self.settings.wake)
         built: dict = {}
 
         def load() -> None:
             try:
-                built["assembly"] = build(stages=load_stages(self.settings, wake=wake))
+                built["assembly"] = build(wake)
             except BaseException as e:  # handed to the audio loop's thread, which raises it
                 built["error"] = e
 
@@ -164,6 +181,9 @@ class Daemon:
                 if listener.process(frame) is not None:
                     log.info("wake word heard while loading: answered once the speech models are in")
                     kept = list(recent)
+        if self.stopping.is_set():
+            self.loading = loading
+            return []
         loading.join()
         if "error" in built:
             raise built["error"]

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import tempfile
+from typing import Callable
 
 import numpy as np
 
@@ -31,13 +32,16 @@ _WORD = re.compile(r"[a-z']+")
 class StopWords:
     """Takes frames; returns the stop phrase when one was just said."""
 
-    def __init__(self, language: str, vosk_model=None, other_words: list[str] = ()):
+    def __init__(self, language: str, vosk_model=None, other_words: list[str] = (),
+                 pronounce: Callable[[str], str | None] | None = None):
+        """`pronounce`: English words' phones from a dictionary already loaded (the transcriber's
+        pocketsphinx), so that the spotter need not load the whole dictionary again."""
         lang = languages.get(language)
         self.phrases = lang.STOP_PHRASES
         if lang.STOP_SPOTTER == "grammar":
             self._engine = _VoskSpotter(self.phrases, vosk_model, other_words, lang.STOP_STEMS)
         else:
-            self._engine = _KeywordSpotter(self.phrases)
+            self._engine = _KeywordSpotter(self.phrases, pronounce)
 
     def reset(self) -> None:
         """Forget what was heard (a new answer starts)."""
@@ -52,17 +56,24 @@ class StopWords:
 
 
 class _KeywordSpotter:
-    def __init__(self, phrases: tuple[str, ...]):
+    def __init__(self, phrases: tuple[str, ...], pronounce: Callable[[str], str | None] | None):
         from pocketsphinx import Decoder, get_model_path
 
         model = get_model_path("en-us")
         with tempfile.NamedTemporaryFile("w", suffix=".kws", delete=False) as f:
             f.writelines(f"{phrase} /{KEYWORD_THRESHOLD:g}/\n" for phrase in phrases)
+        words = None
+        if pronounce is not None:  # a dictionary of the stop words alone
+            with tempfile.NamedTemporaryFile("w", suffix=".dict", delete=False) as words:
+                words.writelines(f"{w} {pronounce(w)}\n" for w in sorted({w for p in phrases for w in p.split()}))
         try:
-            self._decoder = Decoder(hmm=os.path.join(model, "en-us"), dict=os.path.join(model, "cmudict-en-us.dict"),
-                                    kws=f.name, loglevel="FATAL")
+            self._decoder = Decoder(hmm=os.path.join(model, "en-us"), kws=f.name, loglevel="FATAL",
+                                    dict=words.name if words else os.path.join(model, "cmudict-en-us.dict"))
         finally:
             os.unlink(f.name)
+            if words is not None:
+                os.unlink(words.name)
+        self._pronounce = pronounce or self._decoder.lookup_word
         self._skeletons = [self._consonants(phrase) for phrase in phrases]
         self._decoder.start_utt()
 
@@ -87,7 +98,7 @@ class _KeywordSpotter:
     def _consonants(self, text: str) -> list[str]:
         phones = []
         for word in _WORD.findall(text.lower()):
-            phones += (self._decoder.lookup_word(word) or "").split()
+            phones += (self._pronounce(word) or "").split()
         return [p for p in phones if p not in VOWELS]
 
 

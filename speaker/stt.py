@@ -13,6 +13,7 @@ passes hear differently, or that the grammar pass was unsure of, is not acted on
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -20,6 +21,7 @@ import mmap
 import queue
 import re
 import struct
+import tempfile
 import threading
 from pathlib import Path
 from typing import Callable
@@ -464,27 +466,37 @@ class SphinxEngine:
     """pocketsphinx with its bundled US English model: a JSGF grammar of the sentences (a tree of
     words, so shared beginnings are searched once), and a phone loop beside it. The grammar always
     fits some sentence; when it fits the sound much worse than the phone loop does, the speech was
-    something else, and free recognition (the bundled language model) takes over."""
+    something else, and free recognition (the bundled language model) takes over. No decoder loads
+    the whole 134,000-word dictionary (~22 MB each): free recognition's knows the language model's
+    72,500 words (it can say no others), the grammar's only the grammar's, the phone loop's none."""
 
     name = f"pocketsphinx {POCKETSPHINX_VERSION} (its own US English model)"
 
     def __init__(self):
         from pocketsphinx import Decoder, get_model_path
 
-        model = {"hmm": get_model_path("en-us/en-us"), "dict": get_model_path("en-us/cmudict-en-us.dict"),
-                 "loglevel": "FATAL"}
-        self._grammar = Decoder(**model, lm=None)
-        self._phones = Decoder(**model, allphone=get_model_path("en-us/en-us-phone.lm.bin"))
-        self._free = Decoder(**model, lm=get_model_path("en-us/en-us.lm.bin"))
+        self._decoder = lambda **search: Decoder(hmm=get_model_path("en-us/en-us"), loglevel="FATAL", **search)
+        lm = get_model_path("en-us/en-us.lm.bin")
+        with _language_model_dictionary(get_model_path("en-us/cmudict-en-us.dict"), lm) as words:
+            self._free = self._decoder(dict=words, lm=lm)
+        with _dictionary({"a": "AH"}) as words:  # the phone loop needs no words, but a dictionary
+            self._phones = self._decoder(dict=words, allphone=get_model_path("en-us/en-us-phone.lm.bin"))
+        self._grammar = None
         self._spelling: dict[str, str] = {}
         self._listening = False
 
+    def pronounce(self, word: str) -> str | None:
+        """The phones of `word` in the bundled dictionary ("S T AA P"), None if it is not there."""
+        return self._free.lookup_word(word)
+
     def known_words(self, words: set[str]) -> set[str]:
-        return {w for w in words if self._grammar.lookup_word(w.lower()) is not None and _JSGF_WORD.fullmatch(w.lower())}
+        return {w for w in words if self.pronounce(w.lower()) is not None and _JSGF_WORD.fullmatch(w.lower())}
 
     def set_grammar(self, phrases: list[str]) -> None:
         self._spelling = {w.lower(): w for p in phrases for w in p.split()}
         tree = _word_tree([p.lower().split() for p in phrases]) or "<NULL>"
+        with _dictionary(_pronunciations(set(self._spelling) or {"a"}, self.pronounce)) as words:
+            self._grammar = self._decoder(dict=words, lm=None)
         self._grammar.add_jsgf_string("sentences", f"#JSGF V1.0;\ngrammar sentences;\npublic <sentence> = {tree};\n")
         self._grammar.activate_search("sentences")
 
@@ -549,6 +561,44 @@ class FreeSphinx:
         self._listening = False
         hyp = self._decoder.hyp()
         return [self._spell(hyp.hypstr)] if hyp else []
+
+
+def _pronunciations(words: set[str], pronounce: Callable[[str], str | None]) -> dict[str, str]:
+    """Each of `words` with its phones, and its other pronunciations ("read(2)") as the dictionary has them."""
+    found = {}
+    for word in words:
+        variant, n = word, 1
+        while (phones := pronounce(variant)) is not None:
+            found[variant] = phones
+            n += 1
+            variant = f"{word}({n})"
+    return found
+
+
+@contextlib.contextmanager
+def _language_model_dictionary(dictionary: str, lm: str):
+    """The lines of the pronouncing dictionary whose words the binary (trie) language model has, as a
+    file; the whole dictionary if the model's file is not one. Such a file ends with its words."""
+    data = Path(lm).read_bytes()
+    magic = b"Trie Language Model"
+    if not data.startswith(magic):
+        yield dictionary
+        return
+    unigrams = struct.unpack_from("<I", data, len(magic) + 1)[0]
+    vocabulary = set(data.rstrip(b"\0").rsplit(b"\0", unigrams)[1:])
+    with open(dictionary, "rb") as f, tempfile.NamedTemporaryFile("wb", suffix=".dict") as kept:
+        kept.writelines(line for line in f if line.split(b" ", 1)[0].split(b"(", 1)[0] in vocabulary)
+        kept.flush()
+        yield kept.name
+
+
+@contextlib.contextmanager
+def _dictionary(pronunciations: dict[str, str]):
+    """A pronouncing dictionary file of just these words, for a decoder to load (then it goes)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".dict", encoding="utf-8") as f:
+        f.writelines(f"{word} {phones}\n" for word, phones in sorted(pronunciations.items()))
+        f.flush()
+        yield f.name
 
 
 def _word_tree(sentences: list[list[str]]) -> str | None:

@@ -165,6 +165,8 @@ def _piper_voice(path: Path):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1  # faster than 2 on a busy 2-core machine; leaves cores for listening
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy waiting between sentences
+        options.enable_cpu_mem_arena = False  # an arena keeps the longest sentence's buffers for good (~50 MB)
+        options.add_session_config_entry("session.disable_prepacking", "1")  # no second, prepacked copy of the weights
         session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     except (OSError, ValueError, KeyError, onnxruntime.capi.onnxruntime_pybind11_state.Fail) as e:
         raise ModelMissing(f"cannot load the piper voice {path}: {e}") from None

@@ -168,6 +168,21 @@ def test_the_english_stop_word_spotter_hears_stop_words_and_nothing_else():
     assert heard("what time is it") == heard("good night") == []  # ("story" is now and then heard as "stop")
 
 
+def test_english_stop_words_with_the_transcribers_dictionary_hear_and_judge_as_with_their_own():
+    """The daemon's spotter loads only the stop words and asks pocketsphinx's transcriber for every
+    other word's phones: it hears and judges sentences as one with the whole dictionary does."""
+    from speaker.stop_words import StopWords
+    from speaker.stt import SphinxEngine
+
+    shared, own = StopWords("en", pronounce=SphinxEngine().pronounce), StopWords("en")
+    stop = frames_of(recording(0.5, natural_speech("stop"), 1.0))
+    assert [w for f in stop if (w := shared.process(f))] == ["stop"]
+    sentences = ["Please run the setup once.", "Take a step back.", "Never mind the rain.", "It is ten past four.",
+                 "Good night, sleep well.", "The bus stops here."]
+    assert [shared.sounds_like(s) for s in sentences] == [own.sounds_like(s) for s in sentences] == [
+        True, True, True, False, False, True]
+
+
 def test_sentences_that_could_sound_like_a_stop_word_are_known_by_their_text(korean_transcriber):
     """What the canceller leaves of "setup" can sound like "stop": while the speaker says such a
     sentence, a stop word heard is its own."""

@@ -203,6 +203,27 @@ def test_a_wake_word_said_right_after_ready_while_the_speech_models_load_is_answ
         speaker.stop()
 
 
+def test_a_sigterm_while_the_speech_models_load_stops_it_at_once_saying_stopping_once(tmp_path, notify_socket):
+    marker = tmp_path / "microphone-open"
+    mic = microphone_command(tmp_path, room(1.0), marker, delay=0)
+    conf = tmp_path / "speaker.toml"  # Korean: the speech model takes seconds to load
+    conf.write_text(f'language = "ko"\n[audio]\ninput_command = "{mic}"\noutput_command = "true"\n')
+    speaker = RunningSpeaker(tmp_path, ["--config", conf], {"NOTIFY_SOCKET": str(notify_socket.path)})
+    try:
+        ready_at, _ = notify_socket.wait_for("READY")
+        speaker.proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        assert speaker.proc.wait(timeout=10) == 0
+        exited = time.monotonic() - signalled
+        assert speaker.events == [], "the models were in before the SIGTERM: nothing tested"
+        stopping_at, _ = notify_socket.wait_for("STOPPING", timeout=2)
+        assert stopping_at - signalled < 1 and exited < 1.5, (stopping_at - signalled, exited)
+        time.sleep(0.2)  # anything still in flight
+        assert len(notify_socket.times_of("STOPPING")) == 1
+    finally:
+        speaker.stop()
+
+
 def test_with_no_microphone_it_reports_ready_and_says_it_waits_for_one(tmp_path, notify_socket):
     marker = tmp_path / "microphone-open"
     plugged_in = tmp_path / "plugged-in"
