@@ -8,7 +8,8 @@ known. The engine is chosen once, at start: vosk (Korean; English when its model
 pocketsphinx, whose US English model comes with its Python package. Both give candidate texts out;
 `choose` decides among them, the same for both: recogniser tokens (`[2]`, `<unk>`) never reach the
 dialogue, free text that is mostly unknown words is nothing heard, and a command whose numbers the two
-passes hear differently, or that the grammar pass was unsure of, is not acted on.
+passes hear differently, or that the grammar pass was unsure of and free recognition did not hear, is
+not acted on.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ ALTERNATIVES = 10
 FREE_ALTERNATIVES = 3  # free recognition's texts a command's numbers are checked against
 ALTERNATIVES_TRUSTED = 3  # a sentence further down the list is more often a forced fit than what was said
 SPHINX_FIT = 0.85  # the grammar's fit below this share of the phone loop's: not a known sentence (see SphinxEngine)
+AGREEING_SHARE = 0.5  # a command free recognition understood as nothing is taken if it heard this share of its words
 KNOWN_SHARE = 0.5  # a command in free text with no more of its words known to the sentences is nothing heard
 _TOKEN = re.compile(r"^(\[.*\]|<.*>|\+.*\+)$")  # a recogniser's marks, not words: [2], [unk], <unk>, <sil>, +noise+
 POCKETSPHINX_VERSION = "5.1.1"
@@ -144,6 +146,7 @@ class Transcriber:
         self.understands = understands
         self.intent = intent
         self.numbers = languages.get(language).numbers
+        self.free_spacing = languages.get(language).FREE_SPACING
         vocab = self.engine.known_words({w for p in phrases for w in p.split()})
         self.grammar = _grammar(phrases, vocab)
         self.vocabulary = {w for p in self.grammar for w in p.split()}
@@ -202,7 +205,7 @@ class Transcriber:
         if free is None:
             return None
         self._said = choose(self._heard, self.grammar, self.understands, free, numbers=self.numbers,
-                            intent=self.intent, vocabulary=self.vocabulary)
+                            intent=self.intent, vocabulary=self.vocabulary, free_spacing=self.free_spacing)
         log.debug("grammar heard %r; free recognition heard %r: %r", self._heard, free, self._said)
         return self._said
 
@@ -273,7 +276,8 @@ class FreePass:
 
 def choose(heard: list[str], grammar: list[str], understands: Callable[[str], object], free: list[str] | None,
            *, checked: bool = False, numbers: Callable[[str], str] = str,
-           intent: Callable[[str], str | None] | None = None, vocabulary: set[str] | None = None) -> str | None:
+           intent: Callable[[str], str | None] | None = None, vocabulary: set[str] | None = None,
+           free_spacing: bool = False) -> str | None:
     """What was said, from the grammar pass's candidates (best first; none when the engine judged the
     speech to be outside the grammar) and free recognition's texts (`free`, best first; None when it is
     off, or, with `checked`, not heard yet: then None is returned where they would be needed).
@@ -283,9 +287,11 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
     from further down the list or snapped from a near miss (out-of-grammar speech is forced into the
     grammar's words, and a wrong command is worse than asking again), and only when free recognition,
     if it heard numbers, heard the same ones, and, if it heard something `intent` understands, heard
-    that command in one of its texts. Else free recognition's text, unless it acts and half or
-    more of its words are unknown to the sentences (noise heard as words, a made-up subject) or its
-    numbers are not the grammar's; else the best candidate."""
+    that command in one of its texts; if it understood nothing, the command stands when the grammar's
+    own guesses all mean it, else only if free recognition heard half its words (AGREEING_SHARE: noise
+    forced into the grammar's words shows as guesses of different intents). Else free recognition's
+    text, unless it acts and half or more of its words are unknown to the sentences (noise heard as
+    words, a made-up subject) or its numbers are not the grammar's; else the best candidate."""
     heard = [clean(h) for h in heard[:ALTERNATIVES_TRUSTED]]
     text = heard[0] if heard else ""
     kind = understands(text) if text else None
@@ -296,7 +302,8 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
             return None if checked else text
         free = [clean(f) for f in free]
         meant = {intent(f) for f in free if f} - {None} if intent is not None else set()
-        agrees = not meant or intent(text) in meant
+        sure = intent is None or all(intent(h) == intent(text) for h in heard[1:] if h)
+        agrees = intent(text) in meant if meant else sure or _heard_share(text, free, free_spacing) >= AGREEING_SHARE
         return text if agrees and _same_numbers(text, free, numbers) else ""
     answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind is not Heard.ACTS]
     if answers:
@@ -326,6 +333,20 @@ def _same_numbers(text: str, free: list[str], numbers: Callable[[str], str]) -> 
     """Whether free recognition, if it heard any numbers, heard `text`'s in one of its texts."""
     heard = [_digits(numbers(f)) for f in free]
     return not any(heard) or _digits(numbers(text)) in heard
+
+
+def _heard_share(text: str, free: list[str], free_spacing: bool) -> float:
+    """The largest share of `text`'s words that one of free recognition's texts heard too (in a
+    language of free spacing, anywhere in it: "오분" in "오 분 타이머")."""
+    words = text.lower().split()
+    if not words:
+        return 0.0
+    shares = []
+    for other in free:
+        heard = set(other.lower().split())
+        joined = "".join(other.lower().split()) if free_spacing else None
+        shares.append(sum(w in heard or (joined is not None and w in joined) for w in words) / len(words))
+    return max(shares, default=0.0)
 
 
 def _known_share(text: str, vocabulary: set[str]) -> float:

@@ -272,6 +272,29 @@ def test_a_command_free_recognition_heard_as_another_intent_is_not_taken():
     assert chosen(["turn of my a lamb"]) == "turn off my alarm"  # free recognition understood nothing: no say
 
 
+def test_a_command_the_grammar_pass_was_unsure_of_is_taken_only_if_free_recognition_heard_it():
+    """Noise or other speech is forced into the grammar's words ("타이머 5분 맞춰 줘" heard by the grammar
+    pass as "볼륨 내려", its next guess "오늘 날씨 어때"): when the grammar's own guesses mean different
+    things and free recognition understood no intent, the command is taken only if free recognition
+    heard half of its words; when the guesses agree (or there is one), the best guess stands."""
+    meanings = {"볼륨 내려": "HassSetVolumeRelative", "오늘 날씨 어때": "HassGetWeather", "볼륨 내려 줘": "HassSetVolumeRelative",
+                "cancel all timers": "HassCancelAllTimers", "cancel the alarm": "SpeakerCancelAlarm"}
+    kinds = {text: Heard.ACTS if meaning in ACTS else Heard.ANSWERS for text, meaning in meanings.items()}
+
+    def chosen(heard, free, free_spacing=True):
+        return choose(heard, sorted(kinds), kinds.get, free, intent=meanings.get, free_spacing=free_spacing)
+
+    unsure = ["볼륨 내려", "오늘 날씨 어때"]
+    assert chosen(unsure, ["육 자 이거나 득실 과 취업"]) == ""  # nothing of it heard
+    assert chosen(unsure, ["보름 내려"]) == "볼륨 내려"  # half of it
+    assert chosen(unsure, ["볼 륨 내려"]) == "볼륨 내려"  # Korean spacing is free
+    assert chosen(["볼륨 내려", "볼륨 내려 줘"], ["육 자 이거나 득실 과 취업"]) == "볼륨 내려"  # sure of the intent
+    assert chosen(["cancel all timers", "cancel the alarm"], ["gets old timers"], free_spacing=False) == ""
+    assert chosen(["cancel all timers", "cancel the alarm"], ["cancel old timers"], free_spacing=False) == \
+        "cancel all timers"
+    assert chosen(["cancel all timers"], ["gets old timers"], free_spacing=False) == "cancel all timers"
+
+
 def test_free_recognition_runs_while_the_speech_is_fed_and_never_blocks(first_transcriber):
     """The free pass decodes on its own worker as frames arrive: `result(0)` answers at once, ready
     or not, and the utterance's result is the one of that utterance, not of one before it."""
