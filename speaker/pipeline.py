@@ -180,7 +180,8 @@ class Pipeline:
         self._following_up = follow_up
         self._recognising = False
         self._hearing = Hearing(self.stages.endpointer, self.stages.transcriber)
-        self._hearing.start(self.settings.follow_up_seconds if follow_up else None)
+        self._hearing.start(self.settings.follow_up_seconds if follow_up else None,
+                            self.stages.dialogue.expected_phrases() if follow_up else None)
         self.set_state(State.LISTENING, **({"follow_up": True} if follow_up else {}))
 
     def end_turn(self) -> None:

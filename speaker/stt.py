@@ -9,7 +9,8 @@ pocketsphinx, whose US English model comes with its Python package. Both give ca
 `choose` decides among them, the same for both: recogniser tokens (`[2]`, `<unk>`) never reach the
 dialogue, free text that is mostly unknown words is nothing heard, and a command whose numbers the two
 passes hear differently, or that the grammar pass was unsure of and free recognition did not hear, is
-not acted on.
+not acted on. After a question the grammar pass may listen for its expected answers alone
+(`start(expecting=...)`): a small grammar hears short words ("응", "네") a whole one cannot hold.
 """
 
 from __future__ import annotations
@@ -151,23 +152,37 @@ class Transcriber:
         self.grammar = _grammar(phrases, vocab)
         self.vocabulary = {w for p in self.grammar for w in p.split()}
         self.engine.set_grammar(self.grammar)
+        self._moments: dict[tuple[str, ...], object] = {}  # the grammars of expected answers, compiled once
         self.engine.warm_up()
         self.free_pass = FreePass(self.engine.free_decoder()) if settings.stt.free_fallback else None
         log.info("speech to text (%s): %s", language, self.engine.name)
         self.vosk_model = getattr(self.engine, "model", None)  # loaded once: Korean stop words share it
         self.start()
 
-    def start(self, preroll: list[np.ndarray] = ()) -> None:
-        """Begin a new utterance, with the audio from just before the speech began."""
+    def start(self, preroll: list[np.ndarray] = (), expecting: list[str] | None = None) -> None:
+        """Begin a new utterance, with the audio from just before the speech began; `expecting`: the
+        only sentences the grammar pass listens for this time (the answers to a question), if any."""
         self._partial = ""
         self._complete: dict[str, bool] = {}
         self._heard: list[str] | None = None  # the grammar pass's candidates, once the utterance ended
         self._said: str | None = None
-        self.engine.start()
+        self.engine.start(self._moment(expecting) if expecting else None)
         if self.free_pass is not None:
             self.free_pass.start()
         for frame in preroll:
             self.accept(frame)
+
+    def _moment(self, expecting: list[str]):
+        """The compiled grammar of the answers expected, without an answer that is part of another
+        of a different meaning ("어", yes, in "싫어", no): a small grammar hears that part in the whole."""
+        key = tuple(sorted(set(expecting)))
+        if key not in self._moments:
+            meaning = {p: self.intent(p) if self.intent else None for p in key}
+            spaced = {p: "".join(p.split()) if self.free_spacing else f" {p} " for p in key}
+            kept = [p for p in key if not any(spaced[p] in spaced[o] and meaning[o] != meaning[p] for o in key if o != p)]
+            vocab = self.engine.known_words({w for p in kept for w in p.split()})
+            self._moments[key] = self.engine.compile(_grammar(kept, vocab))
+        return self._moments[key]
 
     def accept(self, frame: np.ndarray) -> str | None:
         """Feed a frame; return the partial text when it changed."""
@@ -302,7 +317,7 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
             return None if checked else text
         free = [clean(f) for f in free]
         meant = {intent(f) for f in free if f} - {None} if intent is not None else set()
-        sure = intent is None or all(intent(h) == intent(text) for h in heard[1:] if h)
+        sure = intent is None or all(intent(h) in (None, intent(text)) for h in heard[1:] if h)
         agrees = intent(text) in meant if meant else sure or _heard_share(text, free, free_spacing) >= AGREEING_SHARE
         return text if agrees and _same_numbers(text, free, numbers) else ""
     answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind is not Heard.ACTS]
@@ -387,25 +402,30 @@ class VoskEngine:
 
     def known_words(self, words: set[str]) -> set[str] | None:
         """The words the model knows, as written or in lower case (the English model's spelling)."""
-        self._vocab = known_words(self._path, words | {w.lower() for w in words} | {"[unk]"})
-        if self._vocab is None:
+        found = known_words(self._path, words | {w.lower() for w in words} | {"[unk]"})
+        if found is None:
             return None
+        self._vocab = (self._vocab or set()) | found
         return {w for w in words if w in self._vocab or w.lower() in self._vocab}
 
     def set_grammar(self, phrases: list[str]) -> None:
+        self._grammar_json = self.compile(phrases)
+
+    def compile(self, phrases: list[str]) -> str:
+        """The grammar of `phrases` as vosk takes it (their words as the model spells them)."""
         vocab = self._vocab
         as_model = {w: w if vocab is None or w in vocab else w.lower() for p in phrases for w in p.split()}
-        self._spelling = {model: word for word, model in as_model.items() if model != word}
+        self._spelling.update({model: word for word, model in as_model.items() if model != word})
         grammar = [" ".join(as_model[w] for w in p.split()) for p in phrases]
         if vocab and "[unk]" in vocab:
             grammar.append("[unk]")
-        self._grammar_json = json.dumps(grammar, ensure_ascii=False)
+        return json.dumps(grammar, ensure_ascii=False)
 
-    def new_recognizer(self, grammar: bool = True):
+    def new_recognizer(self, grammar: bool = True, compiled: str | None = None):
         # A fresh recogniser per utterance (under 1 ms) keeps one request from colouring the next.
         if not grammar:
             return self._vosk.KaldiRecognizer(self.model, SAMPLE_RATE)
-        recognizer = self._vosk.KaldiRecognizer(self.model, SAMPLE_RATE, self._grammar_json)
+        recognizer = self._vosk.KaldiRecognizer(self.model, SAMPLE_RATE, compiled or self._grammar_json)
         recognizer.SetMaxAlternatives(ALTERNATIVES)  # the best guess may not be a sentence; the next may
         return recognizer
 
@@ -415,8 +435,9 @@ class VoskEngine:
             recognizer.AcceptWaveform(_warm_up_noise())
             recognizer.FinalResult()
 
-    def start(self) -> None:
-        self._pass = VoskPass(self.new_recognizer(), self.spell)
+    def start(self, compiled: str | None = None) -> None:
+        """A new utterance, through the whole grammar or a `compiled` one."""
+        self._pass = VoskPass(self.new_recognizer(compiled=compiled), self.spell)
 
     def accept(self, data: bytes) -> str:
         """The text so far."""
@@ -499,16 +520,23 @@ class SphinxEngine:
         self._phones = Decoder(**model, allphone=get_model_path("en-us/en-us-phone.lm.bin"))
         self._free = Decoder(**model, lm=get_model_path("en-us/en-us.lm.bin"))
         self._spelling: dict[str, str] = {}
+        self._searches = 0
         self._listening = False
 
     def known_words(self, words: set[str]) -> set[str]:
         return {w for w in words if self._grammar.lookup_word(w.lower()) is not None and _JSGF_WORD.fullmatch(w.lower())}
 
     def set_grammar(self, phrases: list[str]) -> None:
-        self._spelling = {w.lower(): w for p in phrases for w in p.split()}
+        self._grammar.activate_search(self.compile(phrases, "sentences"))
+
+    def compile(self, phrases: list[str], name: str | None = None) -> str:
+        """A JSGF search of `phrases` (its name, to `start` with)."""
+        self._searches += 1
+        name = name or f"moment{self._searches}"
+        self._spelling.update({w.lower(): w for p in phrases for w in p.split()})
         tree = _word_tree([p.lower().split() for p in phrases]) or "<NULL>"
-        self._grammar.add_jsgf_string("sentences", f"#JSGF V1.0;\ngrammar sentences;\npublic <sentence> = {tree};\n")
-        self._grammar.activate_search("sentences")
+        self._grammar.add_jsgf_string(name, f"#JSGF V1.0;\ngrammar sentences;\npublic <sentence> = {tree};\n")
+        return name
 
     def warm_up(self) -> None:
         for decoder in (self._grammar, self._phones, self._free):
@@ -516,10 +544,15 @@ class SphinxEngine:
             decoder.process_raw(_warm_up_noise(), False, False)
             decoder.end_utt()
 
-    def start(self) -> None:
+    def start(self, compiled: str | None = None) -> None:
+        """A new utterance, through the whole grammar or a `compiled` search."""
         for decoder in (self._grammar, self._phones):
             if self._listening:
                 decoder.end_utt()  # an utterance left unfinished (a turn that was cut)
+        search = compiled or "sentences"
+        if self._grammar.current_search() != search:
+            self._grammar.activate_search(search)
+        for decoder in (self._grammar, self._phones):
             decoder.start_utt()
         self._listening = True
 
