@@ -287,6 +287,7 @@ def answers(language: str, verbose: bool) -> None:
     transcriber = Transcriber(Settings(), language, dialogue.phrases(), dialogue.knows_word_for_word,
                               intent=dialogue.intent)
     right = {"whole grammar": 0, "expected answers": 0}
+    wrong_yes = dict.fromkeys(right, 0)  # another answer heard as a yes: it would mute
     for number, condition in enumerate(CONDITIONS[language]):
         for seed, (text, intent) in enumerate(ANSWERS[language]):
             audio = rendition(text, condition, seed=500 + 1000 * number + seed)
@@ -297,11 +298,13 @@ def answers(language: str, verbose: bool) -> None:
                 heard = transcriber.finish()
                 found = dialogue.matcher.recognize(heard)
                 right[name] += found is not None and found.intent.name == intent
+                wrong_yes[name] += found is not None and found.intent.name == "SpeakerYes" != intent
                 if verbose and (found is None or found.intent.name != intent):
                     print(f"    {condition.label()}: {text!r} through the {name}: heard {heard!r}")
     total = len(CONDITIONS[language]) * len(ANSWERS[language])
     print(f"[{language}] answers to a yes / no question, {total} renditions: " +
-          ", ".join(f"{name} {n}/{total}" for name, n in right.items()))
+          ", ".join(f"{name} right {n}/{total} (a yes for another answer: {wrong_yes[name]})"
+                    for name, n in right.items()))
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ pocketsphinx, whose US English model comes with its Python package. Both give ca
 dialogue, free text that is mostly unknown words is nothing heard, and a command whose numbers the two
 passes hear differently, or that the grammar pass was unsure of and free recognition did not hear, is
 not acted on. After a question the grammar pass may listen for its expected answers alone
-(`start(expecting=...)`): a small grammar hears short words ("응", "네") a whole one cannot hold.
+(`start(expecting=...)`): a small grammar hears short words ("싫어", "no") a whole one cannot hold.
 """
 
 from __future__ import annotations

@@ -98,10 +98,13 @@ class Dialogue:
 
     def expected_phrases(self) -> list[str] | None:
         """The sentences the speaker expects for an answer now (after "Shall I turn it off?": yes, no,
-        never mind), to be listened for alone; None when any sentence may come."""
+        never mind), to be listened for alone; None when any sentence may come. A no or a never mind
+        in all its forms (heard wrongly, it changes nothing); a yes, which carries out the command, only
+        as the whole speech grammar has it (a small grammar heard "싫어" as "꺼 줘" and "좋아요")."""
         if not self._asked():
             return None
-        return intents.phrases(self.intents, only=skills.ANSWERS | {"HassNevermind"})
+        yes = [p for p in self.phrases() if self.matcher.recognize(p) and self.intent(p) == "SpeakerYes"]
+        return yes + intents.phrases(self.intents, only=frozenset({"SpeakerNo", "HassNevermind"}))
 
     def _asked(self) -> bool:
         """Whether the speaker asked a yes / no question that is still open."""
