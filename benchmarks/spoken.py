@@ -12,7 +12,11 @@ Two sets: TUNING (the requests recognition was tuned on) and FROZEN (written bef
 issue 20, never edited since). piper's noise_scale draws random noise inside the voice model, so
 those renditions vary a little from run to run.
 
-    python benchmarks/spoken.py [--set tuning|frozen|both] [--language ko|en] [--verbose]
+    python benchmarks/spoken.py [--set tuning|frozen|both] [--language ko|en] [--verbose] [--answers]
+
+`--answers`: instead, the answers to a yes / no question in every condition, heard through the whole
+grammar and through the grammar of the expected answers alone (what the speaker listens for after
+asking), right or not.
 """
 
 from __future__ import annotations
@@ -123,6 +127,13 @@ FROZEN = {
         ("forget it", "HassNevermind", {}), ("repeat that", "SpeakerRepeat", {}), ("hi there", "SpeakerGreet", {}),
         ("thanks", "SpeakerThank", {}), ("how are you doing", "SpeakerHowAreYou", {}), ("start a timer", None, {}),
     ],
+}
+# Answers to the speaker's question "Shall I turn the microphone off?" (issue 20, item 3: per-moment grammars).
+ANSWERS = {
+    "ko": [("응", "SpeakerYes"), ("네", "SpeakerYes"), ("그래", "SpeakerYes"), ("좋아", "SpeakerYes"),
+           ("아니", "SpeakerNo"), ("아니요", "SpeakerNo"), ("싫어", "SpeakerNo"), ("그만", "HassNevermind")],
+    "en": [("yes", "SpeakerYes"), ("yeah", "SpeakerYes"), ("sure", "SpeakerYes"), ("okay", "SpeakerYes"),
+           ("no", "SpeakerNo"), ("nope", "SpeakerNo"), ("no thanks", "SpeakerNo"), ("never mind", "HassNevermind")],
 }
 NOISE_ONLY = 3  # renditions per condition of no speech at all, only the room: right is to do nothing
 
@@ -263,12 +274,50 @@ def run(language: str, requests: list, verbose: bool) -> dict:
     return totals
 
 
+def answers(language: str, verbose: bool) -> None:
+    """ANSWERS in every condition, through the whole grammar and through the expected answers' alone."""
+    from speaker.audio import frames_of
+    from speaker.config import Settings
+    from speaker.dialogue import Dialogue
+    from speaker.stt import Transcriber
+
+    dialogue = Dialogue(language, seed=0)
+    dialogue.reply({"ko": "음소거", "en": "mute the microphone"}[language])  # it asks first
+    expected = dialogue.expected_phrases()
+    transcriber = Transcriber(Settings(), language, dialogue.phrases(), dialogue.knows_word_for_word,
+                              intent=dialogue.intent)
+    right = {"whole grammar": 0, "expected answers": 0}
+    wrong_yes = dict.fromkeys(right, 0)  # another answer heard as a yes: it would mute
+    for number, condition in enumerate(CONDITIONS[language]):
+        for seed, (text, intent) in enumerate(ANSWERS[language]):
+            audio = rendition(text, condition, seed=500 + 1000 * number + seed)
+            for name, grammar in (("whole grammar", None), ("expected answers", expected)):
+                transcriber.start(expecting=grammar)
+                for frame in frames_of(audio):
+                    transcriber.accept(frame)
+                heard = transcriber.finish()
+                found = dialogue.matcher.recognize(heard)
+                right[name] += found is not None and found.intent.name == intent
+                wrong_yes[name] += found is not None and found.intent.name == "SpeakerYes" != intent
+                if verbose and (found is None or found.intent.name != intent):
+                    print(f"    {condition.label()}: {text!r} through the {name}: heard {heard!r}")
+    total = len(CONDITIONS[language]) * len(ANSWERS[language])
+    print(f"[{language}] answers to a yes / no question, {total} renditions: " +
+          ", ".join(f"{name} right {n}/{total} (a yes for another answer: {wrong_yes[name]})"
+                    for name, n in right.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=("tuning", "frozen", "both"), default="both")
     parser.add_argument("--language", choices=("ko", "en"), action="append")
     parser.add_argument("--verbose", action="store_true", help="list every miss")
+    parser.add_argument("--answers", action="store_true", help="the answers to a yes / no question instead")
     args = parser.parse_args()
+    if args.answers:
+        for language in args.language or ("ko", "en"):
+            answers(language, args.verbose)
+        return
     sets = {"tuning": TUNING, "frozen": FROZEN}
     for name in (("tuning", "frozen") if args.set == "both" else (args.set,)):
         print(f"== {name} set")

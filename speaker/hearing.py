@@ -24,11 +24,14 @@ class Hearing:
         self.transcriber = transcriber
         self.recognizing = False  # speech began: the recogniser hears it
         self._before_speech: list[np.ndarray] = []
+        self._expecting: list[str] | None = None
 
-    def start(self, no_speech_seconds: float | None = None) -> None:
-        """Listen afresh; `no_speech_seconds`: how long to wait for speech (None: the settings')."""
+    def start(self, no_speech_seconds: float | None = None, expecting: list[str] | None = None) -> None:
+        """Listen afresh; `no_speech_seconds`: how long to wait for speech (None: the settings');
+        `expecting`: the only sentences the grammar listens for (the answers to a question), if any."""
         self.endpointer.reset(no_speech_seconds)
         self._before_speech = []
+        self._expecting = expecting
         self.recognizing = False
 
     def hear(self, frame: np.ndarray) -> tuple[Heard, str | None]:
@@ -40,7 +43,7 @@ class Hearing:
             return heard, partial
         self._before_speech = [*self._before_speech[1 - PREROLL_FRAMES:], frame]
         if heard is not Heard.WAITING:
-            self.transcriber.start(self._before_speech)
+            self.transcriber.start(self._before_speech, self._expecting)
             self.recognizing = True
         return heard, None
 

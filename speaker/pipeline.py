@@ -148,7 +148,8 @@ class Pipeline:
     def start_listening(self, follow_up: bool = False) -> None:
         self._following_up = follow_up
         self._hearing = Hearing(self.stages.endpointer, self.stages.transcriber)
-        self._hearing.start(self.settings.follow_up_seconds if follow_up else None)
+        self._hearing.start(self.settings.follow_up_seconds if follow_up else None,
+                            self.stages.dialogue.expected_phrases() if follow_up else None)
         self.set_state(State.LISTENING, follow_up=follow_up or None)
 
     def end_turn(self) -> None:

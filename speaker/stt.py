@@ -8,7 +8,9 @@ known. The engine is chosen once, at start: vosk (Korean; English when its model
 pocketsphinx, whose US English model comes with its Python package. Both give candidate texts out;
 `choose` decides among them, the same for both: recogniser tokens (`[2]`, `<unk>`) never reach the
 dialogue, free text that is mostly unknown words is nothing heard, and a command whose numbers the two
-passes hear differently, or that the grammar pass was unsure of, is not acted on.
+passes hear differently, or that the grammar pass was unsure of and free recognition did not hear, is
+not acted on. After a question the grammar pass may listen for its expected answers alone
+(`start(expecting=...)`): a small grammar hears short words ("싫어", "no") a whole one cannot hold.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ ALTERNATIVES = 10
 FREE_ALTERNATIVES = 3  # free recognition's texts a command's numbers are checked against
 ALTERNATIVES_TRUSTED = 3  # a sentence further down the list is more often a forced fit than what was said
 SPHINX_FIT = 0.85  # the grammar's fit below this share of the phone loop's: not a known sentence (see SphinxEngine)
+AGREEING_SHARE = 0.5  # a command free recognition understood as nothing is taken if it heard this share of its words
 KNOWN_SHARE = 0.5  # a command in free text with no more of its words known to the sentences is nothing heard
 _TOKEN = re.compile(r"^(\[.*\]|<.*>|\+.*\+)$")  # a recogniser's marks, not words: [2], [unk], <unk>, <sil>, +noise+
 POCKETSPHINX_VERSION = "5.1.1"
@@ -145,27 +148,42 @@ class Transcriber:
         self.understands = understands
         self.intent = intent
         self.numbers = languages.get(language).numbers
+        self.free_spacing = languages.get(language).FREE_SPACING
         vocab = self.engine.known_words({w for p in phrases for w in p.split()})
         self.grammar = _grammar(phrases, vocab)
         self.vocabulary = {w for p in self.grammar for w in p.split()}
         self.engine.set_grammar(self.grammar)
+        self._moments: dict[tuple[str, ...], object] = {}  # the grammars of expected answers, compiled once
         self.engine.warm_up()
         self.free_pass = FreePass(self.engine.free_decoder()) if settings.stt.free_fallback else None
         log.info("speech to text (%s): %s", language, self.engine.name)
         self.vosk_model = getattr(self.engine, "model", None)  # loaded once: Korean stop words share it
         self.start()
 
-    def start(self, preroll: list[np.ndarray] = ()) -> None:
-        """Begin a new utterance, with the audio from just before the speech began."""
+    def start(self, preroll: list[np.ndarray] = (), expecting: list[str] | None = None) -> None:
+        """Begin a new utterance, with the audio from just before the speech began; `expecting`: the
+        only sentences the grammar pass listens for this time (the answers to a question), if any."""
         self._partial = ""
         self._complete: dict[str, bool] = {}
         self._heard: list[str] | None = None  # the grammar pass's candidates, once the utterance ended
         self._said: str | None = None
-        self.engine.start()
+        self.engine.start(self._moment(expecting) if expecting else None)
         if self.free_pass is not None:
             self.free_pass.start()
         for frame in preroll:
             self.accept(frame)
+
+    def _moment(self, expecting: list[str]):
+        """The compiled grammar of the answers expected, without an answer that is part of another
+        of a different meaning ("어", yes, in "싫어", no): a small grammar hears that part in the whole."""
+        key = tuple(sorted(set(expecting)))
+        if key not in self._moments:
+            meaning = {p: self.intent(p) if self.intent else None for p in key}
+            spaced = {p: "".join(p.split()) if self.free_spacing else f" {p} " for p in key}
+            kept = [p for p in key if not any(spaced[p] in spaced[o] and meaning[o] != meaning[p] for o in key if o != p)]
+            vocab = self.engine.known_words({w for p in kept for w in p.split()})
+            self._moments[key] = self.engine.compile(_grammar(kept, vocab))
+        return self._moments[key]
 
     def accept(self, frame: np.ndarray) -> str | None:
         """Feed a frame; return the partial text when it changed."""
@@ -203,7 +221,7 @@ class Transcriber:
         if free is None:
             return None
         self._said = choose(self._heard, self.grammar, self.understands, free, numbers=self.numbers,
-                            intent=self.intent, vocabulary=self.vocabulary)
+                            intent=self.intent, vocabulary=self.vocabulary, free_spacing=self.free_spacing)
         log.debug("grammar heard %r; free recognition heard %r: %r", self._heard, free, self._said)
         return self._said
 
@@ -274,7 +292,8 @@ class FreePass:
 
 def choose(heard: list[str], grammar: list[str], understands: Callable[[str], object], free: list[str] | None,
            *, checked: bool = False, numbers: Callable[[str], str] = str,
-           intent: Callable[[str], str | None] | None = None, vocabulary: set[str] | None = None) -> str | None:
+           intent: Callable[[str], str | None] | None = None, vocabulary: set[str] | None = None,
+           free_spacing: bool = False) -> str | None:
     """What was said, from the grammar pass's candidates (best first; none when the engine judged the
     speech to be outside the grammar) and free recognition's texts (`free`, best first; None when it is
     off, or, with `checked`, not heard yet: then None is returned where they would be needed).
@@ -284,9 +303,11 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
     from further down the list or snapped from a near miss (out-of-grammar speech is forced into the
     grammar's words, and a wrong command is worse than asking again), and only when free recognition,
     if it heard numbers, heard the same ones, and, if it heard something `intent` understands, heard
-    that command in one of its texts. Else free recognition's text, unless it acts and half or
-    more of its words are unknown to the sentences (noise heard as words, a made-up subject) or its
-    numbers are not the grammar's; else the best candidate."""
+    that command in one of its texts; if it understood nothing, the command stands when the grammar's
+    own guesses all mean it, else only if free recognition heard half its words (AGREEING_SHARE: noise
+    forced into the grammar's words shows as guesses of different intents). Else free recognition's
+    text, unless it acts and half or more of its words are unknown to the sentences (noise heard as
+    words, a made-up subject) or its numbers are not the grammar's; else the best candidate."""
     heard = [clean(h) for h in heard[:ALTERNATIVES_TRUSTED]]
     text = heard[0] if heard else ""
     kind = understands(text) if text else None
@@ -297,7 +318,8 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
             return None if checked else text
         free = [clean(f) for f in free]
         meant = {intent(f) for f in free if f} - {None} if intent is not None else set()
-        agrees = not meant or intent(text) in meant
+        sure = intent is None or all(intent(h) in (None, intent(text)) for h in heard[1:] if h)
+        agrees = intent(text) in meant if meant else sure or _heard_share(text, free, free_spacing) >= AGREEING_SHARE
         return text if agrees and _same_numbers(text, free, numbers) else ""
     answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind is not Heard.ACTS]
     if answers:
@@ -327,6 +349,20 @@ def _same_numbers(text: str, free: list[str], numbers: Callable[[str], str]) -> 
     """Whether free recognition, if it heard any numbers, heard `text`'s in one of its texts."""
     heard = [_digits(numbers(f)) for f in free]
     return not any(heard) or _digits(numbers(text)) in heard
+
+
+def _heard_share(text: str, free: list[str], free_spacing: bool) -> float:
+    """The largest share of `text`'s words that one of free recognition's texts heard too (in a
+    language of free spacing, anywhere in it: "오분" in "오 분 타이머")."""
+    words = text.lower().split()
+    if not words:
+        return 0.0
+    shares = []
+    for other in free:
+        heard = set(other.lower().split())
+        joined = "".join(other.lower().split()) if free_spacing else None
+        shares.append(sum(w in heard or (joined is not None and w in joined) for w in words) / len(words))
+    return max(shares, default=0.0)
 
 
 def _known_share(text: str, vocabulary: set[str]) -> float:
@@ -367,25 +403,30 @@ class VoskEngine:
 
     def known_words(self, words: set[str]) -> set[str] | None:
         """The words the model knows, as written or in lower case (the English model's spelling)."""
-        self._vocab = known_words(self._path, words | {w.lower() for w in words} | {"[unk]"})
-        if self._vocab is None:
+        found = known_words(self._path, words | {w.lower() for w in words} | {"[unk]"})
+        if found is None:
             return None
+        self._vocab = (self._vocab or set()) | found
         return {w for w in words if w in self._vocab or w.lower() in self._vocab}
 
     def set_grammar(self, phrases: list[str]) -> None:
+        self._grammar_json = self.compile(phrases)
+
+    def compile(self, phrases: list[str]) -> str:
+        """The grammar of `phrases` as vosk takes it (their words as the model spells them)."""
         vocab = self._vocab
         as_model = {w: w if vocab is None or w in vocab else w.lower() for p in phrases for w in p.split()}
-        self._spelling = {model: word for word, model in as_model.items() if model != word}
+        self._spelling.update({model: word for word, model in as_model.items() if model != word})
         grammar = [" ".join(as_model[w] for w in p.split()) for p in phrases]
         if vocab and "[unk]" in vocab:
             grammar.append("[unk]")
-        self._grammar_json = json.dumps(grammar, ensure_ascii=False)
+        return json.dumps(grammar, ensure_ascii=False)
 
-    def new_recognizer(self, grammar: bool = True):
+    def new_recognizer(self, grammar: bool = True, compiled: str | None = None):
         # A fresh recogniser per utterance (under 1 ms) keeps one request from colouring the next.
         if not grammar:
             return self._vosk.KaldiRecognizer(self.model, SAMPLE_RATE)
-        recognizer = self._vosk.KaldiRecognizer(self.model, SAMPLE_RATE, self._grammar_json)
+        recognizer = self._vosk.KaldiRecognizer(self.model, SAMPLE_RATE, compiled or self._grammar_json)
         recognizer.SetMaxAlternatives(ALTERNATIVES)  # the best guess may not be a sentence; the next may
         return recognizer
 
@@ -395,8 +436,9 @@ class VoskEngine:
             recognizer.AcceptWaveform(_warm_up_noise())
             recognizer.FinalResult()
 
-    def start(self) -> None:
-        self._pass = VoskPass(self.new_recognizer(), self.spell)
+    def start(self, compiled: str | None = None) -> None:
+        """A new utterance, through the whole grammar or a `compiled` one."""
+        self._pass = VoskPass(self.new_recognizer(compiled=compiled), self.spell)
 
     def accept(self, data: bytes) -> str:
         """The text so far."""
@@ -483,6 +525,7 @@ class SphinxEngine:
             self._phones = self._decoder(dict=words, allphone=get_model_path("en-us/en-us-phone.lm.bin"))
         self._grammar = None
         self._spelling: dict[str, str] = {}
+        self._searches = 0
         self._listening = False
 
     def pronounce(self, word: str) -> str | None:
@@ -493,12 +536,23 @@ class SphinxEngine:
         return {w for w in words if self.pronounce(w.lower()) is not None and _JSGF_WORD.fullmatch(w.lower())}
 
     def set_grammar(self, phrases: list[str]) -> None:
-        self._spelling = {w.lower(): w for p in phrases for w in p.split()}
+        words = {w.lower() for p in phrases for w in p.split()}
+        with _dictionary(_pronunciations(words or {"a"}, self.pronounce)) as dictionary:
+            self._grammar = self._decoder(dict=dictionary, lm=None)  # only the grammar's words: small
+        self._grammar.activate_search(self.compile(phrases, "sentences"))
+
+    def compile(self, phrases: list[str], name: str | None = None) -> str:
+        """A JSGF search of `phrases` (its name, to `start` with); words the decoder lacks are added."""
+        self._searches += 1
+        name = name or f"moment{self._searches}"
+        spelling = {w.lower(): w for p in phrases for w in p.split()}
+        for word, phones in _pronunciations(set(spelling) - set(self._spelling), self.pronounce).items():
+            if self._grammar.lookup_word(word) is None:
+                self._grammar.add_word(word, phones, True)
+        self._spelling.update(spelling)
         tree = _word_tree([p.lower().split() for p in phrases]) or "<NULL>"
-        with _dictionary(_pronunciations(set(self._spelling) or {"a"}, self.pronounce)) as words:
-            self._grammar = self._decoder(dict=words, lm=None)
-        self._grammar.add_jsgf_string("sentences", f"#JSGF V1.0;\ngrammar sentences;\npublic <sentence> = {tree};\n")
-        self._grammar.activate_search("sentences")
+        self._grammar.add_jsgf_string(name, f"#JSGF V1.0;\ngrammar sentences;\npublic <sentence> = {tree};\n")
+        return name
 
     def warm_up(self) -> None:
         for decoder in (self._grammar, self._phones, self._free):
@@ -506,10 +560,15 @@ class SphinxEngine:
             decoder.process_raw(_warm_up_noise(), False, False)
             decoder.end_utt()
 
-    def start(self) -> None:
+    def start(self, compiled: str | None = None) -> None:
+        """A new utterance, through the whole grammar or a `compiled` search."""
         for decoder in (self._grammar, self._phones):
             if self._listening:
                 decoder.end_utt()  # an utterance left unfinished (a turn that was cut)
+        search = compiled or "sentences"
+        if self._grammar.current_search() != search:
+            self._grammar.activate_search(search)
+        for decoder in (self._grammar, self._phones):
             decoder.start_utt()
         self._listening = True
 

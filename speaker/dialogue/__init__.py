@@ -89,10 +89,28 @@ class Dialogue:
         """Every sentence meant for speech, written out (to teach the speech recogniser)."""
         return intents.phrases(self.intents)
 
+    def expected_phrases(self) -> list[str] | None:
+        """The sentences the speaker expects for an answer now (after "Shall I turn it off?": yes, no,
+        never mind), to be listened for alone; None when any sentence may come. A no or a never mind
+        in all its forms (heard wrongly, it changes nothing); a yes, which carries out the command, only
+        as the whole speech grammar has it (a small grammar heard "싫어" as "꺼 줘" and "좋아요")."""
+        if not self._asked():
+            return None
+        yes = [p for p in self.phrases() if self.matcher.recognize(p) and self.intent(p) == "SpeakerYes"]
+        return yes + intents.phrases(self.intents, only=frozenset({"SpeakerNo", "HassNevermind"}))
+
+    def _asked(self) -> bool:
+        """Whether the speaker asked a yes / no question that is still open."""
+        return self.awaiting is not None and self.now() <= self.awaiting.until
+
     def knows_word_for_word(self, text: str) -> Heard | None:
         """Whether the speech recogniser's grammar could have meant `text`: Heard.ACTS (a sentence that
-        changes something), Heard.ANSWERS (one that only answers), or None (free text does not count)."""
-        return self.matcher.heard(text)
+        changes something), Heard.ANSWERS (one that only answers), or None (free text does not count).
+        A yes to the speaker's question changes something (a yes to "Shall I turn it off?" mutes)."""
+        heard = self.matcher.heard(text)
+        if heard is Heard.ANSWERS and self._asked() and self.intent(text) == "SpeakerYes":
+            return Heard.ACTS
+        return heard
 
     def understand(self, text: str) -> tuple[str, dict] | None:
         """The intent of `text` and its slots: a known sentence (or a question about what it was told);

@@ -65,12 +65,16 @@ def home_assistant(language: str, names: list[str], speech: bool = True) -> dict
             "skip_words": list(data.get("skip_words", []))}
 
 
-def phrases(intents: Intents) -> list[str]:
-    """Every sentence meant for speech, written out in words (lists expanded)."""
+def phrases(intents: Intents, only: frozenset[str] | None = None) -> list[str]:
+    """Every sentence meant for speech, written out in words (lists expanded); with `only`, every
+    sentence of those intents, those for typing only too (a grammar of a few expected answers may
+    hold the short words that a whole grammar would hear in everything)."""
     found = set()
-    for intent in intents.intents.values():
+    for name, intent in intents.intents.items():
+        if only is not None and name not in only:
+            continue
         for data in intent.data:
-            if (data.metadata or {}).get("speech") is False:
+            if only is None and (data.metadata or {}).get("speech") is False:
                 continue
             rules = {**intents.expansion_rules, **data.expansion_rules}
             lists = {**intents.slot_lists, **data.slot_lists}
