@@ -99,7 +99,7 @@ def test_the_wake_word_over_a_long_english_announcement_cuts_it_and_listens_at_o
     from speaker.stt import Transcriber
 
     dialogue = Dialogue("en", seed=0)
-    transcriber = Transcriber(Settings(), "en", dialogue.phrases(), dialogue.knows_word_for_word)  # pocketsphinx
+    transcriber = Transcriber(Settings(), "en", dialogue.phrases(), understands=dialogue.knows_word_for_word)  # pocketsphinx
     user = recording(9.0, hey, 0.3, at_level(natural_speech("what time is it")), 5.0)
     events = in_room(stages_for("en", transcriber, dialogue), user, 6.0, tmp_path, say=ANNOUNCEMENT_EN)
     told = story(events)

@@ -52,7 +52,7 @@ class Heard(enum.Enum):
     ANSWERS = "answers"  # only answers
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Nearest:
     """The known sentence nearest to a text, how near (0-100) and how far ahead of other intents."""
 
@@ -161,7 +161,7 @@ class Matcher:
         for sentence, intent in sentences:
             filled = _fill(sentence, self.language.normalise(_SLOT.sub(_PLACEHOLDER, sentence)), numbers)
             if filled is not None:
-                return Nearest(filled, intent, score, lead)
+                return Nearest(sentence=filled, intent=intent, score=score, lead=lead)
         return None
 
     def _index(self) -> dict[str, list[tuple[str, str]]]:

@@ -11,7 +11,7 @@ and found is the same for every language.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from .companion import EN_ME, MODIFIERS, NOT_NAMES, RELATIONS, meet
@@ -45,6 +45,7 @@ class Told:
     who: Mention
     about: str  # one of ABOUTS
     value: str  # "Daegu", "strawberries"
+    _: KW_ONLY
     when: str = ""
     said: str = ""  # the rest of the sentence as said (English: "works in Daegu")
 
@@ -187,7 +188,7 @@ class English:
         value = re.sub(r"^(?:in|at|to|for|near|with|as|in the city of)\s+", "", value, flags=re.IGNORECASE)
         if not value and about != "moving":
             return None
-        return Told(who, about, value, when.group(1) if when else "", f"{verb} {second_person(rest)}")
+        return Told(who, about, value, when=when.group(1) if when else "", said=f"{verb} {second_person(rest)}")
 
     def _mention(self, found: re.Match, known: set[str], asked: bool) -> Mention | None:
         if found["pro"]:
@@ -321,7 +322,7 @@ class Korean:
             told = re.fullmatch(ending + r"(?:요)?", rest)
             if told:
                 value = _bare(told["value"]) if about in ("likes", "studies") else told["value"]
-                return Told(who, about, value, re.sub(r"에$", "", when.group(0)).strip() if when else "")
+                return Told(who, about, value, when=re.sub(r"에$", "", when.group(0)).strip() if when else "")
         return None
 
     def _mention(self, word: str, names: set[str], asked: bool) -> Mention | None:
@@ -420,7 +421,7 @@ def _tell(d: Dialogue, reader: Reader, told: Told) -> tuple[str, Said] | None:
     who = told.who.name or told.who.relation or person.name or person.relation or ME
     d.memory.facts = [f for f in d.memory.facts if not (f.about == told.about and _is(f, person))]
     subject = reader.subject(who, told.about)
-    d.memory.facts.append(Fact(subject, text, who, told.about, told.value, told.when))
+    d.memory.facts.append(Fact(subject, text, who, about=told.about, value=told.value, when=told.when))
     d.memory.last = subject
     d.memory.save()
     return "SpeakerRemember", Said("remembered", {"fact": text})
