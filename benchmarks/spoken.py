@@ -237,7 +237,7 @@ def run(language: str, requests: list, verbose: bool) -> dict:
     from speaker.stt import Transcriber
 
     dialogue = Dialogue(language, seed=0)
-    transcriber = Transcriber(Settings(), language, dialogue.phrases(), dialogue.knows_word_for_word,
+    transcriber = Transcriber(Settings(), language, dialogue.phrases(), understands=dialogue.knows_word_for_word,
                               intent=dialogue.intent)
     print(f"[{language}] {transcriber.engine.name}, {len(requests)} requests + {NOISE_ONLY} of room noise alone")
     totals = {"right": 0, "again": 0, "other": 0, "wrong_commands": 0, "of": 0}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import collections
 import logging
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Callable
 
 from .config import AnnounceSettings
@@ -21,6 +21,7 @@ class Announcement:
     """One thing to announce; `events` are emitted when it is said (e.g. the timer that went off)."""
 
     text: str
+    _: KW_ONLY
     language: str | None = None
     volume: int | None = None
     interrupt: bool = False  # may cut another announcement (never a user's turn)
@@ -32,7 +33,7 @@ class Announcement:
         text = cut(args["text"], max_characters)
         if text != args["text"]:
             log.info("say cut from %d to %d characters (announce.max_characters)", len(args["text"]), len(text))
-        return cls(text, args.get("language"), args.get("volume"), args.get("interrupt", False))
+        return cls(text, language=args.get("language"), volume=args.get("volume"), interrupt=args.get("interrupt", False))
 
 
 class Announcements:

@@ -78,8 +78,8 @@ def speech_stages(new: Settings, running: Stages | None, speech: set[str],
     if (running is None or speech & {"language", "stt"}
             or (dialogue is not running.dialogue and dialogue.phrases() != running.dialogue.phrases())):
         try:
-            transcriber, missing = Transcriber(new, language, dialogue.phrases(), dialogue.knows_word_for_word,
-                                               intent=dialogue.intent), ""
+            transcriber, missing = Transcriber(new, language, dialogue.phrases(),
+                                               understands=dialogue.knows_word_for_word, intent=dialogue.intent), ""
         except ModelMissing as e:
             transcriber, missing = None, str(e)
     voice = running.voice if running else None
@@ -100,7 +100,7 @@ def barge_in_for(settings: Settings, wake: WakeDetector, transcriber: Transcribe
     model = transcriber.vosk_model if transcriber is not None else None
     other_words = transcriber.grammar if transcriber is not None else []
     pronounce = getattr(transcriber.engine, "pronounce", None) if transcriber is not None else None  # pocketsphinx's
-    return BargeIn(wake, settings.wake, StopWords(settings.language, model, other_words, pronounce))
+    return BargeIn(wake, settings.wake, StopWords(settings.language, vosk_model=model, other_words=other_words, pronounce=pronounce))
 
 
 def turn_settings(settings: Settings, stages: Stages) -> TurnSettings:
@@ -115,7 +115,7 @@ def changed_sections(old: Settings, new: Settings) -> set[str]:
     return {f.name for f in dataclasses.fields(Settings) if getattr(old, f.name) != getattr(new, f.name)}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Changes:
     """What one reload will do: the settings it switches to (refused sections keep their old values),
     the stages for them, and what it applies, leaves for a restart, or refuses (section -> why)."""
@@ -138,7 +138,7 @@ class Assembly:
     device of the settings. `submit` is the door for commands from outside (MQTT, tests): a closed
     mute switch refuses an unmute there."""
 
-    def __init__(self, settings: Settings, bus: EventBus, output: str | None = None,
+    def __init__(self, settings: Settings, bus: EventBus, *, output: str | None = None,
                  clock: Callable[[], float] | None = None, on_reload: Callable[[], None] | None = None,
                  report: Callable[..., None] | None = None, stages: Stages | None = None, sink=None):
         self.settings = settings
@@ -169,14 +169,15 @@ class Assembly:
             return None
         from .mqtt import MqttLink
 
-        return MqttLink(settings, self.bus, self.submit, self.pipeline.yield_turn, self.pipeline.stages.wake.names)
+        return MqttLink(settings, self.bus, self.submit, yield_turn=self.pipeline.yield_turn,
+                        wake_words=self.pipeline.stages.wake.names)
 
     def _gpio(self, settings: Settings):
         if not (settings.gpio.pins() or settings.gpio.mute_survives_restart):
             return None
         from .gpio import Gpio
 
-        return Gpio(settings.gpio, settings.state_dir(), self.bus, self.pipeline.submit)
+        return Gpio(settings.gpio, settings.state_dir(), self.bus, submit=self.pipeline.submit)
 
     def _wyoming(self, settings: Settings):
         if not settings.wyoming.enabled:
@@ -245,7 +246,8 @@ class Assembly:
             barge_in = barge_in_for(settings, wake, transcriber)
         stages = Stages(wake=wake, endpointer=endpointer, transcriber=transcriber, dialogue=dialogue, voice=voice,
                         missing_model=missing, echo=echo, barge_in=barge_in)
-        return Changes(settings, stages, turn_settings(settings, stages), applied, restart, refused)
+        return Changes(settings=settings, stages=stages, turn=turn_settings(settings, stages), applied=applied,
+                       restart=restart, refused=refused)
 
     @staticmethod
     def _only_input_changed(old: Settings, new: Settings) -> bool:

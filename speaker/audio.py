@@ -167,7 +167,7 @@ class LiveSource:
     QUEUE_FRAMES = 64  # ~5 s: room for a slow answer without losing the microphone
     RESTORED_FRAMES = 25  # ~2 s of audio after a problem: the microphone is back, not flickering
 
-    def __init__(self, device: str, command: str, retry_seconds: float, report: Reporter,
+    def __init__(self, device: str, command: str, retry_seconds: float, *, report: Reporter,
                  read_timeout: float = 3.0, restored: Callable[[], None] | None = None):
         self.device, self.command = device, command
         self.retry_seconds = retry_seconds

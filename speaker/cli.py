@@ -84,7 +84,8 @@ def cmd_run(args) -> int:
     overrides = tuple((key, value) for key, value in (
         ("language", args.language), ("device_id", args.device_id), ("mqtt", {"url": args.mqtt} if args.mqtt else None),
     ) if value)
-    options = RunOptions(args.config, overrides, args.input, args.realtime, args.output, args.events_jsonl)
+    options = RunOptions(config_path=args.config, overrides=overrides, input=args.input, realtime=args.realtime,
+                         output=args.output, events_jsonl=args.events_jsonl)
     daemon = Daemon(options)
     _setup_logging(daemon.settings.log.level)
     signals.attach(daemon)
@@ -123,7 +124,8 @@ def cmd_transcribe(args) -> int:
     _setup_logging("warning")
     samples = read_wav(args.wav)
     dialogue = Dialogue.from_settings(settings)
-    transcriber = Transcriber(settings, settings.language, dialogue.phrases(), dialogue.knows_word_for_word,
+    transcriber = Transcriber(settings, settings.language, dialogue.phrases(),
+                              understands=dialogue.knows_word_for_word,
                               intent=dialogue.intent)
     print(transcriber.transcribe(samples))
     return 0

@@ -31,7 +31,7 @@ class ConfigError(ValueError):
         self.problems = problems
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AudioSettings:
     input_device: str = "default"
     """Sound device to capture from ("default", or a name or index that `python -m sounddevice` lists)."""
@@ -52,7 +52,7 @@ class AudioSettings:
     """A microphone that sends no audio for this long is reported silent, and opened again."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WakeSettings:
     engine: str = "openwakeword"
     """The wake-word engine: openwakeword, or microwakeword (lighter on the CPU; English-trained models)."""
@@ -74,7 +74,7 @@ class WakeSettings:
     """Skip the wake-word model while the room is silent (saves most of its CPU)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EchoSettings:
     canceller: str = "speex"
     """Takes the speaker's own voice out of the microphone: speex (a linear filter that keeps the user's voice), webrtc (AEC3, which also suppresses it during double talk), or off (a hardware canceller or PipeWire's echo-cancel module already does it)."""
@@ -89,7 +89,7 @@ class EchoSettings:
     """While the speaker talks, "stop", "never mind", "그만" or "멈춰" said over it stops it (its own voice saying them never does)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ListenSettings:
     silence_seconds: float = 0.4
     """Silence that ends the user's sentence (shorter answers sooner, longer cuts in less)."""
@@ -110,7 +110,7 @@ class ListenSettings:
     """Speech probability (0-1) above which a 32 ms chunk counts as speech."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SpeechToTextSettings:
     models_dir: str = ""
     """Where downloaded models live. Empty: $STATE_DIRECTORY/models under systemd, else ~/.local/share/speaker/models."""
@@ -136,7 +136,7 @@ def _data_dir() -> Path:
     return Path.home() / ".local/share/speaker/models"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VoiceSettings:
     engine: str = "auto"
     """auto (piper where a piper voice for the language is installed, else espeak-ng), piper or espeak."""
@@ -185,7 +185,7 @@ class VoiceSettings:
         return self.en_voice if language == "en" else self.ko_voice
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DeviceSettings:
     names: tuple[str, ...] = ()
     """What people call it, in any language: ["living room light", "거실 불"]."""
@@ -200,7 +200,7 @@ class DeviceSettings:
     """Payload that turns it off."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MqttSettings:
     url: str = ""
     """Broker: mqtt://[user:password@]host[:port] or mqtts:// for TLS. Empty: no MQTT."""
@@ -250,10 +250,10 @@ class MqttSettings:
             raise ValueError(f"{self.url!r} has a bad port") from None
         user = urllib.parse.unquote(parts.username) if parts.username else None
         password = urllib.parse.unquote(parts.password) if parts.password else None
-        return Broker(parts.hostname, port, user, password, tls)
+        return Broker(host=parts.hostname, port=port, username=user, password=password, tls=tls)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Broker:
     host: str
     port: int
@@ -262,7 +262,7 @@ class Broker:
     tls: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LlmSettings:
     url: str = ""
     """A local language model for open conversation: an OpenAI-compatible server, e.g. http://192.168.1.20:11434 (Ollama). Empty: off."""
@@ -292,7 +292,7 @@ class AnnounceSettings:
     """Longest text a `say` speaks; a longer one is cut at the end of a sentence."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WyomingSettings:
     enabled: bool = False
     """Offer the speaker's speech to text, voice and companion to Home Assistant's Assist over the Wyoming protocol."""
@@ -316,7 +316,7 @@ class LogSettings:
     """Write what people say and what the speaker answers to the log (events carry them regardless)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GpioSettings:
     led_pins: tuple[int, ...] = ()
     """Status light, BCM pin numbers: [18] a single LED (dimmed by PWM), [17, 27, 22] an RGB LED (red, green, blue). Empty: none."""
@@ -339,7 +339,7 @@ class GpioSettings:
         return {key: pins for key, pins in wired.items() if any(pins)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     device_id: str = "speaker"
     """Names this speaker in events (and on MQTT): letters, digits, - and _."""

@@ -30,7 +30,7 @@ EARLY_CONTEXT_FRAMES = 38  # 3 s: what the pipeline hears again of a wake word h
 RELOAD_QUIET_SECONDS = 0.3  # a flood of reload requests becomes one reload, this long after the last
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunOptions:
     """How `speaker run` was asked to run (beyond the settings file)."""
 
@@ -101,7 +101,7 @@ class Daemon:
             from .assembly import Assembly, load_stages
 
             stages = load_stages(settings, wake=loaded_wake) if loaded_wake is not None else None
-            return Assembly(settings, self.bus, self.options.output, clock=time.monotonic if live else None,
+            return Assembly(settings, self.bus, output=self.options.output, clock=time.monotonic if live else None,
                             on_reload=self.reload, report=self.report, stages=stages, sink=self.sink)
 
         early = live  # a live microphone: ready before the speech models are
@@ -111,8 +111,8 @@ class Daemon:
             self.source = RawSource(sys.stdin.buffer)
         elif self.source is None:
             audio = settings.audio
-            self.source = LiveSource(audio.input_device, audio.input_command, audio.retry_seconds, self.report,
-                                     audio.read_timeout_seconds, self._microphone_restored)
+            self.source = LiveSource(audio.input_device, audio.input_command, audio.retry_seconds, report=self.report,
+                                     read_timeout=audio.read_timeout_seconds, restored=self._microphone_restored)
         self.service.watch(self.source)
         frames = iter(self.source)
         heard_early = self._listen_while_loading(frames, build) if early else []

@@ -19,6 +19,8 @@ from .wake import Detection
 
 @dataclass(frozen=True)
 class Sound:
+    """What one frame brought."""
+
     frame: np.ndarray  # the microphone, the speaker's own voice taken out
     wake: Detection | None = None  # the wake word, heard while the speaker is silent
     interruption: Interruption | None = None  # the user talked over the speaker (barge-in)

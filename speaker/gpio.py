@@ -113,7 +113,7 @@ class Gpio:
     position decides instead, when there is one).
     """
 
-    def __init__(self, settings: GpioSettings, state_dir: Path, bus: EventBus, submit: Callable[[str], bool]):
+    def __init__(self, settings: GpioSettings, state_dir: Path, bus: EventBus, *, submit: Callable[[str], bool]):
         self.settings = settings
         self.submit = submit
         self.bus = bus

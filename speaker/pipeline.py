@@ -71,7 +71,7 @@ class Pipeline:
             self.interpreter.submit, self.interpreter.call_soon, self.interpreter.yield_turn)
         self._stopped_talking_at = 0.0  # when the user stopped talking (monotonic): how long they wait is told
         self._hearing: Hearing | None = None  # from listening until what was said is known
-        self._following_up = False  # listening for the reply to it
+        self._following_up = False  # listening for the reply to a question the speaker asked
         if stages.missing_model:
             log.error(stages.missing_model)
             bus.emit(Error(code=ErrorCode.MODEL_MISSING, message=stages.missing_model))

@@ -32,14 +32,14 @@ _WORD = re.compile(r"[a-z']+")
 class StopWords:
     """Takes frames; returns the stop phrase when one was just said."""
 
-    def __init__(self, language: str, vosk_model=None, other_words: list[str] = (),
+    def __init__(self, language: str, *, vosk_model=None, other_words: list[str] = (),
                  pronounce: Callable[[str], str | None] | None = None):
         """`pronounce`: English words' phones from a dictionary already loaded (the transcriber's
         pocketsphinx), so that the spotter need not load the whole dictionary again."""
         lang = languages.get(language)
         self.phrases = lang.STOP_PHRASES
         if lang.STOP_SPOTTER == "grammar":
-            self._engine = _VoskSpotter(self.phrases, vosk_model, other_words, lang.STOP_STEMS)
+            self._engine = _VoskSpotter(self.phrases, vosk_model, other_words, stems=lang.STOP_STEMS)
         else:
             self._engine = _KeywordSpotter(self.phrases, pronounce)
 
@@ -115,7 +115,7 @@ def _within(skeleton: list[str], said: list[str]) -> bool:
 
 
 class _VoskSpotter:
-    def __init__(self, phrases: tuple[str, ...], model, other_words: list[str], stems: tuple[str, ...]):
+    def __init__(self, phrases: tuple[str, ...], model, other_words: list[str], *, stems: tuple[str, ...]):
         import vosk
 
         if model is None:

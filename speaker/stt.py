@@ -139,8 +139,8 @@ class Transcriber:
     """Streams frames into a speech engine's grammar pass (here) and free pass (on its worker), and
     says what was said in one utterance."""
 
-    def __init__(self, settings: Settings, language: str, phrases: list[str], understands: Callable[[str], object],
-                 *, intent: Callable[[str], str | None] | None = None):
+    def __init__(self, settings: Settings, language: str, phrases: list[str], *, understands: Callable[[str], object],
+                 intent: Callable[[str], str | None] | None = None):
         """`understands(text)`: Heard.ACTS, Heard.ANSWERS or falsy, for a known sentence word for word (see `choose`);
         `intent(text)`: the intent the dialogue finds in `text`, free text included (None: none)."""
         use_sphinx = languages.get(language).POCKETSPHINX and english_engine(settings) == "pocketsphinx"

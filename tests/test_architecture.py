@@ -87,3 +87,62 @@ def test_imports_go_down_the_layers_only(module):
 def test_the_layer_check_sees_a_crossing():
     assert "pipeline" in imports_of("assembly") and layer("pipeline") not in MAY_IMPORT["door"]
     assert {"events", "commands"} <= imports_of("interpreter")
+
+
+# -- the size and shape of classes (the developers' guide) ---------------------------------------
+
+MOST_LINES = 300  # no class in speaker/ is longer
+MOST_POSITIONAL = 3  # a constructor takes at most this many arguments by position; the rest by name
+
+
+def classes() -> list[tuple[str, ast.ClassDef]]:
+    return [(module, node) for module in modules()
+            for node in ast.walk(ast.parse(PACKAGE.joinpath(*module.split(".")).with_suffix(".py").read_text()))
+            if isinstance(node, ast.ClassDef)]
+
+
+def positional(cls: ast.ClassDef) -> list[str]:
+    """The parameters of the class's constructor that may be given by position: its own `__init__`'s,
+    or a dataclass's fields up to `kw_only=True` or `_: KW_ONLY` (ClassVars and `init=False` aside)."""
+    init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    if init is not None:
+        return [a.arg for a in [*init.args.posonlyargs, *init.args.args][1:]]
+    dataclass = next((d for d in cls.decorator_list if ast.unparse(d).startswith("dataclass")), None)
+    if dataclass is None or "kw_only=True" in ast.unparse(dataclass):
+        return []
+    names = []
+    for node in cls.body:
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        annotation, value = ast.unparse(node.annotation), ast.unparse(node.value) if node.value else ""
+        if annotation == "KW_ONLY":
+            break
+        if not annotation.startswith("ClassVar") and "init=False" not in value and "kw_only=True" not in value:
+            names.append(node.target.id)
+    return names
+
+
+def test_no_class_is_longer_than_the_guide_allows():
+    long = {f"{module}.{cls.name}": cls.end_lineno - cls.lineno + 1 for module, cls in classes()
+            if cls.end_lineno - cls.lineno + 1 > MOST_LINES}
+    assert not long, long
+
+
+def test_constructors_take_their_arguments_by_name():
+    """`def __init__(self, a, b, *, c, d)` (or a keyword-only dataclass), like gpiozero: a call reads as
+    what each argument is, and a new argument cannot shift the others."""
+    by_position = {f"{module}.{cls.name}": names for module, cls in classes()
+                   if len(names := positional(cls)) > MOST_POSITIONAL}
+    assert not by_position, by_position
+
+
+def test_the_shape_checks_see_what_they_check():
+    tree = ast.parse("from dataclasses import dataclass, KW_ONLY\n"
+                     "class A:\n    def __init__(self, a, b, c, d=1):\n        pass\n"
+                     "class B:\n    def __init__(self, a, b, c, *, d=1):\n        pass\n"
+                     "@dataclass(frozen=True)\nclass C:\n    a: int\n    b: int\n    c: int\n    d: int = 0\n"
+                     "@dataclass\nclass D:\n    a: int\n    _: KW_ONLY\n    b: int\n    c: int\n    d: int\n"
+                     "@dataclass(kw_only=True)\nclass E:\n    a: int\n    b: int\n    c: int\n    d: int\n")
+    found = {cls.name: positional(cls) for cls in ast.walk(tree) if isinstance(cls, ast.ClassDef)}
+    assert found == {"A": ["a", "b", "c", "d"], "B": ["a", "b", "c"], "C": ["a", "b", "c", "d"], "D": ["a"], "E": []}
+    assert max(cls.end_lineno - cls.lineno + 1 for _, cls in classes()) > 100  # the lengths are read

@@ -262,7 +262,7 @@ def test_a_microphone_command_that_exits_is_reported_once_with_its_exit_status_a
     runs = tmp_path / "runs"
     reports = Reports()
     source = LiveSource("default", sh(f"echo run >> {shlex.quote(str(runs))}; echo 'no such card' >&2; exit 3"),
-                        0.05, reports)
+                        0.05, report=reports)
     try:
         reports.wait(lambda r: r.reports)
         code, message, fields = reports.reports[0]
@@ -281,7 +281,7 @@ def test_a_microphone_command_that_exits_is_reported_once_with_its_exit_status_a
 
 def test_a_microphone_command_that_cannot_start_is_reported():
     reports = Reports()
-    source = LiveSource("default", "no-such-recorder -q", 0.05, reports)
+    source = LiveSource("default", "no-such-recorder -q", 0.05, report=reports)
     try:
         reports.wait(lambda r: r.reports)
         code, message, _ = reports.reports[0]
@@ -293,7 +293,7 @@ def test_a_microphone_command_that_cannot_start_is_reported():
 def test_a_microphone_that_sends_nothing_is_reported_silent_and_its_process_is_killed_on_close(tmp_path):
     pids = tmp_path / "pids"
     reports = Reports()
-    source = LiveSource("default", sh(f"echo $$ >> {shlex.quote(str(pids))}; exec sleep 1000"), 0.05, reports,
+    source = LiveSource("default", sh(f"echo $$ >> {shlex.quote(str(pids))}; exec sleep 1000"), 0.05, report=reports,
                         read_timeout=0.5)
     try:
         reports.wait(lambda r: r.reports)
@@ -312,7 +312,7 @@ def test_a_microphone_command_delivers_its_audio_bit_exact(tmp_path):
     raw = tmp_path / "mic.raw"
     raw.write_bytes(samples.astype("<i2").tobytes())
     reports = Reports()
-    source = LiveSource("default", f"cat {shlex.quote(str(raw))}", 60, reports)
+    source = LiveSource("default", f"cat {shlex.quote(str(raw))}", 60, report=reports)
     closing_after(source, 10)
     frames = []
     for frame in source:
@@ -333,7 +333,7 @@ def test_a_microphone_that_comes_back_is_announced_once_and_reported_again_when_
     raw.write_bytes(bytes(FRAME_SAMPLES * 2 * lives))  # some seconds of audio, then the "microphone" dies
     plugged_in = tmp_path / "plugged-in"
     reports = Reports()
-    source = LiveSource("default", sh(f"test -e {plugged_in} && cat {raw}"), 0.05, reports, restored=reports.back)
+    source = LiveSource("default", sh(f"test -e {plugged_in} && cat {raw}"), 0.05, report=reports, restored=reports.back)
     try:
         reports.wait(lambda r: r.reports)
         plugged_in.touch()
@@ -348,7 +348,7 @@ def test_a_microphone_that_flickers_is_reported_once_not_at_every_retry(tmp_path
     raw = tmp_path / "mic.raw"
     raw.write_bytes(bytes(2 * FRAME_SAMPLES * 2))  # two frames, then it dies; again and again
     reports = Reports()
-    source = LiveSource("default", f"cat {shlex.quote(str(raw))}", 0.05, reports, restored=reports.back)
+    source = LiveSource("default", f"cat {shlex.quote(str(raw))}", 0.05, report=reports, restored=reports.back)
     assert consume(source, 10) == 10  # five lives
     source.close()
     assert reports.codes == ["microphone_closed"] and reports.restored == 0
@@ -368,7 +368,7 @@ def test_with_no_sound_card_the_microphone_is_reported_missing_and_retried():
     if _has_sound_device("input"):
         pytest.skip("this machine has a microphone")
     reports = Reports()
-    source = LiveSource("default", "", 0.05, reports)
+    source = LiveSource("default", "", 0.05, report=reports)
     reports.wait(lambda r: r.reports)
     closing_after(source, 0.5)
     frames = [f for f in source if f is not None]  # no exception: it waits for a microphone until closed

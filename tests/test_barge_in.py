@@ -99,7 +99,7 @@ def test_the_wake_word_over_a_long_english_announcement_cuts_it_and_listens_at_o
     from speaker.stt import Transcriber
 
     dialogue = Dialogue("en", seed=0)
-    transcriber = Transcriber(Settings(), "en", dialogue.phrases(), dialogue.knows_word_for_word)  # pocketsphinx
+    transcriber = Transcriber(Settings(), "en", dialogue.phrases(), understands=dialogue.knows_word_for_word)  # pocketsphinx
     user = recording(9.0, hey, 0.3, at_level(natural_speech("what time is it")), 5.0)
     events = in_room(stages_for("en", transcriber, dialogue), user, 6.0, tmp_path, say=ANNOUNCEMENT_EN)
     told = story(events)
@@ -193,6 +193,6 @@ def test_sentences_that_could_sound_like_a_stop_word_are_known_by_their_text(kor
                                          "Take a step back.", "Never mind the rain."]))
     assert not any(map(english.sounds_like, ["Here is the news from the village.", "It is ten past four.",
                                              "Good night, sleep well.", "I need my speech model."]))
-    korean = StopWords("ko", korean_transcriber.vosk_model, korean_transcriber.grammar)
+    korean = StopWords("ko", vosk_model=korean_transcriber.vosk_model, other_words=korean_transcriber.grammar)
     assert all(map(korean.sounds_like, ["그만!", "그만큼 좋았어요.", "멈추지 마세요."]))
     assert not any(map(korean.sounds_like, ["지금은 세 시예요.", "잘 자요."]))

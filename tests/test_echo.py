@@ -117,7 +117,8 @@ def test_with_the_canceller_off_frames_pass_but_the_reference_is_kept(answer):
 
 
 def test_echo_settings_are_checked():
-    assert parse({"echo": {"canceller": "webrtc", "barge_in": False}}).echo == EchoSettings("webrtc", 0, False, True)
+    assert parse({"echo": {"canceller": "webrtc", "barge_in": False}}).echo == EchoSettings(
+        canceller="webrtc", device_delay_ms=0, barge_in=False, stop_words=True)
     with pytest.raises(ConfigError, match="echo.canceller"):
         parse({"echo": {"canceller": "hardware"}})
     with pytest.raises(ConfigError, match="echo.device_delay_ms"):

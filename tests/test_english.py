@@ -26,7 +26,7 @@ def english_dialogue():
 @pytest.fixture(scope="module")
 def transcriber(english_dialogue, tmp_path_factory):
     settings = Settings(stt=SpeechToTextSettings(models_dir=str(tmp_path_factory.mktemp("no-vosk"))))
-    return Transcriber(settings, "en", english_dialogue.phrases(), english_dialogue.knows_word_for_word)
+    return Transcriber(settings, "en", english_dialogue.phrases(), understands=english_dialogue.knows_word_for_word)
 
 
 def said(text: str, pace: float = 1.0):
@@ -51,7 +51,7 @@ def test_the_grammar_is_every_english_sentence_pocketsphinx_can_say(transcriber,
 def test_sentences_with_words_missing_from_the_dictionary_are_left_out(english_dialogue, tmp_path):
     settings = Settings(stt=SpeechToTextSettings(models_dir=str(tmp_path)))
     transcriber = Transcriber(settings, "en", ["what time is it", "what time is it zorblaxian", "good night"],
-                              english_dialogue.knows_word_for_word)
+                              understands=english_dialogue.knows_word_for_word)
     assert transcriber.grammar == ["good night", "what time is it"]
     assert transcriber.transcribe(said("what time is it")) == "what time is it"
 

@@ -70,7 +70,7 @@ def link():
     door = Door(bus)
     settings_ = Settings(device_id="test", mqtt=MqttSettings(url="mqtt://127.0.0.1:1", room="kitchen",
                                                              queue_limit=10))
-    yield MqttLink(settings_, bus, door, lambda turn: None, ["hey_jarvis"]), events, door
+    yield MqttLink(settings_, bus, door, yield_turn=lambda turn: None, wake_words=["hey_jarvis"]), events, door
 
 
 def receive_anything(link, topic, payload):

@@ -47,7 +47,7 @@ def panel(pins, tmp_path):
 
     def make(**settings):
         bus = EventBus("test")
-        gpio = Gpio(GpioSettings(**settings), tmp_path / "state", bus, lambda name: True)
+        gpio = Gpio(GpioSettings(**settings), tmp_path / "state", bus, submit=lambda name: True)
         opened.append(gpio)
         return bus, gpio
 

@@ -71,7 +71,7 @@ class Home:
         self.commands = self.door.taken
         self.yielded: list[str] = []
         settings = Settings(device_id=device, mqtt=MqttSettings(url=url, **mqtt_settings))
-        self.link = MqttLink(settings, self.bus, self.door, self.yielded.append, ["hey_jarvis"])
+        self.link = MqttLink(settings, self.bus, self.door, yield_turn=self.yielded.append, wake_words=["hey_jarvis"])
         if start:
             self.link.start()
             until(lambda: self.link.connected, what="connecting")

@@ -44,7 +44,7 @@ def korean_model() -> Path:
 @pytest.fixture(scope="module")
 def first_transcriber() -> Transcriber:
     """A transcriber over the first Korean sentences, for behaviour that should not depend on the grammar."""
-    return Transcriber(Settings(), "ko", SENTENCES, set(SENTENCES).__contains__)
+    return Transcriber(Settings(), "ko", SENTENCES, understands=set(SENTENCES).__contains__)
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ def test_known_words_reads_words_txt_when_a_model_has_one(tmp_path):
 
 def test_grammar_leaves_out_sentences_with_words_the_model_does_not_know(korean_dialogue):
     phrases = ["지금 몇 시야", "지금 몇 시얌뇽뇽", "오늘 날씨 어때", "콰롸뢔 날씨 어때"]
-    transcriber = Transcriber(Settings(), "ko", phrases, korean_dialogue.knows_word_for_word)
+    transcriber = Transcriber(Settings(), "ko", phrases, understands=korean_dialogue.knows_word_for_word)
     assert transcriber.grammar == ["오늘 날씨 어때", "지금 몇 시야"]
     assert transcriber.transcribe(said("지금 몇 시야")) == "지금 몇 시야"
 
@@ -174,7 +174,7 @@ def test_missing_configured_korean_model_names_the_path(tmp_path):
         model_path(Settings(stt=SpeechToTextSettings(ko_model=str(path))), "ko")
     assert str(path) in str(error.value) and "stt.ko_model" in str(error.value)
     with pytest.raises(ModelMissing):
-        Transcriber(Settings(stt=SpeechToTextSettings(ko_model=str(path))), "ko", ["지금 몇 시야"], lambda text: True)
+        Transcriber(Settings(stt=SpeechToTextSettings(ko_model=str(path))), "ko", ["지금 몇 시야"], understands=lambda text: True)
 
 
 def test_transcribe_command_prints_the_transcript(tmp_path, empty_config):

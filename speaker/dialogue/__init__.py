@@ -12,7 +12,7 @@ import collections
 import dataclasses
 import functools
 import random
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -43,6 +43,7 @@ class Reply:
     intent: str | None
     slots: dict = field(default_factory=dict)
     text: str = ""
+    _: KW_ONLY
     command: Command | None = None  # what the user asked by voice, e.g. a volume of 50
     follow_up: bool = False  # the reply asked a question: listen again without the wake word
     events: tuple[Event, ...] = ()  # to emit: a timer that fired, an error
@@ -52,7 +53,7 @@ class Reply:
 class Dialogue:
     """Understands sentences in one language and answers them in the persona's words."""
 
-    def __init__(self, language: str, clock: Callable[[], datetime] = datetime.now, seed: int | None = None,
+    def __init__(self, language: str, *, clock: Callable[[], datetime] = datetime.now, seed: int | None = None,
                  persona: Persona | None = None, state_dir: Path | None = None, chat: Chat | None = None,
                  devices: tuple[str, ...] = ()):
         self.language = language
@@ -154,8 +155,7 @@ class Dialogue:
             if said.then is not None:
                 spoken += " " + self.line(said.then.key, **said.then.values)
             command = parse(*said.command) if said.command else None
-            reply = Reply(name, slots, spoken, command, spoken.endswith(FOLLOW_UP),
-                          events=(said.event,) if said.event else ())
+            reply = Reply(name, slots, spoken, command=command, follow_up=spoken.endswith(FOLLOW_UP))
         if self.memory.problems:
             reply = dataclasses.replace(reply, events=reply.events + self.problems())
         if reply.stream is None:  # a stream records what it said when it ends

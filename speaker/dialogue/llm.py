@@ -52,7 +52,8 @@ class Chat:
         """Starts asking; the answer comes sentence by sentence. `fallback` is said when there is
         none, `on_end` gets the whole spoken text once the stream ends, `name` is the persona's;
         `cut_line` ends an answer whose next sentence was unsafe to say in `language`."""
-        return SentenceStream(self, messages, fallback, on_end, name, language=language, cut_line=cut_line or fallback)
+        return SentenceStream(self, messages, fallback, on_end=on_end, name=name, language=language,
+                              cut_line=cut_line or fallback)
 
     def body(self, messages: list[dict]) -> bytes:
         settings = self.settings
@@ -72,15 +73,15 @@ class SentenceStream:
     server, or it went away mid-answer), llm_bad_reply (nothing in the answer was fit to say),
     llm_unsafe (a sentence was cut: the answer ends with `cut_line`)."""
 
-    def __init__(self, chat: Chat, messages: list[dict], fallback: str, on_end: Callable[[str], None], name: str,
-                 *, language: str = "en", cut_line: str = ""):
+    def __init__(self, chat: Chat, messages: list[dict], fallback: str, *, on_end: Callable[[str], None], name: str,
+                 language: str = "en", cut_line: str = ""):
         self.events: list[Error] = []
         self._chat = chat
         self._fallback = fallback
         self._cut_line = cut_line or fallback
         self._on_end = on_end
         known = [m["content"] for m in messages if m["role"] != "assistant"]
-        self._sentences = Sentences(chat.settings.max_sentences, known, name, language)
+        self._sentences = Sentences(chat.settings.max_sentences, known, name, language=language)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._ended = False  # nothing more goes into the queue
@@ -293,7 +294,7 @@ class Sentences:
     token or role tag (the model began another turn), at code, at a repeated sentence, at a rambling
     run of text, and after `most` sentences."""
 
-    def __init__(self, most: int, known: list[str] = (), name: str = "", language: str = "en"):
+    def __init__(self, most: int, known: list[str] = (), name: str = "", *, language: str = "en"):
         self.most = most
         self.said: list[str] = []
         self.dropped = 0  # sentences not fit to say

@@ -48,7 +48,7 @@ class Heard(enum.Enum):
     ANSWERS = "answers"  # only answers
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Nearest:
     """The known sentence nearest to a text, how near (0-100) and how far ahead of other intents."""
 
@@ -61,7 +61,7 @@ class Nearest:
 class Matcher:
     """Finds the intent of a text among `intents`, in `language`."""
 
-    def __init__(self, intents: Intents, language: str, tone: Callable[[str], str | None] = lambda text: None,
+    def __init__(self, intents: Intents, language: str, *, tone: Callable[[str], str | None] = lambda text: None,
                  meant: Callable[[str], str | None] = lambda text: None):
         """`tone(text)`: "positive", "negative" or None, the feeling a text carries; `meant(text)`: the
         intent the meaning layer finds in it, or None."""
@@ -162,7 +162,7 @@ class Matcher:
         for sentence, intent in sentences:
             filled = _fill(sentence, self.language.normalise(_SLOT.sub(_PLACEHOLDER, sentence)), numbers)
             if filled is not None:
-                return Nearest(filled, intent, score, lead)
+                return Nearest(sentence=filled, intent=intent, score=score, lead=lead)
         return None
 
     def _index(self) -> dict[str, list[tuple[str, str]]]:

@@ -31,7 +31,7 @@ UNKNOWN_IN_FEELING = 0.5  # for a tone said of oneself: feeling is about anythin
 NEGATION_WINDOW = 2  # words before a term that negate it ("not very happy")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Signature:
     intent: str
     needs: tuple[str, ...]  # concepts (or slot patterns) that must all be there; "!x": x negated
@@ -67,7 +67,8 @@ class Meanings:
         self.filler_stems = tuple(f[:-1] for f in fillers if f.endswith("*"))  # 싶*: 싶어, 싶지, 싶었어
         self.patterns = {name: re.compile(p) for name, p in data.get("patterns", {}).items()}
         self.slot_names = {intent: spec.get("slots", []) for intent, spec in data["intents"].items()}
-        self.signatures = [Signature(intent, tuple(s["needs"]), frozenset(s.get("unless", ())), s.get("set", {}))
+        self.signatures = [Signature(intent=intent, needs=tuple(s["needs"]), unless=frozenset(s.get("unless", ())),
+                                     slots=s.get("set", {}))
                            for intent, spec in data["intents"].items() for s in spec["meanings"]]
         self.tones = {tone: [term(t) for t in terms] for tone, terms in data.get("tone", {}).items()}
         self.first_person = set(data["first_person"]) if "first_person" in data else None  # None: not asked

@@ -16,7 +16,7 @@ import logging
 import os
 import stat
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import KW_ONLY, asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -32,6 +32,7 @@ class Fact:
     subject: str  # as said, without "my": "friend amy's birthday", "동생 생일"
     text: str  # how to say it back: "your friend Amy's birthday is on Saturday"
     who: str = ""  # the person it is about, as named when told ("Tom", "brother", "형"); "" if not one
+    _: KW_ONLY
     about: str = ""  # what about them: works, lives, moving, likes, studies
     value: str = ""  # where or what: "Daegu", "strawberries"
     when: str = ""  # "next month", "다음 달"
@@ -71,7 +72,7 @@ def _text(value) -> str:
 
 def _fact(entry) -> Fact:
     return Fact(_text(entry["subject"]), _text(entry["text"]),
-                *(_text(entry.get(key, "")) for key in ("who", "about", "value", "when")))
+                **{key: _text(entry.get(key, "")) for key in ("who", "about", "value", "when")})
 
 
 def _person(entry) -> Person:

@@ -56,7 +56,7 @@ def _tell(d: Dialogue, reader: Reader, told: Told) -> tuple[str, Said] | None:
     who = told.who.name or told.who.relation or person.name or person.relation or ME
     d.memory.facts = [f for f in d.memory.facts if not (f.about == told.about and _is(d, f, person))]
     subject = d.lang.possessive(who, told.about)
-    d.memory.facts.append(Fact(subject, text, who, told.about, told.value, told.when))
+    d.memory.facts.append(Fact(subject, text, who, about=told.about, value=told.value, when=told.when))
     d.memory.last = subject
     d.memory.save()
     return "SpeakerRemember", Said("remembered", {"fact": text})

@@ -57,7 +57,7 @@ class Thread:
         self.returned = True
         back = Said("thread_since", {"clause": self.shared.words}) if self.shared.clause else \
             Said("thread_about", {"topic": self.shared.words})
-        return Said(said.key, said.values, said.command, back, said.event)
+        return Said(said.key, said.values, command=said.command, then=back)
 
     def point_to_someone(self, feeling: str, known: bool, chance: bool) -> bool:
         """Whether to turn the user towards the people in their life: the first time they are lonely or sad

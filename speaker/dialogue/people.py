@@ -4,7 +4,7 @@ memory_people keeps and finds them the same way for every language."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Protocol
 
 from .memory import Person
@@ -31,6 +31,7 @@ class Told:
     who: Mention
     about: str  # one of ABOUTS
     value: str  # "Daegu", "strawberries"
+    _: KW_ONLY
     when: str = ""
     said: str = ""  # the rest of the sentence as said (English: "works in Daegu")
 

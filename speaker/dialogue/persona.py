@@ -102,7 +102,7 @@ TOP_KEYS = {"name", "language", "prompt", "voice", "lines"}
 Lines = list[str] | dict[str, list[str]]  # a list, or lists by part of the day
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Persona:
     name: str
     language: str

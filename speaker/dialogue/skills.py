@@ -5,11 +5,10 @@ volume), and which persona line to answer with, filled with which values. The co
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
-from ..events import Event
 from . import languages
 from .memory import Alarm, Timer
 
@@ -26,9 +25,9 @@ class Said:
 
     key: str
     values: dict = field(default_factory=dict)
+    _: KW_ONLY
     command: tuple[str, dict] | None = None  # for the pipeline's command door, e.g. ("volume", {"step": 20})
     then: "Said | None" = None  # a second line said right after
-    event: Event | None = None  # an event to emit
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ NOT_FOR_ALL = {CommandName.LISTEN}  # would open every microphone in the home at
 class MqttLink:
     """Listens to the bus and publishes; receives commands and hands them to `submit`."""
 
-    def __init__(self, settings: Settings, bus: EventBus, submit: Callable[[str, dict], bool],
+    def __init__(self, settings: Settings, bus: EventBus, submit: Callable[[str, dict], bool], *,
                  yield_turn: Callable[[str], None], wake_words: list[str]):
         self.settings = settings.mqtt
         self.device = settings.device_id

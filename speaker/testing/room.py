@@ -41,7 +41,7 @@ def impulse_response(delay_ms: float, reverb_seconds: float, seed: int = 0) -> n
 
 
 class Room:
-    def __init__(self, source, sink, echo_db: float = 6.0, delay_ms: float = 45.0, reverb_seconds: float = 0.3,
+    def __init__(self, source, sink, *, echo_db: float = 6.0, delay_ms: float = 45.0, reverb_seconds: float = 0.3,
                  voice_rms: float | None = None, seed: int = 0, gain: float | None = None):
         """`gain`: from what is played to what the microphone hears (None: set at the first sound, so that
         the speaker's voice is `echo_db` louder than the user's; pass a room's `gain` on to keep its acoustics)."""

@@ -89,7 +89,7 @@ class Engines:
         if self._built_for is not stages.transcriber:
             dialogue = stages.dialogue
             self._transcriber = Transcriber(self._assembly.settings, dialogue.language, dialogue.phrases(),
-                                            dialogue.knows_word_for_word, intent=dialogue.intent)
+                                            understands=dialogue.knows_word_for_word, intent=dialogue.intent)
             self._built_for = stages.transcriber
         return self._transcriber
 

@@ -466,7 +466,7 @@ class People:
         value = re.sub(r"^(?:in|at|to|for|near|with|as|in the city of)\s+", "", value, flags=re.IGNORECASE)
         if not value and about != "moving":
             return None
-        return Told(who, about, value, when.group(1) if when else "", f"{verb} {second_person(rest)}")
+        return Told(who, about, value, when=when.group(1) if when else "", said=f"{verb} {second_person(rest)}")
 
     def _mention(self, found: re.Match, known: set[str], asked: bool) -> Mention | None:
         if found["pro"]:

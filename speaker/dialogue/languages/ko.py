@@ -541,7 +541,7 @@ class People:
             told = re.fullmatch(ending + r"(?:요)?", rest)
             if told:
                 value = bare(told["value"]) if about in ("likes", "studies") else told["value"]
-                return Told(who, about, value, re.sub(r"에$", "", when.group(0)).strip() if when else "")
+                return Told(who, about, value, when=re.sub(r"에$", "", when.group(0)).strip() if when else "")
         return None
 
     def _mention(self, word: str, names: set[str], asked: bool) -> Mention | None:
