@@ -156,7 +156,8 @@ def inside(conf: Path, scenes: Path, runs: int) -> dict:
     from speaker.echo import EchoCanceller
     from speaker.endpoint import Endpointer
     from speaker.events import EventBus
-    from speaker.pipeline import Pipeline, Stages
+    from speaker.pipeline import Pipeline
+    from speaker.stages import Stages
     from speaker.stt import Transcriber
     from speaker.voice import Voice
     from speaker.wake import WakeDetector
