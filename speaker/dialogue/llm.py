@@ -17,17 +17,20 @@ import re
 import socket
 import threading
 import unicodedata
+import urllib.error
 import urllib.parse
+import urllib.request
 from typing import Callable, Iterator
 
 from ..config import LlmSettings
 from . import languages
-from .llm_family import has_system_role, with_persona_in_first_turn
+from .llm_family import has_system_role, template_has_system_role, with_persona_in_first_turn
 
 log = logging.getLogger(__name__)
 
 TOKENS_PER_SENTENCE = 60  # asked of the server as max_tokens, per sentence we may speak
 LONGEST_SENTENCE = 300  # characters without a sentence end: the model is rambling
+TOP_P = 0.9  # the model picks among its likeliest words only: fewer odd turns from a small model
 _END = object()  # in the sentence queue: nothing more will come
 
 
@@ -45,6 +48,7 @@ class Chat:
     def __init__(self, settings: LlmSettings):
         self.settings = settings
         self.url = endpoint(settings.url)
+        self._system_role: bool | None = None  # what the server said of its template, once it answered
 
     def stream(self, messages: list[dict], fallback: str, on_end: Callable[[str], None] = lambda said: None,
                name: str = "", *, language: str = "en", cut_line: str = "") -> SentenceStream:
@@ -55,11 +59,29 @@ class Chat:
 
     def body(self, messages: list[dict]) -> bytes:
         settings = self.settings
-        if not has_system_role(settings.model):  # Gemma's template has no system role
+        if not self.system_role():  # e.g. Gemma's template has no system role
             messages = with_persona_in_first_turn(messages)
         return json.dumps({"model": settings.model, "messages": messages, "stream": True,
                            "max_tokens": TOKENS_PER_SENTENCE * settings.max_sentences,
-                           "temperature": settings.temperature}).encode()
+                           "temperature": settings.temperature, "top_p": TOP_P}).encode()
+
+    def system_role(self) -> bool:
+        """Whether the server's chat template takes a system message: what the server tells of its
+        template (llama.cpp's llama-server at GET /props), else what is known of the model's family
+        (llama-cpp-python's server and Ollama do not tell). Asked once the server answers at all."""
+        if self._system_role is not None:
+            return self._system_role
+        props = self.url.removesuffix("/chat/completions").removesuffix("/v1") + "/props"
+        try:
+            with urllib.request.urlopen(props, timeout=self.settings.timeout_seconds) as response:
+                template = json.load(response).get("chat_template")
+        except urllib.error.HTTPError:  # answered, without a template
+            template = None
+        except (OSError, ValueError, AttributeError):  # not there yet, or not JSON: ask again next time
+            return has_system_role(self.settings.model)
+        self._system_role = (template_has_system_role(template) if isinstance(template, str) and template
+                             else has_system_role(self.settings.model))
+        return self._system_role
 
 
 class SentenceStream:
@@ -78,7 +100,7 @@ class SentenceStream:
         self._fallback = fallback
         self._cut_line = cut_line or fallback
         self._on_end = on_end
-        known = [m["content"] for m in messages if m["role"] != "assistant"]
+        known = [m["content"] for m in messages]  # the prompt, the examples, what both said before
         self._sentences = Sentences(chat.settings.max_sentences, known, name, language)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -95,7 +117,7 @@ class SentenceStream:
         for timer in self._timers:
             timer.daemon = True
             timer.start()
-        threading.Thread(target=self._run, args=(chat.body(messages),), name="llm", daemon=True).start()
+        threading.Thread(target=self._run, args=(messages,), name="llm", daemon=True).start()
 
     def __iter__(self) -> Iterator[str]:
         try:
@@ -124,10 +146,10 @@ class SentenceStream:
 
     # The request, on its own thread.
 
-    def _run(self, body: bytes) -> None:
+    def _run(self, messages: list[dict]) -> None:
         url = self._chat.url
         try:
-            response = self._open(body)
+            response = self._open(self._chat.body(messages))
             if response is not None:
                 self._read(response)
         except (OSError, http.client.HTTPException) as e:
@@ -321,6 +343,8 @@ class Sentences:
             elif end is not None:
                 out += self._take(visible[:end])
                 self._text = self._text[end:]
+                if self.said and (visible[:end].endswith("\n") or self._text.lstrip(" \t").startswith("\n")):
+                    self.stop = self.stop or "it began a new line"  # a spoken answer is one paragraph
             else:
                 if len(visible) > LONGEST_SENTENCE:
                     self.stop = f"it wrote {len(visible)} characters without ending a sentence"

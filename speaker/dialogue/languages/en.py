@@ -225,3 +225,14 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 def in_language(sentence: str) -> bool:
     """Said in English: no Korean letters (a Korean name alone is not a sentence)."""
     return not _HANGUL.search(sentence)
+
+
+# A few turns the language model is shown before the conversation (speaker/dialogue/__init__.py):
+# how the companion answers, in one or two short spoken sentences, and that she has no life of a human.
+CHAT_EXAMPLES = (
+    ("my train was late this morning", "Oh, that's annoying. Did it make the rest of your day harder?"),
+    ("tell me about the river", "A river never stops moving, and it always finds a way around the stones. "
+                                "Is there one near you?"),
+    ("do you have a car", "No, I'm an AI who lives in this little speaker, so I stay right here with you. "
+                          "Where would you like to go?"),
+)

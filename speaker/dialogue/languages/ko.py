@@ -324,3 +324,12 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 def in_language(sentence: str) -> bool:
     """Said in Korean: Hangul, and no more than two English words (a name, "OK")."""
     return bool(_HANGUL.search(sentence)) and len(_LATIN_WORD.findall(sentence)) <= 2
+
+
+# 대화 전에 언어 모델에게 보여 주는 몇 번의 말 (speaker/dialogue/__init__.py): 짧은 한두 문장으로 어떻게
+# 대답하는지, 그리고 사람의 삶이 없다는 것.
+CHAT_EXAMPLES = (
+    ("아침에 기차가 늦게 왔어", "아이고, 속상했겠어요. 그래서 하루가 더 바빴어요?"),
+    ("강 이야기 해 줘", "강물은 멈추지 않고 돌멩이 사이로 늘 길을 찾아 흘러가요. 근처에 강이 있어요?"),
+    ("너는 차 있어", "아니요, 저는 이 작은 스피커 안에 사는 AI라서 늘 여기 당신 곁에 있어요. 어디 가고 싶어요?"),
+)
