@@ -105,6 +105,10 @@ def assert_fit_to_say(sentence: str) -> None:
     ("# Fruits\n1. Apples are red.\n2. Bananas are yellow.", ["Fruits"]),  # a new line ends a spoken answer
     ("1. **Apples** are red. > Bananas are yellow.", ["Apples are red.", "Bananas are yellow."]),
     ("The sea is calm.\n\nAlso, here is more. And more.", ["The sea is calm."]),
+    ("I do not dream. I remember you. anaknya", ["I do not dream.", "I remember you."]),  # a stray word
+    ("I do not dream. anaknya<end_of_turn>", ["I do not dream."]),
+    ("어디 가고 싶어요?겪어", ["어디 가고 싶어요?"]),
+    ("It is blue", ["It is blue"]),
     ("Hi. Hi. Hi. Hi.", ["Hi."]),
     ("Good. I like rain. I like rain. I like snow.", ["Good.", "I like rain."]),
     ("the the the the the cat sat.", []),
@@ -168,12 +172,12 @@ def test_the_model_is_told_who_it_is_who_you_are_and_what_was_said(tmp_path):
     assert [m["role"] for m in messages[1:]] == ["user", "assistant"] * (len(EXAMPLES) + 2) + ["user"]
     assert [m["content"] for m in messages[1:1 + examples:2]] == [said for said, _ in EXAMPLES]
     assert messages[1 + examples]["content"] == "my name is Alex"
-    last = messages[-1]["content"]  # the clock comes last, with what was just said
-    assert last.endswith("tell me something about the sea") and "8:15" in last and "March 6" in last
+    assert messages[-1]["content"] == "tell me something about the sea"
+    assert "8:15" not in json.dumps(messages)  # the small model told the clock back, or another time
 
 
 def test_the_prompt_begins_the_same_from_one_turn_to_the_next(tmp_path):
-    """What changes (the clock, the new words) comes last: the server reuses what it read of the rest."""
+    """What changes (the new words) comes last: the server reuses what it read of the rest."""
     now = [datetime(2026, 3, 6, 20, 15)]
     d = Dialogue("en", seed=0, state_dir=tmp_path, clock=lambda: now[0])
     d.reply("my name is Alex")
@@ -181,8 +185,7 @@ def test_the_prompt_begins_the_same_from_one_turn_to_the_next(tmp_path):
     now[0] = datetime(2026, 3, 7, 9, 40)
     d._history.append(("tell me about the sea", "The sea is wide."))
     second = d._messages("and the mountains")
-    assert second[:len(first) - 1] == first[:-1]
-    assert "9:40" in second[-1]["content"] and "9:40" not in json.dumps(second[:-1])
+    assert second[:len(first) - 1] == first[:-1] and second[-1]["content"] == "and the mountains"
 
 
 def test_the_model_is_shown_a_bounded_number_of_recent_turns(tmp_path):

@@ -42,6 +42,13 @@ def said(answer: str, language: str = "en") -> tuple[list[str], str]:
     ("저는 한국어로 대답해요.", "ko", "the prompt"),
     ("I understand. 정말 힘들었겠어요.", "en", "another language"),
     ("That sounds really hard for you today.", "ko", "another language"),
+    ("I'm 20. Nice to meet you.", "en", "a human's age"),
+    ("I am here with my sister now.", "en", "a human's family"),
+    ("I have a very cold car.", "en", "a human's life"),
+    ("I am a little girl.", "en", "a human's life"),
+    ("It is my friend's phone Number.", "en", "a phone number"),
+    ("I feel old bằng something.", "en", "another language"),
+    ("어디 가고 싶어요 に行った.", "ko", "another language"),
 ])
 def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language, why):
     spoken, unsafe = said(answer + " And then more words.", language)

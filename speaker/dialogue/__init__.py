@@ -36,10 +36,9 @@ MEMORY_ITEMS = 8  # the newest facts and people the model is shown: the whole pr
 TONE = "SpeakerTone"  # the intent of a feeling no intent claims, answered in kind
 FOLLOW_UP = "?"  # a reply ending with a question is answered without the wake word
 CONTEXT = {
-    "en": ("It is {time} on {date}.", "The person you talk with is called {user}.", "They told you: {facts}.",
-           "Answer in English.", "People in their life: {people}."),
-    "ko": ("지금: {date} {time}.", "대화 상대의 이름: {user}.", "상대가 알려 준 것: {facts}.", "한국어로 대답해요.",
-           "상대의 주변 사람: {people}."),
+    "en": ("The person you talk with is called {user}.", "They told you: {facts}.", "Answer in English.",
+           "People in their life: {people}."),
+    "ko": ("대화 상대의 이름: {user}.", "상대가 알려 준 것: {facts}.", "한국어로 대답해요.", "상대의 주변 사람: {people}."),
 }
 
 
@@ -216,10 +215,9 @@ class Dialogue:
 
     def _messages(self, text: str) -> list[dict]:
         """The persona and what the speaker knows, a few example turns, the recent turns, and what was
-        just said with the clock. What changes least comes first: the server reuses what it has read
-        of the same beginning, and reads only the rest."""
-        now = self.now()
-        time_line, user_line, facts_line, language_line, people_line = CONTEXT[self.language]
+        just said. What changes least comes first: the server reuses what it has read of the same
+        beginning, and reads only the rest. No clock: the small model told it back, or another time."""
+        user_line, facts_line, language_line, people_line = CONTEXT[self.language]
         system = [self.persona.prompt.format(name=self.persona.name), language_line]
         if self.memory.user_name:
             system.append(user_line.format(user=self.memory.user_name))
@@ -232,8 +230,7 @@ class Dialogue:
         for said, answered in (*self.lang.CHAT_EXAMPLES, *self._history):
             messages += [{"role": "user", "content": said[:HISTORY_CHARACTERS]},
                          {"role": "assistant", "content": answered[:HISTORY_CHARACTERS]}]
-        clock = time_line.format(time=self.lang.spoken_time(now), date=self.lang.spoken_date(now))
-        return [*messages, {"role": "user", "content": f"({clock}) {text}"}]
+        return [*messages, {"role": "user", "content": text}]
 
 
 @functools.lru_cache(maxsize=8)

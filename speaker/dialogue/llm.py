@@ -9,6 +9,7 @@ caller or raises: a slow, dead or babbling server ends in the persona's gentle l
 
 from __future__ import annotations
 
+import difflib
 import http.client
 import json
 import logging
@@ -287,6 +288,7 @@ def _content(chunk: dict, key: str) -> str:
 # The guard on what is said aloud.
 
 _SENTENCE_END = re.compile(r"[.!?…。？！]+[\"'”’)\]]*(?=\s)|\n")
+_LAST_END = re.compile(r"[.!?…。？！]+[\"'”’)\]]*(?!\d)")  # in what is left at the end, glued to a stray word
 _ABBREVIATION = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|St|vs|e\.g|i\.e)\.$", re.IGNORECASE)
 _THINKING = re.compile(r"<think>.*?</think>", re.DOTALL)
 # Chat-template tokens and role tags: the model has started another turn (or the template leaked).
@@ -322,6 +324,7 @@ class Sentences:
         self.unsafe = ""  # why a sentence was cut (and the answer with it)
         self._language = languages.get(language)
         self._known = [_key(text) for text in known]
+        self._known_sentences = [k for text in known for k in map(_key, re.split(r"(?<=[.!?。？！])\s+", text)) if len(k) > 12]
         self._name = re.compile(rf"^\s*(?:{re.escape(name)}|{'|'.join(_ASSISTANT)})\s*:\s*" if name else
                                 rf"^\s*(?:{'|'.join(_ASSISTANT)})\s*:\s*", re.IGNORECASE)
         self._text = ""
@@ -338,7 +341,7 @@ class Sentences:
             turn = min(turns, key=lambda m: m.start()) if turns else None
             end = self._sentence_end(visible)
             if turn is not None and (end is None or turn.start() < end):
-                out += self._take(visible[:turn.start()])
+                out += self._take_last(visible[:turn.start()])
                 self.stop = f"it began another turn with {turn.group().strip()!r}"
             elif end is not None:
                 out += self._take(visible[:end])
@@ -352,9 +355,19 @@ class Sentences:
         return out
 
     def finish(self, complete: bool = True) -> list[str]:
-        """The last sentence once the answer is written: kept if the model ended it, not if it was cut off."""
-        out = self._take(self._text.split("<think>", 1)[0]) if complete and not self.stop else []
-        self._text = ""
+        """The last sentences once the answer is written: kept if the model ended them, not if it was
+        cut off; an unfinished lone word after them is dropped (a small model's stray "anaknya",
+        "싶어요?겪어")."""
+        last, self._text = self._text.split("<think>", 1)[0], ""
+        return self._take_last(last) if complete and not self.stop else []
+
+    def _take_last(self, text: str) -> list[str]:
+        """The last of the answer: its sentences, without an unfinished lone word after them."""
+        ends = list(_LAST_END.finditer(text))
+        split = ends[-1].end() if ends else 0
+        out = self._take(text[:split]) if text[:split].strip() else []
+        if len(text[split:].split()) > 1 and not self.stop:
+            out += self._take(text[split:])
         return out
 
     def _sentence_end(self, text: str) -> int | None:
@@ -382,8 +395,10 @@ class Sentences:
         if _RUN_OF_ONE_WORD.search(sentence) or key in (_key(s) for s in self.said):
             self.stop = f"it repeated itself: {sentence!r}"
             return []
-        if len(key) > 12 and any(key in known or (len(known) > 12 and key.startswith(known)) for known in self._known):
-            self.dropped += 1  # recited from the prompt, or the user's words said back
+        if len(key) > 12 and (any(key in known or (len(known) > 12 and key.startswith(known)) for known in self._known)
+                              or any(difflib.SequenceMatcher(None, key, known).ratio() >= 0.8
+                                     for known in self._known_sentences)):
+            self.dropped += 1  # recited (or nearly) from the prompt or the examples, or the user's words said back
             return []
         self.said.append(sentence)
         if len(self.said) >= self.most:

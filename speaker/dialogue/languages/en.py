@@ -199,13 +199,17 @@ def negated(text: str) -> bool:
 
 
 # What the language model must not say (speaker/dialogue/llm.py's guard): (why, pattern).
-_PEOPLE = r"(?:husband|wife|son|daughter|kids|children|mother|father|mom|dad|boyfriend|girlfriend|boss|grandchildren)"
+_PEOPLE = (r"(?:husband|wife|son|daughter|kids|children|mother|father|mom|dad|boyfriend|girlfriend|boss|grandchildren"
+           r"|family|parents|brother|sister|grandmother|grandfather|grandma|grandpa|cousin|aunt|uncle|baby)")
+_THINGS = r"(?:car|house|apartment|flat|bike|dog|cat|pet|garden|bed|room|hometown|school)"
 _JOBS = r"(?:woman|man|girl|boy|lady|mother|father|doctor|nurse|teacher|lawyer|engineer|student|secretary|human|person)"
 UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
     ("an address", r"\b\d+\s+(?:\w+\s+){0,3}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|way)\b"),
     ("an address", r"\b(?:p\.?o\.?\s*box|suite \d|apartment \d|apt\.? \d|zip code)"),
-    ("a human's age", r"\bI(?:'m| am)\s+(?:a\s+)?\d+[- ]?(?:years?|yrs?)(?:[- ]old)?\b|\bmy age\b|\bI was born\b"),
-    ("a human's life", rf"\bI(?:'m| am) (?:a |an )?(?:\d+[- ]year[- ]old )?(?:real |young |old )?{_JOBS}\b"),
+    ("a phone number", r"\bphone number\b|\bcall me (?:at|on)\b"),
+    ("a human's age", r"\bI(?:'m| am)\s+(?:a\s+)?\d+[- ]?(?:years?|yrs?)(?:[- ]old)?\b|\bmy age\b|\bI was born\b"
+                      r"|\bI(?:'m| am) (?:only |just |about |almost )?(?:\d+|twenty|thirty|forty|fifty|sixty|seventy|eighty)\b"),
+    ("a human's life", rf"\bI(?:'m| am) (?:a |an )?(?:\d+[- ]year[- ]old )?(?:\w+ )?{_JOBS}\b"),
     ("a human's family", rf"\bmy (?:own )?{_PEOPLE}\b|\bI have (?:a |two |three )?{_PEOPLE}"),
     ("a human's job", r"\bI (?:work|worked|am working) (?:as|at|in|for)\b|\bmy (?:job|office|boss|colleagues?|salary)\b"),
     ("a human's body", r"\bmy (?:body|hands?|arms?|legs?|face|hair|eyes|skin|heart beats)\b|\bI (?:ate|eat|sleep in) \b"),
@@ -215,6 +219,8 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
                             r"lawyer|the police|court)\b"),
     ("a human's life", r"\bI (?:live|lived|grew up) in\b|\bmy own (?:studio|house|home|apartment|car|shop)\b"
                        r"|\bI(?:'m| am) a professional\b"),
+    ("a human's life", rf"\bI (?:have|own|drive|drove|had) (?:a |an |two |my )?(?:\w+ ){{0,2}}{_THINGS}s?\b"
+                       rf"|\bmy (?:\w+ )?{_THINGS}\b"),
     ("the prompt", r"\b(?:system prompt|as an ai|language model|instructions?|one to three|short sentences|plain speech|"
                    r"stage directions|emojis?|markdown|a model|the model|chatbot)\b"
                    r"|^\s*you(?:'re| are) (?:a|an|the|\w+,)\s"),  # the persona's prompt told back to the user
@@ -223,8 +229,8 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 
 
 def in_language(sentence: str) -> bool:
-    """Said in English: no Korean letters (a Korean name alone is not a sentence)."""
-    return not _HANGUL.search(sentence)
+    """Said in English: only letters of Latin-1 (café, not bằng, alakalı or Korean letters)."""
+    return not any(c.isalpha() and ord(c) > 0xFF for c in sentence)
 
 
 # A few turns the language model is shown before the conversation (speaker/dialogue/__init__.py):

@@ -322,8 +322,10 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 def in_language(sentence: str) -> bool:
-    """Said in Korean: Hangul, and no more than two English words (a name, "OK")."""
-    return bool(_HANGUL.search(sentence)) and len(_LATIN_WORD.findall(sentence)) <= 2
+    """Said in Korean: Hangul, no more than two English words (a name, "OK") and no other letters."""
+    others = any(c.isalpha() and not c.isascii() and not _HANGUL.match(c) and not "\u1100" <= c <= "\u11ff"
+                 for c in sentence)  # NFKC turns ㅎ into a conjoining jamo
+    return bool(_HANGUL.search(sentence)) and len(_LATIN_WORD.findall(sentence)) <= 2 and not others
 
 
 # 대화 전에 언어 모델에게 보여 주는 몇 번의 말 (speaker/dialogue/__init__.py): 짧은 한두 문장으로 어떻게
