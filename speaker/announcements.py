@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .config import AnnounceSettings
+from .events import Event
 from .speech import cut
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ class Announcement:
     language: str | None = None
     volume: int | None = None
     interrupt: bool = False  # may cut another announcement (never a user's turn)
-    events: tuple = ()
+    events: tuple[Event, ...] = ()
 
     @classmethod
     def of_say(cls, args: dict, max_characters: int) -> "Announcement":
