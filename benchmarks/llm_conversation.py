@@ -30,6 +30,7 @@ from llm_server import ALIAS, LlmServer  # noqa: E402
 from speaker.config import LlmSettings  # noqa: E402
 from speaker.dialogue import Dialogue, languages  # noqa: E402
 from speaker.dialogue.llm import Chat, unsafe  # noqa: E402
+from speaker.events import Error  # noqa: E402
 
 SETS = {"frozen": ("llm_lines_{}.txt", "llm_lines_more_{}.txt"), "tuning": ("llm_tuning_{}.txt",)}
 
@@ -58,7 +59,7 @@ def run(language: str, chat: Chat, lines: list[str], tmp: Path) -> dict:
             if not spoken:
                 firsts.append(time.monotonic() - started)
             spoken.append(sentence)
-        codes = [e["code"] for _, e in reply.stream.events]
+        codes = [e.code for e in reply.stream.events if isinstance(e, Error)]
         if "llm_unavailable" in codes:
             raise SystemExit(f"the server went away: {reply.stream.events}")
         persona_lines = set(dialogue.persona.choices("llm_cut", "evening")) | set(

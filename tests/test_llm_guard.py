@@ -159,8 +159,8 @@ def test_a_cut_answer_ends_with_the_persona_line_and_says_why(tmp_path, language
         server.shutdown()
     cut = d.persona.choices("llm_cut", "evening")
     assert len(spoken) == 2 and spoken[1] in cut and not any(re.search(r"\d{3}", s) for s in spoken)
-    assert [e["code"] for _, e in reply.stream.events] == ["llm_unsafe"]
-    assert "a phone number" in reply.stream.events[0][1]["message"]
+    assert [e.code for e in reply.stream.events] == ["llm_unsafe"]
+    assert "a phone number" in reply.stream.events[0].message
 
 
 # What the model is told.
