@@ -39,12 +39,13 @@ class EventType(enum.StrEnum):
     BARGE_IN = "barge_in"
     MICROPHONE_RESTORED = "microphone_restored"
     DEVICE = "device"
+    HOME_ASSISTANT_RESTORED = "home_assistant_restored"
 
 
 FIELDS: dict[EventType, tuple[frozenset[str], frozenset[str]]] = {  # type: (always there, sometimes there)
     EventType.STATE: (frozenset({"state"}), frozenset({"muted", "follow_up", "latency_ms", "reason"})),
     EventType.WAKE: (frozenset({"wake_word", "score"}), frozenset()),
-    EventType.TRANSCRIPT: (frozenset({"text", "final"}), frozenset({"via"})),  # via: "wyoming", a turn of Assist's
+    EventType.TRANSCRIPT: (frozenset({"text", "final"}), frozenset({"via"})),  # via: "wyoming" (a request of Assist's), "home_assistant" (the satellite's turn)
     EventType.INTENT: (frozenset({"name", "slots"}), frozenset({"via"})),
     EventType.RESPONSE: (frozenset({"text", "final"}), frozenset({"via"})),
     EventType.ERROR: (frozenset({"code", "message"}), frozenset({"exit_status"})),
@@ -54,6 +55,7 @@ FIELDS: dict[EventType, tuple[frozenset[str], frozenset[str]]] = {  # type: (alw
     EventType.BARGE_IN: (frozenset({"word"}), frozenset()),
     EventType.MICROPHONE_RESTORED: (frozenset({"message"}), frozenset()),
     EventType.DEVICE: (frozenset({"name", "on"}), frozenset()),  # a home device switched (`name`, `on`)
+    EventType.HOME_ASSISTANT_RESTORED: (frozenset({"message"}), frozenset()),  # the satellite's Assist is back
 }
 
 
@@ -108,6 +110,8 @@ class ErrorCode(enum.StrEnum):
     STATE_UNWRITABLE = "state_unwritable"
     ANNOUNCEMENT_DROPPED = "announcement_dropped"
     WYOMING_UNAVAILABLE = "wyoming_unavailable"
+    HOME_ASSISTANT_LOST = "home_assistant_lost"
+    HOME_ASSISTANT_FAILED = "home_assistant_failed"
 
 
 def clean(value):

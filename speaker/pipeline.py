@@ -36,7 +36,7 @@ from .hearing import Hearing
 from .events import ErrorCode, EventBus, EventType, State
 from .interpreter import Interpreter
 from .playback import Playback
-from .speech import Sentence, Speech
+from .speech import Recording, Sentence, Speech
 from .stt import Transcriber
 from .voice import Voice, Voices
 from .wake import WakeDetector
@@ -103,6 +103,7 @@ class Pipeline:
         self._follow_up = False  # the answer being spoken asked a question
         self._following_up = False  # listening for the reply to it
         self._recognising = False  # the user stopped talking; what they said is not known yet
+        self.assist = None  # Home Assistant's pipeline, when the speaker is its satellite (wyoming/satellite.py)
         if stages.missing_model:
             log.error(stages.missing_model)
             bus.emit(EventType.ERROR, code=ErrorCode.MODEL_MISSING, message=stages.missing_model)
@@ -151,7 +152,7 @@ class Pipeline:
         """The input ended: finish the turn (answering what was said), say what is left, and rest."""
         self._housekeeping()
         if self.state is State.LISTENING:
-            if self._hearing.recognizing:
+            if self._hearing is not None and self._hearing.recognizing:
                 self._guarded(self._think)
             else:
                 self.end_turn()
@@ -179,6 +180,10 @@ class Pipeline:
     def start_listening(self, follow_up: bool = False) -> None:
         self._following_up = follow_up
         self._recognising = False
+        if self.assist is not None and self.assist.take_turn(self.turn):  # Home Assistant hears it
+            self._hearing = self._heard_end_at = None
+            self.set_state(State.LISTENING)
+            return
         self._hearing = Hearing(self.stages.endpointer, self.stages.transcriber)
         self._hearing.start(self.settings.follow_up_seconds if follow_up else None)
         self.set_state(State.LISTENING, **({"follow_up": True} if follow_up else {}))
@@ -222,7 +227,7 @@ class Pipeline:
         self.new_turn()
         self._emit(announcement.events)
         self._answer(announcement.text, language=announcement.language, volume=announcement.volume,
-                     announcement=True)
+                     announcement=True, recording=announcement.recording)
 
     def _hear(self, frame: np.ndarray) -> None:
         # The wake word hears every frame, the speaker's own voice taken out, so its context is always
@@ -282,6 +287,9 @@ class Pipeline:
         self.start_listening(follow_up=True)
 
     def _listen(self, frame: np.ndarray) -> None:
+        if self._hearing is None:
+            self.assist.hear(frame)
+            return
         heard, partial = self._hearing.hear(frame)
         if partial:
             self.bus.emit(EventType.TRANSCRIPT, self.turn, text=partial, final=False)
@@ -325,13 +333,19 @@ class Pipeline:
         for kind, fields in events:
             self.bus.emit(kind, self.turn, **fields)
 
+    def answer_with(self, text: str, recording: Recording | None = None) -> None:
+        """Answer the turn with what was made elsewhere (Home Assistant's pipeline): `text` in the
+        speaker's voice, or its `recording`."""
+        self._answer(text, after_speech=True, recording=recording)
+
     def _answer(self, text: str, after_speech: bool = False, language: str | None = None,
-                volume: int | None = None, announcement: bool = False) -> None:
-        """Say `text`: the first sentence plays while the next one is synthesised.
+                volume: int | None = None, announcement: bool = False, recording: Recording | None = None) -> None:
+        """Say `text` (or play its `recording`): the first sentence plays while the next one is synthesised.
         After speech, the `speaking` event tells how long the user waited since they stopped talking."""
         self.bus.emit(EventType.RESPONSE, self.turn, text=text, final=True)
-        self._speak(Speech.of_text(text, self._voices.get(language), announcement=announcement, volume=volume),
-                    after_speech)
+        speech = (Speech([text], recording, announcement=announcement, volume=volume) if recording is not None else
+                  Speech.of_text(text, self._voices.get(language), announcement=announcement, volume=volume))
+        self._speak(speech, after_speech)
 
     def _speak(self, speech: Speech, after_speech: bool = False) -> None:
         self.playback.start(speech)
