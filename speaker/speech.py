@@ -38,9 +38,9 @@ class Sentence:
 
 class Recording:
     """Audio already made (Home Assistant's voice, an announcement's sound), said as one sentence in
-    place of a voice's synthesis: `Speech([text], Recording(samples, rate))`."""
+    place of a voice's synthesis: `Speech([text], Recording(samples=..., rate=...))`."""
 
-    def __init__(self, samples: np.ndarray, rate: int):
+    def __init__(self, *, samples: np.ndarray, rate: int):
         self.samples = samples
         self.rate = rate
 

@@ -211,7 +211,7 @@ class Satellite:
         elif self._outbox is not outbox:  # what follows is for the connection that runs the satellite
             raise BadEvent("bad_event", f"{kind[:100]!r} before run-satellite")
         elif PauseSatellite.is_type(kind):
-            self._unlink("paused the satellite")
+            self._unlink("paused the satellite (muted in Home Assistant, or shutting down)")
         elif kind == "voice-stopped" and run is not None:
             run.heard = True
             call(run.speech_ended)
@@ -316,4 +316,4 @@ def _recording(sound: list) -> Recording:
     samples = np.frombuffer(audio[:len(audio) - len(audio) % (2 * channels)], "<i2")
     if channels > 1:
         samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
-    return Recording(samples.astype(np.int16), rate)
+    return Recording(samples=samples.astype(np.int16), rate=rate)
