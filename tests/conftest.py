@@ -348,3 +348,49 @@ def at_level(samples: np.ndarray, rms: float = 1000.0) -> np.ndarray:
     from speaker.testing.room import speech_rms
 
     return (samples.astype(np.float32) * rms / speech_rms(samples)).astype(np.int16)
+
+
+def _left_behind() -> tuple[list[int], list[str]]:
+    """Processes this test session started and did not stop, and mounts left inside the checkout."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    ours, found = {os.getpid()}, True
+    while found:
+        found = False
+        for pid, parent in parents.items():
+            if parent in ours and pid not in ours:
+                ours.add(pid)
+                found = True
+    ours.discard(os.getpid())
+    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
+              if line.split()[4].startswith(str(ROOT) + "/")]
+    return sorted(ours), sorted(mounts, key=len, reverse=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop what a test left running and unmount what it left mounted, and say so: a leftover would
+    outlive the suite (CI waits for it, or removes a checkout with a mount inside)."""
+    import signal
+
+    processes, mounts = _left_behind()
+    names = []
+    for pid in processes:
+        try:
+            names.append(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace"))
+        except OSError:
+            pass
+    for pid in processes:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for mount in mounts:
+        subprocess.run(["umount", "-l", mount], check=False)
+    if processes or mounts:
+        print(f"\nconftest: stopped {names} and unmounted {mounts}, left behind by the tests",
+              file=sys.stderr)
