@@ -160,7 +160,7 @@ def home(built, tmp_path_factory):
         for language, device, phrase in (("en", "kitchen", "assist-en"), ("ko", "geosil", "assist-ko")):
             port = free_port()
             speaker = WyomingSpeaker(tmp_path_factory.mktemp(device), language, device,
-                                     wyoming=f"satellite = true\nsatellite_port = {port}\nadvertise = false\n")
+                                     more=f"satellite = true\nsatellite_port = {port}\nadvertise = false\n")
             speaker.satellite_port, speaker.pipeline = port, phrase
             speakers[language] = speaker
         assist.start()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import time
 
 import numpy as np
 import pytest
@@ -24,7 +26,7 @@ from wyoming.timer import TimerFinished, TimerStarted
 from wyoming.tts import Synthesize
 from wyoming.vad import VoiceStopped
 
-from conftest import free_port, natural_speech, recording
+from conftest import Mosquitto, free_port, natural_speech, recording
 from test_wyoming import SERVICE, WyomingSpeaker, audio_events, read_until, spoken
 from speaker.audio import SAMPLE_RATE
 from speaker.wyoming.framing import MAX_PAYLOAD
@@ -34,12 +36,26 @@ HEARD_SECONDS = 3.0  # the audio Home Assistant's part takes as one request (its
 
 @pytest.fixture(scope="module")
 def satellite(tmp_path_factory):
+    """An English speaker, satellite on a free port, its commands on a real mosquitto (`broker`)."""
+    folder = Mosquitto.folder()
+    broker = Mosquitto(folder).start()
     port = free_port()
-    speaker = WyomingSpeaker(tmp_path_factory.mktemp("satellite"), "en", "den",
-                             wyoming=f"satellite = true\nsatellite_port = {port}\n")
-    speaker.satellite_port = port
-    yield speaker
-    speaker.close()
+    try:
+        speaker = WyomingSpeaker(tmp_path_factory.mktemp("satellite"), "en", "den",
+                                 more=f'satellite = true\nsatellite_port = {port}\n[mqtt]\nurl = "{broker.url}"\n')
+        speaker.satellite_port, speaker.broker = port, broker
+        yield speaker
+        speaker.close()
+    finally:
+        broker.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def command(speaker: WyomingSpeaker, name: str) -> None:
+    """A command to the speaker over MQTT, as Home Assistant's MQTT buttons send it."""
+    from paho.mqtt import publish
+
+    publish.single(f"speaker/den/cmd/{name}", "{}", qos=1, hostname="127.0.0.1", port=speaker.broker.port)
 
 
 class HomeAssistant:
@@ -67,12 +83,13 @@ class HomeAssistant:
             await self.client.write_event(Ping().event())
 
     async def next(self, *types: str, timeout: float = 60) -> Event:
-        """The satellite's next event of one of `types` (pongs and the others skipped)."""
-        while True:
-            event = await asyncio.wait_for(self.client.read_event(), timeout)
-            assert event is not None, "the satellite closed the connection"
-            if event.type in types:
-                return event
+        """The satellite's next event of one of `types` within `timeout` s (pongs and the others skipped)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                event = await self.client.read_event()
+                assert event is not None, "the satellite closed the connection"
+                if event.type in types:
+                    return event
 
     async def hear_request(self, meanwhile=None) -> np.ndarray:
         """The run the satellite asks for, and HEARD_SECONDS of the microphone it streams (`meanwhile()`
@@ -109,6 +126,17 @@ class HomeAssistant:
         await self.client.write_event(AudioStop().event())
 
 
+def rested(speaker: WyomingSpeaker) -> int:
+    """Once the speaker is idle (what an earlier test made it say is over): how many events it told."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        states = [e for e in speaker.speaker.events if e["type"] == "state"]
+        if states[-1]["state"] == "idle":
+            return len(speaker.speaker.events)
+        time.sleep(0.2)
+    raise AssertionError(f"the speaker is still {states[-1]['state']}")
+
+
 def events_of_turn(speaker, turn: str) -> list[dict]:
     return [e for e in speaker.speaker.events if e.get("turn") == turn]
 
@@ -142,7 +170,7 @@ def test_a_turn_goes_to_home_assistants_pipeline_and_its_voice_answers(satellite
     async def scenario():
         async with HomeAssistant(satellite) as assist:
             await asyncio.sleep(3)  # nothing streams before the wake word: the next run is the one asked for
-            seen = len(speaker.events)
+            seen = await asyncio.to_thread(rested, satellite)
             satellite.feeder.say(recording(0.5, hey_jarvis, 0.3, natural_speech("what time is it"), 2.5))
             heard = await assist.hear_request()
             text, answer = await assist.answer(heard)
@@ -169,7 +197,7 @@ def test_an_announcement_waits_for_the_users_turn_and_is_said_after_it(satellite
     async def scenario():
         async with HomeAssistant(satellite) as assist:
             sound, rate = spoken(await asyncio.to_thread(satellite.ask, Synthesize(text="Dinner is ready.").event()))
-            seen = len(speaker.events)
+            seen = await asyncio.to_thread(rested, satellite)
             satellite.feeder.say(recording(0.5, hey_jarvis, 0.3, natural_speech("what time is it"), 2.5))
             heard = await assist.hear_request(meanwhile=lambda: assist.play(sound, rate))  # announced while heard
             await assist.answer(heard)
@@ -191,7 +219,7 @@ def test_home_assistants_error_is_told_and_the_speaker_answers_in_its_own_words(
 
     async def scenario():
         async with HomeAssistant(satellite) as assist:
-            seen = len(speaker.events)
+            seen = await asyncio.to_thread(rested, satellite)
             satellite.feeder.say(recording(0.5, hey_jarvis, 0.3, natural_speech("what time is it"), 2.5))
             await assist.hear_request()
             await assist.client.write_event(Error(text="No text recognized", code="stt-no-text-recognized").event())
@@ -203,12 +231,56 @@ def test_home_assistants_error_is_told_and_the_speaker_answers_in_its_own_words(
     speaker.wait_event(lambda e: e["type"] == "response" and e["turn"] == error["turn"], after=seen)
 
 
+def test_a_stop_while_home_assistant_thinks_ends_the_turn_and_its_late_answer_is_not_said(satellite, hey_jarvis):
+    speaker = satellite.speaker
+
+    async def scenario():
+        async with HomeAssistant(satellite) as assist:
+            seen = await asyncio.to_thread(rested, satellite)
+            satellite.feeder.say(recording(0.5, hey_jarvis, 0.3, natural_speech("what time is it"), 2.5))
+            heard = await assist.hear_request()
+            thinking = await asyncio.to_thread(speaker.wait_event, lambda e: e["type"] == "state" and
+                                               e["state"] == "thinking", 60, seen)
+            command(satellite, "stop")
+            await asyncio.to_thread(speaker.wait_event, lambda e: e["type"] == "state" and e["state"] == "idle",
+                                    60, speaker.events.index(thinking))
+            await assist.answer(heard)  # Home Assistant's answer comes anyway, too late (Wyoming cannot cancel its run)
+            await asyncio.sleep(3)
+            return seen, thinking["turn"]
+
+    seen, turn = asyncio.run(scenario())
+    assert not [e for e in speaker.events[seen:] if e["type"] == "response" and e.get("via") is None]
+    assert [e["state"] for e in events_of_turn(satellite, turn) if e["type"] == "state"] == ["listening", "thinking"]
+
+
+def test_a_listen_command_without_the_wake_word_goes_to_home_assistant_too(satellite):
+    speaker = satellite.speaker
+
+    async def scenario():
+        async with HomeAssistant(satellite) as assist:
+            seen = await asyncio.to_thread(rested, satellite)
+            command(satellite, "listen")
+            await assist.next("run-pipeline")
+            satellite.feeder.say(recording(0.3, natural_speech("what time is it"), 2.5))
+            audio = b""
+            while len(audio) < HEARD_SECONDS * SAMPLE_RATE * 2:
+                audio += AudioChunk.from_event(await assist.next("audio-chunk")).audio
+            await assist.client.write_event(VoiceStopped().event())
+            text, _ = await assist.answer(np.frombuffer(audio, "<i2"))
+            await assist.next("played")
+            return seen, text
+
+    seen, text = asyncio.run(scenario())
+    assert text == "what time is it"
+    assert not [e for e in speaker.events[seen:] if e["type"] == "wake"]
+
+
 def test_a_timer_of_home_assistants_rings_like_a_local_one(satellite):
     speaker = satellite.speaker
 
     async def scenario():
         async with HomeAssistant(satellite) as assist:
-            seen = len(speaker.events)
+            seen = await asyncio.to_thread(rested, satellite)
             await assist.client.write_event(TimerStarted(id="t1", total_seconds=300, name="pasta").event())
             await assist.client.write_event(TimerFinished(id="t1").event())
             return seen
@@ -228,7 +300,7 @@ def test_without_home_assistant_it_answers_on_its_own_says_so_once_and_goes_back
         async with HomeAssistant(satellite):
             await asyncio.sleep(1)
 
-    seen = len(speaker.events)
+    seen = rested(satellite)
     asyncio.run(connect_and_leave())  # Home Assistant goes away
     lost = speaker.wait_event(lambda e: e["type"] == "error" and e["code"] == "home_assistant_lost", after=seen)
     for _ in range(2):  # two turns answered by the speaker itself

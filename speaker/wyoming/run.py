@@ -24,7 +24,8 @@ class Run:
     def __init__(self, *, turn: str, pipeline: Pipeline, send: Callable):
         self.turn = turn
         self.streaming = True  # the microphone goes to Home Assistant until it heard the end of speech
-        self.heard = False  # Home Assistant told the end of speech: a sound from now on is its answer (its loop's)
+        self.heard = False  # Home Assistant told the end of speech: the next sound is its answer (its loop's)
+        self.sounded = False  # its answer's sound (or its error) came (its loop's)
         self.answered = False  # its answer began to play
         self.over = False
         self._pipeline = pipeline

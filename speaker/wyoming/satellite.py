@@ -60,7 +60,7 @@ class Satellite:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
         self._outbox: asyncio.Queue | None = None  # to Home Assistant, while it runs the satellite
-        self._run: Run | None = None
+        self._run: Run | None = None  # the latest run: what Home Assistant tells is about it, even once it is over
         self._lost_told = False  # the fallback was reported, once until Home Assistant returns
         self._timers: dict[str, tuple[str, int]] = {}  # Home Assistant's timers: id -> (name, seconds)
 
@@ -93,7 +93,7 @@ class Satellite:
 
     def take_turn(self, turn: str) -> bool:
         """Stream this turn to Home Assistant's pipeline; False when it is not there (the speaker hears it)."""
-        if self._run is not None:
+        if self._run is not None and not self._run.over:
             self._end_run(self._run)
         if not self.linked:
             self._tell_lost("is not connected")
@@ -111,7 +111,7 @@ class Satellite:
     def __call__(self, event: BusEvent) -> None:
         """The bus: a run is over when its turn rests or another begins (its answer played: `played`)."""
         run = self._run
-        if run is None or event["type"] != EventType.STATE:
+        if run is None or run.over or event["type"] != EventType.STATE:
             return
         if event["turn"] == run.turn and event["state"] not in RESTING:
             return
@@ -123,8 +123,6 @@ class Satellite:
         elif run.streaming:
             self._send(AudioStop().event())
         run.over, run.streaming = True, False
-        if self._run is run:
-            self._run = None
 
     def _tell_lost(self, why: str) -> None:
         if not self._lost_told:
@@ -222,6 +220,7 @@ class Satellite:
             run.heard = True
             call(run.will_say, _text(data))
         elif kind == "error" and run is not None:
+            run.sounded = True  # its run is over at Home Assistant
             call(run.failed, str(data.get("code"))[:100], _text(data))
         elif AudioStart.is_type(kind):
             return [*audio_format(data), 0]
@@ -241,9 +240,10 @@ class Satellite:
         return sound
 
     def _heard_sound(self, recording: Recording, run: Run | None) -> None:
-        """The sound of the run's answer (once it heard the end of speech), else an announcement of Home
-        Assistant's (queued as a local one: after the user's turn)."""
-        if run is not None and run.heard and not run.answered and not run.over:
+        """The sound of the run's answer (once it heard the end of speech: dropped if the user stopped
+        it meanwhile), else an announcement of Home Assistant's (queued as a local one: after the user's turn)."""
+        if run is not None and run.heard and not run.sounded:
+            run.sounded = True
             self._on_pipeline(run.answer, recording)
         else:
             self._on_pipeline(self._pipeline.announcements.add, Announcement("", recording=recording))
