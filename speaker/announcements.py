@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .config import AnnounceSettings
+from .events import Event
 from .speech import Recording, cut
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ class Announcement:
     language: str | None = None
     volume: int | None = None
     interrupt: bool = False  # may cut another announcement (never a user's turn)
-    events: tuple = ()
+    events: tuple[Event, ...] = ()
     recording: Recording | None = None  # its sound, already made (Home Assistant's announce): said as is
 
     @classmethod

@@ -22,8 +22,9 @@ from .config import ConfigError, ModelMissing, Settings
 from .dialogue import Dialogue
 from .echo import EchoCanceller
 from .endpoint import Endpointer
-from .events import ErrorCode, EventBus, EventLog, EventType
-from .pipeline import RESTING, Pipeline, Stages, TurnSettings
+from .events import Error, ErrorCode, EventBus, EventLog, Reloaded, StateChanged, Volume
+from .pipeline import RESTING, Pipeline
+from .stages import Stages, TurnSettings
 from .stop_words import StopWords
 from .stt import Transcriber
 from .voice import Voice
@@ -129,7 +130,7 @@ class Assembly:
         self.bus = bus
         self.output = output
         self._own_sink = sink is None and output is None  # the settings' sound device: a reload may change it
-        self.report = report or (lambda code, message, **fields: bus.emit(EventType.ERROR, code=code, message=message, **fields))
+        self.report = report or (lambda code, message, **fields: bus.emit(Error(code=code, message=message, **fields)))
         self.log = EventLog(settings.log.transcripts)
         bus.subscribe(self.log)
         self.mqtt = self.gpio = self.wyoming = None
@@ -270,11 +271,11 @@ class Assembly:
         self.settings = dataclasses.replace(new, gpio=old.gpio) if "gpio" in changes.refused else new
         for section, why in changes.refused.items():
             log.error("reload refused %s, keeping its running settings: %s", section, why)
-            self.bus.emit(EventType.ERROR, code=ErrorCode.BAD_CONFIG, message=f"reload refused {section}: {why}")
+            self.bus.emit(Error(code=ErrorCode.BAD_CONFIG, message=f"reload refused {section}: {why}"))
         log.info("reloaded %s: applied %s; needs a restart: %s", config or "settings",
                  ", ".join(changes.applied) or "nothing", ", ".join(changes.restart) or "nothing")
-        self.bus.emit(EventType.RELOADED, config=config, applied=changes.applied, restart_needed=changes.restart,
-                      refused=sorted(changes.refused))
+        self.bus.emit(Reloaded(config=config, applied=changes.applied, restart_needed=changes.restart,
+                               refused=sorted(changes.refused)))
 
     def _switch_gpio(self, old: Settings, new: Settings, changes: Changes) -> None:
         if self.gpio is not None:
@@ -287,7 +288,7 @@ class Assembly:
             changes.applied = [s for s in changes.applied if s != "gpio"]
             self.gpio = self._gpio(old)
         if self.gpio is not None:  # the panel starts where the speaker is
-            self.gpio({"type": "state", "state": self.pipeline.state.value})
+            self.gpio(StateChanged(state=self.pipeline.state.value))
 
     def _switch_mqtt(self, new: Settings) -> None:
         """A new link for new topics or a new broker: the old one says goodbye first, in the background."""
@@ -296,8 +297,8 @@ class Assembly:
             self.bus.unsubscribe(previous)
         self.mqtt = link
         if self.mqtt is not None:
-            self.bus.emit(EventType.VOLUME, level=self.pipeline.playback.volume)  # retained values for the new topics
-            self.bus.emit(EventType.STATE, state=self.pipeline.state.value)
+            self.bus.emit(Volume(level=self.pipeline.playback.volume))  # retained values for the new topics
+            self.bus.emit(StateChanged(state=self.pipeline.state.value))
 
         def hand_over() -> None:
             if previous is not None:

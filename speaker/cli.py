@@ -11,6 +11,8 @@ import sys
 
 from . import __version__, config
 from .config import LANGUAGES, ConfigError, ModelMissing
+from .commands import CommandError, CommandName, parse
+from .events import Error
 
 # Nothing slow is imported at the top (numpy comes with .audio): `speaker run` must catch its
 # signals within the first moments, before a SIGHUP from `systemctl reload` could kill it.
@@ -111,6 +113,11 @@ def cmd_say(args) -> int:
     from .audio import DeviceSink, WavSink
     from .voice import Voice
 
+    try:
+        text = parse(CommandName.SAY, {"text": args.text}).args["text"]
+    except CommandError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     settings = _settings(args)
     _setup_logging(settings.log.level)
     voice = Voice(settings.voice, settings.language)
@@ -118,7 +125,7 @@ def cmd_say(args) -> int:
     sink = WavSink(args.output) if args.output else DeviceSink(
         settings.audio.output_device, settings.audio.output_command, lambda code, message: errors.append(message))
     try:
-        for samples in voice.speak(args.text):
+        for samples in voice.speak(text):
             sink.play(samples, voice.rate)
     finally:
         sink.close()
@@ -128,7 +135,7 @@ def cmd_say(args) -> int:
 
 def _errors(events) -> list[dict]:
     """The error events of a turn as {"code", "message"}; each is also a warning on stderr."""
-    errors = [{"code": fields["code"], "message": fields["message"]} for kind, fields in events if kind == "error"]
+    errors = [{"code": e.code, "message": e.message} for e in events if isinstance(e, Error)]
     for error in errors:
         print(f"warning: {error['message']}", file=sys.stderr)
     return errors

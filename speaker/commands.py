@@ -60,6 +60,8 @@ def _text(p: dict, key: str, what: str) -> str:
     text = p.get(key)
     if not isinstance(text, str) or not text.strip():
         raise CommandError(f"{what} needs a non-empty {key}")
+    if any(c == "\ufffd" or "\ud800" <= c <= "\udfff" for c in text):  # what bytes that were not UTF-8 became
+        raise CommandError(f"{what} needs its {key} in UTF-8: it holds bytes that are not text")
     return text.strip()
 
 

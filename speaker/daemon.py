@@ -18,7 +18,7 @@ from . import config
 from .assembly import Assembly, Changes, load_stages
 from .audio import LiveSource, RawSource, WavSource
 from .config import Settings
-from .events import ErrorCode, EventBus, EventType, JsonlWriter
+from .events import Error, ErrorCode, EventBus, JsonlWriter, MicrophoneRestored
 from .service import MICROPHONE_PROBLEMS, Service
 from .wake import WakeDetector
 
@@ -73,14 +73,14 @@ class Daemon:
 
     def report(self, code: str, message: str, **fields) -> None:
         """Devices report failures here; they become error events (a microphone's also the error state)."""
-        self.bus.emit(EventType.ERROR, code=code, message=message, **fields)
+        self.bus.emit(Error(code=code, message=message, **fields))
         if code in MICROPHONE_PROBLEMS:
             self._fault = message
             if self.pipeline is not None:
                 self.pipeline.call_soon(lambda: self.pipeline.set_fault(message))
 
     def _microphone_restored(self) -> None:
-        self.bus.emit(EventType.MICROPHONE_RESTORED, message="the microphone sends audio again")
+        self.bus.emit(MicrophoneRestored(message="the microphone sends audio again"))
         self._fault = ""
         if self.pipeline is not None:
             self.pipeline.call_soon(lambda: self.pipeline.set_fault(""))
@@ -198,7 +198,7 @@ class Daemon:
                 self._prepare()
             except Exception as e:  # the reload thread must outlive any surprise
                 log.exception("reload failed")
-                self.bus.emit(EventType.ERROR, code=ErrorCode.BAD_CONFIG, message=f"reload failed: {type(e).__name__}: {e}")
+                self.bus.emit(Error(code=ErrorCode.BAD_CONFIG, message=f"reload failed: {type(e).__name__}: {e}"))
 
     def _prepare(self) -> None:
         try:
@@ -206,7 +206,7 @@ class Daemon:
         except config.ConfigError as e:
             message = "; ".join(e.problems)
             log.error("reload refused, keeping the running settings: %s", message)
-            self.bus.emit(EventType.ERROR, code=ErrorCode.BAD_CONFIG, message=f"reload refused: {message}")
+            self.bus.emit(Error(code=ErrorCode.BAD_CONFIG, message=f"reload refused: {message}"))
             return
         self._applied.clear()
         self._pending = self.assembly.prepare(settings)

@@ -1,8 +1,8 @@
 """Events: what the speaker tells the rest of the world, and the in-process bus that carries them.
 
-An event is a plain JSON object with at least `type`, `ts` (unix seconds), `device` and `turn`, and
-the fields its type declares in FIELDS (the bus refuses any other: a typo is a failing test, not a
-silent key nobody reads).
+An event is one typed object per EventType (`Wake(wake_word=..., score=...)`: a misspelt field is a
+TypeError where it is made, not a silent key nobody reads), sent as a JSON object with `type`, `ts`
+(unix seconds), `device` and `turn`, and the fields its class declares.
 The JSONL writer, the log, MQTT, the status light and systemd's status all subscribe to the bus;
 no stage calls them. Every event is made encodable as it is emitted (`clean`), so no listener
 can fail on what a stranger sent.
@@ -10,19 +10,18 @@ can fail on what a stranger sent.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import logging
 import math
 import threading
 import time
-from typing import Callable, TextIO
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Iterable, TextIO
 
 log = logging.getLogger(__name__)
-
-Event = dict
-Listener = Callable[[Event], None]
-
 
 class EventType(enum.StrEnum):
     """What an event tells."""
@@ -42,34 +41,136 @@ class EventType(enum.StrEnum):
     HOME_ASSISTANT_RESTORED = "home_assistant_restored"
 
 
-FIELDS: dict[EventType, tuple[frozenset[str], frozenset[str]]] = {  # type: (always there, sometimes there)
-    EventType.STATE: (frozenset({"state"}), frozenset({"muted", "follow_up", "latency_ms", "reason"})),
-    EventType.WAKE: (frozenset({"wake_word", "score"}), frozenset()),
-    EventType.TRANSCRIPT: (frozenset({"text", "final"}), frozenset({"via"})),  # via: "wyoming" (a request of Assist's), "home_assistant" (the satellite's turn)
-    EventType.INTENT: (frozenset({"name", "slots"}), frozenset({"via"})),
-    EventType.RESPONSE: (frozenset({"text", "final"}), frozenset({"via"})),
-    EventType.ERROR: (frozenset({"code", "message"}), frozenset({"exit_status"})),
-    EventType.VOLUME: (frozenset({"level"}), frozenset()),
-    EventType.RELOADED: (frozenset({"config", "applied", "restart_needed", "refused"}), frozenset()),
-    EventType.TIMER: (frozenset({"kind", "name"}), frozenset({"seconds", "at"})),
-    EventType.BARGE_IN: (frozenset({"word"}), frozenset()),
-    EventType.MICROPHONE_RESTORED: (frozenset({"message"}), frozenset()),
-    EventType.DEVICE: (frozenset({"name", "on"}), frozenset()),  # a home device switched (`name`, `on`)
-    EventType.HOME_ASSISTANT_RESTORED: (frozenset({"message"}), frozenset()),  # the satellite's Assist is back
-}
+ENVELOPE = ("type", "ts", "device", "turn")
 
 
-def check_fields(type: str, fields: dict) -> EventType:
-    """The event type, if `fields` are what it declares; ValueError if not."""
-    try:
-        kind = EventType(type)
-    except ValueError:
-        raise ValueError(f"no such event type: {type!r}") from None
-    always, sometimes = FIELDS[kind]
-    if not always <= fields.keys() <= always | sometimes:
-        raise ValueError(f"a {kind} event has {sorted(always)} (and maybe {sorted(sometimes)}), "
-                         f"not {sorted(fields)}")
-    return kind
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Event(Mapping):
+    """One event: its class is its type, its fields are attributes. It also reads as the JSON object
+    it is sent as (a Mapping: `type`, `ts`, `device`, `turn`, then its fields in declaration order;
+    a field with a default is left out while it is None). The bus fills `ts`, `device` and `turn`."""
+
+    type: ClassVar[EventType]
+    ts: float = 0.0
+    device: str = ""
+    turn: str | None = None
+
+    def __init_subclass__(cls, *, type: EventType, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.type = type
+        EVENTS[type] = cls
+
+    def fields(self) -> dict:
+        """The fields of its type (the envelope left out)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ENVELOPE
+                and not (getattr(self, f.name) is None and f.default is None)}
+
+    def wire(self) -> dict:
+        """The event as JSON carries it."""
+        return {"type": str(self.type), "ts": self.ts, "device": self.device, "turn": self.turn, **self.fields()}
+
+    def __getitem__(self, key: str):
+        return self.wire()[key]
+
+    def __iter__(self):
+        return iter(self.wire())
+
+    def __len__(self) -> int:
+        return len(self.wire())
+
+
+EVENTS: dict[EventType, type[Event]] = {}  # each type's class, filled as they are declared
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class StateChanged(Event, type=EventType.STATE):
+    state: str
+    muted: bool | None = None
+    follow_up: bool | None = None  # listening for the answer to a question, without the wake word
+    latency_ms: int | None = None  # the first answer of a turn: how long the user waited since they stopped talking
+    reason: str | None = None  # the error state: why the speaker cannot hear
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Wake(Event, type=EventType.WAKE):
+    wake_word: str
+    score: float
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Transcript(Event, type=EventType.TRANSCRIPT):
+    text: str
+    final: bool
+    via: str | None = None  # "wyoming": a request of Assist's; "home_assistant": the satellite's turn
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Intent(Event, type=EventType.INTENT):
+    name: str
+    slots: dict
+    via: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Response(Event, type=EventType.RESPONSE):
+    text: str
+    final: bool  # false: one sentence of a streamed reply, as it is said
+    via: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Error(Event, type=EventType.ERROR):
+    code: str  # an ErrorCode
+    message: str
+    exit_status: object = None  # `run` ending on an error: the process's exit status
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Volume(Event, type=EventType.VOLUME):
+    level: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Reloaded(Event, type=EventType.RELOADED):
+    config: str | None
+    applied: list
+    restart_needed: list
+    refused: list
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Timer(Event, type=EventType.TIMER):
+    kind: str  # "timer" or "alarm"
+    name: str | None
+    seconds: int | None = None  # a timer's
+    at: str | None = None  # an alarm's, ISO 8601 to the minute
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class BargedIn(Event, type=EventType.BARGE_IN):
+    word: str  # the wake word or stop word the user said over the answer
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class MicrophoneRestored(Event, type=EventType.MICROPHONE_RESTORED):
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class HomeAssistantRestored(Event, type=EventType.HOME_ASSISTANT_RESTORED):
+    """The satellite's Home Assistant is back: its pipeline hears the next turn."""
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Device(Event, type=EventType.DEVICE):
+    """A home device switched; `device` is the envelope's (this speaker), the home device is `name`."""
+
+    name: str
+    on: bool
+
+
+Listener = Callable[[Event], None]
 
 
 class State(enum.StrEnum):
@@ -138,9 +239,9 @@ def clean(value):
         return clean(str(value))
 
 
-def to_json(event: Event) -> str:
-    """One event as compact JSON text (always valid UTF-8 once the event went through `clean`)."""
-    return json.dumps(event, ensure_ascii=False, allow_nan=False)
+def to_json(value: Event | dict) -> str:
+    """An event (or its fields) as compact JSON text (always valid UTF-8 once it went through `clean`)."""
+    return json.dumps(value.wire() if isinstance(value, Event) else value, ensure_ascii=False, allow_nan=False)
 
 
 class EventBus:
@@ -157,16 +258,20 @@ class EventBus:
         """Stop handing events to `listener` (a part replaced by a reload)."""
         self._listeners = [existing for existing in self._listeners if existing is not listener]
 
-    def emit(self, type: str, turn: str | None = None, **fields) -> Event:
-        check_fields(type, fields)
-        event = clean({"type": str(type), "ts": round(time.time(), 3), "device": self.device, "turn": turn,
-                       **fields})
+    def emit(self, event: Event, turn: str | None = None) -> Event:
+        """Stamp `event` (now, this device, `turn`), make its fields encodable, hand it to every listener."""
+        event = dataclasses.replace(event, ts=round(time.time(), 3), device=self.device, turn=clean(turn),
+                                    **{name: clean(value) for name, value in event.fields().items()})
         for listener in self._listeners:
             try:
                 listener(event)
             except Exception:  # a broken listener must never stop the pipeline
-                log.exception("event listener %r failed on %s", listener, type)
+                log.exception("event listener %r failed on %s", listener, event.type)
         return event
+
+    def emit_all(self, events: Iterable[Event], turn: str | None = None) -> None:
+        for event in events:
+            self.emit(event, turn)
 
 
 class JsonlWriter:
@@ -197,10 +302,10 @@ class EventLog:
         self._transcripts = transcripts
 
     def __call__(self, event: Event) -> None:
-        kind = event["type"]
-        if kind == EventType.TRANSCRIPT and not event.get("final"):
+        kind = event.type
+        if isinstance(event, Transcript) and not event.final:
             return
-        details = {k: v for k, v in event.items() if k not in ("type", "ts", "device", "turn")}
+        details = event.fields()
         if not self._transcripts:
             for key in self._PRIVATE.get(kind, ()):
                 if details.get(key) is not None:

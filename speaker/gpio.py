@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import ConfigError, GpioSettings
-from .events import ErrorCode, Event, EventBus, EventType
+from .events import Error, ErrorCode, Event, EventBus, StateChanged, Timer
 
 log = logging.getLogger(__name__)
 
@@ -148,23 +148,22 @@ class Gpio:
         unmutes = name == "unmute" or (name == "mute" and isinstance(payload, dict) and payload.get("mute") is False)
         if unmutes and self.switch is not None and self.switch.is_pressed:
             log.warning("refused %s: the mute switch is closed", name)
-            self.bus.emit(EventType.ERROR, code=ErrorCode.MUTED, message=f"{name}: the mute switch is closed; open it to unmute")
+            self.bus.emit(Error(code=ErrorCode.MUTED, message=f"{name}: the mute switch is closed; open it to unmute"))
             return False
         return True
 
     def __call__(self, event: Event) -> None:
-        kind = event["type"]
-        if kind == "state":
-            self.state = event["state"]
+        if isinstance(event, StateChanged):
+            self.state = event.state
             if self.state in ("idle", "muted"):  # a `say` while muted speaks, then goes back to muted
                 self.muted = self.state == "muted"
                 if self._memory is not None:
                     self._remember()
             if self.light is not None:
                 self.light.show(PATTERNS[self.state])
-        elif kind == "timer" and self.light is not None:
+        elif isinstance(event, Timer) and self.light is not None:
             self.light.flash(TIMER, TIMER_SECONDS)
-        elif kind == "error" and self.light is not None:
+        elif isinstance(event, Error) and self.light is not None:
             self.light.flash(PATTERNS["error"], ERROR_SECONDS)
 
     def _hold(self) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 from .announcements import Announcement
 from .commands import Command, CommandError, CommandName, parse
-from .events import ErrorCode, EventType, State
+from .events import Device, Error, ErrorCode, State, Volume
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline
@@ -36,7 +36,7 @@ class Interpreter:
         except CommandError as e:
             log.warning("refused command %s: %s", name, e)
             p = self._pipeline
-            p.bus.emit(EventType.ERROR, p.turn, code=ErrorCode.BAD_COMMAND, message=f"{name}: {e}")
+            p.bus.emit(Error(code=ErrorCode.BAD_COMMAND, message=f"{name}: {e}"), p.turn)
             return False
 
     def call_soon(self, action: Callable[[], None]) -> None:
@@ -102,7 +102,7 @@ class Interpreter:
     def listen(self) -> None:
         p = self._pipeline
         if p.muted:
-            p.bus.emit(EventType.ERROR, code=ErrorCode.MUTED, message="listen: the microphone is muted; unmute first")
+            p.bus.emit(Error(code=ErrorCode.MUTED, message="listen: the microphone is muted; unmute first"))
             return
         p.cut_turn()
         p.new_turn()
@@ -119,7 +119,7 @@ class Interpreter:
     def volume(self, level: int | None, step: int) -> None:
         p = self._pipeline
         p.playback.volume = max(0, min(100, p.playback.volume + step if level is None else level))
-        p.bus.emit(EventType.VOLUME, p.turn, level=p.playback.volume)
+        p.bus.emit(Volume(level=p.playback.volume), p.turn)
 
     def mute(self) -> None:
         p = self._pipeline
@@ -143,4 +143,4 @@ class Interpreter:
     def switch(self, device: str, on: bool) -> None:
         """A device of the home to turn on or off: told as an event (the MQTT link carries it out)."""
         p = self._pipeline
-        p.bus.emit(EventType.DEVICE, p.turn, name=device, on=on)
+        p.bus.emit(Device(name=device, on=on), p.turn)

@@ -7,11 +7,13 @@ events on the bus. Time is counted in frames of input for a file (`AudioClock`),
 exactly as a live microphone would: while an answer plays, the frames that arrive are the ones heard
 during it, and the speaker's own voice never reaches the wake word.
 
-Beside it: `Playback` (playback.py) hands the sink each sentence as the one before it starts;
+Beside it: `ears.py` takes the speaker's own voice out of each frame and tells the wake word from
+barge-in; `Playback` (playback.py) hands the sink each sentence as the one before it starts;
 `Announcements` (announcements.py) holds what waits to be said; the `Interpreter` (interpreter.py)
-carries out commands. The pipeline's thread only hands frames to the recognisers: free recognition
-runs on its own worker (stt.py `FreePass`) while the user speaks, and the pipeline asks whether its
-result is ready without waiting for it, so a stop, a wake word or a command acts at any moment.
+carries out commands; the stages it drives and its settings (stages.py) are built by assembly.py.
+The pipeline's thread only hands frames to the recognisers: free recognition runs on its own worker
+(stt.py `FreePass`) while the user speaks, and the pipeline asks whether its result is ready without
+waiting for it, so a stop, a wake word or a command acts at any moment.
 """
 
 from __future__ import annotations
@@ -19,57 +21,27 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from . import chimes
+from . import chimes, ears
 from .announcements import Announcements
 from .audio import FRAME_SECONDS, AudioClock
-from .barge_in import BargeIn, Interruption
-from .config import AnnounceSettings, EchoSettings
-from .dialogue import FOLLOW_UP, Dialogue
-from .echo import EchoCanceller
-from .endpoint import Endpointer, Heard
+from .barge_in import Interruption
+from .dialogue import FOLLOW_UP
+from .endpoint import Heard
 from .hearing import Hearing
-from .events import ErrorCode, EventBus, EventType, State
+from .events import BargedIn, Error, ErrorCode, EventBus, Intent, State, StateChanged, Transcript, Volume, Wake
 from .interpreter import Interpreter
 from .playback import Playback
-from .speech import Recording, Sentence, Speech
-from .stt import Transcriber
-from .voice import Voice, Voices
-from .wake import WakeDetector
+from .speech import Recording, Speech
+from .stages import Stages, TurnSettings
+from .voice import Voices
 
 log = logging.getLogger(__name__)
 
 RESTING = (State.IDLE, State.MUTED, State.ERROR)  # between turns: where a reload may switch
-
-
-@dataclass(kw_only=True)
-class Stages:
-    """The models and engines a pipeline drives (built by assembly.py); `transcriber` is None when
-    its model is missing (`missing_model` says why), `barge_in` when the speaker is not to be
-    interrupted by voice."""
-
-    wake: WakeDetector
-    endpointer: Endpointer
-    transcriber: Transcriber | None
-    dialogue: Dialogue
-    voice: Voice
-    missing_model: str = ""
-    echo: EchoCanceller = field(default_factory=lambda: EchoCanceller(EchoSettings()))
-    barge_in: BargeIn | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class TurnSettings:
-    """What the pipeline itself is told: how long a question's answer is waited for, the chimes, the announcements."""
-
-    follow_up_seconds: float = 5.0  # 0: never listen for an answer without the wake word
-    wake_chime: bool = True
-    done_chime: bool = True
-    announce: AnnounceSettings = field(default_factory=AnnounceSettings)
 
 
 class Pipeline:
@@ -90,23 +62,20 @@ class Pipeline:
         self.fault = ""  # why the speaker cannot hear (no microphone): it rests in the error state meanwhile
         self._clock = clock or AudioClock()
         self._file_time = isinstance(self._clock, AudioClock)
-        self.playback = Playback(sink=sink, echo=lambda: self.stages.echo, clock=self._clock, waits=self._file_time,
-                                 bus=bus, turn=lambda: self.turn)
+        self.playback = Playback(sink=sink, stages=lambda: self.stages, clock=self._clock, waits=self._file_time,
+                                 bus=bus, turn=lambda: self.turn, voices=Voices(stages.voice, stages.dialogue.language))
         self.announcements = Announcements(settings.announce, lambda message: bus.emit(
-            EventType.ERROR, code=ErrorCode.ANNOUNCEMENT_DROPPED, message=message))
+            Error(code=ErrorCode.ANNOUNCEMENT_DROPPED, message=message)))
         self.interpreter = Interpreter(self, on_reload)
         self.submit, self.call_soon, self.yield_turn = (  # from any thread
             self.interpreter.submit, self.interpreter.call_soon, self.interpreter.yield_turn)
-        self._voices = Voices(stages.voice, stages.dialogue.language)
-        self._heard_end_at: float | None = None  # wall time the end of speech was detected, until answered
-        self._hearing: Hearing | None = None  # while listening
-        self._follow_up = False  # the answer being spoken asked a question
+        self._stopped_talking_at = 0.0  # when the user stopped talking (monotonic): how long they wait is told
+        self._hearing: Hearing | None = None  # from listening until what was said is known
         self._following_up = False  # listening for the reply to it
-        self._recognising = False  # the user stopped talking; what they said is not known yet
         self.assist = None  # Home Assistant's pipeline, when the speaker is its satellite (wyoming/satellite.py)
         if stages.missing_model:
             log.error(stages.missing_model)
-            bus.emit(EventType.ERROR, code=ErrorCode.MODEL_MISSING, message=stages.missing_model)
+            bus.emit(Error(code=ErrorCode.MODEL_MISSING, message=stages.missing_model))
 
     @property
     def now(self) -> float:
@@ -115,7 +84,7 @@ class Pipeline:
 
     def start(self) -> None:
         self.set_state(self.resting())
-        self.bus.emit(EventType.VOLUME, level=self.playback.volume)
+        self.bus.emit(Volume(level=self.playback.volume))
 
     def replace_stages(self, stages: Stages, settings: TurnSettings | None = None) -> None:
         """Switch to newly loaded stages (a reload switches between turns; a turn going on is cut)."""
@@ -124,7 +93,7 @@ class Pipeline:
         if settings is not None:
             self.settings = settings
             self.announcements.settings = settings.announce
-        self._voices = Voices(stages.voice, stages.dialogue.language)
+        self.playback.voices = Voices(stages.voice, stages.dialogue.language)
         if self.state not in RESTING:
             self.end_turn()
 
@@ -156,7 +125,7 @@ class Pipeline:
                 self._guarded(self._think)
             else:
                 self.end_turn()
-        if self._recognising and self.state is State.THINKING:
+        if self._hearing is not None and self.state is State.THINKING:
             self._guarded(self._recognised, True)
         while self.playback.speech is not None or self.announcements:
             if self.playback.speech is None:
@@ -179,19 +148,17 @@ class Pipeline:
 
     def start_listening(self, follow_up: bool = False) -> None:
         self._following_up = follow_up
-        self._recognising = False
         if self.assist is not None and self.assist.take_turn(self.turn):  # Home Assistant hears it
-            self._hearing = self._heard_end_at = None
+            self._hearing = None
             self.set_state(State.LISTENING)
             return
         self._hearing = Hearing(self.stages.endpointer, self.stages.transcriber)
         self._hearing.start(self.settings.follow_up_seconds if follow_up else None)
-        self.set_state(State.LISTENING, **({"follow_up": True} if follow_up else {}))
+        self.set_state(State.LISTENING, follow_up=follow_up or None)
 
     def end_turn(self) -> None:
-        self._recognising = False
+        self._hearing = None
         self.playback.drop()
-        self._follow_up = False
         self.stages.wake.resume()
         self.turn = None
         self.set_state(self.resting())
@@ -200,7 +167,7 @@ class Pipeline:
         self.state = state
         if state is State.ERROR:
             extra["reason"] = self.fault
-        self.bus.emit(EventType.STATE, self.turn, state=state.value, muted=self.muted, **extra)
+        self.bus.emit(StateChanged(state=state.value, muted=self.muted, **extra), self.turn)
 
     # -- inside -----------------------------------------------------------------------------------
 
@@ -209,12 +176,12 @@ class Pipeline:
             step(*args)
         except Exception as e:  # a failing stage costs one turn, never the daemon
             log.exception("turn failed")
-            self.bus.emit(EventType.ERROR, self.turn, code=ErrorCode.TURN_FAILED, message=f"{type(e).__name__}: {e}")
+            self.bus.emit(Error(code=ErrorCode.TURN_FAILED, message=f"{type(e).__name__}: {e}"), self.turn)
             self.end_turn()
 
     def _housekeeping(self) -> None:
         self.interpreter.run_waiting()
-        if self._recognising and self.state is State.THINKING:
+        if self._hearing is not None and self.state is State.THINKING:  # what was said may be known now
             self._recognised()
         if self.playback.speech is not None:
             self._keep_speaking()
@@ -225,32 +192,21 @@ class Pipeline:
     def _say_next_announcement(self) -> None:
         announcement = self.announcements.next()
         self.new_turn()
-        self._emit(announcement.events)
+        self.bus.emit_all(announcement.events, self.turn)
         self._answer(announcement.text, language=announcement.language, volume=announcement.volume,
                      announcement=True, recording=announcement.recording)
 
     def _hear(self, frame: np.ndarray) -> None:
-        # The wake word hears every frame, the speaker's own voice taken out, so its context is always
-        # fresh. While the speaker talks it counts only through barge-in, which tells the user's voice apart.
-        echo = self.stages.echo
-        frame = echo.process(frame)
-        detection = self.stages.wake.process(frame)
-        barge_in = self.stages.barge_in
         speaking = self.state is State.SPEAKING
-        if barge_in is not None and (speaking or (echo.playing and self.state in RESTING)):
-            # Its guards hold until the echo of the last sample played has come (a sound server's buffer).
-            interruption = barge_in.hear(frame, echo.reference, detection, echo.echo_below_db if echo.measures else None)
-            if interruption is not None and speaking:
-                self._interrupt(interruption)
-            elif interruption is not None and interruption.wake is not None:
-                self._wake(interruption.wake)
-            return
-        if barge_in is not None:
-            barge_in.rest()
-        if detection is not None and self._may_wake():
-            self._wake(detection)
+        sound = ears.hear(self.stages, frame, speaking=speaking, resting=self.state in RESTING)
+        if sound.interruption is not None and speaking:
+            self._interrupt(sound.interruption)
+        elif sound.interruption is not None and sound.interruption.wake is not None:
+            self._wake(sound.interruption.wake)  # the echo of an answer still coming: barge-in told them apart
+        elif sound.wake is not None and self._may_wake():
+            self._wake(sound.wake)
         elif self.state is State.LISTENING:
-            self._listen(frame)
+            self._listen(sound.frame)
 
     def _may_wake(self) -> bool:
         """Without barge-in, a wake word counts when idle, while listening (it starts over, also for the
@@ -259,10 +215,9 @@ class Pipeline:
 
     def _interrupt(self, interruption: Interruption) -> None:
         """The user talked over the answer: the wake word cuts it and listens at once; a stop word stops it."""
-        self.bus.emit(EventType.BARGE_IN, self.turn, word=interruption.word)
+        self.bus.emit(BargedIn(word=interruption.word), self.turn)
         self.cut_turn()
         if interruption.wake is not None:
-            self._follow_up = False
             self._wake(interruption.wake)
         else:
             self.end_turn()
@@ -270,18 +225,17 @@ class Pipeline:
     def _wake(self, detection) -> None:
         self.cut_turn()
         self.new_turn()
-        self.bus.emit(EventType.WAKE, self.turn, wake_word=detection.wake_word, score=detection.score)
+        self.bus.emit(Wake(wake_word=detection.wake_word, score=detection.score), self.turn)
         if self.settings.wake_chime:
-            self.playback.chime(chimes.listening(self.stages.voice.rate), self.stages.voice.rate)
+            self.playback.chime(chimes.listening)
         if self.stages.transcriber is None:
-            self.bus.emit(EventType.ERROR, self.turn, code=ErrorCode.MODEL_MISSING, message=self.stages.missing_model)
+            self.bus.emit(Error(code=ErrorCode.MODEL_MISSING, message=self.stages.missing_model), self.turn)
             self._answer(self.stages.dialogue.line("needs_model"))
             return
         self.start_listening()
 
     def _listen_again(self) -> None:
         """The answer asked something: listen for the reply without the wake word, briefly."""
-        self._follow_up = False
         self.stages.wake.resume()
         self.new_turn()
         self.start_listening(follow_up=True)
@@ -292,7 +246,7 @@ class Pipeline:
             return
         heard, partial = self._hearing.hear(frame)
         if partial:
-            self.bus.emit(EventType.TRANSCRIPT, self.turn, text=partial, final=False)
+            self.bus.emit(Transcript(text=partial, final=False), self.turn)
         if heard is Heard.ENDED:
             self._think()
         elif heard is Heard.NOTHING and self._following_up:
@@ -304,10 +258,9 @@ class Pipeline:
         """The user stopped talking. Free recognition finishes on its worker while the pipeline goes on
         hearing (a wake word, a stop, a command act at once); the answer starts once the text is known.
         With a file for input no time passes meanwhile: it waits."""
-        self._heard_end_at = time.monotonic()
+        self._stopped_talking_at = time.monotonic() - self.stages.endpointer.silence_heard
         self.set_state(State.THINKING)
         self._hearing.end()
-        self._recognising = True
         self._recognised(wait=self._file_time)
 
     def _recognised(self, wait: bool = False) -> None:
@@ -315,72 +268,45 @@ class Pipeline:
         text = self._hearing.text(None if wait else 0.0)
         if text is None:
             return
-        self._recognising = False
-        self.bus.emit(EventType.TRANSCRIPT, self.turn, text=text, final=True)
+        self._hearing = None
+        self.bus.emit(Transcript(text=text, final=True), self.turn)
         reply = self.stages.dialogue.reply(text)
-        self.bus.emit(EventType.INTENT, self.turn, name=reply.intent, slots=reply.slots)
-        self._emit(reply.events)
+        self.bus.emit(Intent(name=reply.intent, slots=reply.slots), self.turn)
+        self.bus.emit_all(reply.events, self.turn)
         if reply.command is not None:  # before the answer: heard at the new volume; a mute stops the microphone now
             self.interpreter.run(reply.command, keep_turn=True)
         if reply.stream is not None:  # thinking goes on until its first sentence comes
-            self._follow_up = False  # known once its last sentence is said
-            self._speak(Speech(reply.stream, self._voices.get(None), streamed=True), after_speech=True)
+            self.playback.say_stream(reply.stream, self._stopped_talking_at)
+            self._keep_speaking()
         else:
-            self._follow_up = reply.follow_up and self.settings.follow_up_seconds > 0
-            self._answer(reply.text, after_speech=True)
-
-    def _emit(self, events) -> None:
-        for kind, fields in events:
-            self.bus.emit(kind, self.turn, **fields)
+            self._answer(reply.text, waited_since=self._stopped_talking_at, asks=reply.follow_up)
 
     def answer_with(self, text: str, recording: Recording | None = None) -> None:
         """Answer the turn with what was made elsewhere (Home Assistant's pipeline): `text` in the
         speaker's voice, or its `recording`."""
-        self._answer(text, after_speech=True, recording=recording)
+        self._answer(text, recording=recording)
 
-    def _answer(self, text: str, after_speech: bool = False, language: str | None = None,
-                volume: int | None = None, announcement: bool = False, recording: Recording | None = None) -> None:
-        """Say `text` (or play its `recording`): the first sentence plays while the next one is synthesised.
-        After speech, the `speaking` event tells how long the user waited since they stopped talking."""
-        self.bus.emit(EventType.RESPONSE, self.turn, text=text, final=True)
-        speech = (Speech([text], recording, announcement=announcement, volume=volume) if recording is not None else
-                  Speech.of_text(text, self._voices.get(language), announcement=announcement, volume=volume))
-        self._speak(speech, after_speech)
-
-    def _speak(self, speech: Speech, after_speech: bool = False) -> None:
-        self.playback.start(speech)
-        if not after_speech:
-            self._heard_end_at = None
+    def _answer(self, text: str, **how) -> None:
+        """Say `text` (`how`: Playback.say's language, volume, announcement, asks, waited_since)."""
+        self.playback.say(text, **how)
         self._keep_speaking()
 
     def _keep_speaking(self, to_the_end: bool = False) -> None:
         """Hand the sink the sentences whose time has come; when everything has been said and heard,
         the turn goes on. `to_the_end` (the input ended): say all of it now."""
         speech = self.playback.speech
-        self.playback.play_due(on_play=self._playing, interrupted=self.interpreter.waiting, to_the_end=to_the_end)
+        self.playback.play_due(on_start=lambda waited_ms: self.set_state(State.SPEAKING, latency_ms=waited_ms),
+                               interrupted=self.interpreter.waiting, to_the_end=to_the_end)
         if self.playback.heard(to_the_end):
             self._done_speaking(speech, to_the_end)
-
-    def _playing(self, sentence: Sentence) -> None:
-        """A sentence went to the sink; the first one starts the `speaking` state."""
-        if len(self.playback.speech.said) == 1:
-            extra = {}
-            if self._heard_end_at is not None:
-                waited = self.stages.endpointer.silence_heard + time.monotonic() - self._heard_end_at
-                extra["latency_ms"] = round(waited * 1000)
-                self._heard_end_at = None
-            self.set_state(State.SPEAKING, **extra)
-        if self.stages.barge_in is not None:
-            self.stages.barge_in.saying(sentence.text, self.playback.remaining)
 
     def _done_speaking(self, speech: Speech, to_the_end: bool) -> None:
         """Everything was said and heard: listen for the answer to a question, or end the turn."""
         self.playback.drop()
-        if speech.streamed and speech.said:
-            self._follow_up = speech.said[-1].endswith(FOLLOW_UP) and self.settings.follow_up_seconds > 0
-        if self._follow_up and not self.muted and not to_the_end:
+        asks = speech.said[-1].endswith(FOLLOW_UP) if speech.streamed and speech.said else speech.asks
+        if asks and self.settings.follow_up_seconds > 0 and not self.muted and not to_the_end:
             self._listen_again()
         else:
             if not to_the_end and self.settings.done_chime:
-                self.playback.chime(chimes.done(self.stages.voice.rate), self.stages.voice.rate)
+                self.playback.chime(chimes.done)
             self.end_turn()

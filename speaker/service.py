@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Mapping
 
-from .events import Event, EventBus
+from .events import Error, Event, EventBus, MicrophoneRestored, StateChanged
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +108,11 @@ class Service:
         return self._activity
 
     def _on_event(self, event: Event) -> None:
-        if event["type"] == "state":
-            self.status(STATE_STATUS.get(event["state"], event["state"]))
-        elif event["type"] == "error" and event["code"] in MICROPHONE_PROBLEMS:
-            self._microphone_problem = event["message"].replace("\n", " ")
+        if isinstance(event, StateChanged):
+            self.status(STATE_STATUS.get(event.state, event.state))
+        elif isinstance(event, Error) and event.code in MICROPHONE_PROBLEMS:
+            self._microphone_problem = event.message.replace("\n", " ")
             self._notifier.send(f"STATUS={self._status()}")
-        elif event["type"] == "microphone_restored":
+        elif isinstance(event, MicrophoneRestored):
             self._microphone_problem = ""
             self._notifier.send(f"STATUS={self._status()}")

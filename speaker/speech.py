@@ -16,6 +16,7 @@ from typing import Iterable
 
 import numpy as np
 
+from .events import Event
 from .voice import Voice, split_sentences
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,9 @@ class Recording:
 class Speech:
     """Sentences made ready on a worker thread, one ahead of what the pipeline has taken."""
 
-    def __init__(self, sentences: Iterable[str], voice: Voice | Recording, announcement: bool = False,
-                 volume: int | None = None, streamed: bool = False):
+    def __init__(self, sentences: Iterable[str], voice: Voice | Recording, *, announcement: bool = False,
+                 volume: int | None = None, streamed: bool = False, asks: bool = False):
+        self.asks = asks  # the answer asks the user something: listen for the reply without the wake word
         self.announcement = announcement  # not a user's turn: another announcement may cut it
         self.streamed = streamed  # a reply that comes sentence by sentence (told as it is said)
         self.volume = volume  # percent for this speech alone (None: the speaker's volume)
@@ -97,8 +99,8 @@ class Speech:
         with self._lock:
             return self._done and not self._ready
 
-    def new_events(self) -> list[tuple[str, dict]]:
-        """Events the streamed reply added since the last call ((type, fields) tuples)."""
+    def new_events(self) -> list[Event]:
+        """Events the streamed reply added since the last call."""
         events = list(getattr(self._sentences, "events", ()))
         new, self._events_seen = events[self._events_seen:], len(events)
         return new

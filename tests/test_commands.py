@@ -38,6 +38,8 @@ def test_every_command_is_taken_as_given(name, payload, expected):
     ("say", {"text": "hi", "language": ["en"]}, "language must be one of"),
     ("say", {"text": "hi", "volume": 101}, "volume must be between 0 and 100"),
     ("say", {"text": "hi", "loud": True}, "say does not take loud"),
+    ("say", {"text": "caf\ufffd"}, "say needs its text in UTF-8"),  # undecodable bytes, as a reader replaced them
+    ("say", {"text": "caf\udce9"}, "say needs its text in UTF-8"),  # ... or as the command line kept them
     ("volume", {}, "exactly one of level"),
     ("volume", {"level": 5, "step": 5}, "exactly one of level"),
     ("volume", {"level": True}, "level must be a whole number, got True"),

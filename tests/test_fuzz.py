@@ -21,7 +21,7 @@ from test_mqtt import Door, Home, Listener, until
 from speaker.commands import CommandName
 from speaker.config import ConfigError, MqttSettings, Settings, load
 from speaker.dialogue import persona
-from speaker.events import EventBus
+from speaker.events import EventBus, to_json
 from speaker.mqtt import MAX_PAYLOAD, MqttLink
 
 QUICK, SLOW = 300, int(os.environ.get("SPEAKER_FUZZ_CASES", "2500"))
@@ -80,7 +80,7 @@ def receive_anything(link, topic, payload):
     mqtt_link.receive(topic, payload)  # must not raise, whatever arrives
     for event in events:
         assert event["type"] == "error" and event["code"] == "bad_command" and event["message"].strip()
-        json.dumps(event, ensure_ascii=False, allow_nan=False).encode("utf-8")  # encodable, strictly
+        to_json(event).encode("utf-8")  # encodable, strictly
     for command in list(door.taken.queue):
         assert command.name in CommandName
         assert all(not isinstance(v, float) or math.isfinite(v) for v in command.args.values())

@@ -19,7 +19,7 @@ from speaker.assembly import Assembly
 from speaker.audio import frames_of
 from speaker.config import ConfigError, GpioSettings, ListenSettings, Settings, WakeSettings, parse
 from speaker.endpoint import Endpointer
-from speaker.events import EventBus
+from speaker.events import EventBus, StateChanged, Timer
 from speaker.gpio import ERROR_SECONDS, TIMER_SECONDS, Gpio
 from speaker.wake import WakeDetector
 
@@ -176,44 +176,44 @@ def many_levels(values) -> bool:
 
 def test_each_state_shows_its_own_pattern_on_a_single_led(panel):
     bus, _ = panel(led_pins=[LED])
-    bus.emit("state", state="idle")
+    bus.emit(StateChanged(state="idle"))
     assert set(watch(LED, 0.3)) == {0}
-    bus.emit("state", state="listening")
+    bus.emit(StateChanged(state="listening"))
     assert set(watch(LED, 0.3)) == {1}
-    bus.emit("state", state="muted")
+    bus.emit(StateChanged(state="muted"))
     muted = watch(LED, 0.3)
     assert len(set(muted)) == 1 and 0 < muted[0] < 0.3  # steady and dim
-    bus.emit("state", state="thinking")  # a quick pulse: two full rises well within 3 s (0.6 s each)
+    bus.emit(StateChanged(state="thinking"))  # a quick pulse: two full rises well within 3 s (0.6 s each)
     watch_until(LED, lambda seen: rises(seen) >= 2 and many_levels(seen), timeout=3.0)
-    bus.emit("state", state="speaking")  # slow breathing: fades through many levels, never blinks...
+    bus.emit(StateChanged(state="speaking"))  # slow breathing: fades through many levels, never blinks...
     assert rises(watch(LED, 1.3)) <= 1  # ...and slower than thinking
     watch_until(LED, many_levels, timeout=5.0)
-    bus.emit("state", state="error")  # a hard blink
+    bus.emit(StateChanged(state="error"))  # a hard blink
     blink = watch_until(LED, lambda seen: rises(seen) >= 1, timeout=5.0)
     assert set(blink) <= {0, 1}
 
 
 def test_each_state_shows_its_own_colour_on_an_rgb_led(panel):
     bus, _ = panel(led_pins=[RED, GREEN, BLUE])
-    bus.emit("state", state="idle")
+    bus.emit(StateChanged(state="idle"))
     assert set(watch((RED, GREEN, BLUE), 0.3)) == {(0, 0, 0)}
-    bus.emit("state", state="listening")
+    bus.emit(StateChanged(state="listening"))
     settles((RED, GREEN, BLUE), (0, 0.3, 1))
     for breathing in ("thinking", "speaking"):  # blue or cyan, fading through levels, never red
-        bus.emit("state", state=breathing)
+        bus.emit(StateChanged(state=breathing))
         seen = watch_until((RED, GREEN, BLUE), lambda seen: len(set(seen)) > 5, timeout=5.0)
         assert max(red for red, _, _ in seen[1:]) == 0
-    bus.emit("state", state="muted")
+    bus.emit(StateChanged(state="muted"))
     settles((RED, GREEN, BLUE), (0.15, 0, 0))  # steady, dim red
-    bus.emit("state", state="error")  # orange, blinking
+    bus.emit(StateChanged(state="error"))  # orange, blinking
     seen = watch_until((RED, GREEN, BLUE), lambda seen: {red for red, _, _ in seen} == {0, 1}, timeout=5.0)
     assert max(green for _, green, _ in seen) > 0 and max(blue for _, _, blue in seen[1:]) == 0
 
 
 def test_a_timer_flashes_the_light_then_it_shows_the_state_again(panel):
     bus, _ = panel(led_pins=[LED])
-    bus.emit("state", state="listening")
-    bus.emit("timer", kind="timer", name="tea", seconds=180)
+    bus.emit(StateChanged(state="listening"))
+    bus.emit(Timer(kind="timer", name="tea", seconds=180))
     flash = watch_until(LED, lambda seen: rises(seen) >= 2, timeout=TIMER_SECONDS)  # quick, bright flashes
     assert set(flash) <= {0, 1}
     settles(LED, 1)  # listening again
@@ -221,16 +221,16 @@ def test_a_timer_flashes_the_light_then_it_shows_the_state_again(panel):
 
 def test_a_timer_flashes_white_on_an_rgb_led_even_when_idle(panel):
     bus, _ = panel(led_pins=[RED, GREEN, BLUE])
-    bus.emit("state", state="idle")
-    bus.emit("timer", kind="timer", name=None, seconds=60)
+    bus.emit(StateChanged(state="idle"))
+    bus.emit(Timer(kind="timer", name=None, seconds=60))
     watch_until((RED, GREEN, BLUE), lambda seen: (1, 1, 1) in seen, timeout=TIMER_SECONDS)
     settles((RED, GREEN, BLUE), (0, 0, 0))
 
 
 def test_a_state_change_during_a_flash_shows_once_the_flash_is_over(panel):
     bus, _ = panel(led_pins=[LED])
-    bus.emit("timer", kind="timer", name=None, seconds=60)
-    bus.emit("state", state="listening")
+    bus.emit(Timer(kind="timer", name=None, seconds=60))
+    bus.emit(StateChanged(state="listening"))
     started = time.monotonic()
     watch_until(LED, lambda seen: 0 in seen, timeout=TIMER_SECONDS)  # still flashing, not listening yet
     settles(LED, 1)

@@ -23,6 +23,7 @@ from speaker.config import ConfigError, LlmSettings, load
 from speaker.dialogue import HISTORY, Dialogue
 from speaker.dialogue.llm import LONGEST_SENTENCE, Chat, Sentences, endpoint, speakable
 from speaker.dialogue.persona import builtin
+from speaker.events import Error
 
 GENTLE = builtin("en").lines["llm_failed"]
 COUNT = [  # the small base model carries on a pattern it was shown: a long answer, many sentences
@@ -74,7 +75,7 @@ class Listener:
 
 
 def errors(stream) -> list[str]:
-    return [fields["code"] for kind, fields in stream.events if kind == "error"]
+    return [e.code for e in stream.events if isinstance(e, Error)]
 
 
 def assert_fit_to_say(sentence: str) -> None:
@@ -201,7 +202,7 @@ def test_a_server_that_is_not_there_is_noticed_at_once(tmp_path):
     listener = Listener(reply.stream)
     listener.wait_until_ended(2.0)
     assert len(listener.said()) == 1 and listener.said()[0] in GENTLE
-    assert errors(reply.stream) == ["llm_unavailable"] and "cannot reach" in reply.stream.events[0][1]["message"]
+    assert errors(reply.stream) == ["llm_unavailable"] and "cannot reach" in reply.stream.events[0].message
     assert d.last_said == listener.said()[0]
 
 
@@ -270,7 +271,7 @@ def test_a_first_word_later_than_the_budget_brings_the_gentle_line(llm_server):
         llm_server.resume()
     assert listener.ended_at - asked >= 1.0
     assert listener.said() == [GENTLE[0]]
-    assert errors(stream) == ["llm_timeout"] and "within 1 s" in stream.events[0][1]["message"]
+    assert errors(stream) == ["llm_timeout"] and "within 1 s" in stream.events[0].message
 
 
 @pytest.mark.slow
@@ -295,7 +296,7 @@ def test_a_server_without_a_chat_api_there_is_reported(llm_server):
     listener = Listener(stream)
     listener.wait_until_ended(10)
     assert listener.said() == [GENTLE[0]]
-    assert errors(stream) == ["llm_unavailable"] and "HTTP 404" in stream.events[0][1]["message"]
+    assert errors(stream) == ["llm_unavailable"] and "HTTP 404" in stream.events[0].message
 
 
 @pytest.mark.slow
@@ -313,7 +314,7 @@ def test_a_server_killed_mid_answer_ends_it_with_what_was_said(tmp_path):
         server.stop()
     said = listener.said()
     assert said == NUMBERS[:len(said)] and GENTLE[0] not in said and said_at_the_end == [" ".join(said)]
-    assert errors(stream) == ["llm_unavailable"] and "went away after" in stream.events[0][1]["message"]
+    assert errors(stream) == ["llm_unavailable"] and "went away after" in stream.events[0].message
 
 
 @pytest.mark.slow

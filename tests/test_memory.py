@@ -14,6 +14,7 @@ from conftest import is_a_line, run_speaker
 from speaker.dialogue import Dialogue, memory
 from speaker.dialogue.memory import FILE
 from speaker.dialogue.persona import builtin
+from speaker.events import Error, Timer
 
 NOON = datetime(2026, 11, 27, 12, 0)
 
@@ -24,7 +25,7 @@ def speaker(language, state, clock=lambda: NOON, seed=0) -> Dialogue:
 
 
 def errors(reply) -> list[str]:
-    return [fields["code"] for kind, fields in reply.events if kind == "error"]
+    return [e.code for e in reply.events if isinstance(e, Error)]
 
 
 # --- any fact, recalled however you ask ------------------------------------------------------------
@@ -224,7 +225,7 @@ def test_an_unwritable_folder_keeps_everything_in_memory_never_drops_a_timer_and
     assert errors(d.reply("my name is Alex")) == []  # said once, not at every try
     now[0] += timedelta(seconds=61)
     due = d.due()
-    assert due is not None and due.events[0][0] == "timer" and "done" in due.text.lower()
+    assert due is not None and isinstance(due.events[0], Timer) and "done" in due.text.lower()
     assert "Alex" in d.reply("what's my name").text
     assert not (blocked / "speaker").exists()
     blocked.unlink()  # the disk can be written again

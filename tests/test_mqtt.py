@@ -23,7 +23,7 @@ from conftest import ROOT, SPEAKER, Mosquitto, free_port, recording, room, speak
 from speaker import commands
 from speaker.commands import Command, CommandName
 from speaker.config import DeviceSettings, MqttSettings, Settings
-from speaker.events import EventBus, EventType
+from speaker.events import Device, Error, EventBus, Response, Transcript, Volume, Wake
 from speaker.mqtt import MqttLink
 
 slow = pytest.mark.slow
@@ -56,7 +56,7 @@ class Door:
             self.taken.put(commands.parse(name, payload))
             return True
         except commands.CommandError as e:
-            self.bus.emit("error", code="bad_command", message=f"{name}: {e}")
+            self.bus.emit(Error(code="bad_command", message=f"{name}: {e}"))
             return False
 
 
@@ -275,6 +275,7 @@ HUGE = "9" * 401
     ("speaker/test/cmd/volume", '{"level": 1e999}', "too large"),
     ("speaker/test/cmd/say", b"\xff\xfe", "not UTF-8"),
     ("speaker/test/cmd/say", b'{"text": "\xed\xa0\x80"}', "not UTF-8"),  # a surrogate, encoded
+    ("speaker/test/cmd/say", '{"text": "caf\\ud800"}', "say needs its text in UTF-8"),  # escaped: never spoken as "�"
     ("speaker/test/cmd/say", json.dumps({"text": "x" * 70000}), "too large"),
     ("speaker/all/cmd/mute", "[1, 2]", "JSON object"),
     ("speaker/test/cmd/" + "x" * 5000, "{}", "unknown command"),
@@ -405,7 +406,7 @@ def test_events_kept_while_the_broker_is_away_and_those_dropped_are_counted(brok
     home = Home(broker.url, start=False, queue_limit=5)
     try:
         for level in range(12):
-            home.bus.emit("volume", level=level)
+            home.bus.emit(Volume(level=level))
         broker = Mosquitto(broker_dir, port=broker.port).start()
         home.link.start()
         dropped = json.loads(watcher.wait_for(lambda t, p: t.endswith("/error"), timeout=40)[1])
@@ -427,7 +428,7 @@ def test_arbitration_claims_are_checked_and_expire(broker, listener):
 
         def heard(score: float) -> str:
             turn = f"t{len(home.events)}"
-            home.bus.emit("wake", turn, wake_word="hey_jarvis", score=score)
+            home.bus.emit(Wake(wake_word="hey_jarvis", score=score), turn)
             return turn
 
         for bad in ("NaN", "Infinity", "1e999", HUGE, '"1"', "5", "true", "-0.1"):
@@ -460,8 +461,8 @@ def test_text_stays_off_the_retained_topics_unless_asked(broker, listener):
         device = f"retain{int(retain)}"
         home = Home(broker.url, device=device, retain_transcripts=retain)
         try:
-            home.bus.emit("transcript", "t", text="내 이름은 민수야", final=True)
-            home.bus.emit("response", "t", text=long, final=True)
+            home.bus.emit(Transcript(text="내 이름은 민수야", final=True), "t")
+            home.bus.emit(Response(text=long, final=True), "t")
             _, heard, was_retained = listener.wait_for(lambda t, p: t == f"speaker/{device}/transcript" and p)
             assert heard.decode() == "내 이름은 민수야" and not was_retained
             _, answer, _ = listener.wait_for(lambda t, p: t == f"speaker/{device}/response" and p)
@@ -488,9 +489,9 @@ def test_a_device_event_publishes_the_device_payload(broker, listener):
     lamp = DeviceSettings(names=("lamp", "램프"), topic="zigbee2mqtt/lamp/set")
     home = Home(broker.url, devices=(lamp,))
     try:
-        home.bus.emit(EventType.DEVICE, name="램프", on=True)
-        home.bus.emit(EventType.DEVICE, name="garage", on=True)  # not configured: nothing
-        home.bus.emit(EventType.DEVICE, name="lamp", on=False)
+        home.bus.emit(Device(name="램프", on=True))
+        home.bus.emit(Device(name="garage", on=True))  # not configured: nothing
+        home.bus.emit(Device(name="lamp", on=False))
         _, on, _ = listener.wait_for(lambda t, p: t == "zigbee2mqtt/lamp/set")
         _, off, _ = listener.wait_for(lambda t, p: t == "zigbee2mqtt/lamp/set")
         assert (json.loads(on), json.loads(off)) == ({"state": "ON"}, {"state": "OFF"})
@@ -522,9 +523,9 @@ def test_the_acl_in_the_readme_limits_what_others_on_the_broker_can_do(broker_di
         assert home.command() == Command(CommandName.VOLUME, {"level": 3})  # the guest's never came
         assistant.publish("speaker/room/kitchen/cmd/stop", {})
         assert home.command().name == "stop"
-        home.bus.emit("transcript", "t", text="내 비밀", final=True)
+        home.bus.emit(Transcript(text="내 비밀", final=True), "t")
         assistant.wait_for(lambda t, p: t == "speaker/kitchen/event/transcript")
-        home.bus.emit("wake", "w", wake_word="hey_jarvis", score=0.5)
+        home.bus.emit(Wake(wake_word="hey_jarvis", score=0.5), "w")
         guest.publish("speaker/arbitration", {"device": "guest", "score": 1, "ts": time.time()})
         guest.drain(1.5)
         assert guest.seen == [] and home.yielded == []  # the guest reads nothing and forges no claim

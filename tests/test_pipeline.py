@@ -11,7 +11,7 @@ import pytest
 from conftest import RecordingSink, recording, speech
 from speaker.audio import AudioClock, frames_of
 from speaker.config import AnnounceSettings, ListenSettings, Settings
-from speaker.events import EventBus
+from speaker.events import Error, EventBus
 from speaker.assembly import turn_settings
 from speaker.pipeline import Pipeline
 from speaker.speech import cut
@@ -504,7 +504,7 @@ class SlowStream:
     def __init__(self, *timed, event_after: int | None = None):
         self.timed = timed  # (seconds, sentence) pairs
         self.event_after = event_after
-        self.events: list[tuple[str, dict]] = []
+        self.events: list[Error] = []
         self.closed = threading.Event()
         self.ended = threading.Event()
 
@@ -515,7 +515,7 @@ class SlowStream:
                     return
                 yield sentence
                 if i == self.event_after:
-                    self.events.append(("error", {"code": "llm_bad_reply", "message": "a runaway reply was cut"}))
+                    self.events.append(Error(code="llm_bad_reply", message="a runaway reply was cut"))
         finally:
             self.ended.set()
 

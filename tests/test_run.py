@@ -203,6 +203,14 @@ def test_say_writes_the_spoken_answer(tmp_path):
     assert result.stdout == b""
 
 
+def test_say_refuses_bytes_that_are_not_text_instead_of_speaking_them(tmp_path):
+    out = tmp_path / "cafe.wav"
+    result = subprocess.run([*SPEAKER, "say", b"caf\xe9", "--output", out], capture_output=True, timeout=180,
+                            cwd=ROOT, env=speaker_env(LANG="C"))  # Latin-1 bytes, not UTF-8
+    assert result.returncode == 2 and "say needs its text in UTF-8" in result.stderr.decode()
+    assert not out.exists()
+
+
 def test_transcribe_prints_what_was_said(tmp_path):
     wav = write_wav(tmp_path / "q.wav", recording(0.3, speech("이름이 뭐야", "ko+f3"), 0.5))
     result = run_speaker("transcribe", wav, "--language", "ko")

@@ -14,6 +14,7 @@ from speaker.commands import Command, CommandName
 from speaker.dialogue import Dialogue
 from speaker.dialogue.memory import FILE
 from speaker.dialogue.persona import builtin
+from speaker.events import Error, Timer
 from speaker.testing.understanding import understands
 
 
@@ -58,7 +59,7 @@ def test_a_timer_tells_the_time_left_and_goes_off_on_time(language, start, statu
     clock.advance(1)
     done = d.due()
     assert done is not None and done.intent is None
-    assert done.events == (("timer", {"kind": "timer", "name": None, "seconds": 180}),)
+    assert done.events == (Timer(kind="timer", name=None, seconds=180),)
     assert "3 minute timer" in done.text if language == "en" else "3분 타이머" in done.text
     assert d.due() is None  # said once
     assert d.reply(status).text in builtin(language).lines["no_timer"]
@@ -75,9 +76,9 @@ def test_several_named_timers_run_at_once_and_are_cancelled_by_name(clock, tmp_p
     cancelled = d.reply("cancel the pasta timer")
     assert cancelled.intent == "HassCancelTimer" and "pasta" in cancelled.text
     clock.advance(30)
-    assert d.due().events[0][1] == {"kind": "timer", "name": None, "seconds": 30}
+    assert d.due().events[0] == Timer(kind="timer", name=None, seconds=30)
     clock.advance(240)
-    assert d.due().events[0][1]["name"] == "eggs"
+    assert d.due().events[0].name == "eggs"
     clock.advance(600)
     assert d.due() is None  # the pasta timer was cancelled
 
@@ -88,7 +89,7 @@ def test_two_timers_due_together_are_told_together(clock, tmp_path):
     d.reply("계란 타이머 3분")
     clock.advance(181)
     done = d.due()
-    assert [e[1]["name"] for e in done.events] == ["라면", "계란"]
+    assert [e.name for e in done.events] == ["라면", "계란"]
     assert "라면 타이머" in done.text and "계란 타이머" in done.text
 
 
@@ -115,7 +116,7 @@ def test_timers_survive_a_restart_and_one_due_while_off_goes_off_at_start(clock,
     clock.advance(600)  # ...and was off while the tea timer went off
     restarted = speaker("en", clock, tmp_path)
     done = restarted.due()
-    assert [e[1]["name"] for e in done.events] == ["tea"]
+    assert [e.name for e in done.events] == ["tea"]
     assert "tea timer" in done.text
     assert "9 minutes" in restarted.reply("how much time is left").text
 
@@ -141,7 +142,7 @@ def test_an_alarm_is_set_for_the_next_such_time(language, said, hour, minute, da
     assert d.due() is None
     clock.now = due
     done = d.due()
-    assert done.events == (("timer", {"kind": "alarm", "name": None, "at": due.isoformat(timespec="minutes")}),)
+    assert done.events == (Timer(kind="alarm", name=None, at=due.isoformat(timespec="minutes")),)
 
 
 def test_a_morning_alarm_wakes_you_with_a_good_morning_and_your_name(clock, tmp_path):
@@ -222,7 +223,7 @@ def test_a_change_made_by_another_process_is_seen(clock, tmp_path):
     running = speaker("en", clock, tmp_path)
     speaker("en", clock, tmp_path).reply("set a timer for 1 minute")  # e.g. typed in `speaker chat`
     clock.advance(60)
-    assert running.due().events[0][1]["seconds"] == 60
+    assert running.due().events[0].seconds == 60
 
 
 # --- volume, mute, repeat ------------------------------------------------------------------------
@@ -417,6 +418,6 @@ def test_with_a_language_model_a_story_or_a_chat_goes_to_the_model_and_a_joke_st
         reply = d.reply(said)
         assert reply.intent is None and reply.stream is not None
         assert list(reply.stream)  # the persona's gentle line, since the model is down
-        assert [f["code"] for k, f in reply.stream.events if k == "error"] == ["llm_unavailable"]
+        assert [e.code for e in reply.stream.events if isinstance(e, Error)] == ["llm_unavailable"]
     assert d.reply("tell me a joke").intent == "SpeakerSmallTalk"
     assert d.reply("I had a long day at work").intent == "SpeakerFeeling"

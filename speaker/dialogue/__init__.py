@@ -21,6 +21,7 @@ from typing import Callable
 from hassil import TextSlotList
 
 from ..commands import Command, parse
+from ..events import Error, Event, Timer
 from . import companion, intents, languages, memory_people, memory_thread, skills
 from .llm import Chat, SentenceStream
 from .matcher import Heard, Matcher, through_free_text
@@ -52,7 +53,7 @@ class Reply:
     text: str = ""
     command: Command | None = None  # what the user asked by voice, e.g. a volume of 50
     follow_up: bool = False  # the reply asked a question: listen again without the wake word
-    events: tuple[tuple[str, dict], ...] = ()  # (type, fields) to emit: a timer that fired, an error
+    events: tuple[Event, ...] = ()  # to emit: a timer that fired, an error
     stream: SentenceStream | None = None  # the language model's answer, sentence by sentence (then text is "")
 
 
@@ -178,19 +179,19 @@ class Dialogue:
         for timer in [t for t in memory.timers if t.due <= now]:
             memory.timers.remove(timer)
             said.append(self.line("timer_done", timer=skills.describe_timer(timer, self.language)))
-            events.append(("timer", {"kind": "timer", "name": timer.name or None, "seconds": timer.seconds}))
+            events.append(Timer(kind="timer", name=timer.name or None, seconds=timer.seconds))
         for alarm in [a for a in memory.alarms if a.due <= now]:
             memory.alarms.remove(alarm)
             time = self.lang.spoken_time(alarm.due)
             said.append(self.line("alarm_done", time=time, **{"is": self.lang.copula(time)}))
-            events.append(("timer", {"kind": "alarm", "name": None, "at": alarm.due.isoformat(timespec="minutes")}))
+            events.append(Timer(kind="alarm", name=None, at=alarm.due.isoformat(timespec="minutes")))
         memory.save()  # if it fails, the memory keeps trying: what was due is still told now
         self.last_said = " ".join(said)
         return Reply(None, {}, self.last_said, events=tuple(events) + self.problems())
 
-    def problems(self) -> tuple[tuple[str, dict], ...]:
+    def problems(self) -> tuple[Error, ...]:
         """`error` events for what went wrong with the state file since last asked (each told once)."""
-        return tuple(("error", {"code": p.code, "message": p.message}) for p in self.memory.take_problems())
+        return tuple(Error(code=p.code, message=p.message) for p in self.memory.take_problems())
 
     def line(self, key: str, **values) -> str:
         """One of the persona's lines for `key` at this time of day, not the same as last time.

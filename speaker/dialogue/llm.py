@@ -21,6 +21,7 @@ import urllib.parse
 from typing import Callable, Iterator
 
 from ..config import LlmSettings
+from ..events import Error
 from . import languages
 from .llm_family import has_system_role, with_persona_in_first_turn
 
@@ -66,14 +67,14 @@ class SentenceStream:
     """A reply being written by the model: iterate it for its sentences (blocking between them).
 
     It ends when the reply is complete, capped, timed out, failed or closed, and never raises.
-    `close()` may come from any thread. `events` gets ("error", {"code", "message"}) as it happens:
+    `close()` may come from any thread. `events` gets an `Error` event as it happens:
     llm_timeout (no first word within llm.timeout_seconds), llm_unavailable (cannot reach the
     server, or it went away mid-answer), llm_bad_reply (nothing in the answer was fit to say),
     llm_unsafe (a sentence was cut: the answer ends with `cut_line`)."""
 
     def __init__(self, chat: Chat, messages: list[dict], fallback: str, on_end: Callable[[str], None], name: str,
                  *, language: str = "en", cut_line: str = ""):
-        self.events: list[tuple[str, dict]] = []
+        self.events: list[Error] = []
         self._chat = chat
         self._fallback = fallback
         self._cut_line = cut_line or fallback
@@ -237,7 +238,7 @@ class SentenceStream:
             self._ended = True
             if code is not None:
                 log.warning("language model: %s", message)
-                self.events.append(("error", {"code": code, "message": message}))
+                self.events.append(Error(code=code, message=message))
                 if not self._offered and not self._closed.is_set():
                     self._queue.put(self._fallback)
             self._queue.put(_END)

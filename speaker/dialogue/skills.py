@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
+from ..events import Event
 from . import languages
 from .memory import Alarm, Timer
 
@@ -28,7 +29,7 @@ class Said:
     values: dict = field(default_factory=dict)
     command: tuple[str, dict] | None = None  # for the pipeline's command door, e.g. ("volume", {"step": 20})
     then: "Said | None" = None  # a second line said right after
-    event: tuple[str, dict] | None = None  # an event to emit, e.g. ("device", {"name": "lamp", "on": True})
+    event: Event | None = None  # an event to emit
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ..events import Event
+from ..events import Wake
 from ..payload import PayloadError, read_payload
 
 log = logging.getLogger(__name__)
@@ -59,16 +59,16 @@ class Arbitration:
         self._lock = threading.Lock()
         self.claims: collections.deque[Claim] = collections.deque(maxlen=64)
 
-    def claim(self, event: Event) -> None:
+    def claim(self, event: Wake) -> None:
         """A wake event of this speaker's: claim it (nothing when arbitration is off)."""
-        score = event.get("score")
+        score = event.score
         if self.window <= 0 or not isinstance(score, (int, float)) or not math.isfinite(score):
             return
         mine = Claim(self.device, float(score), time.monotonic())
         with self._lock:
             self.claims.append(mine)
-        self._publish(json.dumps({"device": self.device, "turn": event["turn"], "score": mine.score, "ts": time.time()}))
-        timer = threading.Timer(self.window, self._guard(self._decide), args=(mine, event["turn"]))
+        self._publish(json.dumps({"device": self.device, "turn": event.turn, "score": mine.score, "ts": time.time()}))
+        timer = threading.Timer(self.window, self._guard(self._decide), args=(mine, event.turn))
         timer.daemon = True
         timer.start()
 

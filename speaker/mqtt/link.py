@@ -21,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from ..commands import CommandName
 from ..config import Settings
-from ..events import Event, EventBus, EventType, ErrorCode
+from ..events import Device, Error, ErrorCode, Event, EventBus, Wake
 from ..payload import PayloadError, Trouble, read_payload, shorten
 from .arbitration import Arbitration
 from .discovery import discovery
@@ -50,7 +50,7 @@ class MqttLink:
         self._lock = threading.RLock()
         self._backlog: collections.deque[tuple[str, str]] = collections.deque()  # events kept while away
         self._retained: dict[str, str] = {}  # latest value of every retained topic, re-sent on connect
-        self.trouble = Trouble("MQTT", lambda code, message: self.bus.emit(EventType.ERROR, code=code, message=message))
+        self.trouble = Trouble("MQTT", lambda code, message: self.bus.emit(Error(code=code, message=message)))
         self._closing = False
         self._arbitration = f"{prefix}/arbitration"
         self.arbitration = Arbitration(device=self.device, window=self.settings.arbitration_seconds,
@@ -109,8 +109,8 @@ class MqttLink:
     def _failed(self, where: str, error: Exception) -> None:
         try:
             log.exception("MQTT: %s failed", where)
-            self.bus.emit(EventType.ERROR, code=ErrorCode.MQTT_FAILED,
-                          message=shorten(f"{where.strip('_')}: {type(error).__name__}: {error}", 300))
+            self.bus.emit(Error(code=ErrorCode.MQTT_FAILED,
+                                message=shorten(f"{where.strip('_')}: {type(error).__name__}: {error}", 300)))
         except Exception:
             pass  # nothing more can be done, and paho's thread must go on
 
@@ -122,9 +122,9 @@ class MqttLink:
                 self._publish_retained(name, payload)
             else:
                 self._publish(f"{self.base}/{name}", payload)
-        if event["type"] == EventType.WAKE and self.connected:
+        if isinstance(event, Wake) and self.connected:
             self.arbitration.claim(event)
-        elif event["type"] == EventType.DEVICE:
+        elif isinstance(event, Device):
             self._switch(event)
 
     def _publish(self, topic: str, payload: str) -> None:
@@ -146,14 +146,14 @@ class MqttLink:
             if self.connected:
                 self.client.publish(topic, value, qos=1, retain=True)
 
-    def _switch(self, event: Event) -> None:
+    def _switch(self, event: Device) -> None:
         """A device of the home to turn on or off (a `device` event: the user asked by voice, or a
         `switch` command): publish the configured payload of the device named."""
         for device in self.settings.devices:
-            if event["name"] in device.names:
-                self._publish(device.topic, device.on if event["on"] else device.off)
+            if event.name in device.names:
+                self._publish(device.topic, device.on if event.on else device.off)
                 return
-        log.warning("MQTT: no [[mqtt.devices]] entry is called %r", event["name"])
+        log.warning("MQTT: no [[mqtt.devices]] entry is called %r", event.name)
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -196,8 +196,8 @@ class MqttLink:
             dropped, self.dropped = self.dropped, 0
         log.info("MQTT: connected to %s:%s", self.broker.host, self.broker.port)
         if dropped:
-            self.bus.emit(EventType.ERROR, code=ErrorCode.EVENTS_DROPPED,
-                          message=f"{dropped} events were dropped while the broker was away (mqtt.queue_limit)")
+            self.bus.emit(Error(code=ErrorCode.EVENTS_DROPPED,
+                                message=f"{dropped} events were dropped while the broker was away (mqtt.queue_limit)"))
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
         with self._lock:
@@ -226,12 +226,12 @@ class MqttLink:
             value = read_payload(payload)
         except PayloadError as e:
             log.warning("MQTT: bad command on %s: %s", shorten(topic, 200), e)
-            self.bus.emit(EventType.ERROR, code=ErrorCode.BAD_COMMAND, message=f"{name}: {e}")
+            self.bus.emit(Error(code=ErrorCode.BAD_COMMAND, message=f"{name}: {e}"))
             return
         if name in NOT_FOR_ALL and topic.startswith(self._for_all):
-            self.bus.emit(EventType.ERROR, code=ErrorCode.BAD_COMMAND,
-                          message=f"{name}: not taken on {self._for_all}{name} (it would open every microphone "
-                                  f"in the home); send it to {self.base}/cmd/{name} or a room")
+            self.bus.emit(Error(code=ErrorCode.BAD_COMMAND,
+                                message=f"{name}: not taken on {self._for_all}{name} (it would open every microphone "
+                                        f"in the home); send it to {self.base}/cmd/{name} or a room"))
             return
         self.submit(name, value)
 

@@ -17,7 +17,7 @@ from wyoming.info import (AsrModel, AsrProgram, Attribution, HandleModel, Handle
                           TtsVoice)
 
 from .. import __version__
-from ..events import EventType
+from ..events import Intent, Response, Transcript
 from ..stt import Transcriber, describe_engine
 
 if TYPE_CHECKING:
@@ -109,10 +109,9 @@ class Engines:
             try:
                 reply = pipeline.stages.dialogue.reply(text)
                 bus = self._assembly.bus
-                bus.emit(EventType.TRANSCRIPT, text=text, final=True, via=VIA)
-                bus.emit(EventType.INTENT, name=reply.intent, slots=reply.slots, via=VIA)
-                for kind, fields in reply.events:
-                    bus.emit(kind, **fields)
+                bus.emit(Transcript(text=text, final=True, via=VIA))
+                bus.emit(Intent(name=reply.intent, slots=reply.slots, via=VIA))
+                bus.emit_all(reply.events)
                 if reply.command is not None:
                     pipeline.interpreter.run(reply.command)
                 done.set_result(reply)
@@ -125,5 +124,5 @@ class Engines:
         except concurrent.futures.TimeoutError:
             raise Unavailable("the speaker did not answer in time") from None
         answer = " ".join(reply.stream) if reply.stream is not None else reply.text
-        self._assembly.bus.emit(EventType.RESPONSE, text=answer, final=True, via=VIA)
+        self._assembly.bus.emit(Response(text=answer, final=True, via=VIA))
         return reply.intent is not None or reply.stream is not None, answer

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from ..events import ErrorCode, EventType, State
+from ..events import Error, ErrorCode, State, Transcript
 from ..speech import Recording
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class Run:
     def transcript(self, text: str) -> None:
         self.speech_ended()
         if self.current():
-            self._pipeline.bus.emit(EventType.TRANSCRIPT, self.turn, text=text, final=True, via=VIA)
+            self._pipeline.bus.emit(Transcript(text=text, final=True, via=VIA), self.turn)
 
     def will_say(self, text: str) -> None:
         self._text = text
@@ -65,8 +65,8 @@ class Run:
         if not self.current():
             return
         self.over = True
-        self._pipeline.bus.emit(EventType.ERROR, self.turn, code=ErrorCode.HOME_ASSISTANT_FAILED,
-                                message=f"Home Assistant's pipeline: {code}: {message}"[:500])
+        self._pipeline.bus.emit(Error(code=ErrorCode.HOME_ASSISTANT_FAILED,
+                                      message=f"Home Assistant's pipeline: {code}: {message}"[:500]), self.turn)
         self._pipeline.answer_with(self._pipeline.stages.dialogue.line("not_understood"))
 
     def lost(self) -> None:

@@ -29,7 +29,8 @@ from .. import __version__
 from ..announcements import Announcement
 from ..audio import SAMPLE_RATE
 from ..config import WyomingSettings
-from ..events import ErrorCode, Event as BusEvent, EventType, State
+from ..events import (Error as ErrorEvent, ErrorCode, Event as BusEvent, HomeAssistantRestored, State, StateChanged,
+                      Timer)
 from ..speech import Recording
 from .framing import MAX_LINE, BadEvent, read_event
 from .run import Run
@@ -111,9 +112,9 @@ class Satellite:
     def __call__(self, event: BusEvent) -> None:
         """The bus: a run is over when its turn rests or another begins (its answer played: `played`)."""
         run = self._run
-        if run is None or run.over or event["type"] != EventType.STATE:
+        if run is None or run.over or not isinstance(event, StateChanged):
             return
-        if event["turn"] == run.turn and event["state"] not in RESTING:
+        if event.turn == run.turn and event.state not in RESTING:
             return
         self._end_run(run)
 
@@ -129,7 +130,7 @@ class Satellite:
             self._lost_told = True
             message = f"Home Assistant {why}: the speaker hears and answers on its own until it returns"
             log.warning(message)
-            self._pipeline.bus.emit(EventType.ERROR, code=ErrorCode.HOME_ASSISTANT_LOST, message=message)
+            self._pipeline.bus.emit(ErrorEvent(code=ErrorCode.HOME_ASSISTANT_LOST, message=message))
 
     def _on_pipeline(self, action: Callable, *args) -> None:
         """`action(*args)` on the pipeline's thread, between frames (any thread)."""
@@ -266,7 +267,7 @@ class Satellite:
                 dialogue = self._pipeline.stages.dialogue
                 text = dialogue.line("timer_done", timer=dialogue.lang.describe_timer(name, seconds))
                 self._pipeline.announcements.add(Announcement(text, events=(
-                    ("timer", {"kind": "timer", "name": name or None, "seconds": seconds}),)))
+                    Timer(kind="timer", name=name or None, seconds=seconds),)))
 
             self._pipeline.call_soon(ring)
 
@@ -279,7 +280,7 @@ class Satellite:
         if self._lost_told:
             self._lost_told = False
             self._pipeline.call_soon(lambda: self._pipeline.bus.emit(
-                EventType.HOME_ASSISTANT_RESTORED, message="Home Assistant is back: its pipeline hears the next turn"))
+                HomeAssistantRestored(message="Home Assistant is back: its pipeline hears the next turn")))
 
     def _unlink(self, why: str) -> None:
         self._outbox = None

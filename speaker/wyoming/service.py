@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..config import WyomingSettings
-from ..events import ErrorCode, EventType
+from ..events import ErrorCode
 from .engines import Engines
 from .framing import MAX_LINE
 from .satellite import Satellite
