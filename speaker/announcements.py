@@ -11,7 +11,7 @@ from typing import Callable
 
 from .config import AnnounceSettings
 from .events import Event
-from .speech import cut
+from .speech import Recording, cut
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ class Announcement:
     volume: int | None = None
     interrupt: bool = False  # may cut another announcement (never a user's turn)
     events: tuple[Event, ...] = ()
+    recording: Recording | None = None  # its sound, already made (Home Assistant's announce): said as is
 
     @classmethod
     def of_say(cls, args: dict, max_characters: int) -> "Announcement":

@@ -306,6 +306,12 @@ class WyomingSettings:
     advertise: bool = True
     """Announce the service over zeroconf (_wyoming._tcp) on the interface it listens on, for Home Assistant to discover."""
 
+    satellite: bool = False
+    """Also be a satellite of Home Assistant's Assist (needs enabled): after the local wake word the microphone streams to its pipeline and its voice answers; without Home Assistant the speaker answers on its own."""
+
+    satellite_port: int = 10701
+    """TCP port Home Assistant connects to for the satellite (on host, advertised like the services)."""
+
 
 @dataclass(frozen=True)
 class LogSettings:
@@ -419,6 +425,7 @@ _RANGES = {
     ("gpio", "mute_switch_pin"): (0, 27),
     ("gpio", "hold_seconds"): (0.3, 10),
     ("wyoming", "port"): (1, 65535),
+    ("wyoming", "satellite_port"): (1, 65535),
 }
 _CHOICES = {
     ("", "language"): LANGUAGES,
@@ -522,6 +529,10 @@ def parse(data: dict, overrides: dict | None = None) -> Settings:
         ipaddress.IPv4Address(settings.wyoming.host)
     except ValueError:
         problems.append(f"wyoming.host: {settings.wyoming.host!r} must be an IPv4 address (127.0.0.1, this machine's address, or 0.0.0.0)")
+    if settings.wyoming.satellite and not settings.wyoming.enabled:
+        problems.append("wyoming.satellite: needs wyoming.enabled = true")
+    if settings.wyoming.satellite and settings.wyoming.port == settings.wyoming.satellite_port:
+        problems.append(f"wyoming.satellite_port: {settings.wyoming.satellite_port} is already wyoming.port")
     device = settings.device_id
     if not device or not all(c.isalnum() or c in "-_" for c in device) or not device.isascii():
         problems.append(f"device_id: {device!r} must be letters, digits, - and _ only")

@@ -38,6 +38,7 @@ class EventType(enum.StrEnum):
     BARGE_IN = "barge_in"
     MICROPHONE_RESTORED = "microphone_restored"
     DEVICE = "device"
+    HOME_ASSISTANT_RESTORED = "home_assistant_restored"
 
 
 ENVELOPE = ("type", "ts", "device", "turn")
@@ -100,7 +101,7 @@ class Wake(Event, type=EventType.WAKE):
 class Transcript(Event, type=EventType.TRANSCRIPT):
     text: str
     final: bool
-    via: str | None = None  # "wyoming": a turn of Assist's
+    via: str | None = None  # "wyoming": a request of Assist's; "home_assistant": the satellite's turn
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -156,6 +157,12 @@ class MicrophoneRestored(Event, type=EventType.MICROPHONE_RESTORED):
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
+class HomeAssistantRestored(Event, type=EventType.HOME_ASSISTANT_RESTORED):
+    """The satellite's Home Assistant is back: its pipeline hears the next turn."""
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Device(Event, type=EventType.DEVICE):
     """A home device switched; `device` is the envelope's (this speaker), the home device is `name`."""
 
@@ -204,6 +211,8 @@ class ErrorCode(enum.StrEnum):
     STATE_UNWRITABLE = "state_unwritable"
     ANNOUNCEMENT_DROPPED = "announcement_dropped"
     WYOMING_UNAVAILABLE = "wyoming_unavailable"
+    HOME_ASSISTANT_LOST = "home_assistant_lost"
+    HOME_ASSISTANT_FAILED = "home_assistant_failed"
 
 
 def clean(value):

@@ -35,7 +35,7 @@ from .hearing import Hearing
 from .events import BargedIn, Error, ErrorCode, EventBus, Intent, State, StateChanged, Transcript, Volume, Wake
 from .interpreter import Interpreter
 from .playback import Playback
-from .speech import Speech
+from .speech import Recording, Speech
 from .stages import Stages, TurnSettings
 from .voice import Voices
 
@@ -72,6 +72,7 @@ class Pipeline:
         self._stopped_talking_at = 0.0  # when the user stopped talking (monotonic): how long they wait is told
         self._hearing: Hearing | None = None  # from listening until what was said is known
         self._following_up = False  # listening for the reply to a question the speaker asked
+        self.assist = None  # Home Assistant's pipeline, when the speaker is its satellite (wyoming/satellite.py)
         if stages.missing_model:
             log.error(stages.missing_model)
             bus.emit(Error(code=ErrorCode.MODEL_MISSING, message=stages.missing_model))
@@ -120,7 +121,7 @@ class Pipeline:
         """The input ended: finish the turn (answering what was said), say what is left, and rest."""
         self._housekeeping()
         if self.state is State.LISTENING:
-            if self._hearing.recognizing:
+            if self._hearing is not None and self._hearing.recognizing:
                 self._guarded(self._think)
             else:
                 self.end_turn()
@@ -147,6 +148,10 @@ class Pipeline:
 
     def start_listening(self, follow_up: bool = False) -> None:
         self._following_up = follow_up
+        if self.assist is not None and self.assist.take_turn(self.turn):  # Home Assistant hears it
+            self._hearing = None
+            self.set_state(State.LISTENING)
+            return
         self._hearing = Hearing(self.stages.endpointer, self.stages.transcriber)
         self._hearing.start(self.settings.follow_up_seconds if follow_up else None,
                             self.stages.dialogue.expected_phrases() if follow_up else None)
@@ -190,7 +195,7 @@ class Pipeline:
         self.new_turn()
         self.bus.emit_all(announcement.events, self.turn)
         self._answer(announcement.text, language=announcement.language, volume=announcement.volume,
-                     announcement=True)
+                     announcement=True, recording=announcement.recording)
 
     def _hear(self, frame: np.ndarray) -> None:
         speaking = self.state is State.SPEAKING
@@ -237,6 +242,9 @@ class Pipeline:
         self.start_listening(follow_up=True)
 
     def _listen(self, frame: np.ndarray) -> None:
+        if self._hearing is None:
+            self.assist.hear(frame)
+            return
         heard, partial = self._hearing.hear(frame)
         if partial:
             self.bus.emit(Transcript(text=partial, final=False), self.turn)
@@ -273,6 +281,11 @@ class Pipeline:
             self._keep_speaking()
         else:
             self._answer(reply.text, waited_since=self._stopped_talking_at, asks=reply.follow_up)
+
+    def answer_with(self, text: str, recording: Recording | None = None) -> None:
+        """Answer the turn with what was made elsewhere (Home Assistant's pipeline): `text` in the
+        speaker's voice, or its `recording`."""
+        self._answer(text, recording=recording)
 
     def _answer(self, text: str, **how) -> None:
         """Say `text` (`how`: Playback.say's language, volume, announcement, asks, waited_since)."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from .echo import EchoTap
 from .events import EventBus, Response
-from .speech import Sentence, Speech
+from .speech import Recording, Sentence, Speech
 from .stages import Stages
 from .voice import Voices
 
@@ -56,11 +56,14 @@ class Playback:
         """Seconds until what was handed to the sink has played."""
         return self._speaking_until - self._clock()
 
-    def say(self, text: str, *, language: str | None = None, waited_since: float | None = None, **how) -> None:
-        """Say `text` (told as the response); `waited_since`: when the user stopped talking (monotonic);
-        `how`: the Speech's announcement, volume, asks."""
+    def say(self, text: str, *, language: str | None = None, waited_since: float | None = None,
+            recording: Recording | None = None, **how) -> None:
+        """Say `text` (told as the response), or play its `recording`; `waited_since`: when the user
+        stopped talking (monotonic); `how`: the Speech's announcement, volume, asks."""
         self._bus.emit(Response(text=text, final=True), self._turn())
-        self.start(Speech.of_text(text, self.voices.get(language), **how), waited_since)
+        speech = (Speech([text], recording, **how) if recording is not None else
+                  Speech.of_text(text, self.voices.get(language), **how))
+        self.start(speech, waited_since)
 
     def say_stream(self, stream: Iterable[str], waited_since: float | None = None) -> None:
         """Say a reply that is still being written, in the language's own voice."""

@@ -37,10 +37,22 @@ class Sentence:
     rate: int
 
 
+class Recording:
+    """Audio already made (Home Assistant's voice, an announcement's sound), said as one sentence in
+    place of a voice's synthesis: `Speech([text], Recording(samples=..., rate=...))`."""
+
+    def __init__(self, *, samples: np.ndarray, rate: int):
+        self.samples = samples
+        self.rate = rate
+
+    def synthesize(self, text: str) -> np.ndarray:
+        return self.samples
+
+
 class Speech:
     """Sentences made ready on a worker thread, one ahead of what the pipeline has taken."""
 
-    def __init__(self, sentences: Iterable[str], voice: Voice, *, announcement: bool = False,
+    def __init__(self, sentences: Iterable[str], voice: Voice | Recording, *, announcement: bool = False,
                  volume: int | None = None, streamed: bool = False, asks: bool = False):
         self.asks = asks  # the answer asks the user something: listen for the reply without the wake word
         self.announcement = announcement  # not a user's turn: another announcement may cut it

@@ -31,12 +31,13 @@ SERVICE = "_wyoming._tcp.local."
 class WyomingSpeaker:
     """`speaker run` with [wyoming] on a free loopback port, fed a quiet room as a microphone."""
 
-    def __init__(self, folder, language: str, device_id: str, port: int | None = None):
+    def __init__(self, folder, language: str, device_id: str, port: int | None = None, more: str = ""):
+        """`more`: more of the config file, after [wyoming]'s own keys (more of them, then other sections)."""
         self.port = port or free_port()
         self.device_id = device_id
         conf = folder / "speaker.toml"
         conf.write_text(f'language = "{language}"\ndevice_id = "{device_id}"\n'
-                        f'[wyoming]\nenabled = true\nport = {self.port}\n')
+                        f'[wyoming]\nenabled = true\nport = {self.port}\n{more}')
         self.speaker = RunningSpeaker(folder, ["--config", conf, "--input", "-", "--output", folder / "answers.wav"],
                                       {"STATE_DIRECTORY": str(folder / "state")}, stdin=True)
         self.feeder = Feeder(self.speaker.proc.stdin)

@@ -1,5 +1,6 @@
-"""The Wyoming services' server: its own thread and asyncio loop, never the pipeline's; and its
-advertisement over zeroconf (`_wyoming._tcp.local.`) for Home Assistant to discover."""
+"""The Wyoming services' server and the satellite's (`[wyoming] satellite`): their own thread and
+asyncio loop, never the pipeline's; and their advertisement over zeroconf (`_wyoming._tcp.local.`)
+for Home Assistant to discover."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..config import WyomingSettings
 from ..events import ErrorCode
 from .engines import Engines
 from .framing import MAX_LINE
+from .satellite import Satellite
 from .session import Session
 
 if TYPE_CHECKING:
@@ -25,12 +27,12 @@ SERVICE_TYPE = "_wyoming._tcp.local."
 WORKERS = 2  # recognising and speaking for clients, beside the pipeline
 
 
-def advertisement(settings: WyomingSettings, name: str, address: str):
-    """The zeroconf record of the service: `name`._wyoming._tcp.local. at `address`:`port`."""
+def advertisement(name: str, address: str, port: int, host_name: str | None = None):
+    """The zeroconf record of a service: `name`._wyoming._tcp.local. at `address`:`port`."""
     from zeroconf import ServiceInfo
 
-    return ServiceInfo(SERVICE_TYPE, f"{name}.{SERVICE_TYPE}", port=settings.port,
-                       addresses=[socket.inet_aton(address)], server=f"{name}.local.")
+    return ServiceInfo(SERVICE_TYPE, f"{name}.{SERVICE_TYPE}", port=port,
+                       addresses=[socket.inet_aton(address)], server=f"{host_name or name}.local.")
 
 
 def advertised_address(host: str) -> str:
@@ -46,12 +48,18 @@ def advertised_address(host: str) -> str:
 
 
 class WyomingService:
-    """Serves `assembly`'s engines and companion on `[wyoming]` host:port, from `start` to `close`."""
+    """Serves `assembly`'s engines and companion on `[wyoming]` host:port, and the satellite on
+    host:satellite_port when it is one, from `start` to `close`."""
 
     def __init__(self, assembly: Assembly):
         self.settings = assembly.settings.wyoming
         self.name = assembly.settings.device_id
         self.engines = Engines(assembly)
+        self.satellite = None
+        if self.settings.satellite:
+            self.satellite = Satellite(settings=self.settings, name=self.name, pipeline=assembly.pipeline)
+            assembly.pipeline.assist = self.satellite
+            assembly.bus.subscribe(self.satellite)
         self._report = assembly.report
         self._loop = asyncio.new_event_loop()
         self._loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(WORKERS, "wyoming"))
@@ -81,6 +89,12 @@ class WyomingService:
             self.ready.set()
             return
         log.info("wyoming: serving speech to text, voice and companion on %s:%d", self.settings.host, self.port)
+        if self.satellite is not None:
+            try:
+                await self.satellite.serve()
+            except OSError as e:  # the speaker answers on its own
+                self._report(ErrorCode.WYOMING_UNAVAILABLE, f"cannot listen on {self.settings.host}:"
+                             f"{self.settings.satellite_port} for the satellite: {e.strerror or e}")
         self.ready.set()
         if self.settings.advertise:
             await self._advertise()
@@ -93,9 +107,13 @@ class WyomingService:
         host = self.settings.host
         try:
             self._zeroconf = AsyncZeroconf(interfaces=InterfaceChoice.All if host == "0.0.0.0" else [host])
-            info = advertisement(self.settings, self.name, advertised_address(host))
-            await self._zeroconf.async_register_service(info, allow_name_change=True)
-            log.info("wyoming: advertised as %s", info.name)
+            address = advertised_address(host)
+            records = [advertisement(self.name, address, self.port)]
+            if self.satellite is not None and self.satellite.serving:
+                records.append(advertisement(f"{self.name}-satellite", address, self.satellite.port, self.name))
+            for info in records:
+                await self._zeroconf.async_register_service(info, allow_name_change=True)
+                log.info("wyoming: advertised as %s", info.name)
         except Exception as e:  # the service still answers at its address
             self._report(ErrorCode.WYOMING_UNAVAILABLE, f"cannot advertise the Wyoming service over zeroconf: {e}")
 
@@ -112,6 +130,8 @@ class WyomingService:
             await self._zeroconf.async_close()
         if self._server is not None:
             self._server.close()
+        if self.satellite is not None:
+            await self.satellite.close()
 
     def close(self) -> None:
         """Stop advertising and listening; let the loop's thread end."""

@@ -74,7 +74,7 @@ class Session:
         elif kind == "transcribe":
             self._language = self._known_language(data)
         elif AudioStart.is_type(kind):
-            self._format = _audio_format(data)
+            self._format = audio_format(data)
             self._audio, self._audio_bytes = [], 0
         elif AudioChunk.is_type(kind):
             self._take(event.payload or b"")
@@ -157,7 +157,7 @@ def _text(data: dict, key: str, required: bool = True) -> str | None:
     return value
 
 
-def _audio_format(data: dict) -> tuple[int, int]:
+def audio_format(data: dict) -> tuple[int, int]:
     rate, width, channels = data.get("rate"), data.get("width"), data.get("channels")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (rate, width, channels)):
         raise BadEvent("bad_event", "audio-start needs whole numbers rate, width and channels")
