@@ -22,7 +22,7 @@ from conftest import ROOT, is_a_line, run_installer, run_speaker
 from llm_server import ALIAS, LlmServer, llm_server  # noqa: F401 (a fixture)
 from speaker.config import ConfigError, LlmSettings, load
 from speaker.dialogue import HISTORY, Dialogue, languages
-from speaker.dialogue.llm import LONGEST_SENTENCE, Chat, Sentences, endpoint, speakable, unsafe
+from speaker.dialogue.llm import LONGEST_SENTENCE, Chat, Sentences, endpoint, unsafe
 from speaker.dialogue.persona import builtin
 from speaker.events import Error
 
@@ -124,6 +124,12 @@ def test_only_plain_sentences_are_said(answer, said):
     assert guard.feed(answer) + guard.finish() == said
     for sentence in said:
         assert_fit_to_say(sentence)
+
+
+def speakable(text: str) -> list[str]:
+    """The sentences of a whole answer that would be said aloud."""
+    sentences = Sentences(3)
+    return sentences.feed(text) + sentences.finish()
 
 
 def test_an_answer_streamed_in_small_pieces_is_cut_as_the_whole_would_be():

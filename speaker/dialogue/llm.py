@@ -454,9 +454,3 @@ def _is_stage_direction(span: str) -> bool:
 
 def _key(text: str) -> str:
     return "".join(c for c in text.casefold() if c.isalnum())
-
-
-def speakable(text: str, most: int = 3) -> list[str]:
-    """The sentences of a whole answer that would be said aloud."""
-    sentences = Sentences(most)
-    return sentences.feed(text) + sentences.finish()
