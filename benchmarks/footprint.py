@@ -131,19 +131,10 @@ def start_once(folder: Path, language: str, engine: str) -> dict:
 # --- inside one process ------------------------------------------------------------------------
 
 def plain_loop(samples: np.ndarray) -> tuple[float, int]:
-    """openWakeWord as its README shows it: predict() on every 80 ms frame. CPU seconds, wakes."""
-    from conftest import plain_openwakeword
+    """openWakeWord as its README shows it (the wake-word CPU benchmark's loop). CPU seconds, wakes."""
+    from wake_cpu import plain_loop as loop
 
-    from speaker.audio import FRAME_SAMPLES
-
-    model = plain_openwakeword()
-    wakes, above = 0, False
-    start = time.process_time()
-    for i in range(0, len(samples) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
-        score = model.predict(samples[i : i + FRAME_SAMPLES])["hey_jarvis"]
-        wakes += score >= 0.5 and not above
-        above = score >= 0.5
-    return time.process_time() - start, wakes
+    return loop(samples)
 
 
 def inside(conf: Path, scenes: Path, runs: int) -> dict:
