@@ -75,7 +75,7 @@ _TOKEN = st.sampled_from(["<start_of_turn>", "<end_of_turn>", "[INST]", "<SYS>",
 _WORDS = st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), max_size=40)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)  # the same examples on every run
 @given(st.lists(st.one_of(_WORDS, _PHONE, _URL, _TOKEN, st.just(". "), st.just("\n")), max_size=12),
        st.sampled_from(["en", "ko"]), st.integers(1, 7))
 def test_fuzz_no_phone_number_link_or_template_token_is_ever_said(pieces, language, chunk):
@@ -87,7 +87,8 @@ def test_fuzz_no_phone_number_link_or_template_token_is_ever_said(pieces, langua
         out += guard.feed(text[i:i + chunk])
     out += guard.finish()
     for sentence in out:
-        assert sum(c.isdigit() for c in sentence) < 7 or not re.search(r"\d[\d\s.\-]{5,}\d", sentence), sentence
+        phone_like = re.findall(r"\d[\d\s.\-]{5,}\d", sentence)
+        assert all(sum(c.isdigit() for c in run) < 7 for run in phone_like), sentence  # 7 digits in one run: a number to call
         assert "https://" not in sentence and not re.search(r"<start_of_turn>|<end_of_turn>|\[INST\]|<SYS>|<\|", sentence)
         assert not re.search(r"(?i)^\s*(user|사용자)\s*:", sentence)
 
