@@ -62,7 +62,8 @@ class Room:
 
     def played(self, since: float, until: float = float("inf")) -> np.ndarray:
         """RMS of each 20 ms block the loudspeaker really played between `since` and `until` (epoch seconds)."""
-        rows = [line.split() for line in self.log.read_text().splitlines()]
+        text = self.log.read_text()
+        rows = [line.split() for line in text[:text.rfind("\n") + 1].splitlines()]  # not a line the room is writing
         return np.array([float(rms) for t, rms in rows if since <= float(t) < until])
 
     def close(self) -> None:
