@@ -36,33 +36,33 @@ def _setup_logging(level: str = "info") -> None:
 
 class _Signals:
     """SIGTERM, SIGINT and SIGHUP for `speaker run`, caught from its first moments: what comes
-    before the daemon exists is kept and handed to it (a stop stops it, a reload reloads it)."""
+    before the daemon exists is kept and handed to it (a stop stops it, a reload reloads it).
+    A handler only sets flags: it may interrupt the main thread mid-write, so it logs nothing
+    (a second write into stderr raises, and the stop would be lost)."""
 
     def __init__(self):
         self.daemon = None
-        self.stop_asked = self.reload_asked = False
+        self.stop_asked = self.reload_asked = ""
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._stop)
         signal.signal(signal.SIGHUP, self._reload)
 
     def _stop(self, signum, _frame):
-        log.info("stopping (%s)", signal.Signals(signum).name)
-        self.stop_asked = True
+        self.stop_asked = signal.Signals(signum).name
         if self.daemon is not None:
-            self.daemon.stop()
+            self.daemon.stop(self.stop_asked)
 
-    def _reload(self, _signum, _frame):
-        log.info("reloading the settings (SIGHUP)")
-        self.reload_asked = True
+    def _reload(self, signum, _frame):
+        self.reload_asked = signal.Signals(signum).name
         if self.daemon is not None:
-            self.daemon.reload()
+            self.daemon.reload(self.reload_asked)
 
     def attach(self, daemon) -> None:
         self.daemon = daemon
         if self.stop_asked:
-            daemon.stop()
+            daemon.stop(self.stop_asked)
         if self.reload_asked:
-            daemon.reload()
+            daemon.reload(self.reload_asked)
 
 
 def _two_malloc_arenas() -> None:

@@ -55,6 +55,8 @@ class Daemon:
                                            else _private_file(options.events_jsonl)))
         self.service = Service(self.bus)
         self.stopping = threading.Event()
+        self._stop_asked_by = ""  # who asked for the stop (a signal's name), logged by the audio loop
+        self._reload_asked_by = ""
         self.source = source
         self.sink = sink
         self.assembly: Assembly | None = None
@@ -117,7 +119,7 @@ class Daemon:
         frames = iter(self.source)
         heard_early = self._listen_while_loading(frames, build) if early else []
         if self.assembly is None:  # asked to stop while the speech models loaded: nothing to finish
-            self.service.stopping()
+            self._stopping()
             self.source.close()
             log.info("stopped while the speech models loaded")
             return 0
@@ -141,10 +143,15 @@ class Daemon:
                 self.pipeline.submit("stop")  # cut the sentence being said or heard
             self.pipeline.finish()
         finally:
-            self.service.stopping()
+            self._stopping()
             self.source.close()
             self.assembly.close()
         return 0
+
+    def _stopping(self) -> None:
+        asked_by = self._stop_asked_by or ("asked" if self.stopping.is_set() else "the input ended")
+        log.info("stopping (%s)", asked_by)
+        self.service.stopping()
 
     def _listen_while_loading(self, frames, build) -> list:
         """Ready as soon as the wake word and the microphone are: the wake word is heard while `build`
@@ -193,17 +200,18 @@ class Daemon:
             self.pipeline.call_soon(lambda: self.pipeline.set_fault(fault))
         return kept or []
 
-    def stop(self) -> None:
-        """Stop soon (safe from a signal handler or another thread)."""
+    def stop(self, asked_by: str = "") -> None:
+        """Stop soon: the audio loop sees it within a frame. Safe from a signal handler (it only sets
+        flags) or another thread."""
+        self._stop_asked_by = asked_by
         self.stopping.set()
-        if self.source is not None:
-            self.source.close()
 
     # -- reload ---------------------------------------------------------------------------------
 
-    def reload(self) -> None:
+    def reload(self, asked_by: str = "") -> None:
         """Read the settings file again soon (safe from a signal handler or any thread). A flood
         of requests is one reload; it switches between turns, never cutting one."""
+        self._reload_asked_by = asked_by
         self._last_asked = time.monotonic()
         self._reload_asked.set()
 
@@ -214,6 +222,7 @@ class Daemon:
             while time.monotonic() - self._last_asked < RELOAD_QUIET_SECONDS:  # debounce
                 time.sleep(RELOAD_QUIET_SECONDS / 3)
             self._reload_asked.clear()
+            log.info("reloading the settings%s", f" ({self._reload_asked_by})" if self._reload_asked_by else "")
             try:
                 self._prepare()
             except Exception as e:  # the reload thread must outlive any surprise

@@ -5,6 +5,7 @@ side is a datagram socket bound here, as systemd binds one for a Type=notify ser
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -277,3 +278,38 @@ def test_a_microphone_that_sends_nothing_is_an_error_that_systemd_hears_and_its_
         speaker.stop()
     recorders = [int(pid) for pid in pids.read_text().split()]
     assert recorders and not any(Path(f"/proc/{pid}").exists() for pid in recorders)  # none left running
+
+
+SIGNAL_MID_WRITE = r"""
+import io, logging, os, signal, sys
+from speaker.cli import _Signals
+
+class Daemon:
+    asked = []
+    def stop(self, asked_by=""): self.asked.append(["stop", asked_by])
+    def reload(self, asked_by=""): self.asked.append(["reload", asked_by])
+
+class Stderr(io.RawIOBase):
+    # The signals land while the log's buffered writer is in the middle of a write.
+    landing = [signal.SIGTERM, signal.SIGHUP]
+    def writable(self): return True
+    def write(self, data):
+        if self.landing:
+            os.kill(os.getpid(), self.landing.pop(0))
+            sum(range(10000))  # the handler runs here, inside the write
+        return len(data)
+
+logging.basicConfig(stream=io.TextIOWrapper(io.BufferedWriter(Stderr()), line_buffering=True), level="INFO", force=True)
+_Signals().attach(Daemon())
+logging.info("the state, as the daemon logs it")
+logging.info("and the next")
+print(Daemon.asked)
+"""
+
+
+def test_a_signal_that_lands_while_the_log_is_being_written_still_stops_or_reloads_it():
+    # A handler that logged would write into the buffered writer it interrupted: that raises, and the stop was lost.
+    done = subprocess.run([sys.executable, "-c", SIGNAL_MID_WRITE], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[['stop', 'SIGTERM'], ['reload', 'SIGHUP']]", done.stderr
