@@ -10,8 +10,12 @@ The same moment is measured, not assumed: between the sink and the microphone li
 device's buffers, a sound server, the room and the capture's own buffer, and the loudspeaker's
 clock drifts from the microphone's. Twice a second during an answer, `DelayTracker` cross-correlates
 the microphone with what was played (GCC-PHAT) and the reference is delayed to match, so the
-canceller's filter always holds the direct sound and the tail; the canceller keeps listening until
-the echo of the last sample played has arrived.
+canceller's filter always holds the direct sound and the tail; the slope of those delays (the drift)
+moves the reference smoothly, a fraction of a sample at a time (a windowed sinc). Four times a
+second `EchoPosition` finds, to a fraction of a sample, where the echo falls behind that reference,
+and when the path jumps (a new answer after a pause, a sound server's buffer) or the drift was
+measured a little off, the reference follows, so the filter keeps what it learnt instead of learning
+the room again. The canceller keeps listening until the echo of the last sample played has arrived.
 
 Two engines: speex's linear adaptive filter (libspeexdsp, through ctypes) takes the echo down by
 25-38 dB once it has adapted and leaves the user's voice whole, so the wake word is heard over the
@@ -46,6 +50,14 @@ DRIFT_WINDOW = 20 * SAMPLE_RATE  # the drift is the slope of the delays measured
 DRIFT_SPAN = 3 * SAMPLE_RATE  # ... once they span 3 s
 DRIFT_JUMP = 80  # a measurement 5 ms off the line: the path jumped (another device, a restarted player)
 MAX_DRIFT = 0.005  # 0.5 %: more is a measurement gone wrong, not two clocks
+ALIGN_WINDOW = SAMPLE_RATE // 2  # the reference is compared with the microphone over the last 0.5 s
+ALIGN_EVERY = 3  # frames between measurements (~0.25 s: a new answer's echo is put back in place quickly)
+ALIGN_RANGE = 2 * MARGIN  # the echo is looked for up to 80 ms behind the reference (more: the delay tracker moves it)
+ALIGN_PEAK = 6.0  # a move counts when its peak stands this far above the correlation's spread
+ALIGN_MIN = 0.25  # samples: a smaller move is left to the filter
+ALIGN_SURE = 8  # samples: a larger move (a jump of the path) must be measured twice
+ALIGN_EDGE = 16  # an echo found this near the ends of the range may lie beyond it
+SINC_TAPS = 8  # each side of a sample between two: the reference is delayed by fractions of a sample cleanly
 
 
 class SpeexCanceller:
@@ -112,14 +124,14 @@ class DelayTracker:
         self._near = np.zeros(0, np.float32)  # what the microphone heard meanwhile, the last TRACK_WINDOW
         self._frames = 0
         self.delay: int | None = None  # samples, the last clear measurement
-        self._history: list[tuple[int, int]] = []  # (sample heard, delay) of the recent clear measurements
+        self._history: list[tuple[int, float]] = []  # (sample heard, delay) of the recent clear measurements
         self._drift = 0.0
 
     @property
     def drift(self) -> float:
         """How fast the delay grows, in samples per sample heard (the loudspeaker's clock against the
-        microphone's): the slope of the measurements since the path last jumped, once they span
-        DRIFT_SPAN; until then the slope measured before (two clocks keep their ratio), or 0."""
+        microphone's): the slope of the recent measurements (those before a jump of the path moved
+        with it), once they span DRIFT_SPAN; until then 0."""
         return self._drift
 
     def _fit(self) -> None:
@@ -146,14 +158,69 @@ class DelayTracker:
         if correlation[peak] > TRACK_PEAK * np.std(correlation):
             self.delay = MAX_DELAY - peak
             now = self._frames * FRAME_SAMPLES
-            if self._history and abs(self.delay - self._predicted(now)) >= DRIFT_JUMP:
-                self._history.clear()  # a new line from here
+            jump = self.delay - self._predicted(now) if self._history else 0.0
+            if abs(jump) >= DRIFT_JUMP:  # the path jumped: the line with it (the clocks kept their pace)
+                self._history = [(t, d + jump) for t, d in self._history]
             self._history = [(t, d) for t, d in self._history if now - t <= DRIFT_WINDOW] + [(now, self.delay)]
             self._fit()
 
     def _predicted(self, at: int) -> float:
         last_at, last = self._history[-1]
         return last + self.drift * (at - last_at)
+
+
+class EchoPosition:
+    """Keeps what the filter has learnt valid when the echo moves: finds where the echo's direct
+    sound falls behind the reference the filter is given (cross-correlating the two, to a fraction
+    of a sample), remembers where it fell while the filter learnt it, and tells how far it has moved
+    since (the path jumped: a new answer after a pause, the player's buffer; or the drift was
+    measured a little off), so that the reference moves with it and the filter goes on cancelling
+    instead of learning the room again."""
+
+    def __init__(self):
+        self._near = np.zeros(0, np.float32)
+        self._far = np.zeros(0, np.float32)
+        self._frames = 0
+        self._jump: float | None = None  # a move measured once, waiting to be measured again
+        self.anchor: float | None = None  # where the echo fell behind the reference while the filter learnt it
+
+    def clear(self) -> None:
+        """Measure afresh (the reference moved, or the answer ended)."""
+        self._near, self._far = self._near[:0], self._far[:0]
+        self._frames = 0
+
+    def add(self, near: np.ndarray, far: np.ndarray) -> float:
+        """One frame and the reference given with it; now and then, how many samples later the
+        echo comes than where the filter learnt it (0.0: not measured, or in place)."""
+        self._near = np.concatenate([self._near, near.astype(np.float32)])[-ALIGN_WINDOW:]
+        self._far = np.concatenate([self._far, far.astype(np.float32)])[-ALIGN_WINDOW:]
+        self._frames += 1
+        if self._frames % ALIGN_EVERY or len(self._near) < ALIGN_EVERY * len(near):
+            return 0.0
+        at = self._where()
+        if at is None:
+            return 0.0
+        if self.anchor is None:
+            self.anchor = at
+        moved = at - self.anchor
+        if abs(moved) > ALIGN_SURE:  # a jump: believed when the next measurement finds it too
+            seen, self._jump = self._jump, moved
+            if seen is None or abs(seen - moved) > ALIGN_SURE / 2:
+                return 0.0
+        self._jump = None
+        return moved if abs(moved) >= ALIGN_MIN else 0.0
+
+    def _where(self) -> float | None:
+        if np.count_nonzero(self._far) < len(self._far) // 2:
+            return None  # too little played to tell
+        n = 2 * len(self._near)
+        cross = np.fft.rfft(self._near, n) * np.conj(np.fft.rfft(self._far, n))
+        lags = np.fft.irfft(cross / np.maximum(np.abs(cross), 1e-9), n)[:ALIGN_RANGE]
+        peak = int(np.argmax(lags))
+        if not ALIGN_EDGE <= peak < len(lags) - ALIGN_EDGE or lags[peak] < ALIGN_PEAK * np.std(lags):
+            return None  # no clear echo, or one further off than this looks (the delay tracker will find it)
+        before, at, after = lags[peak - 1 : peak + 2]
+        return peak + 0.5 * (before - after) / (before - 2 * at + after)  # between samples
 
 
 class EchoCanceller:
@@ -166,6 +233,8 @@ class EchoCanceller:
         self._played = np.zeros(MAX_DELAY + FRAME_SAMPLES + 1, np.int16)  # what was played, up to this frame
         self.shift = float(settings.device_delay_ms * SAMPLE_RATE // 1000)  # samples the reference is delayed by
         self.tracker = DelayTracker()
+        self.position = EchoPosition()
+        self._last_shift = self.shift  # the shift at the end of the last frame (it moves across a frame with the drift)
         self._ringing = 0
         self.reference = np.zeros(FRAME_SAMPLES, np.int16)  # what was played during the last frame
         self.frames_processed = 0  # frames that went through the canceller (for CPU measurements)
@@ -212,6 +281,7 @@ class EchoCanceller:
     def process(self, frame: np.ndarray) -> np.ndarray:
         if not self.playing:
             self._quiet_playback = 0  # the next answer shows again whether its echo reaches the microphone
+            self.position.clear()  # the next answer's echo is compared with its own
             return frame
         n = len(frame)
         far, self._far = self._far[:n], self._far[n:]
@@ -226,6 +296,12 @@ class EchoCanceller:
             return frame
         self.frames_processed += 1
         self._follow_the_delay(frame)
+        moved = self.position.add(frame, far) if self.tracker.delay is not None else 0.0
+        if moved:
+            self.shift = max(0.0, min(float(MAX_DELAY), self.shift + moved))
+            if abs(moved) > ALIGN_SURE:  # a jump: from the next frame on (a small move glides over it)
+                self._last_shift = self.shift
+            self.position.clear()
         cleaned = self._engine.process(frame, far)
         if far.any():
             before, after = _power(frame), _power(cleaned)
@@ -239,24 +315,53 @@ class EchoCanceller:
         return cleaned
 
     def _heard_now(self, n: int) -> np.ndarray:
-        """What is heard during this frame, as far as the measured delay (and drift) tells: `shift`
-        samples back, between two samples when the drift puts it there."""
-        whole = int(self.shift)
-        end = len(self._played) - whole
-        far = self._played[end - n - 1 : end].astype(np.float32)
-        part = self.shift - whole
-        if not part:
-            return self._played[end - n : end]
-        return np.round(far[1:] * (1 - part) + far[:-1] * part).astype(np.int16)
+        """What is heard during this frame, as far as the measured delay (and drift) tells: each
+        sample `shift` samples back (the shift moving across the frame from where it was at the end
+        of the last one), between two samples when it falls there (a windowed sinc: a straight line
+        between them would dull the highs, by a different amount every sample)."""
+        start, self._last_shift = self._last_shift, self.shift
+        end = len(self._played)
+        if start == self.shift == int(self.shift):
+            return self._played[end - n - int(self.shift) : end - int(self.shift)]
+        at = end - n + np.arange(n) - (start + (self.shift - start) * np.arange(1, n + 1) / n)
+        first = max(0, int(at.min()) - SINC_TAPS)
+        ahead = self._far[:SINC_TAPS]  # a sample between two near the end needs the next ones: still to be played
+        around = np.concatenate([self._played[first:], ahead, np.zeros(SINC_TAPS - len(ahead), np.int16)])
+        at = np.clip(at - first, SINC_TAPS, len(around) - SINC_TAPS - 1)
+        return np.round(_sinc_at(around, at)).astype(np.int16)
 
     def _follow_the_delay(self, frame: np.ndarray) -> None:
-        """Measure the echo's delay now and then, and move the reference when it is off."""
+        """Measure the echo's delay now and then, and move the reference when it is off: to where
+        the filter learnt the echo (so it goes on cancelling), or, the first time, 40 ms ahead of it
+        (with a fresh filter: the old one learnt the echo where it is not)."""
         self.tracker.add(frame, self._played[-len(frame):])
-        if self.tracker.delay is not None:
-            wanted = max(0, min(MAX_DELAY, self.tracker.delay - MARGIN))
-            if abs(wanted - self.shift) >= SHIFT_STEP:  # between measurements the drift moves it smoothly
-                self.shift = float(wanted)
-                self._engine.reset()  # a filter learnt for the old delay is further off than a fresh one
+        if self.tracker.delay is None:
+            return
+        anchor = self.position.anchor
+        wanted = max(0, min(MAX_DELAY, self.tracker.delay - (MARGIN if anchor is None else anchor)))
+        if abs(wanted - self.shift) >= SHIFT_STEP:  # between measurements the drift moves it smoothly
+            if anchor is None:
+                self._engine.reset()
+            self.shift = self._last_shift = float(wanted)
+            self.position.clear()
+
+
+def _sinc_table(phases: int = 512) -> np.ndarray:
+    """Hann-windowed sinc weights for `phases` fractions of a sample, SINC_TAPS each side."""
+    distance = np.arange(-SINC_TAPS + 1, SINC_TAPS + 1)[None, :] - (np.arange(phases + 1) / phases)[:, None]
+    weights = np.sinc(distance) * (0.5 + 0.5 * np.cos(np.pi * distance / SINC_TAPS))
+    return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+SINC = _sinc_table()
+
+
+def _sinc_at(samples: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """`samples` read at the (fractional) positions `at`, band-limited (to 1/512 of a sample)."""
+    base = np.floor(at).astype(np.int64)
+    weights = SINC[np.round((at - base) * (len(SINC) - 1)).astype(np.int64)]
+    taps = base[:, None] + np.arange(-SINC_TAPS + 1, SINC_TAPS + 1)[None, :]
+    return (samples[taps] * weights).sum(axis=1)
 
 
 def _power(samples: np.ndarray) -> float:
