@@ -10,12 +10,12 @@ The same moment is measured, not assumed: between the sink and the microphone li
 device's buffers, a sound server, the room and the capture's own buffer, and the loudspeaker's
 clock drifts from the microphone's. Twice a second during an answer, `DelayTracker` cross-correlates
 the microphone with what was played (GCC-PHAT) and the reference is delayed to match, so the
-canceller's filter always holds the direct sound and the tail; the slope of those delays (the drift)
-moves the reference smoothly, a fraction of a sample at a time (a windowed sinc). Four times a
-second `EchoPosition` finds, to a fraction of a sample, where the echo falls behind that reference,
-and when the path jumps (a new answer after a pause, a sound server's buffer) or the drift was
-measured a little off, the reference follows, so the filter keeps what it learnt instead of learning
-the room again. The canceller keeps listening until the echo of the last sample played has arrived.
+canceller's filter holds the direct sound and the tail. Four times a second `EchoPosition` finds,
+to a fraction of a sample, where the echo falls behind that reference, and the reference follows
+it: the filter keeps what it learnt when the path jumps (a new answer after a pause, a sound
+server's buffer), and how fast the echo moves is the drift between the two clocks, by which the
+reference then glides, a fraction of a sample at a time (a windowed sinc). The canceller keeps
+listening until the echo of the last sample played has arrived.
 
 Two engines: speex's linear adaptive filter (libspeexdsp, through ctypes) takes the echo down by
 25-38 dB once it has adapted and leaves the user's voice whole, so the wake word is heard over the
@@ -46,9 +46,7 @@ TRACK_EVERY = 6  # frames between measurements (~0.5 s)
 TRACK_PEAK = 8.0  # a measurement counts when its peak stands this far above the correlation's spread
 MARGIN = 640  # the reference runs 40 ms ahead of the measured echo: the filter holds the direct sound whole
 SHIFT_STEP = 320  # the reference jumps when the measured delay is 20 ms off (the filter covers less)
-DRIFT_WINDOW = 20 * SAMPLE_RATE  # the drift is the slope of the delays measured over the last 20 s of playback
-DRIFT_SPAN = 3 * SAMPLE_RATE  # ... once they span 3 s
-DRIFT_JUMP = 80  # a measurement 5 ms off the line: the path jumped (another device, a restarted player)
+DRIFT_GAIN = 0.5  # how much of the drift a move of the echo shows is believed at once
 MAX_DRIFT = 0.005  # 0.5 %: more is a measurement gone wrong, not two clocks
 ALIGN_WINDOW = SAMPLE_RATE // 2  # the reference is compared with the microphone over the last 0.5 s
 ALIGN_EVERY = 3  # frames between measurements (~0.25 s: a new answer's echo is put back in place quickly)
@@ -124,21 +122,6 @@ class DelayTracker:
         self._near = np.zeros(0, np.float32)  # what the microphone heard meanwhile, the last TRACK_WINDOW
         self._frames = 0
         self.delay: int | None = None  # samples, the last clear measurement
-        self._history: list[tuple[int, float]] = []  # (sample heard, delay) of the recent clear measurements
-        self._drift = 0.0
-
-    @property
-    def drift(self) -> float:
-        """How fast the delay grows, in samples per sample heard (the loudspeaker's clock against the
-        microphone's): the slope of the recent measurements (those before a jump of the path moved
-        with it), once they span DRIFT_SPAN; until then 0."""
-        return self._drift
-
-    def _fit(self) -> None:
-        if len(self._history) >= 4 and self._history[-1][0] - self._history[0][0] >= DRIFT_SPAN:
-            at, delay = np.array(self._history, np.float64).T
-            slope = float(np.polyfit(at - at[0], delay, 1)[0])
-            self._drift = max(-MAX_DRIFT, min(MAX_DRIFT, slope))
 
     def add(self, near: np.ndarray, far: np.ndarray) -> None:
         """One frame heard while `far` was played; now and then a measurement."""
@@ -157,16 +140,6 @@ class DelayTracker:
         peak = int(np.argmax(correlation))
         if correlation[peak] > TRACK_PEAK * np.std(correlation):
             self.delay = MAX_DELAY - peak
-            now = self._frames * FRAME_SAMPLES
-            jump = self.delay - self._predicted(now) if self._history else 0.0
-            if abs(jump) >= DRIFT_JUMP:  # the path jumped: the line with it (the clocks kept their pace)
-                self._history = [(t, d + jump) for t, d in self._history]
-            self._history = [(t, d) for t, d in self._history if now - t <= DRIFT_WINDOW] + [(now, self.delay)]
-            self._fit()
-
-    def _predicted(self, at: int) -> float:
-        last_at, last = self._history[-1]
-        return last + self.drift * (at - last_at)
 
 
 class EchoPosition:
@@ -189,26 +162,26 @@ class EchoPosition:
         self._near, self._far = self._near[:0], self._far[:0]
         self._frames = 0
 
-    def add(self, near: np.ndarray, far: np.ndarray) -> float:
+    def add(self, near: np.ndarray, far: np.ndarray) -> float | None:
         """One frame and the reference given with it; now and then, how many samples later the
-        echo comes than where the filter learnt it (0.0: not measured, or in place)."""
+        echo comes than where the filter learnt it (None: not measured)."""
         self._near = np.concatenate([self._near, near.astype(np.float32)])[-ALIGN_WINDOW:]
         self._far = np.concatenate([self._far, far.astype(np.float32)])[-ALIGN_WINDOW:]
         self._frames += 1
         if self._frames % ALIGN_EVERY or len(self._near) < ALIGN_EVERY * len(near):
-            return 0.0
+            return None
         at = self._where()
         if at is None:
-            return 0.0
+            return None
         if self.anchor is None:
             self.anchor = at
         moved = at - self.anchor
         if abs(moved) > ALIGN_SURE:  # a jump: believed when the next measurement finds it too
             seen, self._jump = self._jump, moved
             if seen is None or abs(seen - moved) > ALIGN_SURE / 2:
-                return 0.0
+                return None
         self._jump = None
-        return moved if abs(moved) >= ALIGN_MIN else 0.0
+        return moved
 
     def _where(self) -> float | None:
         if np.count_nonzero(self._far) < len(self._far) // 2:
@@ -233,6 +206,9 @@ class EchoCanceller:
         self._played = np.zeros(MAX_DELAY + FRAME_SAMPLES + 1, np.int16)  # what was played, up to this frame
         self.shift = float(settings.device_delay_ms * SAMPLE_RATE // 1000)  # samples the reference is delayed by
         self.tracker = DelayTracker()
+        self.drift = 0.0  # how fast the echo comes later, in samples per sample heard (the loudspeaker's clock
+                          # against the microphone's), as the moves of the echo show
+        self._since_moved = 0  # samples heard since the reference last moved onto the echo
         self.position = EchoPosition()
         self._last_shift = self.shift  # the shift at the end of the last frame (it moves across a frame with the drift)
         self._ringing = 0
@@ -288,7 +264,8 @@ class EchoCanceller:
         if len(far) < n:
             far = np.concatenate([far, np.zeros(n - len(far), np.int16)])
         self._played = np.concatenate([self._played[n:], far])
-        self.shift = max(0.0, min(float(MAX_DELAY), self.shift + self.tracker.drift * n))  # the clocks drift apart
+        self.shift = max(0.0, min(float(MAX_DELAY), self.shift + self.drift * n))  # the clocks drift apart
+        self._since_moved += n
         far = self._heard_now(n)
         self._ringing = RING_FRAMES if len(self._far) or self._played[-int(self.shift) - n:].any() else self._ringing - 1
         self.reference = far
@@ -296,12 +273,7 @@ class EchoCanceller:
             return frame
         self.frames_processed += 1
         self._follow_the_delay(frame)
-        moved = self.position.add(frame, far) if self.tracker.delay is not None else 0.0
-        if moved:
-            self.shift = max(0.0, min(float(MAX_DELAY), self.shift + moved))
-            if abs(moved) > ALIGN_SURE:  # a jump: from the next frame on (a small move glides over it)
-                self._last_shift = self.shift
-            self.position.clear()
+        self._follow_the_echo(frame, far)
         cleaned = self._engine.process(frame, far)
         if far.any():
             before, after = _power(frame), _power(cleaned)
@@ -329,6 +301,19 @@ class EchoCanceller:
         around = np.concatenate([self._played[first:], ahead, np.zeros(SINC_TAPS - len(ahead), np.int16)])
         at = np.clip(at - first, SINC_TAPS, len(around) - SINC_TAPS - 1)
         return np.round(_sinc_at(around, at)).astype(np.int16)
+
+    def _follow_the_echo(self, frame: np.ndarray, far: np.ndarray) -> None:
+        """Move the reference onto the echo when it moved, and learn the drift from how fast it moves."""
+        moved = self.position.add(frame, far) if self.tracker.delay is not None else None
+        if moved is None or abs(moved) < ALIGN_MIN:
+            return
+        if abs(moved) > ALIGN_SURE:  # a jump: from the next frame on (a small move glides over it)
+            self._last_shift = self.shift + moved
+        else:
+            self.drift = max(-MAX_DRIFT, min(MAX_DRIFT, self.drift + DRIFT_GAIN * moved / self._since_moved))
+        self.shift = max(0.0, min(float(MAX_DELAY), self.shift + moved))
+        self._since_moved = 0
+        self.position.clear()
 
     def _follow_the_delay(self, frame: np.ndarray) -> None:
         """Measure the echo's delay now and then, and move the reference when it is off: to where
