@@ -51,7 +51,7 @@ MAX_DRIFT = 0.005  # 0.5 %: more is a measurement gone wrong, not two clocks
 ALIGN_WINDOW = SAMPLE_RATE // 2  # the reference is compared with the microphone over the last 0.5 s
 ALIGN_EVERY = 3  # frames between measurements (~0.25 s: a new answer's echo is put back in place quickly)
 ALIGN_RANGE = 2 * MARGIN  # the echo is looked for up to 80 ms behind the reference (more: the delay tracker moves it)
-ALIGN_PEAK = 6.0  # a move counts when its peak stands this far above the correlation's spread
+ALIGN_PEAK = 6.0  # a measurement counts when its peak stands this far above the correlation's spread
 ALIGN_MIN = 0.25  # samples: a smaller move is left to the filter
 ALIGN_SURE = 8  # samples: a larger move (a jump of the path) must be measured twice
 ALIGN_EDGE = 16  # an echo found this near the ends of the range may lie beyond it
@@ -193,7 +193,8 @@ class EchoPosition:
         if not ALIGN_EDGE <= peak < len(lags) - ALIGN_EDGE or lags[peak] < ALIGN_PEAK * np.std(lags):
             return None  # no clear echo, or one further off than this looks (the delay tracker will find it)
         before, at, after = lags[peak - 1 : peak + 2]
-        return peak + 0.5 * (before - after) / (before - 2 * at + after)  # between samples
+        curve = before - 2 * at + after
+        return peak + 0.5 * (before - after) / curve if curve < 0 else float(peak)  # between samples
 
 
 class EchoCanceller:
@@ -208,7 +209,8 @@ class EchoCanceller:
         self.tracker = DelayTracker()
         self.drift = 0.0  # how fast the echo comes later, in samples per sample heard (the loudspeaker's clock
                           # against the microphone's), as the moves of the echo show
-        self._since_moved = 0  # samples heard since the reference last moved onto the echo
+        self._since_moved = 0  # samples heard since the reference last moved onto the echo (0: the delay
+                               # tracker placed it, its first move is that measurement's error, not the drift)
         self.position = EchoPosition()
         self._last_shift = self.shift  # the shift at the end of the last frame (it moves across a frame with the drift)
         self._ringing = 0
@@ -265,15 +267,15 @@ class EchoCanceller:
             far = np.concatenate([far, np.zeros(n - len(far), np.int16)])
         self._played = np.concatenate([self._played[n:], far])
         self.shift = max(0.0, min(float(MAX_DELAY), self.shift + self.drift * n))  # the clocks drift apart
-        self._since_moved += n
+        self._since_moved += n if self._since_moved else 0
         far = self._heard_now(n)
         self._ringing = RING_FRAMES if len(self._far) or self._played[-int(self.shift) - n:].any() else self._ringing - 1
         self.reference = far
         if self._engine is None:
             return frame
         self.frames_processed += 1
-        self._follow_the_delay(frame)
-        self._follow_the_echo(frame, far)
+        if not self._follow_the_delay(frame):  # (a reference just moved: this frame's was given before)
+            self._follow_the_echo(frame, far)
         cleaned = self._engine.process(frame, far)
         if far.any():
             before, after = _power(frame), _power(cleaned)
@@ -309,26 +311,29 @@ class EchoCanceller:
             return
         if abs(moved) > ALIGN_SURE:  # a jump: from the next frame on (a small move glides over it)
             self._last_shift = self.shift + moved
-        else:
+        elif self._since_moved:  # (not the first move after the delay tracker placed the reference: its error)
             self.drift = max(-MAX_DRIFT, min(MAX_DRIFT, self.drift + DRIFT_GAIN * moved / self._since_moved))
         self.shift = max(0.0, min(float(MAX_DELAY), self.shift + moved))
-        self._since_moved = 0
+        self._since_moved = 1
         self.position.clear()
 
-    def _follow_the_delay(self, frame: np.ndarray) -> None:
-        """Measure the echo's delay now and then, and move the reference when it is off: to where
-        the filter learnt the echo (so it goes on cancelling), or, the first time, 40 ms ahead of it
-        (with a fresh filter: the old one learnt the echo where it is not)."""
+    def _follow_the_delay(self, frame: np.ndarray) -> bool:
+        """Measure the echo's delay now and then, and move the reference when it is off (saying so):
+        to where the filter learnt the echo (so it goes on cancelling), or, the first time, 40 ms
+        ahead of it (with a fresh filter: the old one learnt the echo where it is not)."""
         self.tracker.add(frame, self._played[-len(frame):])
         if self.tracker.delay is None:
-            return
+            return False
         anchor = self.position.anchor
         wanted = max(0, min(MAX_DELAY, self.tracker.delay - (MARGIN if anchor is None else anchor)))
-        if abs(wanted - self.shift) >= SHIFT_STEP:  # between measurements the drift moves it smoothly
-            if anchor is None:
-                self._engine.reset()
-            self.shift = self._last_shift = float(wanted)
-            self.position.clear()
+        if abs(wanted - self.shift) < SHIFT_STEP:  # between measurements the drift moves it smoothly
+            return False
+        if anchor is None:
+            self._engine.reset()
+        self.shift = self._last_shift = float(wanted)
+        self._since_moved = 0
+        self.position.clear()
+        return True
 
 
 def _sinc_table(phases: int = 512) -> np.ndarray:
