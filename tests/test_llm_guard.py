@@ -51,6 +51,15 @@ def said(answer: str, language: str = "en") -> tuple[list[str], str]:
     ("It is my friend's phone Number.", "en", "a phone number"),
     ("I feel old bằng something.", "en", "another language"),
     ("어디 가고 싶어요 に行った.", "ko", "another language"),
+    ("I went to the market this morning.", "en", "a human's life"),
+    ("We drove along the coast together.", "en", "a human's life"),
+    ("I'm cooking dinner right now.", "en", "a human's life"),
+    ("Honestly, I'm not a robot.", "en", "a human's life"),
+    ("I'm heading to the gym after this.", "en", "a human's life"),
+    ("I've got a little garden of tomatoes.", "en", "a human's life"),
+    ("저는 주말에 친구랑 영화를 봤어요.", "ko", "a human's life"),
+    ("나는 지금 버스를 타고 가요.", "ko", "a human's life"),
+    ("저도 어제 늦게까지 일했어요.", "ko", "a human's life"),
 ])
 def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language, why):
     spoken, unsafe = said(answer + " And then more words.", language)
@@ -63,6 +72,11 @@ def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language,
     ("Take a deep breath with me. We can talk about the sea.", "en"),
     ("많이 외로웠겠어요. 제가 여기 있을게요.", "ko"),
     ("바다는 넓고 조용해요. 파도 소리가 좋아요.", "ko"),
+    ("I've been thinking about what you said. I'm glad you told me.", "en"),
+    ("I'm going to miss you. I wonder what the sea looks like at night.", "en"),
+    ("I can't fix it, but I can listen. What do you need tonight?", "en"),
+    ("저도 그렇게 생각했어요. 제가 끝까지 들을게요.", "ko"),
+    ("저는 당신이 정말 잘했다고 생각해요. 오늘은 푹 쉬어요.", "ko"),
 ])
 def test_a_kind_answer_is_said_whole(answer, language):
     spoken, unsafe = said(answer, language)

@@ -429,6 +429,8 @@ def unsafe(sentence: str, language) -> str:
     for why, pattern in language.UNSAFE:
         if pattern.search(text):
             return why
+    if language.tells_a_life(text):
+        return "a human's life"
     if not language.in_language(text):
         return "another language"
     return ""
