@@ -60,6 +60,9 @@ def said(answer: str, language: str = "en") -> tuple[list[str], str]:
     ("저는 주말에 친구랑 영화를 봤어요.", "ko", "a human's life"),
     ("나는 지금 버스를 타고 가요.", "ko", "a human's life"),
     ("저도 어제 늦게까지 일했어요.", "ko", "a human's life"),
+    ("저도 고양이가 있어요.", "ko", "a human's life"),
+    ("그때 제 차가 고장났어요.", "ko", "a human's life"),
+    ("My friends say the same thing.", "en", "a human's family"),
 ])
 def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language, why):
     spoken, unsafe = said(answer + " And then more words.", language)
@@ -77,6 +80,7 @@ def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language,
     ("I can't fix it, but I can listen. What do you need tonight?", "en"),
     ("저도 그렇게 생각했어요. 제가 끝까지 들을게요.", "ko"),
     ("저는 당신이 정말 잘했다고 생각해요. 오늘은 푹 쉬어요.", "ko"),
+    ("저도 걱정이 없어요. 제 방법은 그냥 들어 주는 거예요.", "ko"),
 ])
 def test_a_kind_answer_is_said_whole(answer, language):
     spoken, unsafe = said(answer, language)
@@ -230,3 +234,12 @@ def test_the_fullest_prompt_fits_the_installed_servers_context(tmp_path):
     for language, tokens in counted.items():
         print(f"{language}: the fullest prompt is {tokens} tokens, the answer up to {answer}, of {context}")
         assert tokens + answer <= context, (language, tokens)
+
+
+@pytest.mark.parametrize("line, answer, kept, language", [
+    ("밥을 또 태웠어", "밥을 또 태웠어. 속상했겠어요.", ["속상했겠어요."], "ko"),
+    ("I missed the bus", "I missed the bus! That sounds like a rough start.", ["That sounds like a rough start."], "en"),
+])
+def test_the_users_own_short_line_said_back_is_not_said(line, answer, kept, language):
+    guard = Sentences(3, known=[line], name="Samantha", language=language)
+    assert guard.feed(answer) + guard.finish() == kept

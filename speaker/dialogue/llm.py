@@ -397,7 +397,7 @@ class Sentences:
         if _RUN_OF_ONE_WORD.search(sentence) or key in (_key(s) for s in self.said):
             self.stop = f"it repeated itself: {sentence!r}"
             return []
-        if len(key) > 12 and (any(key in known or (len(known) > 12 and key.startswith(known)) for known in self._known)
+        if key in self._known or len(key) > 12 and (any(key in known or (len(known) > 12 and key.startswith(known)) for known in self._known)
                               or any(difflib.SequenceMatcher(None, key, known).ratio() >= 0.8
                                      for known in self._known_sentences)):
             self.dropped += 1  # recited (or nearly) from the prompt or the examples, or the user's words said back

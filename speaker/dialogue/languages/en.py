@@ -204,7 +204,8 @@ def negated(text: str) -> bool:
 
 # What the language model must not say (speaker/dialogue/llm.py's guard): (why, pattern).
 _PEOPLE = (r"(?:husband|wife|son|daughter|kids|children|mother|father|mom|dad|boyfriend|girlfriend|boss|grandchildren"
-           r"|family|parents|brother|sister|grandmother|grandfather|grandma|grandpa|cousin|aunt|uncle|baby)")
+           r"|family|parents|brother|sister|grandmother|grandfather|grandma|grandpa|cousin|aunt|uncle|baby|friends"
+           r"|neighbou?rs)")
 _THINGS = r"(?:car|house|apartment|flat|bike|dog|cat|pet|garden|bed|room|hometown|school)"
 _JOBS = r"(?:woman|man|girl|boy|lady|mother|father|doctor|nurse|teacher|lawyer|engineer|student|secretary|human|person)"
 UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (

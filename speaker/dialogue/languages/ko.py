@@ -316,6 +316,8 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
     ("a human's family", rf"(?:제|내|저의|나의|우리)\s*{_PEOPLE}"),
     ("a human's job", r"(?:회사|사무실|직장)\s*(?:에서|에)\s*(?:일|근무)|제\s*(?:직업|직장|회사|월급|상사)"),
     ("a human's body", r"제\s*(?:몸|손|팔|다리|얼굴|머리카락|눈)"),
+    ("a human's life", r"(?:^|\s)(?:제|내|저의|나의)\s*(?:집|차|방|강아지|고양이|학교|고향|동네|친구들)"
+                       r"(?:[이가은는을를에도]|에서|으로|로|$|[\s.,!?])"),
     ("a medical instruction", r"(?:약을|약은|복용|처방|진통제|수면제|항우울제|밀리그램|\d+\s*mg|알약|과다\s?복용)"),
     ("a legal instruction", r"(?:소송|고소|변호사|법률\s*상담|경찰에\s*신고|법원)"),
     ("the prompt", r"(?:한국어로\s*(?:대답|답)|시스템\s*프롬프트|언어\s*모델|(?:당신은|너는)\s*\S+,|지시)"
@@ -345,9 +347,11 @@ def tells_a_life(sentence: str) -> bool:
     words = re.findall(r"[가-힣]+", sentence)
     for i, word in enumerate(words):
         if word in _ME_SUBJECTS:
-            for after in words[i + 1:]:
+            for before, after in zip(words[i:], words[i + 1:]):
                 if after.startswith(_OTHER_SUBJECTS):  # "저는 당신이 잘했다고 생각해요": the deed is the user's
                     break
+                if after.startswith("있") and before.endswith(("가", "이")) and before not in _ME_SUBJECTS:
+                    return True  # "저도 아이가 있어요": owning what a person has
                 if after.startswith(_FELT):
                     continue
                 if after.startswith(_DEEDS) or _past(after):
