@@ -63,6 +63,9 @@ def said(answer: str, language: str = "en") -> tuple[list[str], str]:
     ("저도 고양이가 있어요.", "ko", "a human's life"),
     ("그때 제 차가 고장났어요.", "ko", "a human's life"),
     ("My friends say the same thing.", "en", "a human's family"),
+    ("Yes, I'm an AI who lives in a big house by the sea.", "en", "a human's life"),
+    ("I want to drive out to the lake this weekend.", "en", "a human's life"),
+    ("He is an old friend of mine.", "en", "a human's family"),
 ])
 def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language, why):
     spoken, unsafe = said(answer + " And then more words.", language)
@@ -81,6 +84,7 @@ def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language,
     ("저도 그렇게 생각했어요. 제가 끝까지 들을게요.", "ko"),
     ("저는 당신이 정말 잘했다고 생각해요. 오늘은 푹 쉬어요.", "ko"),
     ("저도 걱정이 없어요. 제 방법은 그냥 들어 주는 거예요.", "ko"),
+    ("I'm Samantha, an AI who lives in this little speaker. I'd love to hear more.", "en"),
 ])
 def test_a_kind_answer_is_said_whole(answer, language):
     spoken, unsafe = said(answer, language)
@@ -243,3 +247,8 @@ def test_the_fullest_prompt_fits_the_installed_servers_context(tmp_path):
 def test_the_users_own_short_line_said_back_is_not_said(line, answer, kept, language):
     guard = Sentences(3, known=[line], name="Samantha", language=language)
     assert guard.feed(answer) + guard.finish() == kept
+
+
+def test_a_stray_word_on_a_line_of_its_own_is_not_said():
+    spoken, unsafe = said("I love you, and that is all. anaknya\n")
+    assert spoken == ["I love you, and that is all."] and not unsafe

@@ -394,6 +394,9 @@ class Sentences:
         key = _key(sentence)
         if not key or not any(c.isalpha() for c in sentence):
             return []
+        if len(sentence.split()) == 1 and not _LAST_END.search(sentence):
+            self.dropped += 1  # a lone word on a line of its own: a small model's stray "bloodstream"
+            return []
         if _RUN_OF_ONE_WORD.search(sentence) or key in (_key(s) for s in self.said):
             self.stop = f"it repeated itself: {sentence!r}"
             return []
@@ -443,7 +446,7 @@ def _spoken(raw: str) -> str:
     text = _STAGE.sub(lambda m: "" if _is_stage_direction(m.group()) else m.group(), text)
     text = _EMOTICON.sub("", text)
     text = "".join(c for c in text if c not in _INVISIBLE and unicodedata.category(c) not in _NOT_SPOKEN)
-    text = text.replace("*", "").replace("_", " ")
+    text = text.replace("*", "").replace("_", " ").replace("$$", "")
     text = " ".join(text.split())
     return re.sub(r"\s+([,.!?;:])", r"\1", text).strip(" ,;:-")
 

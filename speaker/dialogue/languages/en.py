@@ -215,7 +215,7 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
     ("a human's age", r"\bI(?:'m| am)\s+(?:a\s+)?\d+[- ]?(?:years?|yrs?)(?:[- ]old)?\b|\bmy age\b|\bI was born\b"
                       r"|\bI(?:'m| am) (?:only |just |about |almost )?(?:\d+|twenty|thirty|forty|fifty|sixty|seventy|eighty)\b"),
     ("a human's life", rf"\bI(?:'m| am) (?:a |an )?(?:\d+[- ]year[- ]old )?(?:\w+ )?{_JOBS}\b"),
-    ("a human's family", rf"\bmy (?:own )?{_PEOPLE}\b|\bI have (?:a |two |three )?{_PEOPLE}"),
+    ("a human's family", rf"\bmy (?:own )?{_PEOPLE}\b|\bI have (?:a |two |three )?{_PEOPLE}|\bfriends? of mine\b"),
     ("a human's job", r"\bI (?:work|worked|am working) (?:as|at|in|for)\b|\bmy (?:job|office|boss|colleagues?|salary)\b"),
     ("a human's body", r"\bmy (?:body|hands?|arms?|legs?|face|hair|eyes|skin|heart beats)\b|\bI (?:ate|eat|sleep in) \b"),
     ("a medical instruction", r"\b(?:take (?:\d+|one|two|a pill|your)|dose|dosage|mg|milligrams?|prescri\w*|ibuprofen|aspirin|paracetamol|"
@@ -253,6 +253,9 @@ _SELF_SKIPPED = _NEGATIONS | frozenset("am 'm was were will 'll would 'd can cou
                                        "definitely certainly honestly sometimes often totally completely deeply "
                                        "genuinely very 're".split())
 _HAVE = frozenset(("have", "'ve", "had"))  # before a word it helps ("I've been"), else owning something
+_WHO_LIVES = re.compile(r"\bI(?:'m| am)\b[^.!?]*\bwho (?:lives?|lived|works?|worked|grew up|was born|sleeps?)\b"
+                        r"(?! in (?:this|a|the|your) (?:\w+ )?speaker)",
+                        re.IGNORECASE)  # "I'm an AI who lives on a little beach"
 _NOT_A_MACHINE = re.compile(r"\b(?:I|we)(?:'m| am| are|'re) not (?:an? )?(?:AI|robot|machine|computer|program|bot)s?\b",
                             re.IGNORECASE)
 
@@ -260,7 +263,7 @@ _NOT_A_MACHINE = re.compile(r"\b(?:I|we)(?:'m| am| are|'re) not (?:an? )?(?:AI|r
 def tells_a_life(sentence: str) -> bool:
     """Whether the companion speaks of itself doing, owning or being what only a person does ("I went to
     the zoo", "we drove home", "I'm not an AI"); thoughts, feelings and being here are its own."""
-    if _NOT_A_MACHINE.search(sentence):
+    if _NOT_A_MACHINE.search(sentence) or _WHO_LIVES.search(sentence):
         return True
     words = re.findall(r"[A-Za-z]+(?:'[a-z]+)?", sentence.replace("\u2019", "'"))
     for i, word in enumerate(words):
@@ -280,6 +283,8 @@ def tells_a_life(sentence: str) -> bool:
                 return True
         elif rest and rest[0] not in _SELF_WORDS and rest[0] not in _SELF_STATES and not rest[0][:1].isupper():
             return True
+        elif rest[1:2] == ["to"] and rest[2:3] and rest[2] not in _SELF_WORDS and rest[2] not in _SELF_STATES:
+            return True  # "I'd love to hear more", not "I want to go to the river"
     return False
 
 
