@@ -60,13 +60,30 @@ class Chat:
         return SentenceStream(self, messages, fallback, on_end=on_end, name=name, language=language,
                               cut_line=cut_line or fallback)
 
-    def body(self, messages: list[dict]) -> bytes:
+    def body(self, messages: list[dict], *, max_tokens: int = 0) -> bytes:
         settings = self.settings
         if not self.system_role():  # e.g. Gemma's template has no system role
             messages = with_persona_in_first_turn(messages)
         return json.dumps({"model": settings.model, "messages": messages, "stream": True,
-                           "max_tokens": TOKENS_PER_SENTENCE * settings.max_sentences,
+                           "max_tokens": max_tokens or TOKENS_PER_SENTENCE * settings.max_sentences,
                            "temperature": settings.temperature, "top_p": TOP_P}).encode()
+
+    def read_ahead(self, messages: list[dict]) -> threading.Thread:
+        """Has the server read `messages` (the persona, the examples) before anyone asks: it keeps what
+        it read, so the first question after a start is read as fast as the next ones. In the
+        background; a server that is not there yet is simply not asked."""
+        def ask() -> None:
+            request = urllib.request.Request(self.url, self.body(messages, max_tokens=1),
+                                             {"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=self.settings.max_seconds) as response:
+                    response.read()
+            except (OSError, ValueError) as e:
+                log.info("the language model server was not read ahead to (%s): the first question will be slower", e)
+
+        thread = threading.Thread(target=ask, name="llm-read-ahead", daemon=True)
+        thread.start()
+        return thread
 
     def system_role(self) -> bool:
         """Whether the server's chat template takes a system message: what the server tells of its
