@@ -249,6 +249,10 @@ def test_the_users_own_short_line_said_back_is_not_said(line, answer, kept, lang
     assert guard.feed(answer) + guard.finish() == kept
 
 
-def test_a_stray_word_on_a_line_of_its_own_is_not_said():
-    spoken, unsafe = said("I love you, and that is all. anaknya\n")
-    assert spoken == ["I love you, and that is all."] and not unsafe
+@pytest.mark.parametrize("answer, language, kept", [
+    ("I love you, and that is all. anaknya\n", "en", ["I love you, and that is all."]),
+    ("바다는 조용해요. 근처에 강이 있어요?entretien\n", "ko", ["바다는 조용해요.", "근처에 강이 있어요?"]),
+])
+def test_a_stray_word_after_the_last_sentence_of_a_line_is_not_said(answer, language, kept):
+    spoken, unsafe = said(answer, language)
+    assert spoken == kept and not unsafe

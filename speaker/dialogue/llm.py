@@ -362,8 +362,8 @@ class Sentences:
             if turn is not None and (end is None or turn.start() < end):
                 out += self._take_last(visible[:turn.start()])
                 self.stop = f"it began another turn with {turn.group().strip()!r}"
-            elif end is not None:
-                out += self._take(visible[:end])
+            elif end is not None:  # a line's end takes what is glued after its last sentence like the answer's end
+                out += self._take_last(visible[:end]) if visible[end - 1] == "\n" else self._take(visible[:end])
                 self._text = self._text[end:]
                 if self.said and (visible[:end].endswith("\n") or self._text.lstrip(" \t").startswith("\n")):
                     self.stop = self.stop or "it began a new line"  # a spoken answer is one paragraph
