@@ -210,6 +210,7 @@ def korean_stages(korean_dialogue, korean_transcriber):
     import dataclasses
 
     from speaker.config import Settings
+    from speaker.echo import EchoCanceller
     from speaker.endpoint import Endpointer
     from speaker.pipeline import Stages
     from speaker.voice import Voice
@@ -218,7 +219,7 @@ def korean_stages(korean_dialogue, korean_transcriber):
     settings = Settings(language="ko")
     voice = Voice(dataclasses.replace(settings.voice, engine="espeak", wake_chime=False, done_chime=False), "ko")
     yield Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(settings.listen), transcriber=korean_transcriber,
-                 dialogue=korean_dialogue, voice=voice)
+                 dialogue=korean_dialogue, voice=voice, echo=EchoCanceller(settings.echo))
     voice.close()
 
 
