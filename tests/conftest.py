@@ -198,8 +198,7 @@ def korean_transcriber(korean_dialogue):
     from speaker.config import Settings
     from speaker.stt import Transcriber
 
-    return Transcriber(Settings(), "ko", korean_dialogue.phrases(), understands=korean_dialogue.knows_word_for_word,
-                       intent=korean_dialogue.intent)
+    return Transcriber.for_dialogue(Settings(), korean_dialogue)
 
 
 @pytest.fixture
