@@ -4,20 +4,21 @@
 
 From outside, as systemd sees it: `speaker run` with the default settings (a quiet microphone
 command, answers to `true`) is started `--runs` times; "ready" is its READY=1 on a notify socket
-(best of the runs), "loaded" the first event (every model in), RSS the process's VmRSS 3 s after
-that (median). From inside, in a fresh process per configuration: RSS after each stage is loaded,
-in the order the speaker loads them (a shared library counts where it is first loaded), and the CPU
-of the pipeline resting on 60 s of continuous speech with no wake word in it and on 60 s of a quiet
-room, against openWakeWord's own plain loop on the same audio run in turn with it (median ratio of
-`--runs`); the wake words
-each finds among ten renditions of "hey jarvis" (piper's joe at five paces, five espeak-ng voices),
-each followed by a question, and its false wakes in the two minutes of speech and quiet. Quote
-ratios: this machine is shared.
+(best of the runs), "loaded" the first event (every model in), the audio loop's longest stand-still
+between the two (worst of the runs: the gap between its watchdog pings, asked for on every turn),
+RSS the process's VmRSS 3 s after that (median). From inside, in a fresh process per configuration:
+RSS after each stage is loaded, in the order the speaker loads them (a shared library counts where
+it is first loaded), and the CPU of the pipeline resting on 60 s of continuous speech with no wake
+word in it and on 60 s of a quiet room, against openWakeWord's own plain loop on the same audio run
+in turn with it (median ratio of `--runs`); the wake words each finds among ten renditions of
+"hey jarvis" (piper's joe at five paces, five espeak-ng voices), each followed by a question, and
+its false wakes in the two minutes of speech and quiet. Quote ratios: this machine is shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -89,6 +90,13 @@ while True:
     return f"{sys.executable} {script}"
 
 
+def listen(systemd: socket.socket, until) -> None:
+    """Read the notify socket until `until()`, as systemd reads every message."""
+    while not until():
+        with contextlib.suppress(TimeoutError):
+            systemd.recv(4096)
+
+
 def start_once(folder: Path, language: str, engine: str) -> dict:
     """One `speaker run`: seconds to READY=1 and to the first event, RSS once settled, seconds to stop."""
     conf = write_settings(folder, language, engine,
@@ -98,7 +106,8 @@ def start_once(folder: Path, language: str, engine: str) -> dict:
     events = folder / "events.jsonl"
     events.unlink(missing_ok=True)
     env = {key: os.environ[key] for key in ("PATH", "PYTHONPATH", "HOME") if key in os.environ}
-    env.update(NOTIFY_SOCKET=str(notify), STATE_DIRECTORY=str(folder / "state"), LANG="C")
+    # a watchdog ping asked for every 50 ms: one on every turn of the audio loop (a frame comes every 80 ms)
+    env.update(NOTIFY_SOCKET=str(notify), STATE_DIRECTORY=str(folder / "state"), LANG="C", WATCHDOG_USEC="100000")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd, (folder / "speaker.log").open("wb") as log:
         systemd.bind(str(notify))
         systemd.settimeout(60)
@@ -110,16 +119,21 @@ def start_once(folder: Path, language: str, engine: str) -> dict:
             while b"READY=1" not in systemd.recv(4096).split(b"\n"):
                 pass
             ready = time.monotonic() - started
+            turns = [ready]  # the audio loop's turns while the speech models load, by its watchdog pings
+            systemd.settimeout(0.02)
             while not (events.is_file() and events.read_text()):
                 if proc.poll() is not None:
                     raise RuntimeError(f"speaker ended: {(folder / 'speaker.log').read_text()[-2000:]}")
-                time.sleep(0.02)
+                with contextlib.suppress(TimeoutError):
+                    if b"WATCHDOG=1" in systemd.recv(4096).split(b"\n"):
+                        turns.append(time.monotonic() - started)
             loaded = time.monotonic() - started
-            time.sleep(SETTLE_SECONDS)
-            result = {"ready": ready, "loaded": loaded, "rss": rss_mb(proc.pid), "mappings": biggest_mappings(proc.pid)}
+            listen(systemd, lambda: time.monotonic() - started > loaded + SETTLE_SECONDS)
+            result = {"ready": ready, "loaded": loaded, "rss": rss_mb(proc.pid), "mappings": biggest_mappings(proc.pid),
+                      "stand_still": max(np.diff([*turns, loaded]))}
             asked = time.monotonic()
             proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+            listen(systemd, lambda: proc.poll() is not None or time.monotonic() - asked > 30)
             result["stop"] = time.monotonic() - asked
             return result
         finally:
@@ -236,7 +250,8 @@ def main() -> None:
                     check=True, capture_output=True, text=True, cwd=ROOT).stdout)
                 components[(language, engine)] = measured["memory"]
                 rows.append((language, engine, min(s["ready"] for s in starts),
-                             statistics.median(s["loaded"] for s in starts), statistics.median(s["rss"] for s in starts),
+                             statistics.median(s["loaded"] for s in starts), max(s["stand_still"] for s in starts),
+                             statistics.median(s["rss"] for s in starts),
                              measured["cpu"]["speech"], measured["cpu"]["quiet"],
                              measured["wakes"], measured["false_wakes"], max(s["stop"] for s in starts)))
                 print(f"{language} {engine}: biggest mappings once loaded: "
@@ -244,13 +259,13 @@ def main() -> None:
     print(f"plain openWakeWord loop: {plain['speech'][0]:.2f} CPU s per minute of speech, {plain['quiet'][0]:.2f} per "
           f"quiet minute; it rose over 0.5 {plain['wakes'][1]} times for the 10 hey jarvis (it counts each rise), "
           f"{plain['speech'][1] + plain['quiet'][1]} times in speech and quiet\n")
-    print("| language | wake engine | start → ready (best) | all loaded (median) | RSS once loaded | "
-          "listening CPU, speech (× plain loop) | quiet (× plain loop) | wakes (of 10) | false wakes (2 min) | "
-          "SIGTERM → exit |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for language, engine, ready, loaded, rss, speech_x, quiet_x, wakes, false_wakes, stop in rows:
-        print(f"| {language} | {engine} | {ready:.2f} s | {loaded:.2f} s | {rss:.0f} MB | {speech_x:.2f}× | "
-              f"{quiet_x:.2f}× | {wakes} | {false_wakes} | {stop:.2f} s |")
+    print("| language | wake engine | start → ready (best) | all loaded (median) | audio loop's longest stand-still "
+          "while loading (worst) | RSS once loaded | listening CPU, speech (× plain loop) | quiet (× plain loop) | "
+          "wakes (of 10) | false wakes (2 min) | SIGTERM → exit |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for language, engine, ready, loaded, still, rss, speech_x, quiet_x, wakes, false_wakes, stop in rows:
+        print(f"| {language} | {engine} | {ready:.2f} s | {loaded:.2f} s | {still * 1000:.0f} ms | {rss:.0f} MB | "
+              f"{speech_x:.2f}× | {quiet_x:.2f}× | {wakes} | {false_wakes} | {stop:.2f} s |")
     print("\nRSS by component (MB added as each is loaded, in the speaker's order):\n")
     keys = list(components)
     print("| component | " + " | ".join(f"{lang} {engine}" for lang, engine in keys) + " |")

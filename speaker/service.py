@@ -58,7 +58,8 @@ class Notifier:
         if self._socket is None:
             return
         try:
-            self._socket.sendto("\n".join(assignments).encode(), self._address)
+            # never waits: a listener that stopped reading must not hold the audio loop up
+            self._socket.sendto("\n".join(assignments).encode(), socket.MSG_DONTWAIT, self._address)
         except OSError as e:
             if not self._failed:  # systemd went away, or a test's socket closed: say it once
                 log.warning("cannot notify systemd at %s: %s", self._address, e)

@@ -26,7 +26,7 @@ import struct
 import tempfile
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -522,12 +522,17 @@ class SphinxEngine:
     name = f"pocketsphinx {POCKETSPHINX_VERSION} (its own US English model)"
 
     def __init__(self):
-        from pocketsphinx import Decoder, get_model_path
+        from pocketsphinx import Decoder, NGramModel, get_model_path
 
         self._decoder = lambda **search: Decoder(hmm=get_model_path("en-us/en-us"), loglevel="FATAL", **search)
         lm = get_model_path("en-us/en-us.lm.bin")
-        with _language_model_dictionary(get_model_path("en-us/cmudict-en-us.dict"), lm) as words:
-            self._free = self._decoder(dict=words, lm=lm)
+        words = _language_model_words(get_model_path("en-us/cmudict-en-us.dict"), lm)
+        with _dictionary(dict([next(words)])) as first:
+            self._free = self._decoder(dict=first, lm=None)
+        for word, phones in words:  # a word at a time: loading the whole dictionary in one call held the GIL 0.2 s
+            self._free.add_word(word, phones, False)
+        self._free.add_lm("free", NGramModel(self._free.config, self._free.logmath, lm))
+        self._free.activate_search("free")
         with _dictionary({"a": "AH"}) as words:  # the phone loop needs no words, but a dictionary
             self._phones = self._decoder(dict=words, allphone=get_model_path("en-us/en-us-phone.lm.bin"))
         self._grammar = None
@@ -564,7 +569,8 @@ class SphinxEngine:
     def warm_up(self) -> None:
         for decoder in (self._grammar, self._phones, self._free):
             decoder.start_utt()
-            decoder.process_raw(_warm_up_noise(), False, False)
+            for frame in frames_of(np.frombuffer(_warm_up_noise(), np.int16)):  # a frame at a time: the
+                decoder.process_raw(frame.tobytes(), False, False)  # GIL is held for a frame's work at most
             decoder.end_utt()
 
     def start(self, compiled: str | None = None) -> None:
@@ -641,21 +647,21 @@ def _pronunciations(words: set[str], pronounce: Callable[[str], str | None]) -> 
     return found
 
 
-@contextlib.contextmanager
-def _language_model_dictionary(dictionary: str, lm: str):
-    """The lines of the pronouncing dictionary whose words the binary (trie) language model has, as a
-    file; the whole dictionary if the model's file is not one. Such a file ends with its words."""
+def _language_model_words(dictionary: str, lm: str) -> Iterator[tuple[str, str]]:
+    """The words (and their phones) of the pronouncing dictionary that the binary (trie) language model
+    has; the whole dictionary if the model's file is not one. Such a file ends with its words."""
     data = Path(lm).read_bytes()
     magic = b"Trie Language Model"
-    if not data.startswith(magic):
-        yield dictionary
-        return
-    unigrams = struct.unpack_from("<I", data, len(magic) + 1)[0]
-    vocabulary = set(data.rstrip(b"\0").rsplit(b"\0", unigrams)[1:])
-    with open(dictionary, "rb") as f, tempfile.NamedTemporaryFile("wb", suffix=".dict") as kept:
-        kept.writelines(line for line in f if line.split(b" ", 1)[0].split(b"(", 1)[0] in vocabulary)
-        kept.flush()
-        yield kept.name
+    vocabulary = None
+    if data.startswith(magic):
+        unigrams = struct.unpack_from("<I", data, len(magic) + 1)[0]
+        vocabulary = set(data.rstrip(b"\0").rsplit(b"\0", unigrams)[1:])
+    del data
+    with open(dictionary, "rb") as f:
+        for line in f:
+            word, _, phones = line.decode("utf-8").strip().partition(" ")
+            if phones and (vocabulary is None or word.split("(", 1)[0].encode("utf-8") in vocabulary):
+                yield word, phones.strip()
 
 
 @contextlib.contextmanager
