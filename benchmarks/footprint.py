@@ -178,8 +178,7 @@ def inside(conf: Path, scenes: Path, runs: int) -> dict:
     dialogue = Dialogue.from_settings(settings, settings.language)
     memory.append(("dialogue", rss_mb()))
     try:
-        transcriber, missing = Transcriber(settings, settings.language, dialogue.phrases(),
-                                           understands=dialogue.knows_word_for_word, intent=dialogue.intent), ""
+        transcriber, missing = Transcriber.for_dialogue(settings, dialogue), ""
     except ModelMissing as e:
         transcriber, missing = None, str(e)
     memory.append((f"speech to text ({transcriber.engine.name if transcriber else 'missing'})", rss_mb()))

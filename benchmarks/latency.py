@@ -61,6 +61,7 @@ def say_latency(runs: int = 5) -> tuple[float, float]:
     from speaker.audio import FRAME_SECONDS
     from speaker.config import Settings
     from speaker.dialogue import Dialogue
+    from speaker.echo import EchoCanceller
     from speaker.endpoint import Endpointer
     from speaker.events import EventBus
     from speaker.pipeline import Pipeline, Stages
@@ -69,7 +70,7 @@ def say_latency(runs: int = 5) -> tuple[float, float]:
 
     settings = Settings(language="ko")
     stages = Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(settings.listen), transcriber=None,
-                    dialogue=Dialogue("ko"), voice=Voice(settings.voice, "ko"))
+                    dialogue=Dialogue("ko"), voice=Voice(settings.voice, "ko"), echo=EchoCanceller(settings.echo))
     firsts, held = [], 0.0
     for _ in range(runs):
         sink = FirstSample()

@@ -237,8 +237,7 @@ def run(language: str, requests: list, verbose: bool) -> dict:
     from speaker.stt import Transcriber
 
     dialogue = Dialogue(language, seed=0)
-    transcriber = Transcriber(Settings(), language, dialogue.phrases(), understands=dialogue.knows_word_for_word,
-                              intent=dialogue.intent)
+    transcriber = Transcriber.for_dialogue(Settings(), dialogue)
     print(f"[{language}] {transcriber.engine.name}, {len(requests)} requests + {NOISE_ONLY} of room noise alone")
     totals = {"right": 0, "again": 0, "other": 0, "wrong_commands": 0, "of": 0}
     cpu = []
@@ -284,8 +283,7 @@ def answers(language: str, verbose: bool) -> None:
     dialogue = Dialogue(language, seed=0)
     dialogue.reply({"ko": "음소거", "en": "mute the microphone"}[language])  # it asks first
     expected = dialogue.expected_phrases()
-    transcriber = Transcriber(Settings(), language, dialogue.phrases(), dialogue.knows_word_for_word,
-                              intent=dialogue.intent)
+    transcriber = Transcriber.for_dialogue(Settings(), dialogue)
     right = {"whole grammar": 0, "expected answers": 0}
     wrong_yes = dict.fromkeys(right, 0)  # another answer heard as a yes: it would mute
     for number, condition in enumerate(CONDITIONS[language]):

@@ -78,8 +78,7 @@ def speech_stages(new: Settings, running: Stages | None, speech: set[str],
     if (running is None or speech & {"language", "stt"}
             or (dialogue is not running.dialogue and dialogue.phrases() != running.dialogue.phrases())):
         try:
-            transcriber, missing = Transcriber(new, language, dialogue.phrases(),
-                                               understands=dialogue.knows_word_for_word, intent=dialogue.intent), ""
+            transcriber, missing = Transcriber.for_dialogue(new, dialogue), ""
         except ModelMissing as e:
             transcriber, missing = None, str(e)
     voice = running.voice if running else None

@@ -124,9 +124,7 @@ def cmd_transcribe(args) -> int:
     _setup_logging("warning")
     samples = read_wav(args.wav)
     dialogue = Dialogue.from_settings(settings)
-    transcriber = Transcriber(settings, settings.language, dialogue.phrases(),
-                              understands=dialogue.knows_word_for_word,
-                              intent=dialogue.intent)
+    transcriber = Transcriber.for_dialogue(settings, dialogue)
     print(transcriber.transcribe(samples))
     return 0
 

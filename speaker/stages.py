@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .barge_in import BargeIn
-from .config import AnnounceSettings, EchoSettings
+from .config import AnnounceSettings
 from .dialogue import Dialogue
 from .echo import EchoCanceller
 from .endpoint import Endpointer
@@ -25,8 +25,8 @@ class Stages:
     transcriber: Transcriber | None
     dialogue: Dialogue
     voice: Voice
+    echo: EchoCanceller
     missing_model: str = ""
-    echo: EchoCanceller = field(default_factory=lambda: EchoCanceller(EchoSettings()))
     barge_in: BargeIn | None = None
 
 

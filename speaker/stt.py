@@ -160,6 +160,13 @@ class Transcriber:
         self.vosk_model = getattr(self.engine, "model", None)  # loaded once: Korean stop words share it
         self.start()
 
+    @classmethod
+    def for_dialogue(cls, settings: Settings, dialogue) -> "Transcriber":
+        """The recogniser of what `dialogue` knows: its language, its sentences as the grammar, its judgement
+        of a sentence heard word for word and of the intent in free text."""
+        return cls(settings, dialogue.language, dialogue.phrases(), understands=dialogue.knows_word_for_word,
+                   intent=dialogue.intent)
+
     def start(self, preroll: list[np.ndarray] = (), expecting: list[str] | None = None) -> None:
         """Begin a new utterance, with the audio from just before the speech began; `expecting`: the
         only sentences the grammar pass listens for this time (the answers to a question), if any."""

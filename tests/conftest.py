@@ -198,8 +198,7 @@ def korean_transcriber(korean_dialogue):
     from speaker.config import Settings
     from speaker.stt import Transcriber
 
-    return Transcriber(Settings(), "ko", korean_dialogue.phrases(), understands=korean_dialogue.knows_word_for_word,
-                       intent=korean_dialogue.intent)
+    return Transcriber.for_dialogue(Settings(), korean_dialogue)
 
 
 @pytest.fixture
@@ -210,6 +209,7 @@ def korean_stages(korean_dialogue, korean_transcriber):
     import dataclasses
 
     from speaker.config import Settings
+    from speaker.echo import EchoCanceller
     from speaker.endpoint import Endpointer
     from speaker.pipeline import Stages
     from speaker.voice import Voice
@@ -218,7 +218,7 @@ def korean_stages(korean_dialogue, korean_transcriber):
     settings = Settings(language="ko")
     voice = Voice(dataclasses.replace(settings.voice, engine="espeak", wake_chime=False, done_chime=False), "ko")
     yield Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(settings.listen), transcriber=korean_transcriber,
-                 dialogue=korean_dialogue, voice=voice)
+                 dialogue=korean_dialogue, voice=voice, echo=EchoCanceller(settings.echo))
     voice.close()
 
 

@@ -146,3 +146,18 @@ def test_the_shape_checks_see_what_they_check():
     found = {cls.name: positional(cls) for cls in ast.walk(tree) if isinstance(cls, ast.ClassDef)}
     assert found == {"A": ["a", "b", "c", "d"], "B": ["a", "b", "c"], "C": ["a", "b", "c", "d"], "D": ["a"], "E": []}
     assert max(cls.end_lineno - cls.lineno + 1 for _, cls in classes()) > 100  # the lengths are read
+
+
+# -- stage construction ---------------------------------------------------------------------------
+
+def test_the_stages_are_put_together_in_assembly_only():
+    """`Stages` holds what it is given (no default that builds a stage), and only assembly.py gives it."""
+    import dataclasses
+
+    from speaker.stages import Stages
+
+    assert not [f.name for f in dataclasses.fields(Stages) if f.default_factory is not dataclasses.MISSING]
+    trees = {m: ast.parse(PACKAGE.joinpath(*m.split(".")).with_suffix(".py").read_text()) for m in modules()}
+    builders = {m for m, tree in trees.items() for node in ast.walk(tree)
+                if isinstance(node, ast.Call) and ast.unparse(node.func) == "Stages"}
+    assert builders == {"assembly"}

@@ -171,15 +171,21 @@ config_documents = st.tuples(
 files = config_documents.map(lambda text: text.encode("utf-8", "surrogatepass")) | st.binary(max_size=300)
 
 
-def load_any_config(tmp_path_factory, data):
-    path = tmp_path_factory.getbasetemp() / "fuzzed-speaker.toml"
+def loaded_or_refused(loader, tmp_path_factory, name: str, data: bytes):
+    """What `loader` makes of `data` as the file `name`, or None where it refused it with a
+    ConfigError whose every problem names the file."""
+    path = tmp_path_factory.getbasetemp() / name
     path.write_bytes(data)
     try:
-        settings_ = load(path)
+        return loader(path)
     except ConfigError as e:
         assert e.problems and all(str(path) in p and p.strip() for p in e.problems)
-        return
-    assert isinstance(settings_, Settings)
+        return None
+
+
+def load_any_config(tmp_path_factory, data):
+    settings_ = loaded_or_refused(load, tmp_path_factory, "fuzzed-speaker.toml", data)
+    assert settings_ is None or isinstance(settings_, Settings)
 
 
 test_the_config_loader_quick, test_the_config_loader_slow = quick_and_slow(load_any_config, data=files)
@@ -202,14 +208,8 @@ persona_files = persona_documents.map(lambda text: text.encode("utf-8", "surroga
 
 
 def load_any_persona(tmp_path_factory, data):
-    path = tmp_path_factory.getbasetemp() / "fuzzed-persona.toml"
-    path.write_bytes(data)
-    try:
-        loaded = persona.load(path)
-    except ConfigError as e:
-        assert e.problems and all(str(path) in p and p.strip() for p in e.problems)
-        return
-    assert loaded.language in ("en", "ko") and set(persona.LINES) <= set(loaded.lines)
+    loaded = loaded_or_refused(persona.load, tmp_path_factory, "fuzzed-persona.toml", data)
+    assert loaded is None or (loaded.language in ("en", "ko") and set(persona.LINES) <= set(loaded.lines))
 
 
 test_the_persona_loader_quick, test_the_persona_loader_slow = quick_and_slow(

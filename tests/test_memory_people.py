@@ -12,7 +12,7 @@ from datetime import datetime
 import pytest
 
 from conftest import is_a_line
-from speaker.dialogue import Dialogue
+from speaker.dialogue import Dialogue, Reply
 from speaker.dialogue.languages import ko
 from speaker.dialogue.memory import FILE
 
@@ -21,6 +21,12 @@ EVENING = datetime(2026, 12, 4, 20, 0)
 
 def speaker(language, state=None, seed=0) -> Dialogue:
     return Dialogue(language, clock=lambda: EVENING, seed=seed, state_dir=state)
+
+
+def conversation(language, *said) -> list[Reply]:
+    """What a fresh speaker answers to each of `said` in turn."""
+    d = speaker(language)
+    return [d.reply(s) for s in said]
 
 
 def not_understood(d: Dialogue, text: str) -> bool:
@@ -157,10 +163,9 @@ def test_asked_a_name_it_was_never_told_it_asks_for_it(language, ask):
 
 
 def test_someone_named_with_is_called_is_met_by_name():
-    d = speaker("en")
-    d.reply("my best friend is called Tom")
-    assert "Tom" in d.reply("who is my best friend").text
-    assert "Tom" in d.reply("I feel so lonely tonight").text
+    _, asked, lonely = conversation("en", "my best friend is called Tom", "who is my best friend",
+                                    "I feel so lonely tonight")
+    assert "Tom" in asked.text and "Tom" in lonely.text
 
 
 @pytest.mark.parametrize("language, share, greeting, topic", [
@@ -170,20 +175,18 @@ def test_someone_named_with_is_called_is_met_by_name():
     ("ko", "상사한테 깨졌어", "잘 자", "회사"),
 ])
 def test_a_feeling_understood_by_its_meaning_is_come_back_to_by_what_it_was_about(language, share, greeting, topic):
-    d = speaker(language)
-    assert d.reply(share).intent == "SpeakerFeeling"
-    assert topic in d.reply(greeting).text
-    assert topic not in d.reply(greeting).text  # once
+    shared, greeted, greeted_again = conversation(language, share, greeting, greeting)
+    assert shared.intent == "SpeakerFeeling"
+    assert topic in greeted.text and topic not in greeted_again.text  # once
 
 
 @pytest.mark.parametrize("tell, ask, name", [
     ("내 여자친구는 서연이야", "여친이 누구야?", "서연"), ("우리 형은 도윤이야", "형 이름이 뭐였지?", "도윤"),
 ])
 def test_a_korean_relation_said_to_be_someone_is_met_by_that_name(tell, ask, name):
-    d = speaker("ko")
-    assert name in d.reply(tell).text
-    assert name in d.reply(ask).text
-    assert name in d.reply("오늘 좀 외로워").text  # the first lonely turn points to them
+    told, asked, lonely = conversation("ko", tell, ask, "오늘 좀 외로워")
+    assert name in told.text and name in asked.text
+    assert name in lonely.text  # the first lonely turn points to them
 
 
 @pytest.mark.parametrize("tell", ["내 동생은 학생이야", "우리 형은 회사원이야"])
@@ -200,6 +203,5 @@ def test_what_someone_is_is_not_taken_for_their_name(tell):
     ("ko", "다음 주 월요일에 회의 있어", "회의 언제 있지?", "월요일"),
 ])
 def test_a_date_told_is_recalled_by_asking_when_to_go(language, tell, ask, answer):
-    d = speaker(language)
-    d.reply(tell)
-    assert answer in d.reply(ask).text
+    _, asked = conversation(language, tell, ask)
+    assert answer in asked.text

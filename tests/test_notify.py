@@ -116,6 +116,12 @@ class NotifySocket:
         self._open = False
         self.socket.close()
 
+    def start(self, tmp_path: Path, conf: Path | str, watchdog: bool = False) -> RunningSpeaker:
+        """`speaker run --config conf` as systemd starts a Type=notify service: told this socket, and
+        with `watchdog` a one-second watchdog."""
+        return RunningSpeaker(tmp_path, ["--config", conf], {"NOTIFY_SOCKET": str(self.path),
+                                                             **({"WATCHDOG_USEC": "1000000"} if watchdog else {})})
+
 
 @pytest.fixture
 def notify_socket(tmp_path):
@@ -159,8 +165,7 @@ def test_ready_after_load_and_microphone_then_watchdog_then_stopping_on_sigterm(
     mic = microphone_command(tmp_path, recording(3.0, hey_jarvis, 2.0), marker, delay=1.0)
     # The answer goes to a player that never finishes: only cutting the sentence lets SIGTERM end quickly.
     conf = english_without_its_model(tmp_path, f'input_command = "{mic}"\noutput_command = "sleep 60"')
-    speaker = RunningSpeaker(tmp_path, ["--config", conf], {"NOTIFY_SOCKET": str(notify_socket.path),
-                                                            "WATCHDOG_USEC": "1000000"})
+    speaker = notify_socket.start(tmp_path, conf, watchdog=True)
     try:
         ready_at, ready = notify_socket.wait_for("READY")
         assert marker.exists(), "READY=1 came before the microphone was open"
@@ -196,7 +201,7 @@ def test_a_wake_word_said_right_after_ready_while_the_speech_models_load_is_answ
     mic = microphone_command(tmp_path, ask, marker, delay=0)
     conf = tmp_path / "speaker.toml"  # Korean: the heaviest speech model, the real one
     conf.write_text(f'language = "ko"\n[audio]\ninput_command = "{mic}"\noutput_command = "true"\n')
-    speaker = RunningSpeaker(tmp_path, ["--config", conf], {"NOTIFY_SOCKET": str(notify_socket.path)})
+    speaker = notify_socket.start(tmp_path, conf)
     try:
         ready_at, ready = notify_socket.wait_for("READY")
         assert marker.exists()
@@ -255,7 +260,7 @@ def test_a_sigterm_while_the_speech_models_load_stops_it_at_once_saying_stopping
     mic = microphone_command(tmp_path, room(1.0), marker, delay=0)
     conf = tmp_path / "speaker.toml"  # Korean: the speech model takes seconds to load
     conf.write_text(f'language = "ko"\n[audio]\ninput_command = "{mic}"\noutput_command = "true"\n')
-    speaker = RunningSpeaker(tmp_path, ["--config", conf], {"NOTIFY_SOCKET": str(notify_socket.path)})
+    speaker = notify_socket.start(tmp_path, conf)
     try:
         ready_at, _ = notify_socket.wait_for("READY")
         speaker.proc.send_signal(signal.SIGTERM)
@@ -278,8 +283,7 @@ def test_with_no_microphone_it_reports_ready_and_says_it_waits_for_one(tmp_path,
     # Like arecord with no sound card: it fails at once, until the microphone is plugged in.
     command = f"sh -c 'test -e {plugged_in} && exec {mic}'"
     conf = english_without_its_model(tmp_path, f'input_command = "{command}"\noutput_command = "true"')
-    speaker = RunningSpeaker(tmp_path, ["--config", conf], {"NOTIFY_SOCKET": str(notify_socket.path),
-                                                            "WATCHDOG_USEC": "1000000"})
+    speaker = notify_socket.start(tmp_path, conf, watchdog=True)
     try:
         ready_at, ready = notify_socket.wait_for("READY")
         assert ready["STATUS"].startswith("waiting for a microphone: ")
@@ -310,7 +314,7 @@ def test_a_microphone_that_sends_nothing_is_an_error_that_systemd_hears_and_its_
     command = f"sh -c 'echo $$ >> {pids}; exec sleep 1000'"
     conf = english_without_its_model(tmp_path, f'input_command = "{command}"\nread_timeout_seconds = 0.5\n'
                                                f'output_command = "true"')
-    speaker = RunningSpeaker(tmp_path, ["--config", conf], {"NOTIFY_SOCKET": str(notify_socket.path)})
+    speaker = notify_socket.start(tmp_path, conf)
     try:
         _, ready = notify_socket.wait_for("READY")
         assert ready["STATUS"].startswith("waiting for a microphone: no audio from the microphone")

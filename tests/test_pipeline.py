@@ -183,6 +183,7 @@ def own_dialogue(korean_transcriber, tmp_path, listen=ListenSettings()):
     from speaker.config import Settings
     from speaker.dialogue import Dialogue
     from speaker.dialogue.persona import load
+    from speaker.echo import EchoCanceller
     from speaker.endpoint import Endpointer
     from speaker.pipeline import Stages
     from speaker.voice import Voice
@@ -195,7 +196,7 @@ def own_dialogue(korean_transcriber, tmp_path, listen=ListenSettings()):
     dialogue = Dialogue("ko", clock=clock.wall, seed=0, persona=load(persona_file), state_dir=tmp_path / "state")
     voice = Voice(settings.voice, "ko")
     stages = Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(listen), transcriber=korean_transcriber,
-                    dialogue=dialogue, voice=voice)
+                    dialogue=dialogue, voice=voice, echo=EchoCanceller(settings.echo))
     yield from driven(stages, clock=clock, settings=dataclasses.replace(settings, listen=listen))
     voice.close()
 

@@ -365,6 +365,7 @@ def test_a_turn_begins_with_the_listening_chime_and_ends_with_the_done_sound(kor
     from speaker import chimes
     from speaker.audio import frames_of
     from speaker.config import Settings
+    from speaker.echo import EchoCanceller
     from speaker.endpoint import Endpointer
     from speaker.events import EventBus
     from speaker.assembly import turn_settings
@@ -374,7 +375,7 @@ def test_a_turn_begins_with_the_listening_chime_and_ends_with_the_done_sound(kor
     settings = Settings(language="ko")
     voice = Voice(VoiceSettings(wake_chime=on, done_chime=on), "ko")
     stages = Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(settings.listen),
-                    transcriber=korean_transcriber, dialogue=korean_dialogue, voice=voice)
+                    transcriber=korean_transcriber, dialogue=korean_dialogue, voice=voice, echo=EchoCanceller(settings.echo))
     sink = RecordingSink()
     pipeline = Pipeline(stages=stages, bus=EventBus("test"), sink=sink, settings=turn_settings(settings, stages))
     pipeline.start()

@@ -170,13 +170,15 @@ def test_a_language_it_does_not_speak_is_refused_with_an_error(english):
 
 # -- a stranger's bytes --------------------------------------------------------------------------
 
-def raw(speaker: WyomingSpeaker, data: bytes, then_describe: bool = True) -> list[Event]:
-    """Write `data` as it is, then a describe; the events answered up to its info."""
+def raw(port: int, data: bytes, *, first: Event | None = None) -> list[Event]:
+    """Write `data` as it is to the Wyoming server on `port` (after `first`, when given), then a describe;
+    the events answered up to its info."""
     async def run():
-        async with AsyncTcpClient("127.0.0.1", speaker.port) as client:
+        async with AsyncTcpClient("127.0.0.1", port) as client:
+            if first is not None:
+                await client.write_event(first)
             client._writer.write(data)
-            if then_describe:
-                await client.write_event(Describe().event())
+            await client.write_event(Describe().event())
             return await read_until(client, ("info",), timeout=30)
     return asyncio.run(run())
 
@@ -203,7 +205,7 @@ def header(**fields) -> bytes:
     (header(type="audio-chunk", payload_length=MAX_PAYLOAD * 3) + b"\0" * (MAX_PAYLOAD * 3), "too_large"),
 ], ids=lambda value: value[:20].decode("latin-1") if isinstance(value, bytes) else value)
 def test_a_bad_event_gets_an_error_and_the_connection_goes_on(english, data, code):
-    events = raw(english, data)
+    events = raw(english.port, data)
     errors = [e for e in events if e.type == "error"]
     assert errors and errors[0].data["code"] == code and errors[0].data["text"], [e.type for e in events]
     assert events[-1].type == "info"  # the same connection answers what comes next
@@ -222,11 +224,17 @@ def test_too_long_a_recording_is_refused_and_the_next_one_is_heard(english):
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
                                                                                        max_size=3), max_leaves=10)
-types = st.sampled_from(["describe", "transcribe", "audio-start", "audio-chunk", "audio-stop", "synthesize",
-                         "transcript", "ping"]) | st.text(max_size=10)
-events = st.builds(lambda kind, data: json.dumps({"type": kind, "data": data}).encode() + b"\n", types,
-                   st.dictionaries(st.sampled_from(["text", "language", "rate", "width", "channels", "voice"]),
-                                   json_values, max_size=4))
+
+
+def event_lines(types: list[str], keys: list[str]) -> st.SearchStrategy[bytes]:
+    """Wyoming event lines: one of `types` or any short name, with data of some of `keys`, any JSON values."""
+    return st.builds(lambda kind, data: json.dumps({"type": kind, "data": data}).encode() + b"\n",
+                     st.sampled_from(types) | st.text(max_size=10),
+                     st.dictionaries(st.sampled_from(keys), json_values, max_size=4))
+
+
+events = event_lines(["describe", "transcribe", "audio-start", "audio-chunk", "audio-stop", "synthesize", "transcript",
+                      "ping"], ["text", "language", "rate", "width", "channels", "voice"])
 strangers = st.lists(events | st.binary(max_size=300).map(lambda b: b.replace(b"\n", b"") + b"\n"), min_size=1,
                      max_size=5).map(b"".join)
 
@@ -234,7 +242,7 @@ strangers = st.lists(events | st.binary(max_size=300).map(lambda b: b.replace(b"
 @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(data=strangers)
 def test_fuzzed_events_never_stop_the_service(english, data):
-    assert raw(english, data)[-1].type == "info"
+    assert raw(english.port, data)[-1].type == "info"
     assert english.speaker.proc.poll() is None
 
 

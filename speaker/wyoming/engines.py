@@ -87,9 +87,7 @@ class Engines:
         if stages.transcriber is None:
             raise Unavailable(stages.missing_model or "no speech model")
         if self._built_for is not stages.transcriber:
-            dialogue = stages.dialogue
-            self._transcriber = Transcriber(self._assembly.settings, dialogue.language, dialogue.phrases(),
-                                            understands=dialogue.knows_word_for_word, intent=dialogue.intent)
+            self._transcriber = Transcriber.for_dialogue(self._assembly.settings, stages.dialogue)
             self._built_for = stages.transcriber
         return self._transcriber
 
