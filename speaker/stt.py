@@ -225,6 +225,12 @@ class Transcriber:
         log.debug("grammar heard %r; free recognition heard %r: %r", self._heard, free, self._said)
         return self._said
 
+    def passes(self, timeout: float | None = 0.0) -> tuple[list[str], list[str] | None]:
+        """What each pass heard of the last utterance: the grammar's candidates, best first, and free
+        recognition's texts (None: off, or not finished within `timeout` seconds)."""
+        free = self.free_pass.result(timeout) if self.free_pass is not None and self._heard is not None else None
+        return self._heard or [], free
+
     def finish(self) -> str:
         """End the utterance and return its text, waiting for free recognition if it is needed."""
         self.end()
