@@ -143,10 +143,8 @@ class Transcriber:
                  intent: Callable[[str], str | None] | None = None):
         """`understands(text)`: Heard.ACTS, Heard.ANSWERS or falsy, for a known sentence word for word (see `choose`);
         `intent(text)`: the intent the dialogue finds in `text`, free text included (None: none)."""
-        lang = languages.get(language)
-        use_sphinx = lang.POCKETSPHINX and english_engine(settings) == "pocketsphinx"
-        said_number = (lambda word: lang.numbers(word) != word) if lang.FREE_SPACING else None  # 육분: 육 분
-        self.engine = SphinxEngine() if use_sphinx else VoskEngine(model_path(settings, language), pieces=said_number)
+        use_sphinx = languages.get(language).POCKETSPHINX and english_engine(settings) == "pocketsphinx"
+        self.engine = SphinxEngine() if use_sphinx else VoskEngine(model_path(settings, language))
         self.understands = understands
         self.intent = intent
         self.numbers = languages.get(language).numbers
@@ -313,7 +311,9 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
     if it heard numbers, heard the same ones, and, if it heard something `intent` understands, heard
     that command in one of its texts; if it understood nothing, the command stands when the grammar's
     own guesses all mean it, else only if free recognition heard half its words (AGREEING_SHARE: noise
-    forced into the grammar's words shows as guesses of different intents). Else free recognition's
+    forced into the grammar's words shows as guesses of different intents); a command with numbers
+    that free recognition heard none of (a timer's length, a volume level) needs half its words
+    heard all the same: a wrong number acts, asking again costs a sentence. Else free recognition's
     text, unless it acts and half or more of its words are unknown to the sentences (noise heard as
     words, a made-up subject) or its numbers are not the grammar's; else the best candidate."""
     heard = [clean(h) for h in heard[:ALTERNATIVES_TRUSTED]]
@@ -328,6 +328,8 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
         meant = {intent(f) for f in free if f} - {None} if intent is not None else set()
         sure = intent is None or all(intent(h) in (None, intent(text)) for h in heard[1:] if h)
         agrees = intent(text) in meant if meant else sure or _heard_share(text, free, free_spacing) >= AGREEING_SHARE
+        if _digits(numbers(text)) and not any(_digits(numbers(f)) for f in free):  # its numbers unconfirmed:
+            agrees = agrees and _heard_share(text, free, free_spacing) >= AGREEING_SHARE  # the rest must be
         return text if agrees and _same_numbers(text, free, numbers) else ""
     answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind is not Heard.ACTS]
     if answers:
@@ -395,53 +397,38 @@ def _warm_up_noise() -> bytes:
 
 
 class VoskEngine:
-    """vosk: a grammar recogniser that returns alternatives, with "[unk]" for words outside it. Its
-    grammar is a model of word pairs learnt from the sentences (any order of their words can be heard,
-    the sentences' own most readily)."""
+    """vosk: a grammar recogniser that returns alternatives, with "[unk]" for words outside it."""
 
-    def __init__(self, path: Path, *, pieces: Callable[[str], bool] | None = None):
-        """`pieces(word)`: whether `word`, if the model lacks it, may be a run of words it has (in a
-        language of free spacing, a number said in words: the Korean model writes "육분" as "육 분")."""
+    def __init__(self, path: Path):
         import vosk
 
         vosk.SetLogLevel(-1)
         self._vosk = vosk
         self._path = path
-        self._pieces = pieces
         self.model = vosk.Model(str(path))
         self._grammar_json = "[]"
         self._vocab: set[str] | None = None
-        self._as_model: dict[str, str] = {}  # a grammar word → the model's words for it
-        self._spelling: dict[tuple[str, ...], str] = {}  # the model's words → the grammar's word
-        self._longest = 1  # the most words of the model one grammar word is
+        self._spelling: dict[str, str] = {}
         self.name = f"vosk ({path.name})"
 
     def known_words(self, words: set[str]) -> set[str] | None:
-        """The words the model can recognise: as written, in lower case (the English model's spelling),
-        or, as `pieces` allows, as a run of its words."""
-        split = {w for w in words if self._pieces is not None and self._pieces(w)}
-        parts = {w[i:j] for w in split for i in range(len(w)) for j in range(i + 1, len(w) + 1)}
-        found = known_words(self._path, words | {w.lower() for w in words} | parts | {"[unk]"})
+        """The words the model knows, as written or in lower case (the English model's spelling)."""
+        found = known_words(self._path, words | {w.lower() for w in words} | {"[unk]"})
         if found is None:
             return None
         self._vocab = (self._vocab or set()) | found
-        for word in words - set(self._as_model):
-            said = word if word in self._vocab else word.lower() if word.lower() in self._vocab else \
-                _as_pieces(word, self._vocab) if word in split else None
-            if said is not None:
-                self._as_model[word] = said
-        return {w for w in words if w in self._as_model}
+        return {w for w in words if w in self._vocab or w.lower() in self._vocab}
 
     def set_grammar(self, phrases: list[str]) -> None:
         self._grammar_json = self.compile(phrases)
 
     def compile(self, phrases: list[str]) -> str:
         """The grammar of `phrases` as vosk takes it (their words as the model spells them)."""
-        as_model = {w: self._as_model.get(w, w) for p in phrases for w in p.split()}
-        self._spelling.update({tuple(model.split()): word for word, model in as_model.items() if model != word})
-        self._longest = max(map(len, self._spelling), default=1)
+        vocab = self._vocab
+        as_model = {w: w if vocab is None or w in vocab else w.lower() for p in phrases for w in p.split()}
+        self._spelling.update({model: word for word, model in as_model.items() if model != word})
         grammar = [" ".join(as_model[w] for w in p.split()) for p in phrases]
-        if self._vocab and "[unk]" in self._vocab:
+        if vocab and "[unk]" in vocab:
             grammar.append("[unk]")
         return json.dumps(grammar, ensure_ascii=False)
 
@@ -475,25 +462,7 @@ class VoskEngine:
         return FreeVosk(self)
 
     def spell(self, text: str) -> str:
-        """The model's words as the grammar writes them ("사십육 분" → "사십육분", "i" → "I")."""
-        words, out = text.split(), []
-        while words:
-            n = next(n for n in range(min(len(words), self._longest), 0, -1)
-                     if n == 1 or tuple(words[:n]) in self._spelling)
-            out.append(self._spelling.get(tuple(words[:n]), words[0]))
-            words = words[n:]
-        return " ".join(out)
-
-
-def _as_pieces(word: str, vocabulary: set[str]) -> str | None:
-    """`word` as the fewest words of `vocabulary` that write it ("사십육분": "사십육 분"); None if none do."""
-    best: list[list[str] | None] = [[]] + [None] * len(word)  # best[i]: the fewest pieces of word[:i]
-    for end in range(1, len(word) + 1):
-        for start in range(end):
-            piece, before = word[start:end], best[start]
-            if before is not None and piece in vocabulary and (best[end] is None or len(before) < len(best[end]) - 1):
-                best[end] = before + [piece]
-    return " ".join(best[-1]) if best[-1] is not None else None
+        return " ".join(self._spelling.get(w, w) for w in text.split())
 
 
 class VoskPass:
