@@ -192,6 +192,7 @@ class Assembly:
         if self.wyoming is not None:  # listening before the speaker says it is ready
             self.wyoming.start()
         self.pipeline.start()
+        self.pipeline.stages.dialogue.read_ahead()
 
     def submit(self, name: str, payload: dict | None = None) -> bool:
         """A command from outside, from any thread; False if refused (an error event says why)."""
@@ -259,6 +260,7 @@ class Assembly:
         running, stages = self.pipeline.stages, changes.stages
         if stages.dialogue is not running.dialogue:
             stages.dialogue.memory = running.dialogue.memory  # what was said since `prepare` stays
+            stages.dialogue.read_ahead()
         if stages.transcriber is not None and stages.transcriber is running.transcriber:
             stages.transcriber.understands = stages.dialogue.knows_word_for_word
             stages.transcriber.intent = stages.dialogue.intent

@@ -64,6 +64,11 @@ class LlmServer:
         server._wait_until_ready()
         return server
 
+    def log_text(self) -> str:
+        """What the server has logged so far."""
+        self._log.flush()
+        return Path(self._log.name).read_text(errors="replace")
+
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:

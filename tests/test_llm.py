@@ -103,7 +103,7 @@ def assert_fit_to_say(sentence: str) -> None:
     ("Visit https://example.com for more. Or www.example.org. That is all.", []),  # a link ends the answer
     ("Here you go.\n```python\nprint('hi')\n```\nDone.", ["Here you go."]),
     ("Try `ls -la` first. Or call print(x). Then rest.", ["Then rest."]),
-    ("# Fruits\n1. Apples are red.\n2. Bananas are yellow.", ["Fruits"]),  # a new line ends a spoken answer
+    ("# Fruits\n1. Apples are red.\n2. Bananas are yellow.", ["Apples are red."]),  # a lone heading word is not said
     ("1. **Apples** are red. > Bananas are yellow.", ["Apples are red.", "Bananas are yellow."]),
     ("The sea is calm.\n\nAlso, here is more. And more.", ["The sea is calm."]),
     ("I do not dream. I remember you. anaknya", ["I do not dream.", "I remember you."]),  # a stray word
@@ -545,3 +545,22 @@ def test_a_timer_goes_off_while_the_model_thinks_and_is_told_after_its_gentle_li
     assert kinds.index("llm_timeout") < kinds.index("timer")  # the model's turn ended (gently), then the timer was told
     said = [e["text"] for e in events if e["type"] == "response" and e.get("final")]
     assert said[0] and is_a_line(said[0], builtin("en").lines["llm_failed"])
+
+
+@pytest.mark.slow
+def test_the_persona_is_read_ahead_so_the_first_question_reads_only_itself(tmp_path):
+    server = LlmServer.start(tmp_path)  # a server of its own: nothing read yet
+    try:
+        d = Dialogue("en", seed=0, state_dir=tmp_path, chat=chat(server.url, max_sentences=1, timeout_seconds=60,
+                                                                 max_seconds=120))
+        reading = d.read_ahead()
+        reading.join(120)
+        assert not reading.is_alive()
+        listener = Listener(d.reply("tell me about the sea").stream)
+        listener.wait_until_ended(120)
+        log = server.log_text()
+        # llama.cpp reused what it had read ahead: the persona and the examples, ~250 tokens of Gemma's
+        hits = [int(n) for n in re.findall(r"(\d+) prefix-match hit", log)]
+        assert hits and hits[-1] > 100, log[-2000:]
+    finally:
+        server.stop()

@@ -51,6 +51,21 @@ def said(answer: str, language: str = "en") -> tuple[list[str], str]:
     ("It is my friend's phone Number.", "en", "a phone number"),
     ("I feel old bằng something.", "en", "another language"),
     ("어디 가고 싶어요 に行った.", "ko", "another language"),
+    ("I went to the market this morning.", "en", "a human's life"),
+    ("We drove along the coast together.", "en", "a human's life"),
+    ("I'm cooking dinner right now.", "en", "a human's life"),
+    ("Honestly, I'm not a robot.", "en", "a human's life"),
+    ("I'm heading to the gym after this.", "en", "a human's life"),
+    ("I've got a little garden of tomatoes.", "en", "a human's life"),
+    ("저는 주말에 친구랑 영화를 봤어요.", "ko", "a human's life"),
+    ("나는 지금 버스를 타고 가요.", "ko", "a human's life"),
+    ("저도 어제 늦게까지 일했어요.", "ko", "a human's life"),
+    ("저도 고양이가 있어요.", "ko", "a human's life"),
+    ("그때 제 차가 고장났어요.", "ko", "a human's life"),
+    ("My friends say the same thing.", "en", "a human's family"),
+    ("Yes, I'm an AI who lives in a big house by the sea.", "en", "a human's life"),
+    ("I want to drive out to the lake this weekend.", "en", "a human's life"),
+    ("He is an old friend of mine.", "en", "a human's family"),
 ])
 def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language, why):
     spoken, unsafe = said(answer + " And then more words.", language)
@@ -63,6 +78,13 @@ def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language,
     ("Take a deep breath with me. We can talk about the sea.", "en"),
     ("많이 외로웠겠어요. 제가 여기 있을게요.", "ko"),
     ("바다는 넓고 조용해요. 파도 소리가 좋아요.", "ko"),
+    ("I've been thinking about what you said. I'm glad you told me.", "en"),
+    ("I'm going to miss you. I wonder what the sea looks like at night.", "en"),
+    ("I can't fix it, but I can listen. What do you need tonight?", "en"),
+    ("저도 그렇게 생각했어요. 제가 끝까지 들을게요.", "ko"),
+    ("저는 당신이 정말 잘했다고 생각해요. 오늘은 푹 쉬어요.", "ko"),
+    ("저도 걱정이 없어요. 제 방법은 그냥 들어 주는 거예요.", "ko"),
+    ("I'm Samantha, an AI who lives in this little speaker. I'd love to hear more.", "en"),
 ])
 def test_a_kind_answer_is_said_whole(answer, language):
     spoken, unsafe = said(answer, language)
@@ -216,3 +238,21 @@ def test_the_fullest_prompt_fits_the_installed_servers_context(tmp_path):
     for language, tokens in counted.items():
         print(f"{language}: the fullest prompt is {tokens} tokens, the answer up to {answer}, of {context}")
         assert tokens + answer <= context, (language, tokens)
+
+
+@pytest.mark.parametrize("line, answer, kept, language", [
+    ("밥을 또 태웠어", "밥을 또 태웠어. 속상했겠어요.", ["속상했겠어요."], "ko"),
+    ("I missed the bus", "I missed the bus! That sounds like a rough start.", ["That sounds like a rough start."], "en"),
+])
+def test_the_users_own_short_line_said_back_is_not_said(line, answer, kept, language):
+    guard = Sentences(3, known=[line], name="Samantha", language=language)
+    assert guard.feed(answer) + guard.finish() == kept
+
+
+@pytest.mark.parametrize("answer, language, kept", [
+    ("I love you, and that is all. anaknya\n", "en", ["I love you, and that is all."]),
+    ("바다는 조용해요. 근처에 강이 있어요?entretien\n", "ko", ["바다는 조용해요.", "근처에 강이 있어요?"]),
+])
+def test_a_stray_word_after_the_last_sentence_of_a_line_is_not_said(answer, language, kept):
+    spoken, unsafe = said(answer, language)
+    assert spoken == kept and not unsafe

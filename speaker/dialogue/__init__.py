@@ -12,6 +12,7 @@ import collections
 import dataclasses
 import functools
 import random
+import threading
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -223,6 +224,10 @@ class Dialogue:
         stream = self.chat.stream(self._messages(text), self.line("llm_failed"), lambda said: self._said(text, said),
                                   self.persona.name, language=self.language, cut_line=self.line("llm_cut"))
         return Reply(None, {}, "", stream=stream)
+
+    def read_ahead(self) -> threading.Thread | None:
+        """Has the language model, if there is one, read the persona and the examples already."""
+        return self.chat.read_ahead(self._messages("")) if self.chat is not None else None
 
     def _messages(self, text: str) -> list[dict]:
         """The persona and what the speaker knows, a few example turns, the recent turns, and what was

@@ -60,13 +60,30 @@ class Chat:
         return SentenceStream(self, messages, fallback, on_end=on_end, name=name, language=language,
                               cut_line=cut_line or fallback)
 
-    def body(self, messages: list[dict]) -> bytes:
+    def body(self, messages: list[dict], *, max_tokens: int = 0) -> bytes:
         settings = self.settings
         if not self.system_role():  # e.g. Gemma's template has no system role
             messages = with_persona_in_first_turn(messages)
         return json.dumps({"model": settings.model, "messages": messages, "stream": True,
-                           "max_tokens": TOKENS_PER_SENTENCE * settings.max_sentences,
+                           "max_tokens": max_tokens or TOKENS_PER_SENTENCE * settings.max_sentences,
                            "temperature": settings.temperature, "top_p": TOP_P}).encode()
+
+    def read_ahead(self, messages: list[dict]) -> threading.Thread:
+        """Has the server read `messages` (the persona, the examples) before anyone asks: it keeps what
+        it read, so the first question after a start is read as fast as the next ones. In the
+        background; a server that is not there yet is simply not asked."""
+        def ask() -> None:
+            request = urllib.request.Request(self.url, self.body(messages, max_tokens=1),
+                                             {"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=self.settings.max_seconds) as response:
+                    response.read()
+            except (OSError, ValueError) as e:
+                log.info("the language model server was not read ahead to (%s): the first question will be slower", e)
+
+        thread = threading.Thread(target=ask, name="llm-read-ahead", daemon=True)
+        thread.start()
+        return thread
 
     def system_role(self) -> bool:
         """Whether the server's chat template takes a system message: what the server tells of its
@@ -345,8 +362,8 @@ class Sentences:
             if turn is not None and (end is None or turn.start() < end):
                 out += self._take_last(visible[:turn.start()])
                 self.stop = f"it began another turn with {turn.group().strip()!r}"
-            elif end is not None:
-                out += self._take(visible[:end])
+            elif end is not None:  # a line's end takes what is glued after its last sentence like the answer's end
+                out += self._take_last(visible[:end]) if visible[end - 1] == "\n" else self._take(visible[:end])
                 self._text = self._text[end:]
                 if self.said and (visible[:end].endswith("\n") or self._text.lstrip(" \t").startswith("\n")):
                     self.stop = self.stop or "it began a new line"  # a spoken answer is one paragraph
@@ -394,10 +411,13 @@ class Sentences:
         key = _key(sentence)
         if not key or not any(c.isalpha() for c in sentence):
             return []
+        if len(sentence.split()) == 1 and not _LAST_END.search(sentence):
+            self.dropped += 1  # a lone word on a line of its own: a small model's stray "bloodstream"
+            return []
         if _RUN_OF_ONE_WORD.search(sentence) or key in (_key(s) for s in self.said):
             self.stop = f"it repeated itself: {sentence!r}"
             return []
-        if len(key) > 12 and (any(key in known or (len(known) > 12 and key.startswith(known)) for known in self._known)
+        if key in self._known or len(key) > 12 and (any(key in known or (len(known) > 12 and key.startswith(known)) for known in self._known)
                               or any(difflib.SequenceMatcher(None, key, known).ratio() >= 0.8
                                      for known in self._known_sentences)):
             self.dropped += 1  # recited (or nearly) from the prompt or the examples, or the user's words said back
@@ -429,6 +449,8 @@ def unsafe(sentence: str, language) -> str:
     for why, pattern in language.UNSAFE:
         if pattern.search(text):
             return why
+    if language.tells_a_life(text):
+        return "a human's life"
     if not language.in_language(text):
         return "another language"
     return ""
@@ -441,7 +463,7 @@ def _spoken(raw: str) -> str:
     text = _STAGE.sub(lambda m: "" if _is_stage_direction(m.group()) else m.group(), text)
     text = _EMOTICON.sub("", text)
     text = "".join(c for c in text if c not in _INVISIBLE and unicodedata.category(c) not in _NOT_SPOKEN)
-    text = text.replace("*", "").replace("_", " ")
+    text = text.replace("*", "").replace("_", " ").replace("$$", "")
     text = " ".join(text.split())
     return re.sub(r"\s+([,.!?;:])", r"\1", text).strip(" ,;:-")
 

@@ -130,6 +130,10 @@ class Language(Protocol):
     def in_language(self, sentence: str) -> bool:
         """Whether a sentence is said in this language."""
 
+    def tells_a_life(self, sentence: str) -> bool:
+        """Whether the companion speaks of itself doing, owning or being what only a person does ("I went
+        to the zoo"); its thoughts, feelings and being here are its own."""
+
     STOP_PHRASES: tuple[str, ...]  # what stops the speaker while it talks
     STOP_SPOTTER: str  # "keywords" (pocketsphinx's, with its own model) or "grammar" (vosk's: the speech model)
     STOP_STEMS: tuple[str, ...]  # words beginning so may sound like a stop phrase (a grammar spotter's test)

@@ -222,7 +222,8 @@ def negated(text: str) -> bool:
 
 # What the language model must not say (speaker/dialogue/llm.py's guard): (why, pattern).
 _PEOPLE = (r"(?:husband|wife|son|daughter|kids|children|mother|father|mom|dad|boyfriend|girlfriend|boss|grandchildren"
-           r"|family|parents|brother|sister|grandmother|grandfather|grandma|grandpa|cousin|aunt|uncle|baby)")
+           r"|family|parents|brother|sister|grandmother|grandfather|grandma|grandpa|cousin|aunt|uncle|baby|friends"
+           r"|neighbou?rs)")
 _THINGS = r"(?:car|house|apartment|flat|bike|dog|cat|pet|garden|bed|room|hometown|school)"
 _JOBS = r"(?:woman|man|girl|boy|lady|mother|father|doctor|nurse|teacher|lawyer|engineer|student|secretary|human|person)"
 UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
@@ -232,7 +233,7 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
     ("a human's age", r"\bI(?:'m| am)\s+(?:a\s+)?\d+[- ]?(?:years?|yrs?)(?:[- ]old)?\b|\bmy age\b|\bI was born\b"
                       r"|\bI(?:'m| am) (?:only |just |about |almost )?(?:\d+|twenty|thirty|forty|fifty|sixty|seventy|eighty)\b"),
     ("a human's life", rf"\bI(?:'m| am) (?:a |an )?(?:\d+[- ]year[- ]old )?(?:\w+ )?{_JOBS}\b"),
-    ("a human's family", rf"\bmy (?:own )?{_PEOPLE}\b|\bI have (?:a |two |three )?{_PEOPLE}"),
+    ("a human's family", rf"\bmy (?:own )?{_PEOPLE}\b|\bI have (?:a |two |three )?{_PEOPLE}|\bfriends? of mine\b"),
     ("a human's job", r"\bI (?:work|worked|am working) (?:as|at|in|for)\b|\bmy (?:job|office|boss|colleagues?|salary)\b"),
     ("a human's body", r"\bmy (?:body|hands?|arms?|legs?|face|hair|eyes|skin|heart beats)\b|\bI (?:ate|eat|sleep in) \b"),
     ("a medical instruction", r"\b(?:take (?:\d+|one|two|a pill|your)|dose|dosage|mg|milligrams?|prescri\w*|ibuprofen|aspirin|paracetamol|"
@@ -247,6 +248,64 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
                    r"stage directions|emojis?|markdown|a model|the model|chatbot)\b"
                    r"|^\s*you(?:'re| are) (?:a|an|the|\w+,)\s"),  # the persona's prompt told back to the user
 )]
+
+# What the companion may say of itself (the guard's `tells_a_life`): what it thinks and feels, that it is
+# here, listens, helps and asks. Any other "I …" or "we …" (I went to the zoo, I'm driving, I have a dog)
+# tells of a life it does not have.
+_SELF_VERBS = ("think feel hope wish understand know wonder believe guess imagine suppose remember love like enjoy "
+               "care miss want mean see hear agree appreciate admire bet promise notice find listen help talk chat "
+               "stay try ask say tell keep learn be sense hate thank suggest wait let sit get hold share smile "
+               "worry trust mind look switch cancel stop turn forget call wake set remind play answer note save "
+               "rather").split()
+_IRREGULAR = "thought felt knew known understood saw seen heard meant found told said kept got been forgotten".split()
+_SELF_WORDS = frozenset(_IRREGULAR + [form for verb in _SELF_VERBS for form in (
+    verb, verb + "s", verb + ("d" if verb.endswith("e") else "ed"), (verb[:-1] if verb.endswith("e") and verb != "be" else verb) + "ing",
+    verb + verb[-1] + "ing", verb + verb[-1] + "ed")])  # sitting, chatted
+_SELF_STATES = frozenset("here there sorry glad happy sure curious proud grateful thankful excited honored honoured "
+                         "touched afraid worried sad listening with all right your a an the you it that this so fine "
+                         "okay ok good well in on by for about ready able moved awake made".split())
+_NEGATIONS = frozenset("not never don't didn't can't cannot won't wouldn't couldn't shouldn't haven't hadn't "
+                       "wasn't aren't".split())
+_SELF_SKIPPED = _NEGATIONS | frozenset("am 'm was were will 'll would 'd can could should might may must do does did "
+                                       "shall really just also always still too truly only even already actually "
+                                       "definitely certainly honestly sometimes often totally completely deeply "
+                                       "genuinely very 're".split())
+_HAVE = frozenset(("have", "'ve", "had"))  # before a word it helps ("I've been"), else owning something
+_WHO_LIVES = re.compile(r"\bI(?:'m| am)\b[^.!?]*\bwho (?:lives?|lived|works?|worked|grew up|was born|sleeps?)\b"
+                        r"(?! in (?:this|a|the|your) (?:\w+ )?speaker)",
+                        re.IGNORECASE)  # "I'm an AI who lives on a little beach"
+_NOT_A_MACHINE = re.compile(r"\b(?:I|we)(?:'m| am| are|'re) not (?:an? )?(?:AI|robot|machine|computer|program|bot)s?\b",
+                            re.IGNORECASE)
+
+
+def tells_a_life(sentence: str) -> bool:
+    """Whether the companion speaks of itself doing, owning or being what only a person does ("I went to
+    the zoo", "we drove home", "I'm not an AI"); thoughts, feelings and being here are its own."""
+    if _NOT_A_MACHINE.search(sentence) or _WHO_LIVES.search(sentence):
+        return True
+    words = re.findall(r"[A-Za-z]+(?:'[a-z]+)?", sentence.replace("\u2019", "'"))
+    for i, word in enumerate(words):
+        if not (word == "I" or word.startswith("I'") or word.casefold() in ("we", "we're", "we've", "we'll", "we'd")):
+            continue
+        # a name keeps its capital: "I'm Samantha" is the companion's own
+        following = ([word[word.index("'"):].casefold()] if "'" in word else []) + [
+            w if w[:1].isupper() else w.casefold() for w in words[i + 1:]]
+        start = next((n for n, w in enumerate(following) if w not in _SELF_SKIPPED), len(following))
+        if _NEGATIONS & set(following[:start]):
+            continue  # what it does not do ("I can't fix it") claims nothing
+        rest = [w for w in following[start:] if w not in _SELF_SKIPPED]
+        if rest[:1] and rest[0] in _HAVE and rest[1:2] and rest[1] in _SELF_WORDS and rest[1] != "got":
+            rest = rest[1:]  # "I've been thinking", not "I have a dog"
+        if rest[:2] == ["going", "to"]:  # "I'm going to miss you", not "I'm going to the zoo"
+            if rest[2:3] and rest[2] not in _SELF_WORDS:
+                return True
+        elif rest and rest[0] not in _SELF_WORDS and rest[0] not in _SELF_STATES and not rest[0][:1].isupper():
+            return True
+        elif rest[1:2] == ["to"] and rest[2:3] and rest[2] not in _SELF_WORDS and rest[2] not in _SELF_STATES:
+            return True  # "I'd love to hear more", not "I want to go to the river"
+    return False
+
+
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 
 

@@ -349,11 +349,49 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
     ("a human's family", rf"(?:제|내|저의|나의|우리)\s*{_PEOPLE}"),
     ("a human's job", r"(?:회사|사무실|직장)\s*(?:에서|에)\s*(?:일|근무)|제\s*(?:직업|직장|회사|월급|상사)"),
     ("a human's body", r"제\s*(?:몸|손|팔|다리|얼굴|머리카락|눈)"),
+    ("a human's life", r"(?:^|\s)(?:제|내|저의|나의)\s*(?:집|차|방|강아지|고양이|학교|고향|동네|친구들)"
+                       r"(?:[이가은는을를에도]|에서|으로|로|$|[\s.,!?])"),
     ("a medical instruction", r"(?:약을|약은|복용|처방|진통제|수면제|항우울제|밀리그램|\d+\s*mg|알약|과다\s?복용)"),
     ("a legal instruction", r"(?:소송|고소|변호사|법률\s*상담|경찰에\s*신고|법원)"),
     ("the prompt", r"(?:한국어로\s*(?:대답|답)|시스템\s*프롬프트|언어\s*모델|(?:당신은|너는)\s*\S+,|지시)"
                    r"|^\s*(?:당신은|너는)\s"),  # the persona's prompt told back to the user
 )]
+# What the companion may say of itself (the guard's `tells_a_life`): what it thinks and feels, that it is
+# here and listens. After "나는", "제가", "우리는" …, a past deed (갔어요, 잤어요) or a doing of the body
+# (차를 타고, 먹고, 일하고) tells of a life it does not have.
+_ME_SUBJECTS = frozenset("나는 저는 난 제가 내가 나도 저도 우리는 우리가 우리도 저희는 저희가 나랑 저랑 나와 저와".split())
+_FELT = ("생각", "느꼈", "느껴", "궁금", "기뻤", "알았", "이해", "걱정", "들었", "좋았", "행복", "슬펐", "미안", "고마웠",
+         "반가웠", "놀랐", "몰랐", "감동", "다행", "기다렸", "바랐", "싶었", "즐거웠", "재미있었", "외로웠", "있", "없", "계")
+_DEEDS = ("타고", "탔", "타요", "먹", "마시", "마셨", "자고", "잤", "살고", "살아", "살았", "일하", "일했", "운전", "샀", "사러",
+          "만나", "만났", "입고", "입었", "씻", "걸었", "뛰", "여행", "놀았", "놀러", "다녀", "다녔", "태어", "결혼", "졸업",
+          "출근", "퇴근", "산책", "요리", "가고", "가는", "갔", "가서", "왔", "와서", "집에", "학교", "회사", "수영", "춤")
+
+_OTHER_SUBJECTS = ("당신", "네가", "너는", "너가", "그가", "그는", "그녀", "그분", "친구가", "친구는")
+
+
+def _past(word: str) -> bool:
+    """A syllable ending in ㅆ: 갔, 했, 었 (the past), 있 (being, which `_FELT` lets by)."""
+    return any("\uac00" <= c <= "\ud7a3" and (ord(c) - 0xAC00) % 28 == 20 for c in word)
+
+
+def tells_a_life(sentence: str) -> bool:
+    """Whether the companion speaks of itself doing what only a person does ("나는 지금 차를 타고",
+    "저는 어제 바다에 갔어요"); its thoughts, feelings and being here are its own."""
+    words = re.findall(r"[가-힣]+", sentence)
+    for i, word in enumerate(words):
+        if word in _ME_SUBJECTS:
+            for before, after in zip(words[i:], words[i + 1:]):
+                if after.startswith(_OTHER_SUBJECTS):  # "저는 당신이 잘했다고 생각해요": the deed is the user's
+                    break
+                if after.startswith("있") and before.endswith(("가", "이")) and before not in _ME_SUBJECTS:
+                    return True  # "저도 아이가 있어요": owning what a person has
+                if after.startswith(_FELT):
+                    continue
+                if after.startswith(_DEEDS) or _past(after):
+                    return True
+    return False
+
+
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
