@@ -221,7 +221,8 @@ class Transcriber:
         if free is None:
             return None
         self._said = choose(self._heard, self.grammar, self.understands, free, numbers=self.numbers,
-                            intent=self.intent, vocabulary=self.vocabulary, free_spacing=self.free_spacing)
+                            intent=self.intent, vocabulary=self.vocabulary, free_spacing=self.free_spacing,
+                            fitted=self.engine.fitted)
         log.debug("grammar heard %r; free recognition heard %r: %r", self._heard, free, self._said)
         return self._said
 
@@ -299,7 +300,7 @@ class FreePass:
 def choose(heard: list[str], grammar: list[str], understands: Callable[[str], object], free: list[str] | None,
            *, checked: bool = False, numbers: Callable[[str], str] = str,
            intent: Callable[[str], str | None] | None = None, vocabulary: set[str] | None = None,
-           free_spacing: bool = False) -> str | None:
+           free_spacing: bool = False, fitted: bool = False) -> str | None:
     """What was said, from the grammar pass's candidates (best first; none when the engine judged the
     speech to be outside the grammar) and free recognition's texts (`free`, best first; None when it is
     off, or, with `checked`, not heard yet: then None is returned where they would be needed).
@@ -313,7 +314,8 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
     own guesses all mean it, else only if free recognition heard half its words (AGREEING_SHARE: noise
     forced into the grammar's words shows as guesses of different intents); a command with numbers
     that free recognition heard none of (a timer's length, a volume level) needs half its words
-    heard all the same: a wrong number acts, asking again costs a sentence. Else free recognition's
+    heard all the same, unless the grammar pass is `fitted` (it judged the speech to be a sentence
+    of the grammar, as pocketsphinx does against its phone loop): a wrong number acts. Else free recognition's
     text, unless it acts and half or more of its words are unknown to the sentences (noise heard as
     words, a made-up subject) or its numbers are not the grammar's; else the best candidate."""
     heard = [clean(h) for h in heard[:ALTERNATIVES_TRUSTED]]
@@ -328,8 +330,8 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
         meant = {intent(f) for f in free if f} - {None} if intent is not None else set()
         sure = intent is None or all(intent(h) in (None, intent(text)) for h in heard[1:] if h)
         agrees = intent(text) in meant if meant else sure or _heard_share(text, free, free_spacing) >= AGREEING_SHARE
-        if _digits(numbers(text)) and not any(_digits(numbers(f)) for f in free):  # its numbers unconfirmed:
-            agrees = agrees and _heard_share(text, free, free_spacing) >= AGREEING_SHARE  # the rest must be
+        if not fitted and _digits(numbers(text)) and not any(_digits(numbers(f)) for f in free):
+            agrees = agrees and _heard_share(text, free, free_spacing) >= AGREEING_SHARE  # numbers unconfirmed
         return text if agrees and _same_numbers(text, free, numbers) else ""
     answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind is not Heard.ACTS]
     if answers:
@@ -398,6 +400,8 @@ def _warm_up_noise() -> bytes:
 
 class VoskEngine:
     """vosk: a grammar recogniser that returns alternatives, with "[unk]" for words outside it."""
+
+    fitted = False  # its grammar pass does not judge whether the speech was a sentence of the grammar
 
     def __init__(self, path: Path):
         import vosk
@@ -523,6 +527,7 @@ class SphinxEngine:
     72,500 words (it can say no others), the grammar's only the grammar's, the phone loop's none."""
 
     name = f"pocketsphinx {POCKETSPHINX_VERSION} (its own US English model)"
+    fitted = True  # its grammar pass judges whether the speech was a sentence of the grammar
 
     def __init__(self):
         from pocketsphinx import Decoder, get_model_path
