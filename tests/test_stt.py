@@ -257,8 +257,12 @@ def test_a_command_whose_numbers_the_two_passes_hear_differently_is_not_taken():
         "set a timer for thirty minutes"  # one of free recognition's texts agrees
     assert chosen(["set a timer for thirty minutes"], ["set a timer"]) == "set a timer for thirty minutes"  # no number
     assert chosen(["set a timer for thirty minutes"], ["what time is it"]) == ""  # nor the rest of it: a guess
-    assert choose(["set a timer for thirty minutes"], sorted(kinds), kinds.get, ["what time is it"], numbers=en.numbers,
-                  intent=intent, fitted=True) == "set a timer for thirty minutes"  # the grammar pass judged it
+    fitted = dict(numbers=en.numbers, intent=intent, fitted=True)  # the grammar pass judged its own fit
+    assert choose(["set a timer for thirty minutes"], sorted(kinds), kinds.get, ["the timer"], **fitted) == \
+        "set a timer for thirty minutes"  # some of it heard: enough
+    other = ["can you tell me a story about"]  # other speech pocketsphinx's grammar pass forced into a timer
+    assert choose(["eighty two minute timer"], ["eighty two minute timer"], {"eighty two minute timer": Heard.ACTS}.get,
+                  other, **fitted) == ""
     assert chosen(["what"], ["timer for six minutes"]) == ""  # free text acting on a number the grammar did not hear
 
 
