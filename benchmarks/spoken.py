@@ -9,8 +9,8 @@ again" (nothing understood, or the speaker asks), another intent, and of those a
 intent that changes something: a timer, an alarm, the volume, the microphone, what it remembers).
 
 A request is judged as the dialogue understands what was heard (its sentences, then the meaning
-layer), as the speaker would answer it. Two sets: TUNING (the requests recognition was tuned on) and FROZEN (written before any tuning of
-issue 20, never edited since). piper's noise_scale draws random noise inside the voice model, so
+layer), as the speaker would answer it. Two sets: TUNING (the requests recognition was tuned on)
+and FROZEN (written before any tuning of issue 20, never edited since). piper's noise_scale draws random noise inside the voice model, so
 those renditions vary a little from run to run.
 
     python benchmarks/spoken.py [--set tuning|frozen|both] [--language ko|en] [--verbose] [--answers]
