@@ -312,10 +312,11 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
     if it heard numbers, heard the same ones, and, if it heard something `intent` understands, heard
     that command in one of its texts; if it understood nothing, the command stands when the grammar's
     own guesses all mean it, else only if free recognition heard half its words (AGREEING_SHARE: noise
-    forced into the grammar's words shows as guesses of different intents); a command with numbers
-    that free recognition heard none of (a timer's length, a volume level) needs half its words
-    heard all the same, or, if the grammar pass is `fitted` (it judged the speech to be a sentence of
-    the grammar, as pocketsphinx does against its phone loop), one of them: a wrong number acts. Else free recognition's
+    forced into the grammar's words shows as guesses of different intents). Where the grammar pass is
+    `fitted` (it gives one guess, judged against a phone loop: pocketsphinx), a command with numbers
+    free recognition heard none of needs one of its words heard by it (other speech forced into a
+    number command). vosk's free recognition of espeak-ng's Korean hears nothing of a command its
+    grammar pass hears exactly ("삼분 타이머": "전보 좌익 업"), so there such checks refuse every command. Else free recognition's
     text, unless it acts and half or more of its words are unknown to the sentences (noise heard as
     words, a made-up subject) or its numbers are not the grammar's; else the best candidate."""
     heard = [clean(h) for h in heard[:ALTERNATIVES_TRUSTED]]
@@ -329,10 +330,10 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
         free = [clean(f) for f in free]
         meant = {intent(f) for f in free if f} - {None} if intent is not None else set()
         sure = intent is None or all(intent(h) in (None, intent(text)) for h in heard[1:] if h)
-        agrees = intent(text) in meant if meant else sure or _heard_share(text, free, free_spacing) >= AGREEING_SHARE
-        if _digits(numbers(text)) and not any(_digits(numbers(f)) for f in free):  # its numbers unconfirmed
-            share = _heard_share(text, free, free_spacing)
-            agrees = agrees and (share > 0 if fitted else share >= AGREEING_SHARE)
+        share = _heard_share(text, free, free_spacing)
+        agrees = intent(text) in meant if meant else sure or share >= AGREEING_SHARE
+        if fitted and _digits(numbers(text)) and not any(_digits(numbers(f)) for f in free):
+            agrees = agrees and share > 0  # numbers unconfirmed: other speech forced into a number command
         return text if agrees and _same_numbers(text, free, numbers) else ""
     answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind is not Heard.ACTS]
     if answers:
