@@ -314,11 +314,12 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
     own guesses all mean it, else only if free recognition heard half its words (AGREEING_SHARE: noise
     forced into the grammar's words shows as guesses of different intents). Where the grammar pass is
     `fitted` (it gives one guess, judged against a phone loop: pocketsphinx), a command with numbers
-    free recognition heard none of needs one of its words heard by it (other speech forced into a
-    number command). vosk's free recognition of espeak-ng's Korean hears nothing of a command its
-    grammar pass hears exactly ("삼분 타이머": "전보 좌익 업"), so there such checks refuse every command. Else free recognition's
-    text, unless it acts and half or more of its words are unknown to the sentences (noise heard as
-    words, a made-up subject) or its numbers are not the grammar's; else the best candidate."""
+    free recognition heard none of, nor any of its words, is other speech forced into a number
+    command: free recognition's text is taken as for speech outside the grammar (not so for vosk:
+    its free recognition of espeak-ng's Korean hears nothing of a command its grammar pass hears
+    exactly, "삼분 타이머" as "전보 좌익 업"). Else free recognition's text, unless it acts and half or
+    more of its words are unknown to the sentences (noise heard as words, a made-up subject) or its
+    numbers are not the grammar's; else the best candidate."""
     heard = [clean(h) for h in heard[:ALTERNATIVES_TRUSTED]]
     text = heard[0] if heard else ""
     kind = understands(text) if text else None
@@ -331,10 +332,10 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
         meant = {intent(f) for f in free if f} - {None} if intent is not None else set()
         sure = intent is None or all(intent(h) in (None, intent(text)) for h in heard[1:] if h)
         share = _heard_share(text, free, free_spacing)
-        agrees = intent(text) in meant if meant else sure or share >= AGREEING_SHARE
-        if fitted and _digits(numbers(text)) and not any(_digits(numbers(f)) for f in free):
-            agrees = agrees and share > 0  # numbers unconfirmed: other speech forced into a number command
-        return text if agrees and _same_numbers(text, free, numbers) else ""
+        if not (fitted and _digits(numbers(text)) and not share and not any(_digits(numbers(f)) for f in free)):
+            agrees = intent(text) in meant if meant else sure or share >= AGREEING_SHARE
+            return text if agrees and _same_numbers(text, free, numbers) else ""
+        heard, text = [], ""  # other speech forced into a number command: as if outside the grammar
     answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind is not Heard.ACTS]
     if answers:
         return answers[0]
