@@ -228,9 +228,16 @@ class Transcriber:
         if free is None:
             return None
         self._said = choose(self._heard, self.grammar, self.understands, free, numbers=self.numbers,
-                            intent=self.intent, vocabulary=self.vocabulary, free_spacing=self.free_spacing)
+                            intent=self.intent, vocabulary=self.vocabulary, free_spacing=self.free_spacing,
+                            fitted=self.engine.fitted)
         log.debug("grammar heard %r; free recognition heard %r: %r", self._heard, free, self._said)
         return self._said
+
+    def passes(self, timeout: float | None = 0.0) -> tuple[list[str], list[str] | None]:
+        """What each pass heard of the last utterance: the grammar's candidates, best first, and free
+        recognition's texts (None: off, or not finished within `timeout` seconds)."""
+        free = self.free_pass.result(timeout) if self.free_pass is not None and self._heard is not None else None
+        return self._heard or [], free
 
     def finish(self) -> str:
         """End the utterance and return its text, waiting for free recognition if it is needed."""
@@ -300,7 +307,7 @@ class FreePass:
 def choose(heard: list[str], grammar: list[str], understands: Callable[[str], object], free: list[str] | None,
            *, checked: bool = False, numbers: Callable[[str], str] = str,
            intent: Callable[[str], str | None] | None = None, vocabulary: set[str] | None = None,
-           free_spacing: bool = False) -> str | None:
+           free_spacing: bool = False, fitted: bool = False) -> str | None:
     """What was said, from the grammar pass's candidates (best first; none when the engine judged the
     speech to be outside the grammar) and free recognition's texts (`free`, best first; None when it is
     off, or, with `checked`, not heard yet: then None is returned where they would be needed).
@@ -312,9 +319,14 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
     if it heard numbers, heard the same ones, and, if it heard something `intent` understands, heard
     that command in one of its texts; if it understood nothing, the command stands when the grammar's
     own guesses all mean it, else only if free recognition heard half its words (AGREEING_SHARE: noise
-    forced into the grammar's words shows as guesses of different intents). Else free recognition's
-    text, unless it acts and half or more of its words are unknown to the sentences (noise heard as
-    words, a made-up subject) or its numbers are not the grammar's; else the best candidate."""
+    forced into the grammar's words shows as guesses of different intents). Where the grammar pass is
+    `fitted` (it gives one guess, judged against a phone loop: pocketsphinx), a command with numbers
+    free recognition heard none of, nor any of its words, is other speech forced into a number
+    command: free recognition's text is taken as for speech outside the grammar (not so for vosk:
+    its free recognition of espeak-ng's Korean hears nothing of a command its grammar pass hears
+    exactly, "삼분 타이머" as "전보 좌익 업"). Else free recognition's text, unless it acts and half or
+    more of its words are unknown to the sentences (noise heard as words, a made-up subject) or its
+    numbers are not the grammar's; else the best candidate."""
     heard = [clean(h) for h in heard[:ALTERNATIVES_TRUSTED]]
     text = heard[0] if heard else ""
     kind = understands(text) if text else None
@@ -326,8 +338,11 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
         free = [clean(f) for f in free]
         meant = {intent(f) for f in free if f} - {None} if intent is not None else set()
         sure = intent is None or all(intent(h) in (None, intent(text)) for h in heard[1:] if h)
-        agrees = intent(text) in meant if meant else sure or _heard_share(text, free, free_spacing) >= AGREEING_SHARE
-        return text if agrees and _same_numbers(text, free, numbers) else ""
+        share = _heard_share(text, free, free_spacing)
+        if not (fitted and _digits(numbers(text)) and not share and not any(_digits(numbers(f)) for f in free)):
+            agrees = intent(text) in meant if meant else sure or share >= AGREEING_SHARE
+            return text if agrees and _same_numbers(text, free, numbers) else ""
+        heard, text = [], ""  # other speech forced into a number command: as if outside the grammar
     answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind is not Heard.ACTS]
     if answers:
         return answers[0]
@@ -395,6 +410,8 @@ def _warm_up_noise() -> bytes:
 
 class VoskEngine:
     """vosk: a grammar recogniser that returns alternatives, with "[unk]" for words outside it."""
+
+    fitted = False  # its grammar pass does not judge whether the speech was a sentence of the grammar
 
     def __init__(self, path: Path):
         import vosk
@@ -520,6 +537,7 @@ class SphinxEngine:
     72,500 words (it can say no others), the grammar's only the grammar's, the phone loop's none."""
 
     name = f"pocketsphinx {POCKETSPHINX_VERSION} (its own US English model)"
+    fitted = True  # its grammar pass judges whether the speech was a sentence of the grammar
 
     def __init__(self):
         from pocketsphinx import Decoder, NGramModel, get_model_path

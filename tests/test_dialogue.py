@@ -550,6 +550,17 @@ def test_phrases_expand_optional_words_and_lists():
     assert {"삼분 타이머", "오분 타이머", "라면 타이머 삼분", "계란 타이머 오분"} <= set(phrases)
 
 
+@pytest.mark.parametrize("language, said, slots", [
+    ("en", "set a timer for ninety seconds", {"seconds": 90}), ("en", "set the volume to forty five", {"volume_level": 45}),
+    ("en", "wake me up at eleven", {"hour": 11}),
+])
+def test_a_number_range_is_in_the_grammar_in_words_and_read_as_its_number(language, said, slots):
+    d = Dialogue(language, seed=0)
+    assert said in d.phrases()
+    intent, found = d.understand(said)
+    assert intent in ("HassStartTimer", "HassSetVolume", "SpeakerSetAlarm") and found.items() >= slots.items()
+
+
 def test_typed_only_sentences_stay_out_of_the_grammar():
     d = Dialogue("ko", seed=0)
     phrases = set(d.phrases())

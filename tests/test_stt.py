@@ -256,6 +256,13 @@ def test_a_command_whose_numbers_the_two_passes_hear_differently_is_not_taken():
     assert chosen(["set a timer for thirty minutes"], ["set the time", "set a timer for thirty"]) == \
         "set a timer for thirty minutes"  # one of free recognition's texts agrees
     assert chosen(["set a timer for thirty minutes"], ["set a timer"]) == "set a timer for thirty minutes"  # no number
+    fitted = dict(numbers=en.numbers, intent=intent, fitted=True)  # pocketsphinx's grammar pass: one fitted guess
+    assert choose(["set a timer for thirty minutes"], sorted(kinds), kinds.get, ["the timer"], **fitted) == \
+        "set a timer for thirty minutes"  # some of it heard: enough
+    assert choose(["set a timer for thirty minutes"], sorted(kinds), kinds.get, ["what is it"], **fitted) == "what is it"
+    other = ["can you tell me a story about"]  # other speech pocketsphinx's grammar pass forced into a timer
+    assert choose(["eighty two minute timer"], ["eighty two minute timer"], {"eighty two minute timer": Heard.ACTS}.get,
+                  other, **fitted) == "can you tell me a story about"
     assert chosen(["what"], ["timer for six minutes"]) == ""  # free text acting on a number the grammar did not hear
 
 

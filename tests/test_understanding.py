@@ -96,6 +96,22 @@ def test_korean_numbers_people_say(said, digits):
     assert ko.numbers(said) == digits
 
 
+@pytest.mark.parametrize("digits, said", [
+    ("6분", "육분"), ("타이머 20분", "타이머 이십분"), ("7시 30분", "일곱시 삼십분"), ("2시간", "두시간"),
+    ("볼륨 30", "볼륨 삼십"), ("100", "백"), ("45초", "사십오초"), ("12시", "열두시"), ("20살", "스무살"),
+    ("볼륨 70%", "볼륨 칠십퍼센트"),
+])
+def test_korean_numbers_are_said_as_people_say_them_and_read_back(digits, said):
+    assert ko.said_numbers(digits) == said
+    assert ko.numbers(said) == digits.replace("%", "퍼센트")
+
+
+@pytest.mark.parametrize("number", range(0, 101))
+def test_every_english_number_of_a_range_is_said_and_read_back(number):
+    assert en.numbers(en.said_numbers(str(number))) == str(number)
+    assert not re.search(r"\d", en.said_numbers(str(number)))
+
+
 def test_korean_numbers_leave_words_that_only_look_like_them():
     assert ko.numbers("오늘 이름이 뭐야") == "오늘 이름이 뭐야"
     assert ko.numbers("세상 구경") == "세상 구경"

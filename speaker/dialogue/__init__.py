@@ -88,8 +88,8 @@ class Dialogue:
         return self.clock()
 
     def phrases(self) -> list[str]:
-        """Every sentence meant for speech, written out (to teach the speech recogniser)."""
-        return intents.phrases(self.intents)
+        """Every sentence meant for speech, written out in words (to teach the speech recogniser)."""
+        return intents.phrases(self.intents, said_numbers=self.lang.said_numbers)
 
     def expected_phrases(self) -> list[str] | None:
         """The sentences the speaker expects for an answer now (after "Shall I turn it off?": yes, no,

@@ -2,17 +2,19 @@
 intents a sentence file names under `home_assistant.intents`, plus the file's own sentences.
 
 Every sentence is understood when typed. Only some teach the speech recogniser (`phrases`): not
-those with number ranges or free text (wildcards), which cannot be written out, nor blocks marked
-`metadata: {speech: false}` (each extra word in the grammar is one more word anything can be heard as).
+those with free text (wildcards), which cannot be written out, nor blocks marked
+`metadata: {speech: false}` (each extra word in the grammar is one more word anything can be heard as). A number range
+is written out in the words that say each number (`said_numbers` of the language).
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Callable
 
 import yaml
-from hassil import Intents, TextSlotList
+from hassil import Intents, RangeSlotList, TextSlotList
 from hassil.sample import sample_sentence
 from hassil.util import merge_dict
 from home_assistant_intents import get_intents
@@ -65,10 +67,14 @@ def home_assistant(language: str, names: list[str], speech: bool = True) -> dict
             "skip_words": list(data.get("skip_words", []))}
 
 
-def phrases(intents: Intents, only: frozenset[str] | None = None) -> list[str]:
+def phrases(intents: Intents, only: frozenset[str] | None = None, *,
+            said_numbers: Callable[[str], str] | None = None) -> list[str]:
     """Every sentence meant for speech, written out in words (lists expanded); with `only`, every
     sentence of those intents, those for typing only too (a grammar of a few expected answers may
-    hold the short words that a whole grammar would hear in everything)."""
+    hold the short words that a whole grammar would hear in everything). With `said_numbers` (digits
+    as the language says them), sentences with number ranges too: each range in full, said in words,
+    the other ranges of the sentence at their first value (a grammar learns pairs of words, so every
+    number is heard beside its neighbours without writing out every combination)."""
     found = set()
     for name, intent in intents.intents.items():
         if only is not None and name not in only:
@@ -82,9 +88,21 @@ def phrases(intents: Intents, only: frozenset[str] | None = None) -> list[str]:
                 names = set(sentence.list_names(rules))
                 if names & data.wildcard_list_names or any(_empty(lists.get(n)) for n in names):
                     continue
-                texts = sample_sentence(sentence, lists, rules, language=intents.language, expand_ranges=False)
-                found.update(" ".join(t.split()) for t in texts if "{" not in t)
+                ranges = sorted(n for n in names if isinstance(lists.get(n), RangeSlotList))
+                if ranges and said_numbers is None:
+                    continue
+                for varied in ranges or [None]:
+                    fixed = {n: _range_values(lists[n], all_values=n == varied) for n in ranges}
+                    texts = sample_sentence(sentence, {**lists, **fixed}, rules, language=intents.language,
+                                            expand_ranges=False)
+                    found.update(" ".join((said_numbers or str)(t).split()) for t in texts if "{" not in t)
     return sorted(found)
+
+
+def _range_values(numbers: RangeSlotList, *, all_values: bool) -> TextSlotList:
+    """A number range as a list of its numbers in digits (all of them, or the first)."""
+    values = range(numbers.start, numbers.stop + 1, numbers.step) if all_values else [numbers.start]
+    return TextSlotList.from_tuples([(str(v), v) for v in values], name=numbers.name)
 
 
 def _empty(slot_list) -> bool:

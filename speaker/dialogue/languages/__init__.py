@@ -36,6 +36,9 @@ class Language(Protocol):
     def numbers(self, text: str) -> str:
         """Only the numbers people say ("ten", "half an hour", "오 분") as digits."""
 
+    def said_numbers(self, text: str) -> str:
+        """Digits as people say them, for the speech grammar ("45" → "forty five", "6분" → "육분")."""
+
     def compact(self, normalised: str) -> str:
         """The string the fuzzy matcher compares (Korean: without spaces, in jamo)."""
 

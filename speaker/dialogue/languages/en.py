@@ -77,6 +77,24 @@ def numbers(text: str) -> str:
     return text
 
 
+def said_numbers(text: str) -> str:
+    """Digits as people say them, the inverse of `numbers`: "45" → "forty five", "100" → "one hundred"."""
+    return re.sub(r"\d+", lambda found: _said(int(found[0])), text)
+
+
+def _said(value: int) -> str:
+    """"forty five", "one hundred five"; digits from a thousand on."""
+    if value >= 1000:
+        return str(value)
+    names = {n: w for w, n in {**ONES, **TENS}.items()}
+    hundreds, rest = divmod(value, 100)
+    said = [f"{names[hundreds]} hundred"] if hundreds else []
+    if rest or not said:
+        tens, ones = divmod(rest, 10)
+        said.append(names[rest] if rest < 20 else names[10 * tens] + (f" {names[ones]}" if ones else ""))
+    return " ".join(said)
+
+
 def _read_number(words: list[str], i: int) -> tuple[int | None, int]:
     """The number written in words from words[i] ("twenty five", "one hundred"), and where it ends.
     "seven thirty" is two numbers (a time), not one."""

@@ -94,6 +94,39 @@ def numbers(text: str) -> str:
     return re.sub(r"(?<!\d)(반\s*시간)", "30분", text)
 
 
+NATIVE_COUNTERS = ("시간", "시", "살", "번", "개")  # counted in native numbers: 세 시, 두 시간, 다섯 살
+_SINO_DIGITS = {v: k for k, v in SINO.items() if k != "륙"}
+_NATIVE_TENS = {10: "열", 20: "스물", 30: "서른", 40: "마흔", 50: "쉰"}
+_NATIVE_ONES = {1: "한", 2: "두", 3: "세", 4: "네", 5: "다섯", 6: "여섯", 7: "일곱", 8: "여덟", 9: "아홉"}
+
+
+def said_numbers(text: str) -> str:
+    """Digits as people say them, the inverse of `numbers`: "6분" → "육분", "7시" → "일곱시", "2시간" →
+    "두시간", "30" → "삼십" (native numbers before the counters that take them, up to 59)."""
+    def say(found: re.Match) -> str:
+        value, counter = int(found[1]), found[2]
+        native = counter.strip() in NATIVE_COUNTERS and 0 < value < 60
+        return (_said_native(value) if native else _said_sino(value)) + counter.replace("%", "퍼센트")
+    return re.sub(r"(\d+)(\s*(?:" + "|".join(COUNTERS) + r")|)", say, text)
+
+
+def _said_sino(value: int) -> str:
+    """삼십오, 백, 영."""
+    if value == 0:
+        return "영"
+    said = ""
+    for unit, name in ((1000, "천"), (100, "백"), (10, "십")):
+        digit, value = divmod(value, unit)
+        said += (_SINO_DIGITS[digit] if digit > 1 else "") + name if digit else ""
+    return said + (_SINO_DIGITS[value] if value else "")
+
+
+def _said_native(value: int) -> str:
+    """스무, 스물다섯, 열두, 한 (as a number before a counter is said)."""
+    tens, ones = divmod(value, 10)
+    return "스무" if value == 20 else _NATIVE_TENS.get(10 * tens, "") + _NATIVE_ONES.get(ones, "")
+
+
 def _word_numbers(word: str, before: list[str]) -> str:
     """One word with its number as digits. A counter written apart ("오 분") joins the number before it."""
     for counter in COUNTERS:
