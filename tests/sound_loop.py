@@ -93,10 +93,11 @@ class Speaker(RunningSpeaker):
         super().__init__(folder, ["--config", conf, "--mqtt", broker.url], server.env)
         self.wait_event(lambda e: e.get("state") == "idle", timeout=120)
         level = None
-        while level is None:  # the link is up once a command gets through
+        while level is None:  # the link is up once a command gets through (not the volume said at the start)
+            after = len(self.events)
             self.publish("volume", {"level": 100})
             try:
-                level = self.wait_event(lambda e: e["type"] == "volume" and e["level"] == 100, timeout=2)
+                level = self.wait_event(lambda e: e["type"] == "volume" and e["level"] == 100, timeout=2, after=after)
             except AssertionError:
                 pass
 
