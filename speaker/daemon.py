@@ -119,7 +119,7 @@ class Daemon:
         frames = iter(self.source)
         heard_early = self._listen_while_loading(frames, build) if early else []
         if self.assembly is None:  # asked to stop while the speech models loaded: nothing to finish
-            self._stopping()
+            self._announce_stop()
             self.source.close()
             log.info("stopped while the speech models loaded")
             return 0
@@ -143,12 +143,12 @@ class Daemon:
                 self.pipeline.submit("stop")  # cut the sentence being said or heard
             self.pipeline.finish()
         finally:
-            self._stopping()
+            self._announce_stop()
             self.source.close()
             self.assembly.close()
         return 0
 
-    def _stopping(self) -> None:
+    def _announce_stop(self) -> None:
         asked_by = self._stop_asked_by or ("asked" if self.stopping.is_set() else "the input ended")
         log.info("stopping (%s)", asked_by)
         self.service.stopping()

@@ -77,6 +77,9 @@ def numbers(text: str) -> str:
     return text
 
 
+_NUMBER_NAMES = {n: w for w, n in {**ONES, **TENS}.items()}  # 45 → "forty five", read by `said_numbers`
+
+
 def said_numbers(text: str) -> str:
     """Digits as people say them, the inverse of `numbers`: "45" → "forty five", "100" → "one hundred"."""
     return re.sub(r"\d+", lambda found: _said(int(found[0])), text)
@@ -86,7 +89,7 @@ def _said(value: int) -> str:
     """"forty five", "one hundred five"; digits from a thousand on."""
     if value >= 1000:
         return str(value)
-    names = {n: w for w, n in {**ONES, **TENS}.items()}
+    names = _NUMBER_NAMES
     hundreds, rest = divmod(value, 100)
     said = [f"{names[hundreds]} hundred"] if hundreds else []
     if rest or not said:
