@@ -22,6 +22,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE
 from .dialogue import languages
+from .stt import dithered
 
 KEYWORD_THRESHOLD = 1e-15  # pocketsphinx's keyword threshold, lower hears more: in the simulated room 1e-20 heard
                            # "stop" in what the canceller left of ordinary answers, 1e-15 did not (13 min)
@@ -127,9 +128,10 @@ class _VoskSpotter:
 
     def reset(self) -> None:
         self._recognizer = self._new()
+        self._noise = np.random.default_rng(0)
 
     def process(self, frame: np.ndarray) -> str | None:
-        if self._recognizer.AcceptWaveform(frame.tobytes()):
+        if self._recognizer.AcceptWaveform(dithered(frame.tobytes(), self._noise)):
             text = json.loads(self._recognizer.Result()).get("text", "")
         else:
             text = json.loads(self._recognizer.PartialResult()).get("partial", "")

@@ -408,6 +408,33 @@ def _warm_up_noise() -> bytes:
     return (rng.standard_normal(SAMPLE_RATE) * 300).astype(np.int16).tobytes()
 
 
+def _without_dither(path: Path, folder: Path) -> Path:
+    """The vosk model at `path` seen through `folder` (links to its files), with Kaldi's dither off: it
+    draws its noise from the C library's one random sequence, shared by every recogniser in the
+    process, so the same speech was heard differently depending on what had been decoded before
+    ("고마워" as "뭐야" about one time in ten). `dithered` adds the same noise from a generator of its own."""
+    for entry in path.iterdir():
+        if entry.name != "conf":
+            (folder / entry.name).symlink_to(entry)
+    (folder / "conf").mkdir()
+    for entry in (path / "conf").iterdir():
+        (folder / "conf" / entry.name).symlink_to(entry)
+    features = folder / "conf" / "mfcc.conf"
+    if features.exists():
+        features.unlink()
+        features.write_text((path / "conf" / "mfcc.conf").read_text() + "\n--dither=0\n")
+    return folder
+
+
+def dithered(data: bytes, noise: np.random.Generator) -> bytes:
+    """int16 audio with the noise Kaldi's features add by default (Gaussian, one sample step), drawn
+    from `noise`: a fresh generator per utterance hears the same speech the same way every time. The
+    model was trained with it: without it, stretches of digital silence in espeak-ng's speech are
+    unlike anything it heard ("멈춰" heard as "뭐야")."""
+    samples = np.frombuffer(data, np.int16) + noise.standard_normal(len(data) // 2)
+    return np.clip(np.round(samples), -32768, 32767).astype(np.int16).tobytes()
+
+
 class VoskEngine:
     """vosk: a grammar recogniser that returns alternatives, with "[unk]" for words outside it."""
 
@@ -419,7 +446,8 @@ class VoskEngine:
         vosk.SetLogLevel(-1)
         self._vosk = vosk
         self._path = path
-        self.model = vosk.Model(str(path))
+        with tempfile.TemporaryDirectory(prefix="speaker-vosk-") as folder:  # vosk reads it all now
+            self.model = vosk.Model(str(_without_dither(path, Path(folder))))
         self._grammar_json = "[]"
         self._vocab: set[str] | None = None
         self._spelling: dict[str, str] = {}
@@ -485,10 +513,11 @@ class VoskPass:
     def __init__(self, recognizer, spell: Callable[[str], str]):
         self._recognizer = recognizer
         self.spell = spell
+        self._noise = np.random.default_rng(0)  # the dither: the same for every utterance
         self._segments: list[list[str]] = []  # candidates of each stretch vosk ended at a pause
 
     def accept(self, data: bytes) -> str:
-        if self._recognizer.AcceptWaveform(data):  # vosk heard a long pause: keep what came before it
+        if self._recognizer.AcceptWaveform(dithered(data, self._noise)):  # a long pause: keep what came before it
             self._segments.append(self._texts(json.loads(self._recognizer.Result())))
             return self._best_so_far()
         partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
