@@ -116,11 +116,11 @@ class NotifySocket:
         self._open = False
         self.socket.close()
 
-    def start(self, tmp_path: Path, conf: Path | str, watchdog: bool = False) -> RunningSpeaker:
+    def start(self, tmp_path: Path, conf: Path | str, watchdog: float | None = None) -> RunningSpeaker:
         """`speaker run --config conf` as systemd starts a Type=notify service: told this socket, and
-        with `watchdog` a one-second watchdog."""
-        return RunningSpeaker(tmp_path, ["--config", conf], {"NOTIFY_SOCKET": str(self.path),
-                                                             **({"WATCHDOG_USEC": "1000000"} if watchdog else {})})
+        a watchdog of `watchdog` seconds, if any."""
+        usec = {"WATCHDOG_USEC": str(round(watchdog * 1_000_000))} if watchdog else {}
+        return RunningSpeaker(tmp_path, ["--config", conf], {"NOTIFY_SOCKET": str(self.path), **usec})
 
 
 @pytest.fixture
@@ -165,7 +165,8 @@ def test_ready_after_load_and_microphone_then_watchdog_then_stopping_on_sigterm(
     mic = microphone_command(tmp_path, recording(3.0, hey_jarvis, 2.0), marker, delay=1.0)
     # The answer goes to a player that never finishes: only cutting the sentence lets SIGTERM end quickly.
     conf = english_without_its_model(tmp_path, f'input_command = "{mic}"\noutput_command = "sleep 60"')
-    speaker = notify_socket.start(tmp_path, conf, watchdog=True)
+    watchdog = 3.0  # seconds: a stand-still of a loaded machine (0.6 s seen) is far from failing it
+    speaker = notify_socket.start(tmp_path, conf, watchdog=watchdog)
     try:
         ready_at, ready = notify_socket.wait_for("READY")
         assert marker.exists(), "READY=1 came before the microphone was open"
@@ -177,8 +178,9 @@ def test_ready_after_load_and_microphone_then_watchdog_then_stopping_on_sigterm(
         answering = time.monotonic()  # the models are in: the loop alone holds the pace of the pings
         pings = notify_socket.wait_for_count("WATCHDOG", 4, since=answering)
         gaps = np.diff(pings)
-        # every half of WATCHDOG_USEC, never more often, and never as late as WATCHDOG_USEC itself
-        assert all(0.49 <= gap < 1.0 for gap in gaps), gaps
+        # every half of WATCHDOG_USEC, never more often (but for when each was read here), and never
+        # as late as WATCHDOG_USEC itself
+        assert all(0.8 * watchdog / 2 <= gap < watchdog for gap in gaps), gaps
 
         speaker.proc.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
@@ -270,8 +272,10 @@ def test_a_sigterm_while_the_speech_models_load_stops_it_at_once_saying_stopping
         assert speaker.proc.wait(timeout=10) == 0
         exited = time.monotonic() - signalled
         assert speaker.events == [], "the models were in before the SIGTERM: nothing tested"
+        assert "stopped while the speech models loaded" in speaker.log.read_text()  # it did not wait for them
         stopping_at, _ = notify_socket.wait_for("STOPPING", timeout=2)
-        assert stopping_at - signalled < 1 and exited < 1.5, (stopping_at - signalled, exited)
+        # a freeze-level bound (it takes a fraction of a second; a loaded machine stood still for 0.6 s)
+        assert stopping_at - signalled < 2 and exited < 3, (stopping_at - signalled, exited)
         time.sleep(0.2)  # anything still in flight
         assert len(notify_socket.times_of("STOPPING")) == 1
     finally:
@@ -285,7 +289,7 @@ def test_with_no_microphone_it_reports_ready_and_says_it_waits_for_one(tmp_path,
     # Like arecord with no sound card: it fails at once, until the microphone is plugged in.
     command = f"sh -c 'test -e {plugged_in} && exec {mic}'"
     conf = english_without_its_model(tmp_path, f'input_command = "{command}"\noutput_command = "true"')
-    speaker = notify_socket.start(tmp_path, conf, watchdog=True)
+    speaker = notify_socket.start(tmp_path, conf, watchdog=1.0)
     try:
         ready_at, ready = notify_socket.wait_for("READY")
         assert ready["STATUS"].startswith("waiting for a microphone: ")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -320,23 +319,31 @@ def test_a_command_the_grammar_pass_was_unsure_of_is_taken_only_if_free_recognit
     assert chosen(["cancel all timers"], ["gets old timers"], free_spacing=False) == "cancel all timers"
 
 
-def test_free_recognition_runs_while_the_speech_is_fed_and_never_blocks(first_transcriber):
+def test_free_recognition_runs_while_the_speech_is_fed_and_never_blocks(first_transcriber, monkeypatch):
     """The free pass decodes on its own worker as frames arrive: `result(0)` answers at once, ready
-    or not, and the utterance's result is the one of that utterance, not of one before it."""
-    from speaker.audio import frames_of
+    or not (here its decoder is held at the end of each utterance, so it is not ready: a `result(0)`
+    that waited for it would wait the 30 s and return the text), and the utterance's result is the
+    one of that utterance, not of one before it."""
+    import threading
 
     transcriber = first_transcriber
+    decoder = transcriber.free_pass._decoder
+    finish, released = decoder.finish, threading.Event()
+    monkeypatch.setattr(decoder, "finish", lambda: released.wait(30) and finish())
+    results = []
     for text in ("오늘 저녁에 친구를 만나기로 했어요", "학교에 가는 길에 버스를 탔어요"):
+        released.clear()
         transcriber.start()
         for frame in frames_of(said(text)):
             transcriber.accept(frame)
         transcriber.end()
-        started = time.monotonic()
-        transcriber.result(0)
-        assert time.monotonic() - started < 0.05
+        assert transcriber.result(0) is None and transcriber.free_pass.result(0) is None  # not yet, and not waited for
+        released.set()
         heard = transcriber.result(timeout=None)
         assert heard is not None and "[" not in heard
         assert transcriber.free_pass.result(0) is not None
+        results.append(tuple(transcriber.free_pass.result(0)))
+    assert results[0] != results[1]
 
 
 def test_after_a_question_the_grammar_listens_for_its_answers_alone(korean_transcriber, monkeypatch):
