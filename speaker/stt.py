@@ -45,7 +45,7 @@ AGREEING_SHARE = 0.5  # a command free recognition understood as nothing is take
 KNOWN_SHARE = 0.5  # a command in free text with no more of its words known to the sentences is nothing heard
 _TOKEN = re.compile(r"^(\[.*\]|<.*>|\+.*\+)$")  # a recogniser's marks, not words: [2], [unk], <unk>, <sil>, +noise+
 POCKETSPHINX_VERSION = "5.1.1"
-_JSGF_WORD = re.compile(r"[a-z0-9'.\-]+")  # words a JSGF grammar takes as they are
+_GRAMMAR_WORD = re.compile(r"[a-z0-9'.\-]+")  # words pocketsphinx's grammar is made of
 
 
 def model_path(settings: Settings, language: str) -> Path:
@@ -529,8 +529,8 @@ class FreeVosk:
 
 
 class SphinxEngine:
-    """pocketsphinx with its bundled US English model: a JSGF grammar of the sentences (a tree of
-    words, so shared beginnings are searched once), and a phone loop beside it. The grammar always
+    """pocketsphinx with its bundled US English model: a grammar of the sentences (a graph of words
+    in which shared beginnings and endings are one), and a phone loop beside it. The grammar always
     fits some sentence; when it fits the sound much worse than the phone loop does, the speech was
     something else, and free recognition (the bundled language model) takes over. No decoder loads
     the whole 134,000-word dictionary (~22 MB each): free recognition's knows the language model's
@@ -563,7 +563,7 @@ class SphinxEngine:
         return self._free.lookup_word(word)
 
     def known_words(self, words: set[str]) -> set[str]:
-        return {w for w in words if self.pronounce(w.lower()) is not None and _JSGF_WORD.fullmatch(w.lower())}
+        return {w for w in words if self.pronounce(w.lower()) is not None and _GRAMMAR_WORD.fullmatch(w.lower())}
 
     def set_grammar(self, phrases: list[str]) -> None:
         words = {w.lower() for p in phrases for w in p.split()}
@@ -572,7 +572,7 @@ class SphinxEngine:
         self._grammar.activate_search(self.compile(phrases, "sentences"))
 
     def compile(self, phrases: list[str], name: str | None = None) -> str:
-        """A JSGF search of `phrases` (its name, to `start` with); words the decoder lacks are added."""
+        """A search of `phrases` (its name, to `start` with); words the decoder lacks are added."""
         self._searches += 1
         name = name or f"moment{self._searches}"
         spelling = {w.lower(): w for p in phrases for w in p.split()}
@@ -580,8 +580,8 @@ class SphinxEngine:
             if self._grammar.lookup_word(word) is None:
                 self._grammar.add_word(word, phones, True)
         self._spelling.update(spelling)
-        tree = _word_tree([p.lower().split() for p in phrases]) or "<NULL>"
-        self._grammar.add_jsgf_string(name, f"#JSGF V1.0;\ngrammar sentences;\npublic <sentence> = {tree};\n")
+        start, final, transitions = _word_graph([p.lower().split() for p in phrases])
+        self._grammar.add_fsg(name, self._grammar.create_fsg(name, start, final, transitions))
         return name
 
     def warm_up(self) -> None:
@@ -691,23 +691,37 @@ def _dictionary(pronunciations: dict[str, str]):
         yield f.name
 
 
-def _word_tree(sentences: list[list[str]]) -> str | None:
-    """The sentences as one JSGF expression that shares their common beginnings."""
-    following: dict[str, list[list[str]]] = {}
-    may_end = False
+def _word_graph(sentences: list[list[str]]) -> tuple[int, int, list[tuple]]:
+    """The sentences as the smallest graph of words that says exactly them: a tree of their words
+    in which equal branches are one (shared beginnings and shared endings are searched once).
+    Each branch of a state is equally likely, and a sentence that may end there takes half of it,
+    as a JSGF grammar of the tree weighs them. Returns the start state, the final state and the
+    transitions (from, to, probability[, word]) for pocketsphinx's create_fsg."""
+    tree: dict = {}
     for words in sentences:
-        if words:
-            following.setdefault(words[0], []).append(words[1:])
-        else:
-            may_end = True
-    if not following:
-        return None
-    choices = []
-    for word, rests in sorted(following.items()):
-        rest = _word_tree(rests)
-        choices.append(word if rest is None else f"{word} {rest}")
-    tree = f"({' | '.join(choices)})"
-    return f"[{tree}]" if may_end else tree
+        node = tree
+        for word in words:
+            node = node.setdefault(word, {})
+        node[None] = {}  # a sentence ends here
+    final = 0
+    states: dict[tuple, int] = {}  # a branch (what may follow, and whether it may end) -> its state
+    transitions: list[tuple] = []
+
+    def state_of(node: dict) -> int:
+        following = tuple(sorted((word, state_of(rest)) for word, rest in node.items() if word is not None))
+        if not following:
+            return final
+        key = (None in node, following)
+        if key not in states:
+            states[key] = state = len(states) + 1
+            share = (0.5 if None in node else 1.0) / len(following)
+            transitions.extend((state, to, share, word) for word, to in following)
+            if None in node:
+                transitions.append((state, final, 0.5))
+        return states[key]
+
+    start = state_of(tree)
+    return (start, final, transitions) if transitions else (1, final, [(1, final, 1.0)])  # no word: silence only
 
 
 def nearest_phrase(text: str, phrases: list[str]) -> str | None:
