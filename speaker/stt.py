@@ -21,6 +21,7 @@ import json
 import logging
 import mmap
 import queue
+import random
 import re
 import struct
 import tempfile
@@ -404,8 +405,10 @@ def _grammar(phrases: list[str], vocab: set[str] | None) -> list[str]:
 
 
 def _warm_up_noise() -> bytes:
-    rng = np.random.default_rng(0)
-    return (rng.standard_normal(SAMPLE_RATE) * 300).astype(np.int16).tobytes()
+    """A second of faint noise. Python's own generator: numpy's random module would be loaded for
+    it alone, and brings OpenSSL with it (~7 MB)."""
+    rng = random.Random(0)
+    return np.array([rng.gauss(0.0, 300.0) for _ in range(SAMPLE_RATE)]).astype(np.int16).tobytes()
 
 
 class VoskEngine:
