@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import itertools
 import json
 import logging
 import mmap
@@ -695,10 +696,13 @@ def _dictionary(pronunciations: dict[str, str]):
 
 
 def _word_graph(sentences: list[list[str]]) -> tuple[int, int, list[tuple]]:
-    """The sentences as the smallest graph of words that says exactly them: a tree of their words
-    in which equal branches are one (shared beginnings and shared endings are searched once).
-    Each branch of a state is equally likely, and a sentence that may end there takes half of it,
-    as a JSGF grammar of the tree weighs them. Returns the start state, the final state and the
+    """The sentences as the smallest graph of words that says exactly them: a tree of their words in
+    which equal branches are one (shared beginnings and endings are searched once). It is laid out as
+    pocketsphinx lays out the JSGF grammar of that tree, as the grammar was before: a word leads to a
+    state of its own, from which a null transition goes on to the next branch or to the end; each
+    branch of a state equally likely, and a sentence that may end there takes half. pocketsphinx's
+    scores hang on that layout, not only on the sentences' probabilities, and the grammar's fit
+    decides between it and free recognition. Returns the start state, the final state and the
     transitions (from, to, probability[, word]) for pocketsphinx's create_fsg."""
     tree: dict = {}
     for words in sentences:
@@ -706,25 +710,29 @@ def _word_graph(sentences: list[list[str]]) -> tuple[int, int, list[tuple]]:
         for word in words:
             node = node.setdefault(word, {})
         node[None] = {}  # a sentence ends here
-    final = 0
-    states: dict[tuple, int] = {}  # a branch (what may follow, and whether it may end) -> its state
+    final, numbers = 0, itertools.count(1)
+    arrivals: dict[tuple, int] = {}  # a branch (what may follow, whether it may end) -> the state its words lead to
     transitions: list[tuple] = []
 
-    def state_of(node: dict) -> int:
-        following = tuple(sorted((word, state_of(rest)) for word, rest in node.items() if word is not None))
-        if not following:
-            return final
+    def arrival(node: dict) -> int:
+        following = tuple(sorted((word, arrival(rest)) for word, rest in node.items() if word is not None))
         key = (None in node, following)
-        if key not in states:
-            states[key] = state = len(states) + 1
-            share = (0.5 if None in node else 1.0) / len(following)
-            transitions.extend((state, to, share, word) for word, to in following)
-            if None in node:
-                transitions.append((state, final, 0.5))
-        return states[key]
+        if key not in arrivals:
+            arrivals[key] = here = next(numbers)
+            if not following:  # the end of a sentence
+                transitions.append((here, final, 1.0))
+            else:
+                branch = next(numbers)
+                transitions.append((here, branch, 0.5 if None in node else 1.0))
+                if None in node:
+                    transitions.append((here, final, 0.5))
+                transitions.extend((branch, to, 1.0 / len(following), word) for word, to in following)
+        return arrivals[key]
 
-    start = state_of(tree)
-    return (start, final, transitions) if transitions else (1, final, [(1, final, 1.0)])  # no word: silence only
+    first, start = arrival(tree), next(numbers)
+    # pocketsphinx takes one null transition at a time: the start takes the first state's own
+    transitions += [(start, to, share) for source, to, share, *word in transitions if source == first and not word]
+    return start, final, transitions
 
 
 def nearest_phrase(text: str, phrases: list[str]) -> str | None:
