@@ -112,9 +112,11 @@ def frames_of(samples: np.ndarray) -> Iterator[np.ndarray]:
 
 
 class WavSource:
-    """A WAV file standing in for the microphone; `realtime` paces it like a live one."""
+    """A WAV file standing in for the microphone; `realtime` paces it like a live one (and, like
+    one, it runs ahead of a pipeline that falls `behind`)."""
 
     live = False
+    behind = 0.0  # seconds of audio "captured" after the frame last given
 
     def __init__(self, path: str | Path, realtime: bool = False):
         self.samples = read_wav(path)
@@ -127,6 +129,7 @@ class WavSource:
                 delay = start + i * FRAME_SECONDS - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
+                self.behind = max(0.0, -delay)
             yield frame
 
     def close(self) -> None:
@@ -137,6 +140,7 @@ class RawSource:
     """Raw 16 kHz mono s16le from a binary stream (standard input), frame by frame as it arrives."""
 
     live = False
+    behind = 0.0  # what waits in the stream is not known
 
     def __init__(self, stream: BinaryIO):
         self.stream = stream
@@ -174,7 +178,8 @@ class LiveSource:
         self.read_timeout = read_timeout
         self.report = report
         self.restored = restored or (lambda: None)
-        self.frames: queue.Queue[np.ndarray] = queue.Queue(self.QUEUE_FRAMES)
+        self.frames: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(self.QUEUE_FRAMES)  # and when captured
+        self.behind = 0.0  # seconds captured after the frame last given (the pipeline running behind)
         self.dropped = 0
         self.opened = threading.Event()
         self._stop = threading.Event()
@@ -188,9 +193,12 @@ class LiveSource:
         """Frames as they come; None every 0.1 s without audio, so commands still run."""
         while not self._stop.is_set():
             try:
-                yield self.frames.get(timeout=0.1)
+                frame, captured_at = self.frames.get(timeout=0.1)
             except queue.Empty:
                 yield None
+                continue
+            self.behind = time.monotonic() - captured_at
+            yield frame
 
     def close(self) -> None:
         """Stop capturing: the recorder command, if any, is killed and reaped."""
@@ -208,15 +216,16 @@ class LiveSource:
             self._reported = None
             log.info("the microphone is back")
             self.restored()
+        captured = (frame, time.monotonic())
         try:
-            self.frames.put_nowait(frame)
+            self.frames.put_nowait(captured)
         except queue.Full:  # the pipeline fell behind: drop the oldest audio, not the newest
             self.dropped += 1
             try:
                 self.frames.get_nowait()
             except queue.Empty:
                 pass
-            self.frames.put_nowait(frame)
+            self.frames.put_nowait(captured)
 
     def _capture_forever(self) -> None:
         while not self._stop.is_set():

@@ -136,7 +136,7 @@ class Daemon:
                 if frame is None:
                     self.pipeline.tick()
                 else:
-                    self.pipeline.process(frame)
+                    self.pipeline.process(frame, behind=self.source.behind)
                 if self._pending is not None and self.assembly.resting:
                     self._apply()
             if self.stopping.is_set():

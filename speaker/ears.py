@@ -26,10 +26,11 @@ class Sound:
     interruption: Interruption | None = None  # the user talked over the speaker (barge-in)
 
 
-def hear(stages: Stages, frame: np.ndarray, *, speaking: bool, resting: bool) -> Sound:
-    """One 80 ms frame; `speaking`: an answer is being said, `resting`: no turn goes on."""
+def hear(stages: Stages, frame: np.ndarray, *, speaking: bool, resting: bool, behind: float = 0.0) -> Sound:
+    """One 80 ms frame; `speaking`: an answer is being said, `resting`: no turn goes on, `behind`:
+    seconds the microphone has captured after this frame."""
     echo, barge_in = stages.echo, stages.barge_in
-    frame = echo.process(frame)
+    frame = echo.process(frame, behind)
     detection = stages.wake.process(frame)
     if barge_in is not None and (speaking or (echo.playing and resting)):
         below = echo.echo_below_db if echo.measures else None

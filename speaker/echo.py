@@ -2,7 +2,9 @@
 
 The speaker knows what it plays: `EchoTap` wraps the sink and hands every chunk to the
 `EchoCanceller` as the far-end reference, queued in microphone time (a chunk played while another
-still plays starts when that one ends; `stop` cuts the queue). Each microphone frame then goes
+still plays starts when that one ends; `stop` cuts the queue). On a busy machine the pipeline runs
+behind its microphone: a chunk played now is heard after the frames captured meanwhile, so it is
+queued behind them. Each microphone frame then goes
 through the canceller with the reference frame of the same moment. While nothing plays (and the
 room has stopped ringing) a frame passes through untouched, at no cost.
 
@@ -204,6 +206,7 @@ class EchoCanceller:
         self.settings = settings
         self._engine = ENGINES[settings.canceller]() if settings.canceller in ENGINES else None
         self._far = np.zeros(0, np.int16)  # what is still to be played, from the next frame on
+        self._behind = 0  # samples the microphone captured after the last frame (the pipeline running behind)
         self._played = np.zeros(MAX_DELAY + FRAME_SAMPLES + 1, np.int16)  # what was played, up to this frame
         self.shift = float(settings.device_delay_ms * SAMPLE_RATE // 1000)  # samples the reference is delayed by
         self.tracker = DelayTracker()
@@ -244,19 +247,23 @@ class EchoCanceller:
         return (delay if delay is not None else self.shift) / SAMPLE_RATE
 
     def played(self, samples: np.ndarray, rate: int) -> None:
-        """`samples` were handed to the sound device: they will be heard after what is queued."""
+        """`samples` were handed to the sound device: they will be heard after what is queued, and
+        after what the microphone has captured that is still to be processed."""
         samples = resample(samples, rate, SAMPLE_RATE).astype(np.int16)
-        self._far = np.concatenate([self._far, samples])
+        gap = np.zeros(max(0, self._behind - len(self._far)), np.int16)
+        self._far = np.concatenate([self._far, gap, samples])
 
     def stopped(self, unheard: float = 0.0) -> None:
         """The sound device was told to stop: nothing more of what was queued will be heard, nor the
         last `unheard` seconds handed to it (what its player still held)."""
-        self._far = self._far[:0]
         cut = int(unheard * SAMPLE_RATE)
-        if cut:
-            self._played[-cut:] = 0
+        self._far = self._far[: max(0, self._behind - cut)]  # captured already: it was heard
+        if cut > self._behind:
+            self._played[self._behind - cut :] = 0
 
-    def process(self, frame: np.ndarray) -> np.ndarray:
+    def process(self, frame: np.ndarray, behind: float = 0.0) -> np.ndarray:
+        """The frame with the echo taken out; `behind`: seconds the microphone has captured after it."""
+        self._behind = int(behind * SAMPLE_RATE)
         if not self.playing:
             self._quiet_playback = 0  # the next answer shows again whether its echo reaches the microphone
             self.position.clear()  # the next answer's echo is compared with its own

@@ -107,12 +107,13 @@ class Pipeline:
         """Run queued commands and timers when no audio arrives (no microphone, or a gap)."""
         self._guarded(self._housekeeping)
 
-    def process(self, frame: np.ndarray) -> None:
-        """Feed one 80 ms frame of 16 kHz mono int16 audio."""
+    def process(self, frame: np.ndarray, *, behind: float = 0.0) -> None:
+        """Feed one 80 ms frame of 16 kHz mono int16 audio; `behind`: seconds of audio the microphone
+        has captured after it (this pipeline running behind on a busy machine)."""
         if self._file_time:
             self._clock.advance(FRAME_SECONDS)
         if not self.muted:  # muted: the audio goes no further than this line
-            self._guarded(self._hear, frame)
+            self._guarded(self._hear, frame, behind)
         # After the frame: this frame was heard before anything played now, so the echo canceller's
         # reference (what is played) starts with the next one, as the echo does.
         self._guarded(self._housekeeping)
@@ -197,9 +198,9 @@ class Pipeline:
         self._answer(announcement.text, language=announcement.language, volume=announcement.volume,
                      announcement=True, recording=announcement.recording)
 
-    def _hear(self, frame: np.ndarray) -> None:
+    def _hear(self, frame: np.ndarray, behind: float) -> None:
         speaking = self.state is State.SPEAKING
-        sound = ears.hear(self.stages, frame, speaking=speaking, resting=self.state in RESTING)
+        sound = ears.hear(self.stages, frame, speaking=speaking, resting=self.state in RESTING, behind=behind)
         if sound.interruption is not None and speaking:
             self._interrupt(sound.interruption)
         elif sound.interruption is not None and sound.interruption.wake is not None:

@@ -330,6 +330,7 @@ class Samples:
     """Samples in memory as an audio source (what a microphone hears), e.g. for a simulated room."""
 
     live = False
+    behind = 0.0
 
     def __init__(self, samples: np.ndarray):
         self.samples = samples

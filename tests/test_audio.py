@@ -327,6 +327,23 @@ def test_a_microphone_command_delivers_its_audio_bit_exact(tmp_path):
     assert not frames[-1][100:].any()
 
 
+def test_a_microphone_tells_how_far_it_is_ahead_of_the_frame_it_gives(tmp_path):
+    """The echo canceller places what is played after the audio captured meanwhile (echo.py)."""
+    raw = tmp_path / "mic.raw"
+    raw.write_bytes(np.zeros(4 * FRAME_SAMPLES, "<i2").tobytes())
+    source = LiveSource("default", f"cat {shlex.quote(str(raw))}", 60, report=Reports())
+    closing_after(source, 10)
+    try:
+        deadline = time.monotonic() + 10
+        while source.frames.qsize() < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # the pipeline is busy: the frames wait
+        assert next(f for f in source if f is not None) is not None
+        assert source.behind >= 0.5
+    finally:
+        source.close()
+
+
 def test_a_microphone_that_comes_back_is_announced_once_and_reported_again_when_it_dies_again(tmp_path):
     lives = LiveSource.RESTORED_FRAMES + 5
     raw = tmp_path / "mic.raw"

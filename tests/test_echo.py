@@ -174,3 +174,47 @@ def test_a_voice_over_the_answer_does_not_make_the_canceller_think_it_lost_the_r
     learnt = canceller.erle_db
     through_room(canceller, recording(1.0, hey, 1.0), answer[: 4 * SAMPLE_RATE], 10.0)  # the user talks over it
     assert learnt > 25 and canceller.erle_db > 12, (learnt, canceller.erle_db)
+
+
+@pytest.mark.parametrize("behind", [0.25, 0.6])
+def test_a_pipeline_running_behind_its_microphone_keeps_the_echo_it_learnt(answer, behind):
+    """On a busy machine the microphone runs ahead of the pipeline: an answer played now is heard
+    after the frames captured meanwhile. The second answer, said once the pipeline fell `behind`,
+    is cancelled from its first second on, as well as the first answer was once learnt."""
+    canceller = EchoCanceller(EchoSettings())
+    first, second = answer[: 6 * SAMPLE_RATE], answer[6 * SAMPLE_RATE : 10 * SAMPLE_RATE]
+    second_at = len(first) // FRAME_SAMPLES + 25  # the frame after which it is said: 2 s of quiet between
+    total = len(first) + len(second) + int((3 + behind) * SAMPLE_RATE)
+    room = Room(Samples(np.zeros(total, np.int16)), Sink(), echo_db=6.0, voice_rms=VOICE_RMS)
+    tap = EchoTap(room.sink, lambda: canceller)
+    mic, out = [], []
+    for i, frame in enumerate(room.source):
+        if i == second_at - 3:
+            room.behind = behind  # the machine got busy
+        mic.append(frame)
+        out.append(canceller.process(frame, room.source.behind))
+        if i in (0, second_at):
+            tap.play(first if i == 0 else second, SAMPLE_RATE)
+    mic, out = np.concatenate(mic), np.concatenate(out)
+    learnt = slice(4 * SAMPLE_RATE, 6 * SAMPLE_RATE)
+    heard_from = (second_at + 1) * FRAME_SAMPLES + int(behind * SAMPLE_RATE)  # the second answer's echo
+    early = slice(heard_from, heard_from + SAMPLE_RATE)
+    reduction = [10 * np.log10(energy(mic[part]) / energy(out[part])) for part in (learnt, early)]
+    assert min(reduction) > 15, reduction  # the second answer's first second: 0-10 dB when its reference was placed now
+
+
+def test_a_stop_while_running_behind_keeps_the_reference_of_what_the_microphone_already_caught(answer):
+    canceller = EchoCanceller(EchoSettings())
+    quiet = np.zeros(FRAME_SAMPLES, np.int16)
+    two_frames = 2 * FRAME_SAMPLES / SAMPLE_RATE  # captured after each frame processed
+    canceller.process(quiet, two_frames)
+    canceller.played(answer[: FRAME_SAMPLES * 6], SAMPLE_RATE)  # heard from two frames on
+    references = []
+    for _ in range(3):
+        canceller.process(quiet, two_frames)
+        references.append(canceller.reference)
+    assert not np.concatenate(references[:2]).any() and np.array_equal(references[2], answer[:FRAME_SAMPLES])
+    canceller.stopped()  # it played on while the two frames after the last one were captured
+    for expected in (answer[FRAME_SAMPLES : 2 * FRAME_SAMPLES], answer[2 * FRAME_SAMPLES : 3 * FRAME_SAMPLES], quiet):
+        canceller.process(quiet)
+        assert np.array_equal(canceller.reference, expected)

@@ -34,6 +34,7 @@ class Life:
     """The audio the daemon hears, frame by frame, and what happens around it at given audio times."""
 
     live = False
+    behind = 0.0
 
     def __init__(self, daemon_box: list, broker: Mosquitto, config: Path, turn: np.ndarray):
         self.box, self.broker, self.config = daemon_box, broker, config

@@ -23,14 +23,12 @@ NEWS = {"en": ("Here is the news from the village. The market opens at eight tom
 SAYS_THE_WAKE_WORD = {"en": "Say hey jarvis to wake me. Hey jarvis! Hey jarvis, hey jarvis.",
                       "ko": "저를 부르려면 헤이 자비스 라고 하세요. 헤이 자비스! 헤이 자비스."}
 # Through the sound server, barge-in over an answer is hit or miss on a busy machine, both ways: these
-# run and report (XPASS/XFAIL) but do not fail the suite until issue 23's placement of sentences lands.
+# run and report (XPASS/XFAIL) but do not fail the suite until issue 23 is done.
 UNSURE = pytest.mark.xfail(strict=False, reason=(
-    "issue 23: the canceller now holds 12 dB from the start of the second answer (benchmarks/echo_convergence.py), "
-    "but through the sound server the loop's delay grows by tenths of a second while an answer plays on a busy "
-    "machine (most likely the pipeline running behind the microphone: a sentence is placed in the reference when "
-    "it is handed over, not when the microphone hears it). In one fresh-clone CI run the English wake word 5 s "
-    "into the second answer was missed and the English stop word got through; 멈춰 (waiting for 20 dB) was missed "
-    "in every run"))
+    "issue 23: a sentence is now placed in the canceller's reference after the audio the microphone captured "
+    "meanwhile, and all four passed once at a load of 1; at a load of 4-5 one of four and none did. The "
+    "canceller's reduction through this loop hovers at 13-20 dB (the room's soft clipping; stop words wait for "
+    "20 dB), and once the end of a Korean answer was heard as hey jarvis"))
 SILENT = 100.0  # RMS of a 20 ms block the loudspeaker played: below this, it played nothing
 
 

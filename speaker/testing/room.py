@@ -4,7 +4,9 @@
 plays goes to the real sink and also comes back into the microphone's frames: after a delay, with
 a decaying reverberant tail, at a level `echo_db` louder than the user's voice. The user's speech
 is whatever the wrapped source holds (a WAV file, stdin). Time is the microphone's: a sentence
-played while another still plays starts when that one ends, as on a sound device.
+played while another still plays starts when that one ends, as on a sound device. A room's
+`behind` (seconds) is a pipeline running behind its microphone on a busy machine: what is played
+now is heard that much after the frame the pipeline was last given.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Room:
         self.source = _Microphone(self, source)
         self.sink = _Loudspeaker(self, sink)
         self.now = 0  # samples the microphone has given so far
+        self.behind = 0.0  # seconds the microphone has captured beyond them
         self.gain = gain  # fixed at the first sound: a room does not change its acoustics
         self._echo = np.zeros(0, np.float32)  # what the microphone will hear of the speaker, from `now` on
         self._played_until = 0  # where the loudspeaker's queue ends, in microphone samples
@@ -65,7 +68,7 @@ class Room:
             if level == 0:
                 return
             self.gain = self.voice_rms * 10 ** (self.echo_db / 20) / level
-        start = max(self.now, self._played_until)
+        start = max(self.now + self._behind_samples, self._played_until)
         self._played_until = start + len(samples)
         from scipy.signal import fftconvolve
 
@@ -76,8 +79,13 @@ class Room:
         self._echo[start - self.now : end] += heard
 
     def _stop(self) -> None:
-        self._echo = self._echo[: min(len(self._echo), len(self.ir))]  # what is in the air still rings out
-        self._played_until = self.now
+        heard = self._behind_samples  # captured already, and what is in the air still rings out
+        self._echo = self._echo[: min(len(self._echo), heard + len(self.ir))]
+        self._played_until = self.now + heard
+
+    @property
+    def _behind_samples(self) -> int:
+        return int(self.behind * SAMPLE_RATE)
 
     def _hear(self, frame: np.ndarray) -> np.ndarray:
         n = len(frame)
@@ -94,6 +102,10 @@ class _Microphone:
     def __init__(self, room: Room, source):
         self.room, self.inner = room, source
         self.live = source.live
+
+    @property
+    def behind(self) -> float:
+        return self.room.behind
 
     def __iter__(self) -> Iterator[np.ndarray | None]:
         for frame in self.inner:
