@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import itertools
 import json
 import logging
 import mmap
 import queue
+import random
 import re
 import struct
 import tempfile
@@ -45,7 +47,7 @@ AGREEING_SHARE = 0.5  # a command free recognition understood as nothing is take
 KNOWN_SHARE = 0.5  # a command in free text with no more of its words known to the sentences is nothing heard
 _TOKEN = re.compile(r"^(\[.*\]|<.*>|\+.*\+)$")  # a recogniser's marks, not words: [2], [unk], <unk>, <sil>, +noise+
 POCKETSPHINX_VERSION = "5.1.1"
-_JSGF_WORD = re.compile(r"[a-z0-9'.\-]+")  # words a JSGF grammar takes as they are
+_GRAMMAR_WORD = re.compile(r"[a-z0-9'.\-]+")  # words pocketsphinx's grammar is made of
 
 
 def model_path(settings: Settings, language: str) -> Path:
@@ -404,8 +406,10 @@ def _grammar(phrases: list[str], vocab: set[str] | None) -> list[str]:
 
 
 def _warm_up_noise() -> bytes:
-    rng = np.random.default_rng(0)
-    return (rng.standard_normal(SAMPLE_RATE) * 300).astype(np.int16).tobytes()
+    """A second of faint noise. Python's own generator: numpy's random module would be loaded for
+    it alone, and brings OpenSSL with it (~7 MB)."""
+    rng = random.Random(0)
+    return np.array([rng.gauss(0.0, 300.0) for _ in range(SAMPLE_RATE)]).astype(np.int16).tobytes()
 
 
 def _without_dither(path: Path, folder: Path) -> Path:
@@ -558,8 +562,8 @@ class FreeVosk:
 
 
 class SphinxEngine:
-    """pocketsphinx with its bundled US English model: a JSGF grammar of the sentences (a tree of
-    words, so shared beginnings are searched once), and a phone loop beside it. The grammar always
+    """pocketsphinx with its bundled US English model: a grammar of the sentences (a graph of words
+    in which shared beginnings and endings are one), and a phone loop beside it. The grammar always
     fits some sentence; when it fits the sound much worse than the phone loop does, the speech was
     something else, and free recognition (the bundled language model) takes over. No decoder loads
     the whole 134,000-word dictionary (~22 MB each): free recognition's knows the language model's
@@ -592,7 +596,7 @@ class SphinxEngine:
         return self._free.lookup_word(word)
 
     def known_words(self, words: set[str]) -> set[str]:
-        return {w for w in words if self.pronounce(w.lower()) is not None and _JSGF_WORD.fullmatch(w.lower())}
+        return {w for w in words if self.pronounce(w.lower()) is not None and _GRAMMAR_WORD.fullmatch(w.lower())}
 
     def set_grammar(self, phrases: list[str]) -> None:
         words = {w.lower() for p in phrases for w in p.split()}
@@ -601,7 +605,7 @@ class SphinxEngine:
         self._grammar.activate_search(self.compile(phrases, "sentences"))
 
     def compile(self, phrases: list[str], name: str | None = None) -> str:
-        """A JSGF search of `phrases` (its name, to `start` with); words the decoder lacks are added."""
+        """A search of `phrases` (its name, to `start` with); words the decoder lacks are added."""
         self._searches += 1
         name = name or f"moment{self._searches}"
         spelling = {w.lower(): w for p in phrases for w in p.split()}
@@ -609,8 +613,8 @@ class SphinxEngine:
             if self._grammar.lookup_word(word) is None:
                 self._grammar.add_word(word, phones, True)
         self._spelling.update(spelling)
-        tree = _word_tree([p.lower().split() for p in phrases]) or "<NULL>"
-        self._grammar.add_jsgf_string(name, f"#JSGF V1.0;\ngrammar sentences;\npublic <sentence> = {tree};\n")
+        start, final, transitions = _word_graph([p.lower().split() for p in phrases])
+        self._grammar.add_fsg(name, self._grammar.create_fsg(name, start, final, transitions))
         return name
 
     def warm_up(self) -> None:
@@ -720,23 +724,44 @@ def _dictionary(pronunciations: dict[str, str]):
         yield f.name
 
 
-def _word_tree(sentences: list[list[str]]) -> str | None:
-    """The sentences as one JSGF expression that shares their common beginnings."""
-    following: dict[str, list[list[str]]] = {}
-    may_end = False
+def _word_graph(sentences: list[list[str]]) -> tuple[int, int, list[tuple]]:
+    """The sentences as the smallest graph of words that says exactly them: a tree of their words in
+    which equal branches are one (shared beginnings and endings are searched once). It is laid out as
+    pocketsphinx lays out the JSGF grammar of that tree, as the grammar was before: a word leads to a
+    state of its own, from which a null transition goes on to the next branch or to the end; each
+    branch of a state equally likely, and a sentence that may end there takes half. pocketsphinx's
+    scores hang on that layout, not only on the sentences' probabilities, and the grammar's fit
+    decides between it and free recognition. Returns the start state, the final state and the
+    transitions (from, to, probability[, word]) for pocketsphinx's create_fsg."""
+    tree: dict = {}
     for words in sentences:
-        if words:
-            following.setdefault(words[0], []).append(words[1:])
-        else:
-            may_end = True
-    if not following:
-        return None
-    choices = []
-    for word, rests in sorted(following.items()):
-        rest = _word_tree(rests)
-        choices.append(word if rest is None else f"{word} {rest}")
-    tree = f"({' | '.join(choices)})"
-    return f"[{tree}]" if may_end else tree
+        node = tree
+        for word in words:
+            node = node.setdefault(word, {})
+        node[None] = {}  # a sentence ends here
+    final, numbers = 0, itertools.count(1)
+    arrivals: dict[tuple, int] = {}  # a branch (what may follow, whether it may end) -> the state its words lead to
+    transitions: list[tuple] = []
+
+    def arrival(node: dict) -> int:
+        following = tuple(sorted((word, arrival(rest)) for word, rest in node.items() if word is not None))
+        key = (None in node, following)
+        if key not in arrivals:
+            arrivals[key] = here = next(numbers)
+            if not following:  # the end of a sentence
+                transitions.append((here, final, 1.0))
+            else:
+                branch = next(numbers)
+                transitions.append((here, branch, 0.5 if None in node else 1.0))
+                if None in node:
+                    transitions.append((here, final, 0.5))
+                transitions.extend((branch, to, 1.0 / len(following), word) for word, to in following)
+        return arrivals[key]
+
+    first, start = arrival(tree), next(numbers)
+    # pocketsphinx takes one null transition at a time: the start takes the first state's own
+    transitions += [(start, to, share) for source, to, share, *word in transitions if source == first and not word]
+    return start, final, transitions
 
 
 def nearest_phrase(text: str, phrases: list[str]) -> str | None:

@@ -11,7 +11,7 @@ from conftest import recording, run_speaker, speech, write_wav
 from speaker.audio import frames_of
 from speaker.config import ModelMissing, Settings, SpeechToTextSettings
 from speaker.dialogue.matcher import ACTS, Heard
-from speaker.stt import Transcriber, choose, clean, known_words, model_path, nearest_phrase
+from speaker.stt import Transcriber, _word_graph, choose, clean, known_words, model_path, nearest_phrase
 
 CORE = ["지금 몇 시야", "오늘 날씨 어때", "이름이 뭐야", "멈춰", "오늘 무슨 요일 이에요", "고마워"]
 # Renditions measured to be recognised exactly (the speaker's own voice ko+f3, and espeak-ng's default ko).
@@ -125,6 +125,35 @@ def test_other_speech_is_not_forced_into_a_known_sentence(korean_transcriber, ko
 
 def test_silence_is_transcribed_as_nothing(korean_transcriber):
     assert korean_transcriber.transcribe(np.zeros(16000 * 2, np.int16)) == ""
+
+
+def sentences_of(graph) -> dict[str, float]:
+    """Every sentence a word graph says, with its probability."""
+    start, final, transitions = graph
+    said: dict[str, float] = {}
+
+    def walk(state, words, probability):
+        if state == final:
+            said[" ".join(words)] = said.get(" ".join(words), 0.0) + probability
+        for source, to, share, *word in transitions:
+            if source == state:
+                walk(to, words + word, probability * share)
+
+    walk(start, [], 1.0)
+    return said
+
+
+def test_pocketsphinx_grammar_says_exactly_its_sentences_as_likely_as_a_tree_of_them():
+    sentences = ["stop", "stop it", "set a timer for five minutes", "set a timer for ten minutes",
+                 "set an alarm for five", "what time is it"]
+    graph = _word_graph([s.split() for s in sentences])
+    # each branch of the tree equally likely; where a sentence may end, it takes half
+    assert sentences_of(graph) == pytest.approx({
+        "stop": 1 / 6, "stop it": 1 / 6, "set a timer for five minutes": 1 / 12, "set a timer for ten minutes": 1 / 12,
+        "set an alarm for five": 1 / 6, "what time is it": 1 / 3})
+    tree_words = len({tuple(s.split()[:i]) for s in sentences for i in range(1, len(s.split()) + 1)})
+    assert len([t for t in graph[2] if len(t) == 4]) < tree_words  # shared endings ("minutes", "it") are one
+    assert sentences_of(_word_graph([])) == {"": 1.0}  # no sentence: silence only
 
 
 def test_nearest_phrase_snaps_near_misses_within_one_word():

@@ -16,18 +16,20 @@ import threading
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from hassil import TextSlotList
 
 from ..commands import Command, parse
 from ..events import Error, Event, Timer
 from . import companion, intents, languages, memory_people, memory_thread, registry, skills
-from .llm import Chat, SentenceStream
 from .matcher import Heard, Matcher, through_free_text
 from .meaning import meanings_for
 from .memory import Memory
 from .persona import Persona, builtin, find
+
+if TYPE_CHECKING:  # the language model's client (and the HTTP and TLS modules under it) loads only if one is set
+    from .llm import Chat, SentenceStream
 
 HERE = Path(__file__).parent
 HISTORY = 6  # turns of the conversation a language model is shown
@@ -79,7 +81,11 @@ class Dialogue:
         """The dialogue the settings describe: persona, state directory, language model."""
         language = language or settings.language
         llm = settings.llm
-        chat = Chat(llm) if llm.url else None
+        chat = None
+        if llm.url:
+            from .llm import Chat
+
+            chat = Chat(llm)
         devices = tuple(name for device in settings.mqtt.devices for name in device.names)
         return cls(language, clock=clock, persona=find(settings.persona, language), state_dir=settings.state_dir(),
                    chat=chat, devices=devices)
