@@ -366,6 +366,7 @@ class DeviceSink:
     but that lead, and the player process (killed) or the stream (aborted) drops what it held."""
 
     LEAD_SECONDS = 0.1  # how far ahead of the loudspeaker the player is fed
+    STUCK_SECONDS = 3.0  # a player still busy this long after what it was given has played is stuck
     BLOCK_SECONDS = 0.02  # handed to the player at a time
 
     def __init__(self, device: str, command: str, report: Reporter):
@@ -404,11 +405,19 @@ class DeviceSink:
             output.abort()
 
     def close(self) -> None:
-        """Play what is still to be played, then close the player."""
+        """Play what is still to be played, then close the player; a player that takes no more audio
+        (or does not end) for STUCK_SECONDS after all it was given should have played is killed."""
         with self._lock:
             self._closing = True
             self._lock.notify()
-        self._thread.join(timeout=120)
+        self._thread.join(timeout=max(0.0, self.heard_until - time.monotonic()) + self.STUCK_SECONDS)
+        if self._thread.is_alive():
+            with self._lock:
+                output = self._output
+            if output is not None:
+                log.warning("the player took no more of the answer: stopped")
+                output.abort()
+            self._thread.join(timeout=5)
 
     def _play_forever(self) -> None:
         while (taken := self._next_block()) is not None:
@@ -525,7 +534,12 @@ class _CommandOutput(_PlayerOutput):
 
     def close(self) -> None:
         self._close_pipe()
-        self._check(self._proc.wait(timeout=120))
+        try:
+            code = self._proc.wait(timeout=DeviceSink.STUCK_SECONDS)
+        except subprocess.TimeoutExpired:
+            _kill(self._proc)
+            raise AudioError(f"{self.command!r} did not end once it had played the answer") from None
+        self._check(code)
 
     def _close_pipe(self) -> None:
         try:

@@ -418,6 +418,21 @@ def test_device_sink_reports_a_failing_output_command():
     assert [code for code, _ in reports] == ["speaker_unavailable"]
 
 
+@pytest.mark.parametrize("seconds", [0.5, 4.0])  # all of it fits in the pipe to the player, or not
+def test_device_sink_closing_on_a_player_that_takes_no_more_kills_it_and_says_so(tmp_path, seconds):
+    """A stuck player (here one that never reads) does not hold the speaker's stop for its whole life."""
+    pids = tmp_path / "pids"
+    reports = []
+    sink = DeviceSink("default", sh(f"echo $$ >> {pids}; exec sleep 600"), lambda *r: reports.append(r))
+    sink.play(sine(300, seconds, 22050), 22050)
+    time.sleep(seconds + 0.5)  # it has been handed over, as far as the clock says
+    started = time.monotonic()
+    sink.close()
+    assert time.monotonic() - started < 60  # not the player's 600 s (a freeze-level bound)
+    assert [code for code, _ in reports] == ["speaker_unavailable"]
+    assert not any(alive(int(pid)) for pid in pids.read_text().split())
+
+
 def test_device_sink_with_no_sound_card_reports_and_keeps_going():
     if _has_sound_device("output"):
         pytest.skip("this machine has a sound output")
