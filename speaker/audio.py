@@ -357,6 +357,9 @@ class WavSink:
             self._wav = None
 
 
+PLAYER_STUCK_SECONDS = 3.0  # a player still busy this long after what it was given has played is stuck
+
+
 class DeviceSink:
     """Plays answers on a sound device (or pipes them to a command) from a player thread, so the
     pipeline hands over a chunk and goes straight back to listening.
@@ -366,7 +369,6 @@ class DeviceSink:
     but that lead, and the player process (killed) or the stream (aborted) drops what it held."""
 
     LEAD_SECONDS = 0.1  # how far ahead of the loudspeaker the player is fed
-    STUCK_SECONDS = 3.0  # a player still busy this long after what it was given has played is stuck
     BLOCK_SECONDS = 0.02  # handed to the player at a time
 
     def __init__(self, device: str, command: str, report: Reporter):
@@ -406,11 +408,11 @@ class DeviceSink:
 
     def close(self) -> None:
         """Play what is still to be played, then close the player; a player that takes no more audio
-        (or does not end) for STUCK_SECONDS after all it was given should have played is killed."""
+        (or does not end) for PLAYER_STUCK_SECONDS after all it was given should have played is killed."""
         with self._lock:
             self._closing = True
             self._lock.notify()
-        self._thread.join(timeout=max(0.0, self.heard_until - time.monotonic()) + self.STUCK_SECONDS)
+        self._thread.join(timeout=max(0.0, self.heard_until - time.monotonic()) + PLAYER_STUCK_SECONDS)
         if self._thread.is_alive():
             with self._lock:
                 output = self._output
@@ -535,7 +537,7 @@ class _CommandOutput(_PlayerOutput):
     def close(self) -> None:
         self._close_pipe()
         try:
-            code = self._proc.wait(timeout=DeviceSink.STUCK_SECONDS)
+            code = self._proc.wait(timeout=PLAYER_STUCK_SECONDS)
         except subprocess.TimeoutExpired:
             _kill(self._proc)
             raise AudioError(f"{self.command!r} did not end once it had played the answer") from None
