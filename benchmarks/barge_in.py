@@ -102,12 +102,17 @@ class Scene:
         self.own_barge_ins: list[str] = []  # ... and the words it interrupted itself with meanwhile
         self.gains: dict[float, float] = {}  # the room at each echo level
 
-    def run(self, user: np.ndarray, echo_db: float, say: str, user_from: float = float("inf")) -> list[str]:
+    def run(self, user: np.ndarray, echo_db: float, say: str, user_from: float = float("inf"),
+            make_room=None) -> list[str]:
         """Announce `say` over `user`, who speaks from `user_from` seconds on; return the words of the
-        barge-ins after that. Those before it are the speaker interrupting itself (counted)."""
+        barge-ins after that. Those before it are the speaker interrupting itself (counted).
+        `make_room(user)`: another room than the simulated one (its `source`, `sink` and `now`)."""
         bus = EventBus("bench")
         heard: list[tuple[float, str]] = []
-        the_room = Room(Samples(user), NoSink(), echo_db=echo_db, voice_rms=VOICE_RMS, gain=self.gains.get(echo_db))
+        if make_room is None:
+            the_room = Room(Samples(user), NoSink(), echo_db=echo_db, voice_rms=VOICE_RMS, gain=self.gains.get(echo_db))
+        else:
+            the_room = make_room(user)
         bus.subscribe(lambda e: heard.append((the_room.now / SAMPLE_RATE, e["word"])) if e["type"] == "barge_in" else None)
         self.stops: list[int] = []
         stop = the_room.sink.stop
@@ -125,7 +130,8 @@ class Scene:
                 if the_room.now < user_from * SAMPLE_RATE:
                     self.own_seconds += FRAME_SECONDS
         pipeline.finish()
-        self.gains[echo_db] = the_room.gain  # one room: its acoustics (which the canceller has learnt) stay
+        if make_room is None:
+            self.gains[echo_db] = the_room.gain  # one room: its acoustics (which the canceller has learnt) stay
         self.stages.echo.stopped()  # the next trial is another room: nothing of this one is still playing
         self.own_barge_ins += [word for t, word in heard if t < user_from]
         return [word for t, word in heard if t >= user_from]

@@ -8,11 +8,15 @@ never a barge-in, however much of it the canceller left. Stop words are short, a
 canceller leaves of "setup" can sound like "stop", so for them the text tells: a stop word heard
 while the speaker says a sentence that could sound like one is its own. So an answer that says
 "hey jarvis" or "stop" never cuts itself. While the speaker talks the wake word must score higher
-than from idle, and nothing counts before the canceller has learnt the room.
+than from idle, and nothing counts before the canceller has learnt the room. Nor does a word
+heard while what the microphone holds is all echo (the residual echo suppressor tells): what a
+distorting loudspeaker leaves of the answer can score as the wake word, the user's voice over the
+answer stands above that echo.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from dataclasses import dataclass
 
@@ -32,6 +36,9 @@ ADAPTED_DB = 12.0  # nothing counts until the canceller takes the echo down this
                    # the room, what is left of the answer can sound like "stop", or even score as the wake word
 STOP_ADAPTED_DB = 20.0  # stop words wait for more: at 12-20 dB, early in the first answer, what was left of
                         # "the news from the village" was now and then heard as "stop"
+VOICE_FRAMES = 15  # 1.2 s: a wake word or stop word over the answer was said within this
+VOICE_RMS = 400.0  # ... and in some frame of it a voice this loud (about -38 dBFS) stood above the echo: what
+                   # a soft-clipping loudspeaker left of the answer reached 280, a user at 1000 RMS 1400
 STOP_HOLD_FRAMES = 6  # a stop word waits 480 ms for the wake word (the Korean grammar can hear "hey jarvis" as
                       # "그만" before it ends)
 
@@ -57,6 +64,7 @@ class BargeIn:
         self._own_stop_until = 0  # the frame until which the speaker's own voice may sound like a stop word
         self._pending: tuple[str, int] | None = None  # a stop word heard, waiting out STOP_HOLD_FRAMES
         self._resting = True
+        self._voice = collections.deque(maxlen=VOICE_FRAMES)  # per frame: how loud a voice besides the echo was
 
     def rest(self) -> None:
         """The speaker is silent: nothing to do until it talks again (cheap: called on every idle frame)."""
@@ -72,14 +80,17 @@ class BargeIn:
             self._own_stop_until = max(self._own_stop_until, until)
 
     def hear(self, cleaned: np.ndarray, reference: np.ndarray, detection: Detection | None,
-             echo_below_db: float | None = None) -> Interruption | None:
+             echo_below_db: float | None = None, voice_rms: float | None = None) -> Interruption | None:
         """One frame while the speaker talks: the cleaned microphone, what was played, what the
-        wake detector made of the cleaned frame, and how far below what is played the microphone
-        hears it now (None: it cannot tell, a hardware canceller is trusted)."""
+        wake detector made of the cleaned frame, how far below what is played the microphone
+        hears it now (None: it cannot tell, a hardware canceller is trusted), and how loud a voice
+        besides the echo is in the frame (None: it cannot tell)."""
         if self._resting:
             self._start()
         self._frame += 1
-        adapted = echo_below_db is None or echo_below_db >= ADAPTED_DB
+        self._voice.append(float("inf") if voice_rms is None else voice_rms)
+        voiced = max(self._voice) >= VOICE_RMS
+        adapted = (echo_below_db is None or echo_below_db >= ADAPTED_DB) and voiced
         if self._own_wake is not None:
             self._own_wake.process(reference)
             if self._own_wake.score >= OWN_WAKE_THRESHOLD:  # all the while it scores, not only as it rises
@@ -89,7 +100,7 @@ class BargeIn:
         if self._stop_words is None:
             return None
         heard = self._stop_words.process(cleaned)
-        well_adapted = echo_below_db is None or echo_below_db >= STOP_ADAPTED_DB
+        well_adapted = (echo_below_db is None or echo_below_db >= STOP_ADAPTED_DB) and voiced
         if heard is not None and well_adapted and self._frame > self._own_stop_until:
             self._pending = (heard, self._frame)
         if self._pending is not None and self._frame - self._pending[1] >= STOP_HOLD_FRAMES:
@@ -107,5 +118,6 @@ class BargeIn:
             self._wake.threshold = max(self._threshold, SPEAKING_THRESHOLD)
         self._own_wake_at = self._frame - ECHO_FRAMES - 1
         self._pending = None
+        self._voice.clear()
         if self._stop_words is not None:
             self._stop_words.reset()

@@ -34,6 +34,7 @@ import numpy as np
 
 from .audio import FRAME_SAMPLES, SAMPLE_RATE, resample
 from .config import EchoSettings, ModelMissing
+from .residual_echo import ResidualEchoSuppressor
 
 RING_FRAMES = 6  # keep cancelling 0.5 s after the echo of the last sample played arrived: the room still rings
 NO_ECHO_FRAMES = 25  # 2 s of an answer the microphone hears as quiet: no echo reaches it (until it ends)
@@ -205,6 +206,8 @@ class EchoCanceller:
     def __init__(self, settings: EchoSettings):
         self.settings = settings
         self._engine = ENGINES[settings.canceller]() if settings.canceller in ENGINES else None
+        speex = settings.canceller == "speex"  # (AEC3 suppresses what is left itself)
+        self._suppressor = ResidualEchoSuppressor() if speex and settings.suppress_residual else None
         self._far = np.zeros(0, np.int16)  # what is still to be played, from the next frame on
         self._behind = 0  # samples the microphone captured after the last frame (the pipeline running behind)
         self._played = np.zeros(MAX_DELAY + FRAME_SAMPLES + 1, np.int16)  # what was played, up to this frame
@@ -228,6 +231,11 @@ class EchoCanceller:
         of it when no echo reaches the microphone (answers into a file or headphones: playback
         heard as quiet for NO_ECHO_FRAMES in a row)."""
         return 40.0 if self._quiet_playback >= NO_ECHO_FRAMES else self.erle_db
+
+    @property
+    def voice_rms(self) -> float | None:
+        """How loud a voice besides the speaker's echo was in the last frame (None: it cannot tell)."""
+        return self._suppressor.voice_rms if self._suppressor is not None and self.playing else None
 
     @property
     def measures(self) -> bool:
@@ -265,6 +273,8 @@ class EchoCanceller:
         """The frame with the echo taken out; `behind`: seconds the microphone has captured after it."""
         self._behind = int(behind * SAMPLE_RATE)
         if not self.playing:
+            if self._suppressor is not None:
+                self._suppressor.restart(frame)
             self._quiet_playback = 0  # the next answer shows again whether its echo reaches the microphone
             self.position.clear()  # the next answer's echo is compared with its own
             return frame
@@ -284,6 +294,8 @@ class EchoCanceller:
         if not self._follow_the_delay(frame):  # (a reference just moved: this frame's was given before)
             self._follow_the_echo(frame, far)
         cleaned = self._engine.process(frame, far)
+        if self._suppressor is not None:
+            cleaned = self._suppressor.process(frame, cleaned)
         if far.any():
             before, after = _power(frame), _power(cleaned)
             if before > 1e4:  # echo worth measuring (louder than about -50 dBFS)

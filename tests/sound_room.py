@@ -100,6 +100,71 @@ class Room:
         return out
 
 
+class FileTimeRoom:
+    """The room's echo path in file time, inside the caller's process (benchmarks, quick tests): its
+    `source` gives the microphone's frames, `user` (16 kHz, at the user's level) with the echo of what
+    was played into its `sink` mixed in, the sink's sound device `device_ms` late. A stop silences
+    the sink at once. `now`: samples the microphone has given so far."""
+
+    def __init__(self, user: np.ndarray, *, speaker_rms: float, echo_db: float, voice_rms: float = 1000.0,
+                 delay_ms: float = 45.0, reverb: float = 0.3, drift: float = 0.001, device_ms: float = 150.0,
+                 seed: int = 0):
+        import types
+
+        self.room = Room(types.SimpleNamespace(voice_rms=voice_rms, echo_db=echo_db, speaker_rms=speaker_rms,
+                                               delay_ms=delay_ms, reverb=reverb, seed=seed, drift=drift))
+        self._user = user
+        self._queue = np.zeros(0, np.int16)  # handed to the sink, not yet in its device
+        self._device = np.zeros(int(device_ms * RATE / 1000), np.int16)  # in the device's buffers
+        self.now = 0
+        self.source, self.sink = _FileTimeMicrophone(self), _FileTimeLoudspeaker(self)
+
+    def frames(self, size: int):
+        for start in range(0, len(self._user) - size + 1, size):
+            heard = np.concatenate([self._block() for _ in range(size // BLOCK)])
+            self.now = start + size
+            yield np.clip(heard + self._user[start:start + size], -32768, 32767).astype(np.int16)
+
+    def _block(self) -> np.ndarray:
+        block, self._queue = self._queue[:BLOCK], self._queue[BLOCK:]
+        block = np.concatenate([self._device, block, np.zeros(BLOCK - len(block), np.int16)])
+        played, self._device = block[:BLOCK], block[BLOCK:]
+        return self.room.block(played)
+
+    def play(self, samples: np.ndarray, rate: int) -> None:
+        from speaker.audio import resample
+
+        self._queue = np.concatenate([self._queue, resample(samples, rate, RATE).astype(np.int16)])
+
+    def stop(self) -> None:
+        self._queue = self._queue[:0]
+        self._device[:] = 0
+
+
+class _FileTimeMicrophone:
+    live = False
+    behind = 0.0
+
+    def __init__(self, room: FileTimeRoom):
+        self._room = room
+
+    def __iter__(self):
+        from speaker.audio import FRAME_SAMPLES
+
+        return self._room.frames(FRAME_SAMPLES)
+
+    def close(self) -> None:
+        pass
+
+
+class _FileTimeLoudspeaker:
+    def __init__(self, room: FileTimeRoom):
+        self.play, self.stop = room.play, room.stop
+
+    def close(self) -> None:
+        pass
+
+
 def listen_now(fd: int) -> np.ndarray:
     """The next block the loudspeaker played; a backlog (the room fell behind: a busy machine) is
     dropped, as a room has no latency of its own."""

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import Samples, at_level, natural_speech, read_events, recording, speech
+from sound_loop import voice_rms
+from sound_room import FileTimeRoom
 from speaker.audio import WavSink, frames_of
 from speaker.config import Settings
 from speaker.echo import EchoCanceller
@@ -45,13 +47,20 @@ def stages_for(language: str, transcriber=None, dialogue=None) -> Stages:
                   barge_in=barge_in_for(settings, wake, transcriber))
 
 
-def in_room(stages: Stages, user: np.ndarray, echo_db: float, tmp_path, say: str | None = None) -> list[dict]:
+def in_room(stages: Stages, user: np.ndarray, echo_db: float, tmp_path, say: str | None = None,
+            distorting: bool = False) -> list[dict]:
     """Run the pipeline on `user` in a room where its answers come back `echo_db` louder than the
-    user; `say` is announced at the start. Returns the events."""
+    user; `say` is announced at the start. Returns the events. `distorting`: the sound-server tests'
+    room (tests/sound_room.py, in file time): a small loudspeaker that soft-clips, its clock 0.1 %
+    slow, behind a sound device's 150 ms buffer."""
     bus = EventBus("test")
     events: list[dict] = []
     bus.subscribe(events.append)
-    room = Room(Samples(user), WavSink(tmp_path / "out.wav"), echo_db=echo_db, voice_rms=VOICE_RMS)
+    if distorting:
+        room = FileTimeRoom(user, speaker_rms=voice_rms(stages.dialogue.language), echo_db=echo_db,
+                            voice_rms=VOICE_RMS)
+    else:
+        room = Room(Samples(user), WavSink(tmp_path / "out.wav"), echo_db=echo_db, voice_rms=VOICE_RMS)
     pipeline = Pipeline(stages=stages, bus=bus, sink=room.sink)
     pipeline.start()
     if say:
@@ -134,6 +143,55 @@ def test_answers_that_say_the_wake_word_and_stop_words_never_cut_themselves(lang
     for echo_db in (0.0, 10.0):
         events = in_room(stages_for(language, transcriber), recording(12.0), echo_db, tmp_path, say=text)
         assert story(events) == ["idle", "speaking", "idle"], (echo_db, story(events))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language, text", [("en", SELF_EN), ("ko", SELF_KO)])
+def test_through_a_distorting_loudspeaker_answers_that_say_the_wake_word_and_stop_words_never_cut_themselves(
+        language, text, korean_transcriber, korean_dialogue, tmp_path):
+    """What the linear canceller leaves of a soft-clipping loudspeaker's answer can score as the
+    wake word or sound like a stop word: it is suppressed, and a word heard in what is all echo
+    does not count, during the answer or in the seconds after it."""
+    transcriber, dialogue = (korean_transcriber, korean_dialogue) if language == "ko" else (None, None)
+    for echo_db in (0.0, 10.0):
+        stages = stages_for(language, transcriber, dialogue)
+        events = in_room(stages, recording(16.0), echo_db, tmp_path, say=text, distorting=True)
+        assert story(events) == ["idle", "speaking", "idle"], (echo_db, story(events))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_through_a_distorting_loudspeaker_the_wake_word_and_a_stop_word_over_an_answer_cut_it(
+        language, hey, korean_transcriber, korean_dialogue, tmp_path):
+    transcriber, dialogue = (korean_transcriber, korean_dialogue) if language == "ko" else (None, None)
+    announcement = ANNOUNCEMENT_KO if language == "ko" else ANNOUNCEMENT_EN
+    stop = at_level(speech("멈춰", "ko+f3", 150)) if language == "ko" else at_level(natural_speech("stop"))
+    events = in_room(stages_for(language, transcriber, dialogue), recording(8.0, hey, 4.0), 6.0, tmp_path,
+                     say=announcement, distorting=True)
+    assert story(events)[:4] == ["idle", "speaking", "barge_in hey_jarvis", "wake"], story(events)
+    events = in_room(stages_for(language, transcriber, dialogue), recording(8.0, stop, 2.0, stop, 6.0), 6.0, tmp_path,
+                     say=announcement, distorting=True)
+    assert story(events) == ["idle", "speaking", f"barge_in {'멈춰' if language == 'ko' else 'stop'}", "idle"]
+
+
+def test_a_word_heard_in_what_is_all_echo_does_not_interrupt():
+    """The wake word scored in what the canceller left of the answer, with no voice above that echo
+    (the residual echo suppressor tells), is the speaker's own; with a voice above it, the user's."""
+    from speaker.barge_in import BargeIn, VOICE_FRAMES
+    from speaker.wake import Detection
+
+    settings = Settings()
+    wake = WakeDetector(settings.wake)
+    barge_in = BargeIn(wake, settings.wake, None)
+    quiet, frame = np.zeros(1280, np.int16), np.full(1280, 500, np.int16)
+    said = Detection(wake_word="hey_jarvis", score=0.99)
+    for _ in range(VOICE_FRAMES + 30):  # past the guard after the speaker's own wake word
+        assert barge_in.hear(frame, quiet, None, 30.0, voice_rms=50.0) is None
+    assert barge_in.hear(frame, quiet, said, 30.0, voice_rms=50.0) is None
+    assert barge_in.hear(frame, quiet, None, 30.0, voice_rms=1200.0) is None
+    assert barge_in.hear(frame, quiet, said, 30.0, voice_rms=50.0).word == "hey_jarvis"  # the voice was 80 ms ago
+    barge_in.rest()
+    assert barge_in.hear(frame, quiet, said, None, voice_rms=None).word == "hey_jarvis"  # a canceller that cannot tell
 
 
 @pytest.mark.slow

@@ -218,3 +218,45 @@ def test_a_stop_while_running_behind_keeps_the_reference_of_what_the_microphone_
     for expected in (answer[FRAME_SAMPLES : 2 * FRAME_SAMPLES], answer[2 * FRAME_SAMPLES : 3 * FRAME_SAMPLES], quiet):
         canceller.process(quiet)
         assert np.array_equal(canceller.reference, expected)
+
+
+@pytest.mark.parametrize("echo_db", [0.0, 10.0])
+def test_through_a_distorting_loudspeaker_the_residual_suppressor_takes_out_more_and_keeps_the_wake_word(answer, echo_db):
+    """A small loudspeaker soft-clips (the sound-server tests' room): a linear filter leaves more of
+    that echo, and the suppressor behind it lowers what is left, while the user's wake word over
+    the answer is still heard."""
+    from sound_room import FileTimeRoom
+
+    user = recording(6.0, at_level(natural_speech("hey jarvis"), VOICE_RMS), len(answer) / SAMPLE_RATE - 6.0)
+    user = user[: len(user) // FRAME_SAMPLES * FRAME_SAMPLES]
+    late = slice(int(8 * SAMPLE_RATE), len(answer))  # echo only, once the filter has adapted
+    reduction = {}
+    for suppress in (False, True):
+        room = FileTimeRoom(user, speaker_rms=speech_rms(answer), echo_db=echo_db, voice_rms=VOICE_RMS)
+        canceller = EchoCanceller(EchoSettings(suppress_residual=suppress))
+        room.sink.play(answer, SAMPLE_RATE)
+        canceller.played(answer, SAMPLE_RATE)
+        mic = list(room.source)
+        out = np.concatenate([canceller.process(frame) for frame in mic])
+        reduction[suppress] = 10 * np.log10(energy(np.concatenate(mic)[late]) / energy(out[late]))
+        wake = WakeDetector(WakeSettings())
+        assert any(wake.process(f) is not None for f in frames_of(out))
+    assert reduction[True] > reduction[False] + 3 and reduction[True] > 15, reduction  # 5-6 dB more here
+
+
+def test_the_residual_suppressor_passes_a_voice_with_no_echo_and_says_it_is_not_echo():
+    """Where the canceller estimated no echo, the suppressor leaves the frame as it was (16 ms
+    later) and tells that a voice is there."""
+    from speaker.residual_echo import HOP, ResidualEchoSuppressor
+
+    voice = at_level(natural_speech("hey jarvis"), VOICE_RMS)
+    voice = voice[: len(voice) // FRAME_SAMPLES * FRAME_SAMPLES]
+    suppressor = ResidualEchoSuppressor()
+    suppressor.restart(np.zeros(FRAME_SAMPLES, np.int16))
+    out, loudest = [], 0.0
+    for frame in frames_of(voice):
+        out.append(suppressor.process(frame, frame))  # the canceller took nothing out: no echo estimated
+        loudest = max(loudest, suppressor.voice_rms)
+    out = np.concatenate(out)
+    assert np.abs(out[HOP:].astype(np.int32) - voice[:-HOP]).max() <= 2
+    assert loudest > 1000
