@@ -81,7 +81,8 @@ class ResidualEchoSuppressor:
         self.voice_rms = float(np.sqrt(max(beyond, 0.0) / (len(at) * TO_SAMPLE_POWER)))
         pieces = np.fft.irfft(spectrum * gain, FFT, axis=1) * WINDOW
         out = np.zeros(len(cleaned) + HOP, np.float32)
-        np.add.at(out, at, pieces)
+        out[: len(cleaned)] += pieces[:, :HOP].reshape(-1)  # half-overlapping windows: each one's first half
+        out[HOP:] += pieces[:, HOP:].reshape(-1)  # ... and its second
         out[:HOP] += self._carry
         self._carry = out[-HOP:].copy()
         return np.clip(np.round(out[: len(cleaned)]), -32768, 32767).astype(np.int16)
