@@ -21,7 +21,8 @@ listening until the echo of the last sample played has arrived.
 
 Two engines: speex's linear adaptive filter (libspeexdsp, through ctypes) takes the echo down by
 25-38 dB once it has adapted and leaves the user's voice whole, so the wake word is heard over the
-answer; WebRTC's AEC3 (pywebrtc-audio) takes the echo down further but suppresses the user's voice
+answer (what a distorting loudspeaker adds, which a linear filter cannot take out, the residual
+echo suppressor behind it lowers: residual_echo.py); WebRTC's AEC3 (pywebrtc-audio) takes the echo down further but suppresses the user's voice
 with it during double talk (benchmarks/barge_in.py measures both).
 """
 
