@@ -36,7 +36,8 @@ ADAPTED_DB = 12.0  # nothing counts until the canceller takes the echo down this
                    # the room, what is left of the answer can sound like "stop", or even score as the wake word
 STOP_ADAPTED_DB = 20.0  # stop words wait for more: at 12-20 dB, early in the first answer, what was left of
                         # "the news from the village" was now and then heard as "stop"
-VOICE_FRAMES = 15  # 1.2 s: a wake word or stop word over the answer was said within this
+VOICE_FRAMES = 25  # 2 s: a wake word or stop word over the answer was said within this (the Korean spotter tells
+                   # a stop word up to about 1.5 s after it began)
 VOICE_RMS = 400.0  # ... and in some frame of it a voice this loud (about -38 dBFS) stood above the echo: what
                    # a soft-clipping loudspeaker left of the answer reached 280, a user at 1000 RMS 1400
 STOP_HOLD_FRAMES = 6  # a stop word waits 480 ms for the wake word (the Korean grammar can hear "hey jarvis" as

@@ -161,17 +161,19 @@ def test_through_a_distorting_loudspeaker_answers_that_say_the_wake_word_and_sto
 
 @pytest.mark.slow
 @pytest.mark.parametrize("language", ["en", "ko"])
-def test_through_a_distorting_loudspeaker_the_wake_word_and_a_stop_word_over_an_answer_cut_it(
-        language, hey, korean_transcriber, korean_dialogue, tmp_path):
+def test_through_a_distorting_loudspeaker_a_stop_word_over_an_answer_stops_it(
+        language, korean_transcriber, korean_dialogue, tmp_path):
+    """Without the residual echo suppressor stop words through such a room almost never got through
+    (benchmarks/residual_echo.py, which also counts wake words; that the suppressor keeps the
+    user's wake word is tested in test_echo.py)."""
     transcriber, dialogue = (korean_transcriber, korean_dialogue) if language == "ko" else (None, None)
     announcement = ANNOUNCEMENT_KO if language == "ko" else ANNOUNCEMENT_EN
     stop = at_level(speech("멈춰", "ko+f3", 150)) if language == "ko" else at_level(natural_speech("stop"))
-    events = in_room(stages_for(language, transcriber, dialogue), recording(8.0, hey, 4.0), 6.0, tmp_path,
-                     say=announcement, distorting=True)
-    assert story(events)[:4] == ["idle", "speaking", "barge_in hey_jarvis", "wake"], story(events)
     events = in_room(stages_for(language, transcriber, dialogue), recording(8.0, stop, 2.0, stop, 6.0), 6.0, tmp_path,
                      say=announcement, distorting=True)
-    assert story(events) == ["idle", "speaking", f"barge_in {'멈춰' if language == 'ko' else 'stop'}", "idle"]
+    told = story(events)  # (the Korean spotter may take 멈춰 said over this echo for 그만: it stops all the same)
+    assert told[:2] + told[3:] == ["idle", "speaking", "idle"] and told[2] in (
+        ["barge_in 멈춰", "barge_in 그만"] if language == "ko" else ["barge_in stop"]), told
 
 
 def test_a_word_heard_in_what_is_all_echo_does_not_interrupt():
