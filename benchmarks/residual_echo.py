@@ -50,7 +50,7 @@ def own_voice(language: str) -> Voice:
 def reduction(room: dict, echo: EchoSettings, text: str, voice: Voice) -> tuple[float, float]:
     """The echo's reduction on echo-only audio after 8 s (dB), and the canceller's CPU per frame (ms)."""
     answer = resample(voice.synthesize(text + " " + text), voice.rate, SAMPLE_RATE).astype(np.int16)
-    the_room = FileTimeRoom(silence(len(answer) / SAMPLE_RATE), speaker_rms=speech_rms(answer), **room)
+    the_room = FileTimeRoom(user=silence(len(answer) / SAMPLE_RATE), speaker_rms=speech_rms(answer), **room)
     canceller = EchoCanceller(echo)
     the_room.sink.play(answer, SAMPLE_RATE)
     canceller.played(answer, SAMPLE_RATE)
@@ -84,7 +84,7 @@ def measure(split: dict, echo: EchoSettings, args, shared: dict) -> list[str]:
                for language, s in scenes.items()}
 
         def make_room(language):
-            return lambda user: FileTimeRoom(user, speaker_rms=rms[language], voice_rms=VOICE_RMS, **room_args)
+            return lambda user: FileTimeRoom(user=user, speaker_rms=rms[language], voice_rms=VOICE_RMS, **room_args)
 
         for language, scene in scenes.items():  # the canceller learns the room first, as at home
             scene.run(recording(8.0), spec["echo_db"], split["announcements"][language][:120], make_room=make_room(language))

@@ -106,7 +106,7 @@ class FileTimeRoom:
     was played into its `sink` mixed in, the sink's sound device `device_ms` late. A stop silences
     the sink at once. `now`: samples the microphone has given so far."""
 
-    def __init__(self, user: np.ndarray, *, speaker_rms: float, echo_db: float, voice_rms: float = 1000.0,
+    def __init__(self, *, user: np.ndarray, speaker_rms: float, echo_db: float, voice_rms: float = 1000.0,
                  delay_ms: float = 45.0, reverb: float = 0.3, drift: float = 0.001, device_ms: float = 150.0,
                  seed: int = 0):
         import types

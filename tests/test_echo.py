@@ -232,7 +232,7 @@ def test_through_a_distorting_loudspeaker_the_residual_suppressor_takes_out_more
     late = slice(int(8 * SAMPLE_RATE), len(answer))  # echo only, once the filter has adapted
     reduction = {}
     for suppress in (False, True):
-        room = FileTimeRoom(user, speaker_rms=speech_rms(answer), echo_db=echo_db, voice_rms=VOICE_RMS)
+        room = FileTimeRoom(user=user, speaker_rms=speech_rms(answer), echo_db=echo_db, voice_rms=VOICE_RMS)
         canceller = EchoCanceller(EchoSettings(suppress_residual=suppress))
         room.sink.play(answer, SAMPLE_RATE)
         canceller.played(answer, SAMPLE_RATE)
