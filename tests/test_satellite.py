@@ -145,14 +145,18 @@ class HomeAssistant:
 
 
 def rested(speaker: WyomingSpeaker) -> int:
-    """Once the speaker is idle (what an earlier test made it say is over): how many events it told."""
+    """Once the speaker is idle and nothing of a turn came after (what an earlier test made it say is
+    over): how many events it told. An announcement is told (`timer`, `response`) before it is said,
+    while the last state is still the idle before it: said over it, a wake word is heard only by
+    barge-in, and a test that goes on would talk over it."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        states = [e for e in speaker.speaker.events if e["type"] == "state"]
-        if states[-1]["state"] == "idle":
-            return len(speaker.speaker.events)
+        told = list(speaker.speaker.events)
+        last = max(i for i, e in enumerate(told) if e["type"] == "state")
+        if told[last]["state"] == "idle" and all(e.get("turn") is None for e in told[last + 1:]):
+            return len(told)
         time.sleep(0.2)
-    raise AssertionError(f"the speaker is still {states[-1]['state']}")
+    raise AssertionError(f"the speaker is not resting: {[e['type'] for e in told[last:]]}, last state {told[last]['state']}")
 
 
 def events_of_turn(speaker, turn: str) -> list[dict]:
