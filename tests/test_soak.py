@@ -4,8 +4,11 @@ must neither grow nor fall silent."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -23,6 +26,14 @@ LIFE = 7200.0
 CYCLE = 120.0  # seconds of audio: a spoken turn at 10 s, commands at 60 s, a reload at 90 s
 WARM_UP = 3600.0  # audio after which memory stays flat: the heap's high-water marks (free recognition's
 # decodes, every kind of reload) settle over the first hour; a leak keeps growing in the second
+
+
+def resident_kb() -> int:
+    """The process's resident memory once the C heap has handed back what it holds free: a leak keeps
+    what it allocates, while what the allocator keeps in reserve (a thread's arena, a high-water mark
+    left by one large decode) comes and goes with the timing of threads, and is no leak."""
+    ctypes.CDLL(None).malloc_trim(0)
+    return proc_status("VmRSS")
 
 
 def proc_status(key: str) -> int:
@@ -69,7 +80,7 @@ class Life:
                 elif abs(offset - 90) < frame_seconds / 2:
                     self.reload(cycle)
                 elif abs(offset - 100) < frame_seconds / 2:
-                    self.samples.append((t, proc_status("VmRSS"), proc_status("Threads"),
+                    self.samples.append((t, resident_kb(), proc_status("Threads"),
                                          len(self.daemon.bus._listeners)))
                 if cycle == cycles // 2 and abs(offset - 30) < frame_seconds / 2:
                     self.restart_broker()
@@ -119,7 +130,16 @@ class Life:
         self.broker.start()
 
 
-def test_a_long_life_grows_nothing(tmp_path, broker_dir, hey_jarvis):
+def test_a_long_life_grows_nothing(request, tmp_path, broker_dir, hey_jarvis):
+    if request.session.testscollected > 1:
+        # A daemon lives in a process of its own; the suite's process has gigabytes of other tests' heap
+        # whose fragmentation would be measured as this life's growth. Run alone, the test runs inline.
+        alone = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider",
+                                "-q", "-s", f"{__file__}::{request.node.name}"],
+                               capture_output=True, text=True, timeout=1500)
+        print(alone.stdout[-4000:], alone.stderr[-2000:])
+        assert alone.returncode == 0, alone.stdout[-4000:]
+        return
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
@@ -165,12 +185,13 @@ def test_a_long_life_grows_nothing(tmp_path, broker_dir, hey_jarvis):
     errors = [e for e in events if e["type"] == "error" and not e["code"].startswith(("mqtt", "events_dropped"))]
     assert errors == []  # (the broker's restart may be reported)
     after = [(t, rss, threads, listeners) for t, rss, threads, listeners in life.samples if t >= WARM_UP]
-    growth_mb = (after[-1][1] - after[0][1]) / 1024
+    early, late = (float(np.median([rss for _, rss, _, _ in part])) for part in (after[:10], after[-10:]))
+    growth_mb = (late - early) / 1024  # medians of ten samples each: one sample caught mid-reload is no trend
     print(f"\nsoak: {LIFE / 60:.0f} min of audio in {took:.0f} s; {life.reloads} reloads; "
-          f"RSS {after[0][1] / 1024:.1f} -> {after[-1][1] / 1024:.1f} MB after warm-up "
+          f"RSS {early / 1024:.1f} -> {late / 1024:.1f} MB after warm-up (medians) "
           f"(start {life.samples[0][1] / 1024:.1f} MB); threads {sorted({s[2] for s in after})}; "
           f"bus listeners {sorted({s[3] for s in after})}")
-    assert growth_mb < 10, life.samples  # alone: +0.5-3.5 MB; after the whole suite in this process: ~5 MB
+    assert growth_mb < 10, after  # measured, trimmed: -21 and -14 MB; untrimmed: +4 to +12 MB
     assert max(s[2] for s in after) <= after[0][2] + 2  # no growing thread count (a handover may be running)
     assert len({s[3] for s in after}) == 1  # no listener left behind on the bus
     assert daemon.pipeline.interpreter.waiting() == 0 and not daemon.assembly.mqtt._backlog

@@ -267,9 +267,7 @@ _SELF_WORDS = frozenset(_IRREGULAR + [form for verb in _SELF_VERBS for form in (
 _SELF_STATES = frozenset("here there sorry glad happy sure curious proud grateful thankful excited honored honoured "
                          "touched afraid worried sad listening with all right your a an the you it that this so fine "
                          "okay ok good well in on by for about ready able moved awake made".split())
-_NEGATIONS = frozenset("not never don't didn't can't cannot won't wouldn't couldn't shouldn't haven't hadn't "
-                       "wasn't aren't".split())
-_SELF_SKIPPED = _NEGATIONS | frozenset("am 'm was were will 'll would 'd can could should might may must do does did "
+_SELF_SKIPPED = frozenset("am 'm was were will 'll would 'd can could should might may must do does did "
                                        "shall really just also always still too truly only even already actually "
                                        "definitely certainly honestly sometimes often totally completely deeply "
                                        "genuinely very 're".split())
@@ -279,6 +277,16 @@ _WHO_LIVES = re.compile(r"\bI(?:'m| am)\b[^.!?]*\bwho (?:lives?|lived|works?|wor
                         re.IGNORECASE)  # "I'm an AI who lives on a little beach"
 _NOT_A_MACHINE = re.compile(r"\b(?:I|we)(?:'m| am| are|'re) not (?:an? )?(?:AI|robot|machine|computer|program|bot)s?\b",
                             re.IGNORECASE)
+
+
+def _says_no(word: str) -> bool:
+    """A word of the guard's that says no: not, never, cannot, or any "n't"."""
+    return word in ("not", "never", "cannot") or word.endswith("n't")
+
+
+def _helps(word: str) -> bool:
+    """A word between "I" and what the companion says it does: a helping verb, an adverb or a no."""
+    return word in _SELF_SKIPPED or _says_no(word)
 
 
 def tells_a_life(sentence: str) -> bool:
@@ -293,10 +301,10 @@ def tells_a_life(sentence: str) -> bool:
         # a name keeps its capital: "I'm Samantha" is the companion's own
         following = ([word[word.index("'"):].casefold()] if "'" in word else []) + [
             w if w[:1].isupper() else w.casefold() for w in words[i + 1:]]
-        start = next((n for n, w in enumerate(following) if w not in _SELF_SKIPPED), len(following))
-        if _NEGATIONS & set(following[:start]):
+        start = next((n for n, w in enumerate(following) if not _helps(w)), len(following))
+        if any(_says_no(w) for w in following[:start]):
             continue  # what it does not do ("I can't fix it") claims nothing
-        rest = [w for w in following[start:] if w not in _SELF_SKIPPED]
+        rest = [w for w in following[start:] if not _helps(w)]
         if rest[:1] and rest[0] in _HAVE and rest[1:2] and rest[1] in _SELF_WORDS and rest[1] != "got":
             rest = rest[1:]  # "I've been thinking", not "I have a dog"
         if rest[:2] == ["going", "to"]:  # "I'm going to miss you", not "I'm going to the zoo"
