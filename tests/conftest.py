@@ -186,19 +186,33 @@ def hey_jarvis() -> np.ndarray:
     return speech("hey jarvis", "en-us")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def korean_dialogue():
+    """A Korean dialogue of its own for each test: what an earlier test told it (a name, a question
+    left open, the lines it said) is not there."""
     from speaker.dialogue import Dialogue
 
     return Dialogue("ko", seed=0)
 
 
 @pytest.fixture(scope="session")
-def korean_transcriber(korean_dialogue):
+def shared_korean_transcriber():
+    """The Korean speech model, loaded once per session (see `korean_transcriber`)."""
     from speaker.config import Settings
+    from speaker.dialogue import Dialogue
     from speaker.stt import Transcriber
 
-    return Transcriber.for_dialogue(Settings(), korean_dialogue)
+    return Transcriber.for_dialogue(Settings(), Dialogue("ko", seed=0))
+
+
+@pytest.fixture
+def korean_transcriber(shared_korean_transcriber, korean_dialogue, monkeypatch):
+    """The shared Korean transcriber, judging what it hears by this test's `korean_dialogue` (whether
+    a question is open there: a yes then acts), as `Transcriber.for_dialogue` would."""
+    transcriber = shared_korean_transcriber
+    monkeypatch.setattr(transcriber, "understands", korean_dialogue.knows_word_for_word)
+    monkeypatch.setattr(transcriber, "intent", korean_dialogue.intent)
+    return transcriber
 
 
 @pytest.fixture

@@ -194,6 +194,8 @@ def own_dialogue(korean_transcriber, tmp_path, listen=ListenSettings()):
     settings = Settings(language="ko")
     clock = AudioClock()  # timers go off at their time in the audio
     dialogue = Dialogue("ko", clock=clock.wall, seed=0, persona=load(persona_file), state_dir=tmp_path / "state")
+    # the transcriber judges what it hears by this dialogue (the fixture puts its own back afterwards)
+    korean_transcriber.understands, korean_transcriber.intent = dialogue.knows_word_for_word, dialogue.intent
     voice = Voice(settings.voice, "ko")
     stages = Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(listen), transcriber=korean_transcriber,
                     dialogue=dialogue, voice=voice, echo=EchoCanceller(settings.echo))

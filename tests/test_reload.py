@@ -71,10 +71,21 @@ class Feeder:
         self.queued: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
         self._quiet = room(1.0, seed=7)
         self._running = True
+        self._held = threading.Event()
         threading.Thread(target=self._feed, daemon=True).start()
 
     def say(self, samples: np.ndarray):
         self.queued.put(samples)
+
+    @contextlib.contextmanager
+    def held(self):
+        """No audio meanwhile, as from a microphone that stalls: the daemon's pipeline waits in its
+        read, and what is queued for its thread waits with it."""
+        self._held.set()
+        try:
+            yield
+        finally:
+            self._held.clear()
 
     def close(self):
         self._running = False
@@ -89,16 +100,20 @@ class Feeder:
                 yield samples[start:start + FRAME_SAMPLES]
 
     def _feed(self):
-        start = time.monotonic()
-        for i, frame in enumerate(self._frames()):
+        due = time.monotonic()
+        for frame in self._frames():
             if not self._running:
                 break
+            while self._held.is_set() and self._running:
+                time.sleep(0.01)
+                due = time.monotonic()  # the pace goes on from where the stall ended
             try:
                 self.stream.write(frame.astype("<i2").tobytes())
                 self.stream.flush()
             except (BrokenPipeError, ValueError):
                 return
-            time.sleep(max(0.0, start + (i + 1) * FRAME_SECONDS - time.monotonic()))
+            due += FRAME_SECONDS
+            time.sleep(max(0.0, due - time.monotonic()))
         self.stream.close()
 
 

@@ -84,6 +84,15 @@ class HomeAssistant:
         self._pinging.cancel()
         await self.client.disconnect()
 
+    async def leave(self) -> None:
+        """Go away, and wait until the satellite has closed its end: it has seen Home Assistant go."""
+        self._pinging.cancel()
+        self.client._writer.write_eof()
+        async with asyncio.timeout(30):
+            while await self.client.read_event() is not None:
+                pass
+        await self.client.disconnect()
+
     async def _ping(self) -> None:
         while True:
             await asyncio.sleep(2)
@@ -145,14 +154,30 @@ class HomeAssistant:
 
 
 def rested(speaker: WyomingSpeaker) -> int:
-    """Once the speaker is idle (what an earlier test made it say is over): how many events it told."""
+    """Once the speaker is idle and nothing of a turn came after (what an earlier test made it say is
+    over): how many events it told. An announcement is told (`timer`, `response`) before it is said,
+    while the last state is still the idle before it: said over it, a wake word is heard only by
+    barge-in, and a test that goes on would talk over it."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        states = [e for e in speaker.speaker.events if e["type"] == "state"]
-        if states[-1]["state"] == "idle":
-            return len(speaker.speaker.events)
+        told = list(speaker.speaker.events)
+        last = max(i for i, e in enumerate(told) if e["type"] == "state")
+        if told[last]["state"] == "idle" and all(e.get("turn") is None for e in told[last + 1:]):
+            return len(told)
         time.sleep(0.2)
-    raise AssertionError(f"the speaker is still {states[-1]['state']}")
+    raise AssertionError(f"the speaker is not resting: {[e['type'] for e in told[last:]]}, last state {told[last]['state']}")
+
+
+def settled(speaker: WyomingSpeaker) -> int:
+    """Once what was queued for the pipeline's thread before now has run (the satellite's word about
+    connections that came and went): an unchanged volume, asked over MQTT, is told after it. How many
+    events it told, that volume included."""
+    from paho.mqtt import publish
+
+    before = len(speaker.speaker.events)
+    publish.single("speaker/den/cmd/volume", '{"step": 0}', qos=1, hostname="127.0.0.1", port=speaker.broker.port)
+    volume = speaker.speaker.wait_event(lambda e: e["type"] == "volume", after=before)
+    return speaker.speaker.events.index(volume) + 1
 
 
 def events_of_turn(speaker, turn: str) -> list[dict]:
@@ -329,6 +354,34 @@ def test_without_home_assistant_it_answers_on_its_own_says_so_once_and_goes_back
             return text
 
     assert asyncio.run(come_back()) == "what time is it"
+
+
+def test_home_assistant_back_as_its_old_connection_closes_is_told_back_and_its_next_loss_too(satellite):
+    """Home Assistant reconnecting before the speaker's pipeline has heard that its old connection went
+    (a restart of its integration, a busy speaker): the loss and the return are told in that order, and
+    when it goes away again that is told too."""
+    speaker = satellite.speaker
+    rested(satellite)
+    seen = settled(satellite)
+
+    async def scenario() -> tuple[int, int]:
+        with satellite.feeder.held():  # what the satellite tells the pipeline waits until audio flows again
+            await asyncio.sleep(1)  # the audio in the pipe heard: the pipeline waits in its read
+            first = await HomeAssistant(satellite).__aenter__()
+            await first.leave()
+            second = await HomeAssistant(satellite).__aenter__()
+        back = await asyncio.to_thread(settled, satellite)
+        await second.leave()
+        return back, await asyncio.to_thread(settled, satellite)
+
+    back, gone = asyncio.run(scenario())
+
+    def told(since: int, until: int) -> list[str]:
+        return [e["type"] if e["type"] != "error" else e["code"] for e in speaker.events[since:until]
+                if e["type"] == "home_assistant_restored" or e.get("code") == "home_assistant_lost"]
+
+    assert told(seen, back)[-2:] == ["home_assistant_lost", "home_assistant_restored"]
+    assert told(back, gone) == ["home_assistant_lost"]
 
 
 # -- a stranger's bytes ------------------------------------------------------------------------------

@@ -375,17 +375,12 @@ def test_free_recognition_runs_while_the_speech_is_fed_and_never_blocks(first_tr
     assert results[0] != results[1]
 
 
-def test_after_a_question_the_grammar_listens_for_its_answers_alone(korean_transcriber, monkeypatch):
+def test_after_a_question_the_grammar_listens_for_its_answers_alone(korean_transcriber, korean_dialogue):
     """After "끌까요?" the speaker expects yes, no or never mind: the grammar pass listens for those
     alone, a no in forms the whole grammar leaves out ("싫어", "아니요"), a yes only as the whole
     grammar has it; the next utterance without `expecting` has the whole grammar again.
     espeak-ng's ko+f3 renditions measured to be heard so."""
-    from speaker.dialogue import Dialogue
-
-    dialogue = Dialogue("ko", seed=0)
-    # the transcriber asks the dialogue that asked the question (the shared one has other tests' turns)
-    monkeypatch.setattr(korean_transcriber, "understands", dialogue.knows_word_for_word)
-    monkeypatch.setattr(korean_transcriber, "intent", dialogue.intent)
+    dialogue = korean_dialogue  # the one the transcriber asks: the dialogue that asked the question
     assert dialogue.expected_phrases() is None  # nothing asked: any sentence may come
     assert dialogue.knows_word_for_word("좋아") is Heard.ANSWERS
     dialogue.reply("음소거")

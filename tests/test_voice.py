@@ -218,6 +218,11 @@ def test_long_sentences_are_cut_at_commas_first():
 
 
 def test_the_voice_writes_no_files(tmp_path, monkeypatch):
+    """What is said is made in memory. espeak-ng's library starts once per process, first: its audio
+    layer then looks for PulseAudio, and libpulse, in a HOME it may write without a runtime folder
+    in it (not the service's), makes one in TMPDIR: the sound server's, not the voice's, and only
+    when this test is the first of the process to speak."""
+    Voice(ESPEAK, "en").close()
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
 

@@ -62,7 +62,8 @@ class Satellite:
         self._server: asyncio.AbstractServer | None = None
         self._outbox: asyncio.Queue | None = None  # to Home Assistant, while it runs the satellite
         self._run: Run | None = None  # the latest run: what Home Assistant tells is about it, even once it is over
-        self._lost_told = False  # the fallback was reported, once until Home Assistant returns
+        self._lost_told = False  # the fallback was reported, once until Home Assistant returns (the pipeline's
+        # thread's alone: a loss and a return are told in the order the connections went and came)
         self._timers: dict[str, tuple[str, int]] = {}  # Home Assistant's timers: id -> (name, seconds)
 
     @property
@@ -277,10 +278,12 @@ class Satellite:
             self._outbox.put_nowait(None)  # an older connection: Home Assistant came back
         self._outbox = outbox
         log.info("wyoming: Home Assistant runs the satellite")
+        self._on_pipeline(self._tell_restored)  # after the loss an older connection's end queued, if any
+
+    def _tell_restored(self) -> None:
         if self._lost_told:
             self._lost_told = False
-            self._pipeline.call_soon(lambda: self._pipeline.bus.emit(
-                HomeAssistantRestored(message="Home Assistant is back: its pipeline hears the next turn")))
+            self._pipeline.bus.emit(HomeAssistantRestored(message="Home Assistant is back: its pipeline hears the next turn"))
 
     def _unlink(self, why: str) -> None:
         self._outbox = None
