@@ -16,6 +16,8 @@ answer, not only a wake word heard in what the canceller left of the answer itse
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .audio import SAMPLE_RATE
@@ -44,6 +46,12 @@ BANDS = int(BAND.max()) + 1
 TO_BANDS = np.eye(BANDS, dtype=np.float32)[BAND]  # bins x bands: spectra summed per band by one product
 
 
+@functools.cache
+def _windows(samples: int) -> np.ndarray:
+    """Where each half-overlapping window of a frame of `samples` (and the HOP before it) lies."""
+    return np.arange(0, samples, HOP)[:, None] + np.arange(FFT)[None, :]
+
+
 class ResidualEchoSuppressor:
     """Takes the microphone and the linear canceller's output, frame by frame; returns the output
     with what is still echo lowered (16 ms later)."""
@@ -70,7 +78,7 @@ class ResidualEchoSuppressor:
         near = np.concatenate([self._near, cleaned.astype(np.float32)])
         echo = np.concatenate([self._echo, microphone.astype(np.float32) - cleaned])
         self._near, self._echo = near[-HOP:], echo[-HOP:]
-        at = np.arange(0, len(cleaned), HOP)[:, None] + np.arange(FFT)[None, :]
+        at = _windows(len(cleaned))
         spectrum = np.fft.rfft(near[at] * WINDOW, axis=1)
         echo_power = np.abs(np.fft.rfft(echo[at] * WINDOW, axis=1)) ** 2
         power = spectrum.real**2 + spectrum.imag**2

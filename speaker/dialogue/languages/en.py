@@ -268,9 +268,9 @@ _SELF_STATES = frozenset("here there sorry glad happy sure curious proud gratefu
                          "touched afraid worried sad listening with all right your a an the you it that this so fine "
                          "okay ok good well in on by for about ready able moved awake made".split())
 _SELF_SKIPPED = frozenset("am 'm was were will 'll would 'd can could should might may must do does did "
-                                       "shall really just also always still too truly only even already actually "
-                                       "definitely certainly honestly sometimes often totally completely deeply "
-                                       "genuinely very 're".split())
+                          "shall really just also always still too truly only even already actually "
+                          "definitely certainly honestly sometimes often totally completely deeply "
+                          "genuinely very 're".split())
 _HAVE = frozenset(("have", "'ve", "had"))  # before a word it helps ("I've been"), else owning something
 _WHO_LIVES = re.compile(r"\bI(?:'m| am)\b[^.!?]*\bwho (?:lives?|lived|works?|worked|grew up|was born|sleeps?)\b"
                         r"(?! in (?:this|a|the|your) (?:\w+ )?speaker)",
