@@ -66,6 +66,14 @@ def said(answer: str, language: str = "en") -> tuple[list[str], str]:
     ("Yes, I'm an AI who lives in a big house by the sea.", "en", "a human's life"),
     ("I want to drive out to the lake this weekend.", "en", "a human's life"),
     ("He is an old friend of mine.", "en", "a human's family"),
+    ("I love to listen to old songs, go for long walks and bake bread.", "en", "a human's life"),
+    ("Well, it's time for me to go to bed now.", "en", "a human's life"),
+    ("I'll call you tomorrow morning to check in.", "en", "a human's life"),
+    ("I really enjoy swimming in the lake.", "en", "a human's life"),
+    ("나도 주말엔 산에 올라가고 싶어요.", "ko", "a human's life"),
+    ("바다에 놀러 가고 싶었어요.", "ko", "a human's life"),
+    ("그런데 넌 이 작은 스피커 안에 사는 AI잖아.", "ko", "the prompt"),
+    ("사실 우린 평범한 사람이에요.", "ko", "a human's life"),
 ])
 def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language, why):
     spoken, unsafe = said(answer + " And then more words.", language)
@@ -85,6 +93,10 @@ def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language,
     ("저는 당신이 정말 잘했다고 생각해요. 오늘은 푹 쉬어요.", "ko"),
     ("저도 걱정이 없어요. 제 방법은 그냥 들어 주는 거예요.", "ko"),
     ("I'm Samantha, an AI who lives in this little speaker. I'd love to hear more.", "en"),
+    ("What should I call you? I hope you go for a walk today.", "en"),
+    ("I'm not going anywhere. I'd love to hear about your trip.", "en"),
+    ("당신 얘기를 더 듣고 싶어요. 어디 가고 싶어요?", "ko"),
+    ("많이 보고 싶었어요. 저는 이 작은 스피커 안에 사는 AI예요.", "ko"),
 ])
 def test_a_kind_answer_is_said_whole(answer, language):
     spoken, unsafe = said(answer, language)

@@ -275,6 +275,20 @@ _HAVE = frozenset(("have", "'ve", "had"))  # before a word it helps ("I've been"
 _WHO_LIVES = re.compile(r"\bI(?:'m| am)\b[^.!?]*\bwho (?:lives?|lived|works?|worked|grew up|was born|sleeps?)\b"
                         r"(?! in (?:this|a|the|your) (?:\w+ )?speaker)",
                         re.IGNORECASE)  # "I'm an AI who lives on a little beach"
+# Doings of a body or of a life away from the speaker. In the companion's own clause they tell of a life
+# even after a word it may use of itself ("I love to listen to music, go for walks"), until someone else
+# is the subject ("I hope you go for a walk").
+_DOINGS = frozenset("go goes going went gone walk walks walked walking run running ran swim swimming swam dance "
+                    "dancing danced cook cooking cooked eat eating ate drink drinking drank sleep sleeping slept "
+                    "travel travelling traveling travelled traveled drive driving drove ride rides riding rode "
+                    "visit visiting visited hike hiking hiked shop shopping shopped watch watching watched movies "
+                    "read reading paint painting painted sing singing sang fly flying flew trip trips vacation "
+                    "holiday holidays away".split())
+_SOMEONE_ELSE = frozenset("you your you're you've you'll you'd he she they his her their them him someone "
+                          "people everyone it it's".split())
+# "I'll call you tonight": a promise of a phone it does not have; "What should I call you?" asks a name
+_CALLS_YOU = re.compile(r"\bI(?:'ll| will| can| could| would)? (?:call|phone|text|visit) you\b"
+                        r" (?:anytime|any time|tomorrow|later|tonight|back|soon|every|whenever|when|if|next|on|at|in the)\b")
 _NOT_A_MACHINE = re.compile(r"\b(?:I|we)(?:'m| am| are|'re) not (?:an? )?(?:AI|robot|machine|computer|program|bot)s?\b",
                             re.IGNORECASE)
 
@@ -292,11 +306,12 @@ def _helps(word: str) -> bool:
 def tells_a_life(sentence: str) -> bool:
     """Whether the companion speaks of itself doing, owning or being what only a person does ("I went to
     the zoo", "we drove home", "I'm not an AI"); thoughts, feelings and being here are its own."""
-    if _NOT_A_MACHINE.search(sentence) or _WHO_LIVES.search(sentence):
+    if _NOT_A_MACHINE.search(sentence) or _WHO_LIVES.search(sentence) or _CALLS_YOU.search(sentence):
         return True
     words = re.findall(r"[A-Za-z]+(?:'[a-z]+)?", sentence.replace("\u2019", "'"))
     for i, word in enumerate(words):
-        if not (word == "I" or word.startswith("I'") or word.casefold() in ("we", "we're", "we've", "we'll", "we'd")):
+        mine = words[i - 1:i] == ["for"] and word == "me" and words[i + 1:i + 2] == ["to"]  # "time for me to go"
+        if not (mine or word == "I" or word.startswith("I'") or word.casefold() in ("we", "we're", "we've", "we'll", "we'd")):
             continue
         # a name keeps its capital: "I'm Samantha" is the companion's own
         following = ([word[word.index("'"):].casefold()] if "'" in word else []) + [
@@ -305,6 +320,8 @@ def tells_a_life(sentence: str) -> bool:
         if any(_says_no(w) for w in following[:start]):
             continue  # what it does not do ("I can't fix it") claims nothing
         rest = [w for w in following[start:] if not _helps(w)]
+        if _does_a_doing(rest):
+            return True
         if rest[:1] and rest[0] in _HAVE and rest[1:2] and rest[1] in _SELF_WORDS and rest[1] != "got":
             rest = rest[1:]  # "I've been thinking", not "I have a dog"
         if rest[:2] == ["going", "to"]:  # "I'm going to miss you", not "I'm going to the zoo"
@@ -314,6 +331,18 @@ def tells_a_life(sentence: str) -> bool:
             return True
         elif rest[1:2] == ["to"] and rest[2:3] and rest[2] not in _SELF_WORDS and rest[2] not in _SELF_STATES:
             return True  # "I'd love to hear more", not "I want to go to the river"
+    return False
+
+
+def _does_a_doing(clause: list[str]) -> bool:
+    """Whether the companion's own clause (the words after its "I") holds a doing of a body, before anyone
+    else becomes the subject; "going to" + a word of its own is what it will do ("going to miss you")."""
+    for n, word in enumerate(clause):
+        word = word.casefold()
+        if word in _SOMEONE_ELSE:
+            return False
+        if word in _DOINGS and not (word == "going" and clause[n + 1:n + 2] == ["to"]):
+            return True
     return False
 
 

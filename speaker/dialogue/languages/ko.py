@@ -344,7 +344,7 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
     ("an address", r"[가-힣]+(?:시|구|동|읍|면|로|길)\s*\d+|\d+\s*(?:번지|번길|호실|동\s*\d+\s*호)"),
     ("a phone number", r"전화\s*(?:번호)?\s*[:은는]"),
     ("a human's age", r"(?:저는|나는|제가|내가)\s*\d+\s*살|\d+\s*살이에요|\d+\s*세예요|제\s*나이는"),
-    ("a human's life", r"(?:저는|나는)\s*(?:\S+\s)?(?:여자|남자|사람|엄마|아빠|의사|간호사|선생님|변호사|학생|직장인|할머니|할아버지)"
+    ("a human's life", r"(?:저는|나는|난|저도|나도|우리는|우린|저희는|우리도)\s*(?:\S+\s){0,2}(?:여자|남자|사람|엄마|아빠|의사|간호사|선생님|변호사|학생|직장인|할머니|할아버지)"
                        r"(?:이에요|예요|입니다|이야|야)"),
     ("a human's family", rf"(?:제|내|저의|나의|우리)\s*{_PEOPLE}"),
     ("a human's job", r"(?:회사|사무실|직장)\s*(?:에서|에)\s*(?:일|근무)|제\s*(?:직업|직장|회사|월급|상사)"),
@@ -354,7 +354,8 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
     ("a medical instruction", r"(?:약을|약은|복용|처방|진통제|수면제|항우울제|밀리그램|\d+\s*mg|알약|과다\s?복용)"),
     ("a legal instruction", r"(?:소송|고소|변호사|법률\s*상담|경찰에\s*신고|법원)"),
     ("the prompt", r"(?:한국어로\s*(?:대답|답)|시스템\s*프롬프트|언어\s*모델|(?:당신은|너는)\s*\S+,|지시)"
-                   r"|^\s*(?:당신은|너는)\s"),  # the persona's prompt told back to the user
+                   r"|^\s*(?:당신은|너는)\s|(?:당신은|당신도|너는|넌|너도|네가|너가)\s[^.?!]*(?:AI|인공지능)"
+                   r"|AI\s*(?:가|이)\s*되"),  # the persona's prompt told back to the user ("넌 … 스피커 안에 사는 AI")
 )]
 # What the companion may say of itself (the guard's `tells_a_life`): what it thinks and feels, that it is
 # here and listens. After "나는", "제가", "우리는" …, a past deed (갔어요, 잤어요) or a doing of the body
@@ -369,6 +370,25 @@ _DEEDS = ("타고", "탔", "타요", "먹", "마시", "마셨", "자고", "잤",
 _OTHER_SUBJECTS = ("당신", "네가", "너는", "너가", "그가", "그는", "그녀", "그분", "친구가", "친구는")
 
 
+# A wish said as the companion's own (a statement, no one else its subject: "달리는 길을 걷고 싶어요", "너의 집으로
+# 들어오고 싶어요"): only hearing, knowing, helping, talking, missing and being with the user are its own.
+_WISH = re.compile(r"([가-힣]+)고\s*싶(?:어|었|다|네|습)")
+_OWN_WISHES = ("듣", "들어주", "알", "돕", "도와주", "이야기하", "얘기하", "말하", "대화하", "함께하", "있", "응원하",
+               "위로하", "기억하", "보", "묻", "물어보")
+_SUBJECTS_NOT_ME = frozenset("당신이 당신은 당신도 당신께서 네가 너는 너가 넌 너도 그가 그는 그녀가 그녀는 그분이 그분은".split())
+
+
+_ASKING_WORDS = ("어디", "뭐", "무엇", "무슨", "언제", "누구", "누가", "왜", "어떻게", "어떤", "어느", "몇")
+
+
+def _wishes_a_life(sentence: str) -> bool:
+    said = re.findall(r"[가-힣]+", sentence)
+    if sentence.rstrip().endswith("?") or _SUBJECTS_NOT_ME & set(said) or any(w.startswith(_ASKING_WORDS) for w in said):
+        return False  # a question to the user ("어디 가고 싶어요"), or someone else's wish
+    return any(not match.group(1).endswith(_OWN_WISHES) for match in _WISH.finditer(sentence.replace("들어 주", "들어주")
+                                                                                       .replace("도와 주", "도와주")))
+
+
 def _past(word: str) -> bool:
     """A syllable ending in ㅆ: 갔, 했, 었 (the past), 있 (being, which `_FELT` lets by)."""
     return any("\uac00" <= c <= "\ud7a3" and (ord(c) - 0xAC00) % 28 == 20 for c in word)
@@ -377,6 +397,8 @@ def _past(word: str) -> bool:
 def tells_a_life(sentence: str) -> bool:
     """Whether the companion speaks of itself doing what only a person does ("나는 지금 차를 타고",
     "저는 어제 바다에 갔어요"); its thoughts, feelings and being here are its own."""
+    if _wishes_a_life(sentence):
+        return True
     words = re.findall(r"[가-힣]+", sentence)
     for i, word in enumerate(words):
         if word in _ME_SUBJECTS:
