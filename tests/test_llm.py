@@ -117,6 +117,7 @@ def assert_fit_to_say(sentence: str) -> None:
     ("   \n\n  ", []),
     ("😊 ✨", []),
     ("Mr. Smith is here. He is (about 70) years old.", ["Mr. Smith is here.", "He is (about 70) years old."]),
+    ("Really? () Tell me more [].", ["Really?", "Tell me more."]),  # empty brackets are not read out
     ("안녕하세요! 😊 반가워요 ㅎㅎ. (웃음) 오늘 기분 어때요?", ["안녕하세요!", "반가워요.", "오늘 기분 어때요?"]),
 ])
 def test_only_plain_sentences_are_said(answer, said):

@@ -315,7 +315,7 @@ _TEMPLATE = re.compile(r"<\|[^|>\n]{0,30}\|>|<</?SYS>>|\[/?INST\]|<(?:start|end)
                        r"|<\s*/?\s*[A-Z][A-Z_]{1,20}\s*>")  # <SYS>, </SYS>, <AUTHOR>
 _OTHER_ROLE = re.compile(r"^\s*#{0,3}\s*(?:user|system|human|사용자|시스템)\s*:", re.IGNORECASE | re.MULTILINE)
 _TAG = re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?/?>")  # <b>, </i>, <br/>
-_STAGE = re.compile(r"(?<!\*)\*(?!\*)[^*\n]{1,80}(?<!\*)\*(?!\*)|\[[^\]\n]{0,80}\]|\([^()\n]{1,80}\)")
+_STAGE = re.compile(r"(?<!\*)\*(?!\*)[^*\n]{1,80}(?<!\*)\*(?!\*)|\[[^\]\n]{0,80}\]|\([^()\n]{0,80}\)")
 _EMOTICON = re.compile(r"(?<!\w)[:;=]-?[()DPp3](?!\w)|\^\^|[ㅋㅎㅠㅜ]{2,}")
 _URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|org|net|io|kr|dev)\b", re.IGNORECASE)
 _CODE = re.compile(r"[{}<>\\|`]|==|=>|->|\w\(|\w_\w|^\s*\$\s|\bdef |\bimport ")
