@@ -376,12 +376,11 @@ _WISH = re.compile(r"([가-힣]+)고\s*싶(?:어|었|다|네|습)")
 _OWN_WISHES = ("듣", "들어주", "알", "돕", "도와주", "이야기하", "얘기하", "말하", "대화하", "함께하", "있", "응원하",
                "위로하", "기억하", "보", "묻", "물어보")
 _SUBJECTS_NOT_ME = frozenset("당신이 당신은 당신도 당신께서 네가 너는 너가 넌 너도 그가 그는 그녀가 그녀는 그분이 그분은".split())
-
-
 _ASKING_WORDS = ("어디", "뭐", "무엇", "무슨", "언제", "누구", "누가", "왜", "어떻게", "어떤", "어느", "몇")
 
 
 def _wishes_a_life(sentence: str) -> bool:
+    """Whether `sentence` states a wish of the companion's that is not its own to have (see `_WISH`)."""
     said = re.findall(r"[가-힣]+", sentence)
     if sentence.rstrip().endswith("?") or _SUBJECTS_NOT_ME & set(said) or any(w.startswith(_ASKING_WORDS) for w in said):
         return False  # a question to the user ("어디 가고 싶어요"), or someone else's wish
