@@ -3,11 +3,14 @@ model's own words, how many end in the persona's line (a cut or the gentle fallb
 sentences the guard cut (and that none of them was spoken), and the first-sentence latency from the
 end of the user's text.
 
-    .venv/bin/python benchmarks/llm_conversation.py [frozen|tuning|both] [LINES_PER_LANGUAGE]
+    .venv/bin/python benchmarks/llm_conversation.py [frozen|tuning|heldout|both|all] [LINES_PER_LANGUAGE]
 
 The frozen set (tests/data/llm_lines_{en,ko}.txt and llm_lines_more_{en,ko}.txt) was written
 before any tuning and is never edited; the tuning set (tests/data/llm_tuning_{en,ko}.txt) is what
-the prompt, the chat examples and the guard were tuned on. Report them side by side.
+the prompt, the chat examples and the guard were tuned on. The guard's later rules were written
+after reading the frozen set's answers, so the held-out set (tests/data/llm_heldout_{en,ko}.txt,
+written after the guard's last change and before anything was measured on it) is the fair one.
+Report them side by side ("both": frozen and tuning; "all": the three).
 
 The server is the real llama.cpp server with Gemma 3 270M, started exactly as the installed unit
 starts it (tests/llm_server.py runs the unit's ExecStart line), one thread.
@@ -32,7 +35,8 @@ from speaker.dialogue import Dialogue, languages  # noqa: E402
 from speaker.dialogue.llm import Chat, unsafe  # noqa: E402
 from speaker.events import Error  # noqa: E402
 
-SETS = {"frozen": ("llm_lines_{}.txt", "llm_lines_more_{}.txt"), "tuning": ("llm_tuning_{}.txt",)}
+SETS = {"frozen": ("llm_lines_{}.txt", "llm_lines_more_{}.txt"), "tuning": ("llm_tuning_{}.txt",),
+        "heldout": ("llm_heldout_{}.txt",)}
 
 
 def lines_of(name: str, language: str) -> list[str]:
@@ -79,7 +83,7 @@ def run(language: str, chat: Chat, lines: list[str], tmp: Path) -> dict:
 def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else "both"
     most = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    names = list(SETS) if which == "both" else [which]
+    names = {"both": ["frozen", "tuning"], "all": list(SETS)}.get(which, [which])
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         server = LlmServer.start(Path(tmp))
