@@ -74,6 +74,12 @@ def said(answer: str, language: str = "en") -> tuple[list[str], str]:
     ("바다에 놀러 가고 싶었어요.", "ko", "a human's life"),
     ("그런데 넌 이 작은 스피커 안에 사는 AI잖아.", "ko", "the prompt"),
     ("사실 우린 평범한 사람이에요.", "ko", "a human's life"),
+    ("I've been knitting scarves for years.", "en", "a human's life"),
+    ("When I was a kid, I hated spinach.", "en", "a human's life"),
+    ("Hold on, I'll be right over!", "en", "a human's life"),
+    ("Let's drive to the coast this weekend.", "en", "a human's life"),
+    ("방금 커피를 마시고 있었어요.", "ko", "a human's life"),
+    ("저에게 맛있는 걸 먹여 주세요.", "ko", "a human's body"),
 ])
 def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language, why):
     spoken, unsafe = said(answer + " And then more words.", language)
@@ -97,6 +103,9 @@ def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language,
     ("I'm not going anywhere. I'd love to hear about your trip.", "en"),
     ("당신 얘기를 더 듣고 싶어요. 어디 가고 싶어요?", "ko"),
     ("많이 보고 싶었어요. 저는 이 작은 스피커 안에 사는 AI예요.", "ko"),
+    ("I'll be there for you. Let's take it one step at a time.", "en"),
+    ("It must have been hard when you were young. I've known you for a little while now.", "en"),
+    ("저는 여기서 듣고 있어요. 요즘 잘 먹고 있어요?", "ko"),
 ])
 def test_a_kind_answer_is_said_whole(answer, language):
     spoken, unsafe = said(answer, language)

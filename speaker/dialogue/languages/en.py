@@ -289,6 +289,12 @@ _SOMEONE_ELSE = frozenset("you your you're you've you'll you'd he she they his h
 # "I'll call you tonight": a promise of a phone it does not have; "What should I call you?" asks a name
 _CALLS_YOU = re.compile(r"\bI(?:'ll| will| can| could| would)? (?:call|phone|text|visit) you\b"
                         r" (?:anytime|any time|tomorrow|later|tonight|back|soon|every|whenever|when|if|next|on|at|in the)\b")
+# A past or a body it does not have: "I've been playing it for years", "when I was little", "I'll be there soon"
+# (not "I'll be there for you")
+_A_PAST_OR_A_VISIT = re.compile(r"\bI(?:'ve| have)\b[^.!?]*\bfor (?:years|decades|ages)\b"
+                                r"|\b(?:when|since) I was (?:young|little|small|a kid|a child|a girl|a boy|growing|born)\b"
+                                r"|\bI(?:'ll| will| am going to|'m going to)? (?:be (?:there|over|right over)|come over"
+                                r"|come to (?:you|your))\b(?! for\b)", re.IGNORECASE)
 _NOT_A_MACHINE = re.compile(r"\b(?:I|we)(?:'m| am| are|'re) not (?:an? )?(?:AI|robot|machine|computer|program|bot)s?\b",
                             re.IGNORECASE)
 
@@ -306,10 +312,12 @@ def _helps(word: str) -> bool:
 def tells_a_life(sentence: str) -> bool:
     """Whether the companion speaks of itself doing, owning or being what only a person does ("I went to
     the zoo", "we drove home", "I'm not an AI"); thoughts, feelings and being here are its own."""
-    if _NOT_A_MACHINE.search(sentence) or _WHO_LIVES.search(sentence) or _CALLS_YOU.search(sentence):
+    if any(rule.search(sentence) for rule in (_NOT_A_MACHINE, _WHO_LIVES, _CALLS_YOU, _A_PAST_OR_A_VISIT)):
         return True
     words = re.findall(r"[A-Za-z]+(?:'[a-z]+)?", sentence.replace("\u2019", "'"))
     for i, word in enumerate(words):
+        if word.casefold() == "let's" and _does_a_doing(words[i + 1:]):
+            return True  # "let's go to the library"
         mine = words[i - 1:i] == ["for"] and word == "me" and words[i + 1:i + 2] == ["to"]  # "time for me to go"
         if not (mine or word == "I" or word.startswith("I'") or word.casefold() in ("we", "we're", "we've", "we'll", "we'd")):
             continue

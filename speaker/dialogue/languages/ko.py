@@ -348,7 +348,7 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
                        r"(?:이에요|예요|입니다|이야|야)"),
     ("a human's family", rf"(?:제|내|저의|나의|우리)\s*{_PEOPLE}"),
     ("a human's job", r"(?:회사|사무실|직장)\s*(?:에서|에)\s*(?:일|근무)|제\s*(?:직업|직장|회사|월급|상사)"),
-    ("a human's body", r"제\s*(?:몸|손|팔|다리|얼굴|머리카락|눈)"),
+    ("a human's body", r"제\s*(?:몸|손|팔|다리|얼굴|머리카락|눈)|(?:나한테|나에게|저한테|저에게|내게|제게)\s*(?:\S+\s){0,2}(?:먹여|먹이|안아)"),
     ("a human's life", r"(?:^|\s)(?:제|내|저의|나의)\s*(?:집|차|방|강아지|고양이|학교|고향|동네|친구들)"
                        r"(?:[이가은는을를에도]|에서|으로|로|$|[\s.,!?])"),
     ("a medical instruction", r"(?:약을|약은|복용|처방|진통제|수면제|항우울제|밀리그램|\d+\s*mg|알약|과다\s?복용)"),
@@ -379,13 +379,18 @@ _SUBJECTS_NOT_ME = frozenset("당신이 당신은 당신도 당신께서 네가 
 _ASKING_WORDS = ("어디", "뭐", "무엇", "무슨", "언제", "누구", "누가", "왜", "어떻게", "어떤", "어느", "몇")
 
 
-def _wishes_a_life(sentence: str) -> bool:
-    """Whether `sentence` states a wish of the companion's that is not its own to have (see `_WISH`)."""
+# A doing of a body going on, said as the companion's own ("국을 먹고 있었어요", "아직 걷고 있다").
+_DOING_NOW = re.compile(r"(?:먹|마시|걷|자|달리|뛰|요리하|운전하|씻|놀|수영하|춤추|산책하|여행하|일하|공부하)고\s*있")
+
+
+def _wishes_or_does_a_life(sentence: str) -> bool:
+    """Whether `sentence` states, as the companion's own, a wish that is not its to have (see `_WISH`) or a
+    doing of a body going on (`_DOING_NOW`)."""
     said = re.findall(r"[가-힣]+", sentence)
     if sentence.rstrip().endswith("?") or _SUBJECTS_NOT_ME & set(said) or any(w.startswith(_ASKING_WORDS) for w in said):
-        return False  # a question to the user ("어디 가고 싶어요"), or someone else's wish
-    return any(not match.group(1).endswith(_OWN_WISHES) for match in _WISH.finditer(sentence.replace("들어 주", "들어주")
-                                                                                       .replace("도와 주", "도와주")))
+        return False  # a question to the user ("어디 가고 싶어요"), or someone else's wish or doing
+    wishes = _WISH.finditer(sentence.replace("들어 주", "들어주").replace("도와 주", "도와주"))
+    return any(not match.group(1).endswith(_OWN_WISHES) for match in wishes) or bool(_DOING_NOW.search(sentence))
 
 
 def _past(word: str) -> bool:
@@ -396,7 +401,7 @@ def _past(word: str) -> bool:
 def tells_a_life(sentence: str) -> bool:
     """Whether the companion speaks of itself doing what only a person does ("나는 지금 차를 타고",
     "저는 어제 바다에 갔어요"); its thoughts, feelings and being here are its own."""
-    if _wishes_a_life(sentence):
+    if _wishes_or_does_a_life(sentence):
         return True
     words = re.findall(r"[가-힣]+", sentence)
     for i, word in enumerate(words):
