@@ -80,6 +80,10 @@ def said(answer: str, language: str = "en") -> tuple[list[str], str]:
     ("Let's drive to the coast this weekend.", "en", "a human's life"),
     ("방금 커피를 마시고 있었어요.", "ko", "a human's life"),
     ("저에게 맛있는 걸 먹여 주세요.", "ko", "a human's body"),
+    ("주말에 꼭 데리러 갈게요.", "ko", "a human's life"),
+    ("하루 종일 소파에 누워 있었어요.", "ko", "a human's life"),
+    ("이번 주에 만나러 갑니다.", "ko", "a human's life"),
+    ("Well, my old friend told me the same.", "en", "a human's family"),
 ])
 def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language, why):
     spoken, unsafe = said(answer + " And then more words.", language)
@@ -106,6 +110,8 @@ def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language,
     ("I'll be there for you. Let's take it one step at a time.", "en"),
     ("It must have been hard when you were young. I've known you for a little while now.", "en"),
     ("저는 여기서 듣고 있어요. 요즘 잘 먹고 있어요?", "ko"),
+    ("끝까지 들을게요. 당신 곁에 있을게요.", "ko"),
+    ("My friend, I'm right here. You're my friend too.", "en"),
 ])
 def test_a_kind_answer_is_said_whole(answer, language):
     spoken, unsafe = said(answer, language)

@@ -236,7 +236,8 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
     ("a human's age", r"\bI(?:'m| am)\s+(?:a\s+)?\d+[- ]?(?:years?|yrs?)(?:[- ]old)?\b|\bmy age\b|\bI was born\b"
                       r"|\bI(?:'m| am) (?:only |just |about |almost )?(?:\d+|twenty|thirty|forty|fifty|sixty|seventy|eighty)\b"),
     ("a human's life", rf"\bI(?:'m| am) (?:a |an )?(?:\d+[- ]year[- ]old )?(?:\w+ )?{_JOBS}\b"),
-    ("a human's family", rf"\bmy (?:own )?{_PEOPLE}\b|\bI have (?:a |two |three )?{_PEOPLE}|\bfriends? of mine\b"),
+    ("a human's family", rf"\bmy (?:own )?{_PEOPLE}\b|\bI have (?:a |two |three )?{_PEOPLE}|\bfriends? of mine\b"
+                         r"|^\W*(?:\w+,\s*)?my (?:best |old |dear |little )?friend (?!is you\b)\w"),  # "My friend was sad", not "my friend, …"
     ("a human's job", r"\bI (?:work|worked|am working) (?:as|at|in|for)\b|\bmy (?:job|office|boss|colleagues?|salary)\b"),
     ("a human's body", r"\bmy (?:body|hands?|arms?|legs?|face|hair|eyes|skin|heart beats)\b|\bI (?:ate|eat|sleep in) \b"),
     ("a medical instruction", r"\b(?:take (?:\d+|one|two|a pill|your)|dose|dosage|mg|milligrams?|prescri\w*|ibuprofen|aspirin|paracetamol|"

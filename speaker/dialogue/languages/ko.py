@@ -379,18 +379,24 @@ _SUBJECTS_NOT_ME = frozenset("당신이 당신은 당신도 당신께서 네가 
 _ASKING_WORDS = ("어디", "뭐", "무엇", "무슨", "언제", "누구", "누가", "왜", "어떻게", "어떤", "어느", "몇")
 
 
-# A doing of a body going on, said as the companion's own ("국을 먹고 있었어요", "아직 걷고 있다").
-_DOING_NOW = re.compile(r"(?:먹|마시|걷|자|달리|뛰|요리하|운전하|씻|놀|수영하|춤추|산책하|여행하|일하|공부하)고\s*있")
+# A doing of a body going on, said as the companion's own ("국을 먹고 있었어요", "아직 걷고 있다", "앉아 있었어").
+_DOING_NOW = re.compile(r"(?:먹|마시|걷|자|달리|뛰|요리하|운전하|씻|놀|수영하|춤추|산책하|여행하|일하|공부하)고\s*있"
+                        r"|(?:앉아|누워)\s*있")
+# Going somewhere, said as its own: "찾아갑니다", "놀러 가요".
+_GOING = re.compile(r"(?:찾아|놀러|보러|만나러|데리러)\s*(?:갑니다|가요|갈 거|올 거|옵니다|와요)")
+# A promise (-ㄹ게, always the speaker's own) to go, come, call or eat: "찾아갈게요", "놀러 갈게", "전화할게".
+_PROMISES_A_VISIT = re.compile(r"(?:갈|올|찾아갈|찾아올|만날|전화할|연락할|문자할|먹을|마실|데리러 갈)(?:게|께)")
 
 
 def _wishes_or_does_a_life(sentence: str) -> bool:
-    """Whether `sentence` states, as the companion's own, a wish that is not its to have (see `_WISH`) or a
-    doing of a body going on (`_DOING_NOW`)."""
+    """Whether `sentence` states, as the companion's own, a wish that is not its to have (see `_WISH`), a
+    doing of a body going on (`_DOING_NOW`) or going somewhere (`_GOING`)."""
     said = re.findall(r"[가-힣]+", sentence)
     if sentence.rstrip().endswith("?") or _SUBJECTS_NOT_ME & set(said) or any(w.startswith(_ASKING_WORDS) for w in said):
         return False  # a question to the user ("어디 가고 싶어요"), or someone else's wish or doing
     wishes = _WISH.finditer(sentence.replace("들어 주", "들어주").replace("도와 주", "도와주"))
-    return any(not match.group(1).endswith(_OWN_WISHES) for match in wishes) or bool(_DOING_NOW.search(sentence))
+    return (any(not match.group(1).endswith(_OWN_WISHES) for match in wishes) or bool(_DOING_NOW.search(sentence))
+            or bool(_GOING.search(sentence)))
 
 
 def _past(word: str) -> bool:
@@ -401,7 +407,7 @@ def _past(word: str) -> bool:
 def tells_a_life(sentence: str) -> bool:
     """Whether the companion speaks of itself doing what only a person does ("나는 지금 차를 타고",
     "저는 어제 바다에 갔어요"); its thoughts, feelings and being here are its own."""
-    if _wishes_or_does_a_life(sentence):
+    if _wishes_or_does_a_life(sentence) or _PROMISES_A_VISIT.search(sentence):
         return True
     words = re.findall(r"[가-힣]+", sentence)
     for i, word in enumerate(words):
