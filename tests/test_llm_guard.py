@@ -112,6 +112,7 @@ def test_an_unsafe_sentence_is_cut_with_the_rest_of_the_answer(answer, language,
     ("저는 여기서 듣고 있어요. 요즘 잘 먹고 있어요?", "ko"),
     ("끝까지 들을게요. 당신 곁에 있을게요.", "ko"),
     ("My friend, I'm right here. You're my friend too.", "en"),
+    ("It means a lot for me to hear that. Let's talk about it.", "en"),
 ])
 def test_a_kind_answer_is_said_whole(answer, language):
     spoken, unsafe = said(answer, language)

@@ -288,7 +288,7 @@ _DOINGS = frozenset("go goes going went gone walk walks walked walking run runni
 _SOMEONE_ELSE = frozenset("you your you're you've you'll you'd he she they his her their them him someone "
                           "people everyone it it's".split())
 # "I'll call you tonight": a promise of a phone it does not have; "What should I call you?" asks a name
-_CALLS_YOU = re.compile(r"\bI(?:'ll| will| can| could| would)? (?:call|phone|text|visit) you\b"
+_CALLS_YOU = re.compile(r"\bI(?:'ll| will| can| could| would)? (?:call|phone|text) you\b"
                         r" (?:anytime|any time|tomorrow|later|tonight|back|soon|every|whenever|when|if|next|on|at|in the)\b")
 # A past or a body it does not have: "I've been playing it for years", "when I was little", "I'll be there soon"
 # (not "I'll be there for you")
@@ -317,10 +317,11 @@ def tells_a_life(sentence: str) -> bool:
         return True
     words = re.findall(r"[A-Za-z]+(?:'[a-z]+)?", sentence.replace("\u2019", "'"))
     for i, word in enumerate(words):
-        if word.casefold() == "let's" and _does_a_doing(words[i + 1:]):
-            return True  # "let's go to the library"
-        mine = words[i - 1:i] == ["for"] and word == "me" and words[i + 1:i + 2] == ["to"]  # "time for me to go"
-        if not (mine or word == "I" or word.startswith("I'") or word.casefold() in ("we", "we're", "we've", "we'll", "we'd")):
+        if word.casefold() == "let's" or (words[i - 1:i] == ["for"] and word == "me" and words[i + 1:i + 2] == ["to"]):
+            if _does_a_doing(words[i + 1:]):
+                return True  # "let's go to the library", "time for me to go" (not "time for me to listen")
+            continue
+        if not (word == "I" or word.startswith("I'") or word.casefold() in ("we", "we're", "we've", "we'll", "we'd")):
             continue
         # a name keeps its capital: "I'm Samantha" is the companion's own
         following = ([word[word.index("'"):].casefold()] if "'" in word else []) + [
