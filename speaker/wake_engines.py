@@ -13,6 +13,7 @@ detector of the speaker's own voice): no second copy of a model.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +42,13 @@ class _Model:
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]["index"]
+        self._running = threading.Lock()  # twins share the model, and may run on two threads (one loading)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        self.interpreter.set_tensor(self.input["index"], x)
-        self.interpreter.invoke()
-        return self.interpreter.get_tensor(self.output)
+        with self._running:
+            self.interpreter.set_tensor(self.input["index"], x)
+            self.interpreter.invoke()
+            return self.interpreter.get_tensor(self.output)
 
 
 def _packaged(package: str, install: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -57,6 +58,29 @@ def test_hey_jarvis_wakes_once_just_after_it_is_said(voice):
     said_until = 2.0 + voiced_end(phrase)
     assert said_until - 0.1 <= end_time(index) <= said_until + 1.0
     assert 0.5 <= score <= 1.0
+
+
+def test_a_detector_hears_on_while_another_thread_makes_twins_of_it():
+    """Loading makes the barge-in's twin (which runs the shared models on silence) while the microphone
+    is already heard for the wake word."""
+    wake, said = detector(silence_gate=False), recording(1.0, speech("hey jarvis", "en-us"), 1.0)
+    heard, errors = threading.Event(), []
+
+    def make_twins():
+        try:
+            while not heard.is_set():
+                wake.twin(WakeSettings())
+        except Exception as e:
+            errors.append(e)
+
+    twins = threading.Thread(target=make_twins)
+    twins.start()
+    try:
+        found = [[name for _, name, _ in detect(wake, said)] for _ in range(3)]
+    finally:
+        heard.set()
+        twins.join()
+    assert errors == [] and found == [["hey_jarvis"]] * 3
 
 
 def test_other_speech_silence_and_noise_never_wake():
