@@ -331,8 +331,11 @@ class Assembly:
 
     # -- the end ----------------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Stop the Wyoming service, say goodbye on MQTT, let go of the pins, finish playing, and close the voice."""
+    def close(self, *, cut: bool = False) -> None:
+        """Stop the Wyoming service, say goodbye on MQTT, let go of the pins, finish playing (or, `cut`,
+        drop what the player still holds, first), and close the voice."""
+        if cut:
+            self.sink.stop()
         if self.wyoming is not None:
             self.wyoming.close()
         for thread in self._handovers:

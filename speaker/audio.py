@@ -398,13 +398,19 @@ class DeviceSink:
 
     def stop(self) -> None:
         """Cut the answer that is playing and drop the rest: nothing more of it is heard."""
+        self._drop()
+
+    def _drop(self) -> bool:
+        """Stop; whether there was anything to cut (a player, or audio waiting for one)."""
         with self._lock:
             self._generation += 1
+            cut = bool(self._chunks) or self._output is not None
             self._chunks.clear()
             output, self._output = self._output, None
             self._ends_at = time.monotonic()
         if output is not None:
             output.abort()
+        return cut
 
     def close(self) -> None:
         """Play what is still to be played, then close the player; a player that takes no more audio
@@ -413,13 +419,10 @@ class DeviceSink:
             self._closing = True
             self._lock.notify()
         self._thread.join(timeout=max(0.0, self.heard_until - time.monotonic()) + PLAYER_STUCK_SECONDS)
-        if self._thread.is_alive():
-            with self._lock:
-                output = self._output
-            if output is not None:
-                log.warning("the player took no more of the answer: stopped")
-                output.abort()
-            self._thread.join(timeout=5)
+        if self._thread.is_alive() and self._drop():  # stuck: the rest is dropped, not handed to a new player
+            log.warning("the player took no more of the answer: stopped")
+            self.report("speaker_unavailable", "the player took no more of the answer: stopped")
+        self._thread.join(timeout=5)
 
     def _play_forever(self) -> None:
         while (taken := self._next_block()) is not None:

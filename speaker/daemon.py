@@ -19,7 +19,7 @@ from .audio import LiveSource, RawSource, WavSource
 from .config import Settings
 from .events import Error, ErrorCode, EventBus, JsonlWriter, MicrophoneRestored
 from .service import MICROPHONE_PROBLEMS, Service
-from .wake import WakeDetector
+from .wake import CONTEXT_FRAMES, WakeDetector
 
 if TYPE_CHECKING:
     from .assembly import Assembly, Changes
@@ -145,7 +145,7 @@ class Daemon:
         finally:
             self._announce_stop()
             self.source.close()
-            self.assembly.close()
+            self.assembly.close(cut=self.stopping.is_set())
         return 0
 
     def _announce_stop(self) -> None:
@@ -156,7 +156,8 @@ class Daemon:
     def _listen_while_loading(self, frames, build) -> list:
         """Ready as soon as the wake word and the microphone are: the wake word is heard while `build`
         loads the rest (recogniser, dialogue, voice) in the background. Returns the audio to hear once
-        it has loaded: from a little before a wake word heard meanwhile to now (nothing is dropped).
+        it has loaded: from a little before a wake word heard meanwhile to now, else the last moments
+        (a wake word being said as it loaded): nothing is dropped.
         A stop meanwhile returns at once, leaving the load running (`loading`) and no assembly."""
         wake = WakeDetector(self.settings.wake)
         built: dict = {}
@@ -198,7 +199,7 @@ class Daemon:
         fault = self._fault
         if fault:  # the microphone failed while the models loaded
             self.pipeline.call_soon(lambda: self.pipeline.set_fault(fault))
-        return kept or []
+        return kept if kept is not None else list(recent)[-CONTEXT_FRAMES:]
 
     def stop(self, asked_by: str = "") -> None:
         """Stop soon: the audio loop sees it within a frame. Safe from a signal handler (it only sets

@@ -418,19 +418,23 @@ def test_device_sink_reports_a_failing_output_command():
     assert [code for code, _ in reports] == ["speaker_unavailable"]
 
 
-@pytest.mark.parametrize("seconds", [0.5, 4.0])  # all of it fits in the pipe to the player, or not
-def test_device_sink_closing_on_a_player_that_takes_no_more_kills_it_and_says_so(tmp_path, seconds):
-    """A stuck player (here one that never reads) does not hold the speaker's stop for its whole life."""
-    pids = tmp_path / "pids"
+@pytest.mark.parametrize("seconds, sentences", [(0.5, 1), (4.0, 1), (4.0, 3)])  # all of it fits in the
+def test_device_sink_closing_on_a_player_that_takes_no_more_kills_it_and_says_so(tmp_path, seconds, sentences):
+    """A stuck player (here one that never reads) does not hold the speaker's stop for its whole life,
+    and the sentences it never took are dropped, not handed to a new player that is as stuck."""
+    pids = tmp_path / "pids"  # pipe to the player, or not; one sentence or several
     reports = []
     sink = DeviceSink("default", sh(f"echo $$ >> {pids}; exec sleep 600"), lambda *r: reports.append(r))
-    sink.play(sine(300, seconds, 22050), 22050)
-    time.sleep(seconds + 0.5)  # it has been handed over, as far as the clock says
+    for _ in range(sentences):
+        sink.play(sine(300, seconds, 22050), 22050)
+    time.sleep(seconds + 0.5)  # the first has been handed over, as far as the clock says
     started = time.monotonic()
     sink.close()
     assert time.monotonic() - started < 60  # not the player's 600 s (a freeze-level bound)
     assert [code for code, _ in reports] == ["speaker_unavailable"]
-    assert not any(alive(int(pid)) for pid in pids.read_text().split())
+    started_players = pids.read_text().split()
+    assert len(started_players) == 1
+    assert not alive(int(started_players[0]))
 
 
 def test_device_sink_with_no_sound_card_reports_and_keeps_going():

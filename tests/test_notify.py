@@ -194,6 +194,28 @@ def test_ready_after_load_and_microphone_then_watchdog_then_stopping_on_sigterm(
         speaker.stop()
 
 
+def test_sigterm_after_an_answer_its_player_never_took_ends_at_once_and_starts_no_other_player(tmp_path,
+                                                                                              notify_socket,
+                                                                                              hey_jarvis):
+    """The speaker has said its answer, as far as its clock goes, but the player took only what its pipe
+    holds: a stop drops the rest rather than waiting for it, or handing it to a new player."""
+    marker, players = tmp_path / "microphone-open", tmp_path / "players"
+    mic = microphone_command(tmp_path, recording(1.0, hey_jarvis, 2.0), marker, delay=0)
+    conf = english_without_its_model(tmp_path, f'input_command = "{mic}"\n'
+                                               f'output_command = "sh -c \'echo $$ >> {players}; exec sleep 60\'"')
+    speaker = notify_socket.start(tmp_path, conf)
+    try:
+        speaker.wait_event(lambda e: e["type"] == "state" and e["state"] == "speaking")
+        speaker.wait_event(lambda e: e["type"] == "state" and e["state"] == "idle", after=len(speaker.events) - 1)
+        speaker.proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        assert speaker.proc.wait(timeout=30) == 0
+        assert time.monotonic() - signalled < 6  # not the seconds of the answer left, nor a stuck player's wait
+        assert len(players.read_text().split()) == 1
+    finally:
+        speaker.stop()
+
+
 @pytest.mark.slow
 def test_a_wake_word_said_right_after_ready_while_the_speech_models_load_is_answered(tmp_path, notify_socket,
                                                                                     hey_jarvis):
