@@ -4,9 +4,11 @@ in a quiet and a noisy, echoing room, through the real transcriber and the dialo
 Voices: Korean in espeak-ng's voices and rates (no other Korean voice installs offline), English in
 piper's joe voice at several `length_scale`/`noise_scale` settings (pocketsphinx, the English engine
 here, cannot follow espeak-ng's English). Rooms: pink noise at 10-20 dB SNR to the speech, and a
-0.3 s reverberant tail. Counted per request: right (the intent meant, with its numbers), "say that
-again" (nothing understood, or the speaker asks), another intent, and of those a wrong command (an
-intent that changes something: a timer, an alarm, the volume, the microphone, what it remembers).
+0.3 s reverberant tail. Counted per request: right (the intent meant, with its numbers), asked
+first (a command only the grammar pass heard: the speaker asks "did you say …?", and a yes does
+it; counted apart, with how many were the command meant), "say that again" (nothing understood, or
+the speaker asks), another intent, and of those a wrong command (an intent that changes something,
+done without asking: a timer, an alarm, the volume, the microphone, what it remembers).
 
 A request is judged as the dialogue understands what was heard (its sentences, then the meaning
 layer), as the speaker would answer it. Two sets: TUNING (the requests recognition was tuned on)
@@ -264,18 +266,24 @@ class Whisper:
         return " ".join(s.text.strip() for s in segments).strip(" .!?")
 
 
+def _outcomes(counts: dict) -> str:
+    return (f"right {counts['right']:3}/{counts['of']} ({100 * counts['right'] / counts['of']:5.1f}%), "
+            f"asked first {counts['asked']:2} (the meant command {counts['asked_right']:2}), again {counts['again']:2}, "
+            f"other {counts['other']:2}, wrong commands {counts['wrong_commands']}")
+
+
 def run(language: str, requests: list, verbose: bool, whisper: bool = False) -> dict:
     """Every request in every condition of `language`: counts per condition and in all."""
     from speaker.config import Settings
     from speaker.dialogue import Dialogue
-    from speaker.dialogue.matcher import ACTS
+    from speaker.dialogue.matcher import ACTS, Unsure
     from speaker.stt import Transcriber
 
     dialogue = Dialogue(language, seed=0)
     transcriber = Whisper(language) if whisper else Transcriber.for_dialogue(Settings(), dialogue)
     engine = transcriber.name if whisper else transcriber.engine.name
     print(f"[{language}] {engine}, {len(requests)} requests + {NOISE_ONLY} of room noise alone")
-    totals = {"right": 0, "again": 0, "other": 0, "wrong_commands": 0, "of": 0}
+    totals = {"right": 0, "asked": 0, "asked_right": 0, "again": 0, "other": 0, "wrong_commands": 0, "of": 0}
     cpu = []
     for number, condition in enumerate(CONDITIONS[language]):
         counts = dict.fromkeys(totals, 0)
@@ -286,7 +294,10 @@ def run(language: str, requests: list, verbose: bool, whisper: bool = False) -> 
             cpu.append((time.process_time() - started) / (len(audio) / SAMPLE_RATE))
             got, found = dialogue.understand(heard) or (None, {})
             right = got == intent and all(found.get(k) == v for k, v in slots.items())
-            if right:
+            if isinstance(heard, Unsure) and got in ACTS:  # asked about first: a yes does it, a no does nothing
+                counts["asked"] += 1
+                counts["asked_right"] += right
+            elif right:
                 counts["right"] += 1
             elif got is None:
                 counts["again"] += 1
@@ -294,19 +305,16 @@ def run(language: str, requests: list, verbose: bool, whisper: bool = False) -> 
                 counts["other"] += 1
                 counts["wrong_commands"] += got in ACTS
             if verbose and not right:
-                print(f"    {text!r} heard {heard!r}: {got or 'say that again'} {found or ''}"
-                      f"{' (A WRONG COMMAND)' if got in ACTS else ''}")
+                outcome = " (ASKED FIRST)" if isinstance(heard, Unsure) else " (A WRONG COMMAND)" if got in ACTS else ""
+                print(f"    {text!r} heard {heard!r}: {got or 'say that again'} {found or ''}{outcome}")
                 if not whisper:
                     grammar, free = transcriber.passes(timeout=5.0)
                     print(f"        grammar pass {grammar[:3]}, free pass {free}")
             counts["of"] += 1
         for key in totals:
             totals[key] += counts[key]
-        print(f"    {condition.label():38} right {counts['right']:3}/{counts['of']} "
-              f"({100 * counts['right'] / counts['of']:5.1f}%), again {counts['again']:2}, other {counts['other']:2}, "
-              f"wrong commands {counts['wrong_commands']}")
-    print(f"    {'all':38} right {totals['right']:3}/{totals['of']} ({100 * totals['right'] / totals['of']:5.1f}%), "
-          f"again {totals['again']:2}, other {totals['other']:2}, wrong commands {totals['wrong_commands']}")
+        print(f"    {condition.label():38} {_outcomes(counts)}")
+    print(f"    {'all':38} {_outcomes(totals)}")
     print(f"    CPU per second of audio: median {statistics.median(cpu):.2f} s")
     return totals
 

@@ -35,7 +35,7 @@ import numpy as np
 from .audio import SAMPLE_RATE, frames_of
 from .config import ModelMissing, Settings
 from .dialogue import languages
-from .dialogue.matcher import ACTS, Heard
+from .dialogue.matcher import ACTS, Heard, Unsure
 
 log = logging.getLogger(__name__)
 
@@ -320,8 +320,9 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
     grammar's words, and a wrong command is worse than asking again), and only when free recognition,
     if it heard numbers, heard the same ones, and, if it heard something `intent` understands, heard
     that command in one of its texts; if it understood nothing, the command stands when the grammar's
-    own guesses all mean it, else only if free recognition heard half its words (AGREEING_SHARE: noise
-    forced into the grammar's words shows as guesses of different intents). Where the grammar pass is
+    own guesses all mean it, as an `Unsure` text (asked about before it is done), else only if free
+    recognition heard half its words (AGREEING_SHARE: noise forced into the grammar's words shows as
+    guesses of different intents). Where the grammar pass is
     `fitted` (it gives one guess, judged against a phone loop: pocketsphinx), a command with numbers
     free recognition heard none of, nor any of its words, is other speech forced into a number
     command: free recognition's text is taken as for speech outside the grammar (not so for vosk:
@@ -342,8 +343,11 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
         sure = intent is None or all(intent(h) in (None, intent(text)) for h in heard[1:] if h)
         share = _heard_share(text, free, free_spacing)
         if not (fitted and _digits(numbers(text)) and not share and not any(_digits(numbers(f)) for f in free)):
-            agrees = intent(text) in meant if meant else sure or share >= AGREEING_SHARE
-            return text if agrees and _same_numbers(text, free, numbers) else ""
+            if not _same_numbers(text, free, numbers) or (meant and intent(text) not in meant):
+                return ""
+            if meant or share >= AGREEING_SHARE:
+                return text
+            return Unsure(text) if sure else ""
         heard, text = [], ""  # other speech forced into a number command: as if outside the grammar
     answers = [h for h in heard[1:] if h and (kind := understands(h)) and kind is not Heard.ACTS]
     if answers:

@@ -13,7 +13,8 @@ from speaker.commands import Command, CommandName
 from speaker.config import Settings
 from speaker.dialogue import Dialogue, part_of_day
 from speaker.dialogue.persona import LINES, builtin
-from speaker.dialogue.registry import ANSWERS
+from speaker.dialogue.matcher import Unsure
+from speaker.dialogue.registry import ACTS, ANSWERS, ASKED_FIRST
 from speaker.testing.understanding import understands
 from speaker.stt import known_words, model_path
 
@@ -619,3 +620,49 @@ def test_turning_the_microphone_off_by_voice_asks_first(language, mute, yes, no)
     d.reply(mute)
     clock[0] = datetime(2026, 12, 1, 9, 1)  # a yes a minute later is not an answer
     assert d.reply(yes).command is None
+
+
+# --- a command heard by the grammar pass alone is asked about first ---------------------------------
+
+@pytest.mark.parametrize("language, heard, yes, no, other", [
+    ("en", "set the volume to forty", "yes", "no", "what time is it"),
+    ("ko", "볼륨 사십", "네", "아니", "지금 몇 시야"),
+    ("en", "cancel all timers", "sure", "don't", "what is the date"),
+    ("ko", "알람 취소", "응", "싫어", "오늘 며칠이야")])
+def test_a_command_heard_unsure_is_asked_about_and_done_only_on_a_yes(language, heard, yes, no, other):
+    """Only the grammar pass heard it (free recognition heard none of it): the speaker says what it
+    heard and asks; a yes does it, a no or anything else does nothing; heard sure, it is done at once."""
+    clock = [datetime(2026, 12, 1, 9, 0)]
+    d = Dialogue(language, clock=lambda: clock[0], seed=0)
+    d.reply("set a timer for ten minutes" if language == "en" else "10분 타이머")
+    d.reply("set an alarm for seven am" if language == "en" else "아침 7시 알람 맞춰 줘")
+    sure = d.reply(heard)
+    assert sure.intent in ACTS
+
+    def state():
+        return d.memory.timers[:], d.memory.alarms[:]
+
+    for answer, done in [(yes, True), (no, False), (other, False)]:
+        d = Dialogue(language, clock=lambda: clock[0], seed=0)
+        d.reply("set a timer for ten minutes" if language == "en" else "10분 타이머")
+        d.reply("set an alarm for seven am" if language == "en" else "아침 7시 알람 맞춰 줘")
+        before = state()
+        asked = d.reply(Unsure(heard))
+        assert asked.intent == ASKED_FIRST and asked.command is None and asked.follow_up
+        assert heard in asked.text and state() == before
+        replied = d.reply(answer)
+        if done:
+            assert replied.command == sure.command and (replied.command is not None or state() != before)
+        else:
+            assert replied.command is None and state() == before
+    d.reply(Unsure(heard))
+    clock[0] = datetime(2026, 12, 1, 9, 1)  # a yes a minute later is not an answer
+    before = state()
+    assert d.reply(yes).command is None and state() == before
+
+
+@pytest.mark.parametrize("language, heard", [("en", "what time is it"), ("ko", "지금 몇 시야")])
+def test_a_question_heard_unsure_is_answered_at_once(language, heard):
+    """Only what changes something is asked about: a question heard by the grammar alone is answered."""
+    d = Dialogue(language, seed=0)
+    assert d.reply(Unsure(heard)).intent == "HassGetCurrentTime"

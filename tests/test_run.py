@@ -219,15 +219,17 @@ def test_transcribe_prints_what_was_said(tmp_path):
 
 
 def test_a_timer_asked_for_by_voice_answers_how_long_is_left_and_goes_off(tmp_path, hey_jarvis):
-    # File time is the speaker's time: three minutes of quiet room later, the timer goes off.
-    wav = write_wav(tmp_path / "timer.wav", recording(1.0, hey_jarvis, 0.7, speech("라면 타이머 삼분", "ko+f3", 165), 8.0,
+    # File time is the speaker's time: three minutes of quiet room later, the timer goes off. Only the
+    # grammar pass hears espeak-ng's Korean: the speaker asks "라면 타이머 삼분, 할까요?" and a yes sets it.
+    wav = write_wav(tmp_path / "timer.wav", recording(1.0, hey_jarvis, 0.7, speech("라면 타이머 삼분", "ko+f3", 165), 6.0,
+                                                      speech("좋아", "ko+f3", 165), 8.0,
                                                       hey_jarvis, 0.7, speech("타이머 남은 시간", "ko+f3", 165), 185.0))
     events = events_of(run_speaker("run", "--language", "ko", "--input", wav, "--output", tmp_path / "o.wav",
                                    "--events-jsonl", "-"))
     intents = [e for e in events if e["type"] == "intent"]
-    assert [(e["name"], e["slots"]) for e in intents] == [("HassStartTimer", {"name": "라면", "minutes": 3}),
-                                                         ("HassTimerStatus", {})]
-    status = next(e for e in events if e["type"] == "response" and e["turn"] == intents[1]["turn"])
+    assert [(e["name"], e["slots"]) for e in intents] == [("SpeakerAskFirst", {"heard": "라면 타이머 삼분"}),
+                                                         ("SpeakerYes", {}), ("HassTimerStatus", {})]
+    status = next(e for e in events if e["type"] == "response" and e["turn"] == intents[2]["turn"])
     assert "라면 타이머" in status["text"] and "2분" in status["text"]
     timer = next(e for e in events if e["type"] == "timer")
     assert (timer["kind"], timer["name"], timer["seconds"]) == ("timer", "라면", 180)

@@ -10,7 +10,7 @@ import pytest
 from conftest import recording, run_speaker, speech, write_wav
 from speaker.audio import frames_of
 from speaker.config import ModelMissing, Settings, SpeechToTextSettings
-from speaker.dialogue.matcher import ACTS, Heard
+from speaker.dialogue.matcher import ACTS, Heard, Unsure
 from speaker.stt import Transcriber, _word_graph, choose, clean, known_words, model_path, nearest_phrase
 
 CORE = ["지금 몇 시야", "오늘 날씨 어때", "이름이 뭐야", "멈춰", "오늘 무슨 요일 이에요", "고마워"]
@@ -329,7 +329,8 @@ def test_a_command_the_grammar_pass_was_unsure_of_is_taken_only_if_free_recognit
     """Noise or other speech is forced into the grammar's words ("타이머 5분 맞춰 줘" heard by the grammar
     pass as "볼륨 내려", its next guess "오늘 날씨 어때"): when the grammar's own guesses mean different
     things and free recognition understood no intent, the command is taken only if free recognition
-    heard half of its words; when the guesses agree (or there is one), the best guess stands."""
+    heard half of its words; when the guesses agree (or there is one), the best guess stands, but
+    unsure: the speaker asks before it does it ("이분 타이머" was heard "오분 타이머" so, and done)."""
     meanings = {"볼륨 내려": "HassSetVolumeRelative", "오늘 날씨 어때": "HassGetWeather", "볼륨 내려 줘": "HassSetVolumeRelative",
                 "cancel all timers": "HassCancelAllTimers", "cancel the alarm": "SpeakerCancelAlarm"}
     kinds = {text: Heard.ACTS if meaning in ACTS else Heard.ANSWERS for text, meaning in meanings.items()}
@@ -337,15 +338,23 @@ def test_a_command_the_grammar_pass_was_unsure_of_is_taken_only_if_free_recognit
     def chosen(heard, free, free_spacing=True):
         return choose(heard, sorted(kinds), kinds.get, free, intent=meanings.get, free_spacing=free_spacing)
 
+    def kind(text):
+        return "unsure" if isinstance(text, Unsure) else "sure"
+
     unsure = ["볼륨 내려", "오늘 날씨 어때"]
     assert chosen(unsure, ["육 자 이거나 득실 과 취업"]) == ""  # nothing of it heard
     assert chosen(unsure, ["보름 내려"]) == "볼륨 내려"  # half of it
+    assert kind(chosen(unsure, ["보름 내려"])) == "sure"
     assert chosen(unsure, ["볼 륨 내려"]) == "볼륨 내려"  # Korean spacing is free
-    assert chosen(["볼륨 내려", "볼륨 내려 줘"], ["육 자 이거나 득실 과 취업"]) == "볼륨 내려"  # sure of the intent
+    said = chosen(["볼륨 내려", "볼륨 내려 줘"], ["육 자 이거나 득실 과 취업"])  # the guesses agree, free recognition not
+    assert said == "볼륨 내려" and kind(said) == "unsure"
     assert chosen(["cancel all timers", "cancel the alarm"], ["gets old timers"], free_spacing=False) == ""
-    assert chosen(["cancel all timers", "cancel the alarm"], ["cancel old timers"], free_spacing=False) == \
-        "cancel all timers"
-    assert chosen(["cancel all timers"], ["gets old timers"], free_spacing=False) == "cancel all timers"
+    said = chosen(["cancel all timers", "cancel the alarm"], ["cancel old timers"], free_spacing=False)
+    assert said == "cancel all timers" and kind(said) == "sure"
+    said = chosen(["cancel all timers"], ["gets old timers"], free_spacing=False)
+    assert said == "cancel all timers" and kind(said) == "unsure"
+    said = chosen(["cancel all timers"], ["cancel all the timers"], free_spacing=False)
+    assert said == "cancel all timers" and kind(said) == "sure"
 
 
 def test_free_recognition_runs_while_the_speech_is_fed_and_never_blocks(first_transcriber, monkeypatch):

@@ -23,7 +23,7 @@ from hassil import TextSlotList
 from ..commands import Command, parse
 from ..events import Error, Event, Timer
 from . import companion, intents, languages, memory_people, memory_thread, registry, skills
-from .matcher import Heard, Matcher, through_free_text
+from .matcher import Heard, Matcher, Unsure, through_free_text
 from .meaning import meanings_for
 from .memory import Memory
 from .persona import Persona, builtin, find
@@ -149,6 +149,8 @@ class Dialogue:
             name, slots = self.understand(text) or (None, {})
         if name not in registry.ANSWERS:
             self.awaiting = None  # anything else said drops the question
+        if said is None and isinstance(text, Unsure) and name in registry.ACTS - registry.ASKS_FIRST:
+            name, slots, said = registry.ASKED_FIRST, {"heard": str(text)}, skills.ask_first(self, text)
         if said is None and name is not None:
             said = registry.run(self, name, slots, text)
         if said is None and (tone := self.meanings.tone(text)) is not None:  # a feeling no intent claims
@@ -175,7 +177,11 @@ class Dialogue:
         awaiting, self.awaiting = self.awaiting, None
         if awaiting is None or self.now() > awaiting.until:
             return None
-        return awaiting.yes if yes else awaiting.no
+        said = awaiting.yes if yes else awaiting.no
+        if isinstance(said, str):  # the command it asked about: done now
+            name, slots = self.understand(said) or (None, {})
+            return registry.run(self, name, slots, said) if name is not None else None
+        return said
 
     def _said(self, text: str, answer: str, repeat: bool = False) -> None:
         if not repeat:

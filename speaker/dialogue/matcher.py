@@ -48,6 +48,11 @@ class Heard(enum.Enum):
     ANSWERS = "answers"  # only answers
 
 
+class Unsure(str):
+    """A command only the grammar pass heard (free recognition heard none of it, and the grammar's
+    other guesses mean it too): the speaker asks before it does it."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Nearest:
     """The known sentence nearest to a text, how near (0-100) and how far ahead of other intents."""

@@ -39,6 +39,8 @@ LINES: dict[str, set[str]] = {
     "nothing_to_repeat": set(),
     "confirm_mute": set(),
     "mute_declined": set(),
+    "confirm_heard": {"heard"},  # a command heard unsure, asked about
+    "heard_declined": set(),
     "timer_started": {"duration", "timer"},
     "timer_cancelled": {"timer"},
     "timers_cancelled": {"count"},

@@ -74,6 +74,8 @@ INTENTS: dict[str, Intent] = {intent.name: intent for intent in (
 )}
 ACTS = frozenset(name for name, intent in INTENTS.items() if intent.acts)
 ANSWERS = frozenset(name for name, intent in INTENTS.items() if intent.answers)
+ASKS_FIRST = frozenset({"SpeakerMute"})  # its skill asks before it acts, however sure the hearing was
+ASKED_FIRST = "SpeakerAskFirst"  # the reply to a command heard unsure: what was heard, asked about
 
 
 def run(d: Dialogue, name: str, slots: dict, text: str) -> Said | None:

@@ -32,9 +32,10 @@ class Said:
 
 @dataclass(frozen=True)
 class Awaiting:
-    """What a yes and a no to the speaker's question answer, until when."""
+    """What a yes and a no to the speaker's question answer, until when (a yes that is a sentence:
+    that sentence is done then)."""
 
-    yes: Said
+    yes: Said | str
     no: Said
     until: datetime
 
@@ -182,6 +183,12 @@ def mute(d: Dialogue, slots: dict, text: str) -> Said:
     d.awaiting = Awaiting(Said("SpeakerMute", command=("mute", {})), Said("mute_declined"),
                           d.now() + timedelta(seconds=CONFIRM_SECONDS))
     return Said("confirm_mute")
+
+
+def ask_first(d: Dialogue, heard: str) -> Said:
+    """A command only half heard: the speaker asks whether it heard it right; a yes does it."""
+    d.awaiting = Awaiting(str(heard), Said("heard_declined"), d.now() + timedelta(seconds=CONFIRM_SECONDS))
+    return Said("confirm_heard", {"heard": heard})
 
 
 def yes(d: Dialogue, slots: dict, text: str) -> Said | None:
