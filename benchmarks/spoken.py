@@ -305,7 +305,7 @@ def run(language: str, requests: list, verbose: bool, whisper: bool = False) -> 
                 counts["other"] += 1
                 counts["wrong_commands"] += got in ACTS
             if verbose and not right:
-                outcome = " (ASKED FIRST)" if isinstance(heard, Unsure) else " (A WRONG COMMAND)" if got in ACTS else ""
+                outcome = (" (ASKED FIRST)" if isinstance(heard, Unsure) else " (A WRONG COMMAND)") if got in ACTS else ""
                 print(f"    {text!r} heard {heard!r}: {got or 'say that again'} {found or ''}{outcome}")
                 if not whisper:
                     grammar, free = transcriber.passes(timeout=5.0)

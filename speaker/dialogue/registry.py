@@ -28,6 +28,7 @@ class Intent:
     skill: Skill | None = None  # None: answered with the persona's lines for the intent
     acts: bool = False  # changes something
     answers: bool = False  # a yes or a no to the speaker's question
+    asks: bool = False  # its skill asks before it acts, however sure the hearing was
 
 
 INTENTS: dict[str, Intent] = {intent.name: intent for intent in (
@@ -44,7 +45,7 @@ INTENTS: dict[str, Intent] = {intent.name: intent for intent in (
     # the speaker itself and the home
     Intent(name="HassSetVolume", skill=skills.set_volume, acts=True),
     Intent(name="HassSetVolumeRelative", skill=skills.change_volume, acts=True),
-    Intent(name="SpeakerMute", skill=skills.mute, acts=True),
+    Intent(name="SpeakerMute", skill=skills.mute, acts=True, asks=True),
     Intent(name="HassTurnOn", skill=skills.switch(True), acts=True),
     Intent(name="HassTurnOff", skill=skills.switch(False), acts=True),
     Intent(name="SpeakerYes", skill=skills.yes, answers=True),
@@ -74,7 +75,7 @@ INTENTS: dict[str, Intent] = {intent.name: intent for intent in (
 )}
 ACTS = frozenset(name for name, intent in INTENTS.items() if intent.acts)
 ANSWERS = frozenset(name for name, intent in INTENTS.items() if intent.answers)
-ASKS_FIRST = frozenset({"SpeakerMute"})  # its skill asks before it acts, however sure the hearing was
+ASKS_FIRST = frozenset(name for name, intent in INTENTS.items() if intent.asks)
 ASKED_FIRST = "SpeakerAskFirst"  # the reply to a command heard unsure: what was heard, asked about
 
 
