@@ -631,7 +631,8 @@ def test_turning_the_microphone_off_by_voice_asks_first(language, mute, yes, no)
     ("ko", "알람 취소", "응", "싫어", "오늘 며칠이야")])
 def test_a_command_heard_unsure_is_asked_about_and_done_only_on_a_yes(language, heard, yes, no, other):
     """Only the grammar pass heard it (free recognition heard none of it): the speaker says what it
-    heard and asks; a yes does it, a no or anything else does nothing; heard sure, it is done at once."""
+    heard and asks; a yes does it (and is told as that command), a no or anything else does nothing;
+    heard sure, it is done at once."""
     clock = [datetime(2026, 12, 1, 9, 0)]
     d = Dialogue(language, clock=lambda: clock[0], seed=0)
     d.reply("set a timer for ten minutes" if language == "en" else "10분 타이머")
@@ -653,6 +654,7 @@ def test_a_command_heard_unsure_is_asked_about_and_done_only_on_a_yes(language, 
         replied = d.reply(answer)
         if done:
             assert replied.command == sure.command and (replied.command is not None or state() != before)
+            assert (replied.intent, replied.slots) == (sure.intent, sure.slots)
         else:
             assert replied.command is None and state() == before
     d.reply(Unsure(heard))

@@ -797,6 +797,8 @@ def test_a_voice_command_switches_a_device(tmp_path, broker, listener, hey_jarvi
         listener.event("hall", "state", state="listening")  # the answer, without the wake word
         assert not any(t == "zigbee2mqtt/living_room/set" for t, _, _ in listener.seen)
         speaker.say(recording(0.3, speech("좋아", "ko+f3", 165), 0.5))
+        done = listener.event("hall", "intent")  # the yes is told as what it did
+        assert (done["name"], done["slots"]) == ("HassTurnOn", {"device": "거실 불"})
         _, payload, _ = listener.wait_for(lambda t, p: t == "zigbee2mqtt/living_room/set")
         assert json.loads(payload) == {"state": "ON"}
         assert listener.event("hall", "response")["text"].startswith(("거실 불 켰어요", "네, 거실 불 켰어요"))

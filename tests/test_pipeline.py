@@ -251,7 +251,7 @@ def test_a_timer_set_by_voice_goes_off_on_time_while_idle(companion, hey_jarvis)
     answer_when_asked(pipeline, events, feed, "좋아")  # the end of the yes is heard: the timer starts
     started_at = pipeline.now
     assert [(e["name"], e["slots"]) for e in events if e["type"] == "intent"] == \
-        [(ASKED_FIRST, {"heard": "삼분 타이머"}), ("SpeakerYes", {})]
+        [(ASKED_FIRST, {"heard": "삼분 타이머"}), ("HassStartTimer", {"minutes": 3})]
     feed(recording(185.0))
     timer = next(e for e in events if e["type"] == "timer")
     assert {k: timer[k] for k in ("kind", "name", "seconds")} == {"kind": "timer", "name": None, "seconds": 180}
@@ -286,7 +286,7 @@ def test_mute_and_volume_said_aloud_go_through_the_command_door(companion, hey_j
     feed(recording(6.0))
     mute_turn = [e for e in events if e["type"] == "intent"][-1]["turn"]
     assert [e["name"] for e in events if e["type"] == "intent"] == \
-        [ASKED_FIRST, "SpeakerYes", "SpeakerMute", "SpeakerYes"]
+        [ASKED_FIRST, "HassSetVolumeRelative", "SpeakerMute", "SpeakerYes"]
     said = [e for e in events if e["type"] == "response" and e["turn"] == mute_turn]
     assert said and pipeline.muted and events[-1]["state"] == "muted"
     feed(recording(1.0, hey_jarvis, 0.7, speech("지금 몇 시야", "ko+f3"), 3.0))

@@ -228,7 +228,8 @@ def test_a_timer_asked_for_by_voice_answers_how_long_is_left_and_goes_off(tmp_pa
                                    "--events-jsonl", "-"))
     intents = [e for e in events if e["type"] == "intent"]
     assert [(e["name"], e["slots"]) for e in intents] == [("SpeakerAskFirst", {"heard": "라면 타이머 삼분"}),
-                                                         ("SpeakerYes", {}), ("HassTimerStatus", {})]
+                                                         ("HassStartTimer", {"name": "라면", "minutes": 3}),
+                                                         ("HassTimerStatus", {})]
     status = next(e for e in events if e["type"] == "response" and e["turn"] == intents[2]["turn"])
     assert "라면 타이머" in status["text"] and "2분" in status["text"]
     timer = next(e for e in events if e["type"] == "timer")

@@ -147,6 +147,9 @@ class Dialogue:
         slots: dict = {}
         if said is None:
             name, slots = self.understand(text) or (None, {})
+        if name == "SpeakerYes" and self._asked() and isinstance(self.awaiting.yes, str):
+            text = self.awaiting.yes  # a yes to a command heard unsure: that command, said now
+            name, slots = self.understand(text) or (None, {})
         if name not in registry.ANSWERS:
             self.awaiting = None  # anything else said drops the question
         if said is None and isinstance(text, Unsure) and name in registry.ACTS - registry.ASKS_FIRST:
@@ -177,11 +180,7 @@ class Dialogue:
         awaiting, self.awaiting = self.awaiting, None
         if awaiting is None or self.now() > awaiting.until:
             return None
-        said = awaiting.yes if yes else awaiting.no
-        if isinstance(said, str):  # the command it asked about: done now
-            name, slots = self.understand(said) or (None, {})
-            return registry.run(self, name, slots, said) if name is not None else None
-        return said
+        return awaiting.yes if yes else awaiting.no
 
     def _said(self, text: str, answer: str, repeat: bool = False) -> None:
         if not repeat:

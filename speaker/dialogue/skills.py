@@ -32,8 +32,8 @@ class Said:
 
 @dataclass(frozen=True)
 class Awaiting:
-    """What a yes and a no to the speaker's question answer, until when (a yes that is a sentence:
-    that sentence is done then)."""
+    """What a yes and a no to the speaker's question answer, until when (a yes that is a sentence
+    heard unsure: the dialogue takes the yes as that sentence, said now)."""
 
     yes: Said | str
     no: Said
