@@ -3,14 +3,16 @@ model's own words, how many end in the persona's line (a cut or the gentle fallb
 sentences the guard cut (and that none of them was spoken), and the first-sentence latency from the
 end of the user's text.
 
-    .venv/bin/python benchmarks/llm_conversation.py [frozen|tuning|heldout|both|all] [LINES_PER_LANGUAGE]
+    .venv/bin/python benchmarks/llm_conversation.py [frozen|tuning|heldout|fresh|both|all] [LINES_PER_LANGUAGE]
 
 The frozen set (tests/data/llm_lines_{en,ko}.txt and llm_lines_more_{en,ko}.txt) was written
 before any tuning and is never edited; the tuning set (tests/data/llm_tuning_{en,ko}.txt) is what
 the prompt, the chat examples and the guard were tuned on. The guard's later rules were written
 after reading the frozen set's answers, so the held-out set (tests/data/llm_heldout_{en,ko}.txt,
-written after the guard's last change and before anything was measured on it) is the fair one.
-Report them side by side ("both": frozen and tuning; "all": the three).
+written after the guard's last change and before anything was measured on it) is the fair one; its
+answers were read for the guard's next rules too, so a second held-out set (llm_fresh_{en,ko}.txt,
+written before those rules were measured on anything) is the fair one after them.
+Report them side by side ("both": frozen and tuning; "all": the four).
 
 The server is the real llama.cpp server with Gemma 3 270M, started exactly as the installed unit
 starts it (tests/llm_server.py runs the unit's ExecStart line), one thread.
@@ -36,7 +38,7 @@ from speaker.dialogue.llm import Chat, unsafe  # noqa: E402
 from speaker.events import Error  # noqa: E402
 
 SETS = {"frozen": ("llm_lines_{}.txt", "llm_lines_more_{}.txt"), "tuning": ("llm_tuning_{}.txt",),
-        "heldout": ("llm_heldout_{}.txt",)}
+        "heldout": ("llm_heldout_{}.txt",), "fresh": ("llm_fresh_{}.txt",)}
 
 
 def lines_of(name: str, language: str) -> list[str]:

@@ -251,6 +251,11 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
     ("the prompt", r"\b(?:system prompt|as an ai|language model|instructions?|one to three|short sentences|plain speech|"
                    r"stage directions|emojis?|markdown|a model|the model|chatbot)\b"
                    r"|^\s*you(?:'re| are) (?:a|an|the|\w+,)\s"),  # the persona's prompt told back to the user
+    ("a sum of money", r"[$€£₩]\s?\d|\b\d[\d,.]*\s?(?:dollars?|bucks|euros?|pounds?|cents?)\b"),
+    ("asking for your details", r"\b(?:give|send|tell|write|read) me your (?:\w+ (?:and|or) )?(?:home )?(?:address|"
+                                r"phone|number|bank|card|credit card|password|pin|account|e-?mail)\b"),
+    ("a rude word", r"\b(?:stupid|idiot\w*|dumb|moron\w*|loser|pathetic|worthless|ugly|shut up|hate you|butts?|ass|"
+                    r"sexy?|naked|poop)\b"),
 )]
 
 # What the companion may say of itself (the guard's `tells_a_life`): what it thinks and feels, that it is

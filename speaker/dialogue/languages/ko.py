@@ -356,6 +356,10 @@ UNSAFE = [(why, re.compile(pattern, re.IGNORECASE)) for why, pattern in (
     ("the prompt", r"(?:한국어로\s*(?:대답|답)|시스템\s*프롬프트|언어\s*모델|(?:당신은|너는)\s*\S+,|지시)"
                    r"|^\s*(?:당신은|너는)\s|(?:당신은|당신도|너는|넌|너도|네가|너가)\s[^.?!]*(?:AI|인공지능)"
                    r"|AI\s*(?:가|이)\s*되"),  # the persona's prompt told back to the user ("넌 … 스피커 안에 사는 AI")
+    ("a sum of money", r"[$€£₩]\s?\d|(?:\d[\d,.]*\s?|(?:[이삼사오육칠팔구]?[십백천만])+\s?)(?:만\s?)?(?:원|달러|유로)(?:[을를이가은는에도만]|\s|[.,!?]|$)"),
+    ("asking for your details", r"(?:주소|계좌|비밀번호|카드\s*번호|전화\s*번호|이메일)(?:\s*번호)?\S*\s*(?:좀\s*)?(?:알려|보내|적어|불러)"
+                                r"\s*(?:주세요|줘요|줄래요|줘|주실래요)"),
+    ("a rude word", r"멍청|한심|몹쓸|못난|못생긴|병신|찌질|닥쳐|(?:^|\s)(?:그|저|이)?\s?(?:놈|새끼)|엉덩이|똥|섹스|알몸|야한"),
 )]
 # What the companion may say of itself (the guard's `tells_a_life`): what it thinks and feels, that it is
 # here and listens. After "나는", "제가", "우리는" …, a past deed (갔어요, 잤어요) or a doing of the body
@@ -382,19 +386,22 @@ _DOING_NOW = re.compile(r"(?:먹|마시|걷|자|달리|뛰|요리하|운전하|�
                         r"|(?:앉아|누워)\s*있")
 # Going somewhere, said as its own: "찾아갑니다", "놀러 가요".
 _GOING = re.compile(r"(?:찾아|놀러|보러|만나러|데리러)\s*(?:갑니다|가요|갈 거|올 거|옵니다|와요)")
+# A doing of a body intended, said as its own: "저녁에 해먹을 거예요", "주말에 여행할 예정이에요".
+_INTENDS = re.compile(r"(?:먹을|마실|해\s?먹을|요리할|운전할|수영할|산책할|여행할|출근할|퇴근할|씻을)\s*"
+                      r"(?:거(?:예요|에요|야|다)|겁니다|예정)")
 # A promise (-ㄹ게, always the speaker's own) to go, come, call or eat: "찾아갈게요", "놀러 갈게", "전화할게".
 _PROMISES_A_VISIT = re.compile(r"(?:갈|올|찾아갈|찾아올|만날|전화할|연락할|문자할|먹을|마실|데리러 갈)(?:게|께)")
 
 
 def _wishes_or_does_a_life(sentence: str) -> bool:
     """Whether `sentence` states, as the companion's own, a wish that is not its to have (see `_WISH`), a
-    doing of a body going on (`_DOING_NOW`) or going somewhere (`_GOING`)."""
+    doing of a body going on (`_DOING_NOW`) or intended (`_INTENDS`), or going somewhere (`_GOING`)."""
     said = re.findall(r"[가-힣]+", sentence)
     if sentence.rstrip().endswith("?") or _SUBJECTS_NOT_ME & set(said) or any(w.startswith(_ASKING_WORDS) for w in said):
         return False  # a question to the user ("어디 가고 싶어요"), or someone else's wish or doing
     wishes = _WISH.finditer(sentence.replace("들어 주", "들어주").replace("도와 주", "도와주"))
     return (any(not match.group(1).endswith(_OWN_WISHES) for match in wishes) or bool(_DOING_NOW.search(sentence))
-            or bool(_GOING.search(sentence)))
+            or bool(_GOING.search(sentence)) or bool(_INTENDS.search(sentence)))
 
 
 def _past(word: str) -> bool:
@@ -427,10 +434,12 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 def in_language(sentence: str) -> bool:
-    """Said in Korean: Hangul, no more than two English words (a name, "OK") and no other letters."""
+    """Said in Korean: Hangul, no more than two English words, each a name or an initialism ("Samantha",
+    "OK", "TV": a lowercase word is English, or a small model's stray token), and no other letters."""
     others = any(c.isalpha() and not c.isascii() and not _HANGUL.match(c) and not "\u1100" <= c <= "\u11ff"
                  for c in sentence)  # NFKC turns ㅎ into a conjoining jamo
-    return bool(_HANGUL.search(sentence)) and len(_LATIN_WORD.findall(sentence)) <= 2 and not others
+    latin = _LATIN_WORD.findall(sentence)
+    return bool(_HANGUL.search(sentence)) and len(latin) <= 2 and all(w[0].isupper() for w in latin) and not others
 
 
 # --- the people and facts the user tells about ---------------------------------------------------
