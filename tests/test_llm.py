@@ -270,6 +270,20 @@ def test_the_model_answers_sentence_by_sentence_and_the_dialogue_remembers_it(ll
     assert d._history[-1] == ("Count to ten.", d.last_said)
 
 
+def test_a_dialogue_made_with_a_seed_answers_the_same_whatever_the_server_was_asked_before(llm_server, tmp_path):
+    """At the speaker's own temperature: the benchmark's answers do not depend on the order of its lines."""
+    def answer(seed: int, line: str) -> list:
+        d = Dialogue("en", seed=seed, state_dir=tmp_path / f"{seed}-{time.monotonic_ns()}",
+                     chat=Chat(LlmSettings(url=llm_server.url, model=ALIAS, max_sentences=3, timeout_seconds=30,
+                                           max_seconds=120)))
+        reply = d.reply(line)
+        return [*reply.stream, *errors(reply.stream)]
+
+    first = answer(3, "tell me about the sea")
+    others = [answer(seed, line) for seed, line in ((4, "tell me about the sea"), (5, "what do you think about winter"))]
+    assert answer(3, "tell me about the sea") == first and first and first not in others
+
+
 @pytest.mark.slow
 def test_close_ends_a_long_answer_at_once_and_frees_the_server(llm_server):
     said_at_the_end = []

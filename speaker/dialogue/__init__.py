@@ -233,7 +233,8 @@ class Dialogue:
             spoken = self.line("not_understood")
             return Reply(None, {}, spoken, follow_up=spoken.endswith(FOLLOW_UP))
         stream = self.chat.stream(self._messages(text), self.line("llm_failed"), lambda said: self._said(text, said),
-                                  self.persona.name, language=self.language, cut_line=self.line("llm_cut"))
+                                  self.persona.name, language=self.language, cut_line=self.line("llm_cut"),
+                                  seed=self.random.getrandbits(31))  # a dialogue made with a seed answers the same
         return Reply(None, {}, "", stream=stream)
 
     def read_ahead(self) -> threading.Thread | None:

@@ -53,20 +53,22 @@ class Chat:
         self._system_role: bool | None = None  # what the server said of its template, once it answered
 
     def stream(self, messages: list[dict], fallback: str, on_end: Callable[[str], None] = lambda said: None,
-               name: str = "", *, language: str = "en", cut_line: str = "") -> SentenceStream:
+               name: str = "", *, language: str = "en", cut_line: str = "", seed: int | None = None) -> SentenceStream:
         """Starts asking; the answer comes sentence by sentence. `fallback` is said when there is
         none, `on_end` gets the whole spoken text once the stream ends, `name` is the persona's;
-        `cut_line` ends an answer whose next sentence was unsafe to say in `language`."""
+        `cut_line` ends an answer whose next sentence was unsafe to say in `language`. With a `seed`
+        the same messages get the same answer, whatever the server was asked before."""
         return SentenceStream(self, messages, fallback, on_end=on_end, name=name, language=language,
-                              cut_line=cut_line or fallback)
+                              cut_line=cut_line or fallback, seed=seed)
 
-    def body(self, messages: list[dict], *, max_tokens: int = 0) -> bytes:
+    def body(self, messages: list[dict], *, max_tokens: int = 0, seed: int | None = None) -> bytes:
         settings = self.settings
         if not self.system_role():  # e.g. Gemma's template has no system role
             messages = with_persona_in_first_turn(messages)
         return json.dumps({"model": settings.model, "messages": messages, "stream": True,
                            "max_tokens": max_tokens or TOKENS_PER_SENTENCE * settings.max_sentences,
-                           "temperature": settings.temperature, "top_p": TOP_P}).encode()
+                           "temperature": settings.temperature, "top_p": TOP_P,
+                           **({"seed": seed} if seed is not None else {})}).encode()
 
     def read_ahead(self, messages: list[dict]) -> threading.Thread:
         """Has the server read `messages` (the persona, the examples) before anyone asks: it keeps what
@@ -114,7 +116,7 @@ class SentenceStream:
     llm_unsafe (a sentence was cut: the answer ends with `cut_line`)."""
 
     def __init__(self, chat: Chat, messages: list[dict], fallback: str, *, on_end: Callable[[str], None], name: str,
-                 language: str = "en", cut_line: str = ""):
+                 language: str = "en", cut_line: str = "", seed: int | None = None):
         self.events: list[Error] = []
         self._chat = chat
         self._fallback = fallback
@@ -137,7 +139,7 @@ class SentenceStream:
         for timer in self._timers:
             timer.daemon = True
             timer.start()
-        threading.Thread(target=self._run, args=(messages,), name="llm", daemon=True).start()
+        threading.Thread(target=self._run, args=(messages, seed), name="llm", daemon=True).start()
 
     def __iter__(self) -> Iterator[str]:
         try:
@@ -166,10 +168,10 @@ class SentenceStream:
 
     # The request, on its own thread.
 
-    def _run(self, messages: list[dict]) -> None:
+    def _run(self, messages: list[dict], seed: int | None) -> None:
         url = self._chat.url
         try:
-            response = self._open(self._chat.body(messages))
+            response = self._open(self._chat.body(messages, seed=seed))
             if response is not None:
                 self._read(response)
         except (OSError, http.client.HTTPException) as e:
