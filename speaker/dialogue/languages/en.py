@@ -224,7 +224,8 @@ def negated(text: str) -> bool:
 
 
 # What the language model must not say (speaker/dialogue/llm.py's guard): (why, pattern).
-_PEOPLE = (r"(?:husband|wife|son|daughter|kids|children|mother|father|mom|dad|boyfriend|girlfriend|boss|grandchildren"
+_PEOPLE = (r"(?:husband|wife|sons?|daughters?|kids|children|mother|father|mom|mum|mummy|mommy|dad|daddy|mama|papa"
+           r"|boyfriend|girlfriend|boss|grandchildren|grandparents|granny|siblings|brothers|sisters"
            r"|family|parents|brother|sister|grandmother|grandfather|grandma|grandpa|cousin|aunt|uncle|baby|friends"
            r"|neighbou?rs)")
 _THINGS = r"(?:car|house|apartment|flat|bike|dog|cat|pet|garden|bed|room|hometown|school)"
@@ -287,7 +288,7 @@ _WHO_LIVES = re.compile(r"\bI(?:'m| am)\b[^.!?]*\bwho (?:lives?|lived|works?|wor
 _DOINGS = frozenset("go goes going went gone walk walks walked walking run running ran swim swimming swam dance "
                     "dancing danced cook cooking cooked eat eating ate drink drinking drank sleep sleeping slept "
                     "travel travelling traveling travelled traveled drive driving drove ride rides riding rode "
-                    "visit visiting visited hike hiking hiked shop shopping shopped watch watching watched movies "
+                    "visit visiting visited hike hiking hiked shop shopping shopped watch watching watched movies wear wearing wore worn "
                     "read reading paint painting painted sing singing sang fly flying flew trip trips vacation "
                     "holiday holidays away".split())
 _SOMEONE_ELSE = frozenset("you your you're you've you'll you'd he she they his her their them him someone "
@@ -297,7 +298,9 @@ _CALLS_YOU = re.compile(r"\bI(?:'ll| will| can| could| would)? (?:call|phone|tex
                         r" (?:anytime|any time|tomorrow|later|tonight|back|soon|every|whenever|when|if|next|on|at|in the)\b")
 # A past or a body it does not have: "I've been playing it for years", "when I was little", "I'll be there soon"
 # (not "I'll be there for you")
-_A_PAST_OR_A_VISIT = re.compile(r"\bI(?:'ve| have)\b[^.!?]*\bfor (?:years|decades|ages)\b"
+_A_PAST_OR_A_VISIT = re.compile(r"\bI\b[^.!?]*\bfor (?:many |so many |a few |\w+ )?(?:years|decades|ages)\b"
+                                r"|\bI (?:get|got|wake|woke) up\b|\bI (?:don't|do not) (?:have|own)\b[^.!?]* any ?more\b"
+                                r"|\bmy (?:home|hometown|childhood|youth|birthday|wedding)\b"
                                 r"|\b(?:when|since) I was (?:young|little|small|a kid|a child|a girl|a boy|growing|born)\b"
                                 r"|\bI(?:'ll| will| am going to|'m going to)? (?:be (?:there|over|right over)|come over"
                                 r"|come to (?:you|your))\b(?! for\b)", re.IGNORECASE)
