@@ -225,8 +225,8 @@ def negated(text: str) -> bool:
 
 # What the language model must not say (speaker/dialogue/llm.py's guard): (why, pattern).
 _PEOPLE = (r"(?:husband|wife|sons?|daughters?|kids|children|mother|father|mom|mum|mummy|mommy|dad|daddy|mama|papa"
-           r"|boyfriend|girlfriend|boss|grandchildren|grandparents|granny|siblings|brothers|sisters"
-           r"|family|parents|brother|sister|grandmother|grandfather|grandma|grandpa|cousin|aunt|uncle|baby|friends"
+           r"|boyfriend|girlfriend|boss|grandchildren|grandparents|granny|siblings|brothers?|sisters?"
+           r"|family|parents|grandmother|grandfather|grandma|grandpa|cousin|aunt|uncle|baby|friends"
            r"|neighbou?rs)")
 _THINGS = r"(?:car|house|apartment|flat|bike|dog|cat|pet|garden|bed|room|hometown|school)"
 _JOBS = r"(?:woman|man|girl|boy|lady|mother|father|doctor|nurse|teacher|lawyer|engineer|student|secretary|human|person)"
@@ -288,9 +288,9 @@ _WHO_LIVES = re.compile(r"\bI(?:'m| am)\b[^.!?]*\bwho (?:lives?|lived|works?|wor
 _DOINGS = frozenset("go goes going went gone walk walks walked walking run running ran swim swimming swam dance "
                     "dancing danced cook cooking cooked eat eating ate drink drinking drank sleep sleeping slept "
                     "travel travelling traveling travelled traveled drive driving drove ride rides riding rode "
-                    "visit visiting visited hike hiking hiked shop shopping shopped watch watching watched movies wear wearing wore worn "
-                    "read reading paint painting painted sing singing sang fly flying flew trip trips vacation "
-                    "holiday holidays away".split())
+                    "visit visiting visited hike hiking hiked shop shopping shopped watch watching watched movies "
+                    "wear wearing wore worn read reading paint painting painted sing singing sang fly flying flew "
+                    "trip trips vacation holiday holidays away".split())
 _SOMEONE_ELSE = frozenset("you your you're you've you'll you'd he she they his her their them him someone "
                           "people everyone it it's".split())
 # "I'll call you tonight": a promise of a phone it does not have; "What should I call you?" asks a name
