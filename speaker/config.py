@@ -130,8 +130,14 @@ class SpeechToTextSettings:
     en_engine: str = "auto"
     """English speech engine: auto (vosk when its English model is installed, else pocketsphinx), vosk or pocketsphinx."""
 
+    en_rehear: str = "whisper"
+    """What hears English again when the grammar-first passes did not understand it: whisper (Whisper base) or off."""
 
-def _data_dir() -> Path:
+    ko_rehear: str = "off"
+    """The same for Korean (off: Whisper base heard espeak-ng's Korean voice no better than vosk)."""
+
+
+def data_dir() -> Path:
     """Where downloaded models live by default: $STATE_DIRECTORY/models under systemd, else ~/.local/share/speaker/models."""
     state = os.environ.get("STATE_DIRECTORY")
     if state:
@@ -177,7 +183,7 @@ class VoiceSettings:
 
     def voices_path(self) -> Path:
         """The folder that holds piper voices."""
-        return Path(self.voices_dir).expanduser() if self.voices_dir else _data_dir() / "voices"
+        return Path(self.voices_dir).expanduser() if self.voices_dir else data_dir() / "voices"
 
     def piper_voice(self, language: str) -> str:
         """The piper voice named for `language` (en_piper_voice, ko_piper_voice)."""
@@ -376,7 +382,7 @@ class Settings:
         """The directory that holds downloaded models."""
         if self.stt.models_dir:
             return Path(self.stt.models_dir).expanduser()
-        return _data_dir()
+        return data_dir()
 
     def state_dir(self) -> Path:
         """The directory for what the speaker remembers across restarts (e.g. that it was muted)."""
@@ -435,6 +441,8 @@ _CHOICES = {
     ("log", "level"): ("debug", "info", "warning", "error"),
     ("voice", "engine"): ("auto", "piper", "espeak"),
     ("stt", "en_engine"): ("auto", "vosk", "pocketsphinx"),
+    ("stt", "en_rehear"): ("whisper", "off"),
+    ("stt", "ko_rehear"): ("whisper", "off"),
     ("echo", "canceller"): ("speex", "webrtc", "off"),
     ("wake", "engine"): ("openwakeword", "microwakeword"),
 }

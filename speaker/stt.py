@@ -11,10 +11,13 @@ dialogue, free text that is mostly unknown words is nothing heard, and a command
 passes hear differently, or that the grammar pass was unsure of and free recognition did not hear, is
 not acted on. After a question the grammar pass may listen for its expected answers alone
 (`start(expecting=...)`): a small grammar hears short words ("싫어", "no") a whole one cannot hold.
+What both passes left not understood, or a command they were unsure of, Whisper (`stt_whisper`) may
+hear again, on its own worker, when the language has it (`[stt] en_rehear`).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import importlib
 import itertools
@@ -33,9 +36,10 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .audio import SAMPLE_RATE, frames_of
-from .config import ModelMissing, Settings
+from .config import ModelMissing, Settings, data_dir
 from .dialogue import languages
 from .dialogue.matcher import ACTS, Heard, Unsure
+from .stt_whisper import Whisper
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +162,13 @@ class Transcriber:
         self._moments: dict[tuple[str, ...], object] = {}  # the grammars of expected answers, compiled once
         self.engine.warm_up()
         self.free_pass = FreePass(self.engine.free_decoder()) if settings.stt.free_fallback else None
+        rehear = settings.stt.en_rehear if language == "en" else settings.stt.ko_rehear
+        self.whisper = None  # hears again what free recognition was needed for; `intent` judges what it heard
+        if rehear == "whisper" and self.free_pass and intent:
+            try:
+                self.whisper = Whisper(language, cache=data_dir())  # shared by every models_dir
+            except ModelMissing as e:
+                log.warning("%s; until then %s speech is not heard again", e, language)
         log.info("speech to text (%s): %s", language, self.engine.name)
         self.vosk_model = getattr(self.engine, "model", None)  # loaded once: Korean stop words share it
         self.start()
@@ -176,6 +187,8 @@ class Transcriber:
         self._complete: dict[str, bool] = {}
         self._heard: list[str] | None = None  # the grammar pass's candidates, once the utterance ended
         self._said: str | None = None
+        self._audio: list[bytes] = []  # the utterance, for Whisper to hear again
+        self._heard_again: concurrent.futures.Future | None = None
         self.engine.start(self._moment(expecting) if expecting else None)
         if self.free_pass is not None:
             self.free_pass.start()
@@ -199,6 +212,8 @@ class Transcriber:
         data = frame.tobytes()
         if self.free_pass is not None:
             self.free_pass.feed(data)
+        if self.whisper is not None:
+            self._audio.append(data)
         text = self.engine.accept(data)
         if text and text != self._partial:
             self._partial = text
@@ -229,11 +244,30 @@ class Transcriber:
         free = self.free_pass.result(timeout)
         if free is None:
             return None
-        self._said = choose(self._heard, self.grammar, self.understands, free, numbers=self.numbers,
-                            intent=self.intent, vocabulary=self.vocabulary, free_spacing=self.free_spacing,
-                            fitted=self.engine.fitted)
-        log.debug("grammar heard %r; free recognition heard %r: %r", self._heard, free, self._said)
-        return self._said
+        said = self._choose(free)
+        if self.whisper is not None and (not said or isinstance(said, Unsure) or self.intent(said) is None):
+            if self._heard_again is None:
+                self._heard_again = self.whisper.hear(np.frombuffer(b"".join(self._audio), np.int16))
+            try:
+                again = self._heard_again.result(timeout)
+            except concurrent.futures.TimeoutError:
+                return None
+            except Exception:  # a failing Whisper costs hearing again, never the turn
+                log.exception("Whisper failed")
+                return self._settle(said)
+            log.debug("Whisper heard %r", again)
+            said = heard_again(again, said, self.intent, self.vocabulary, self.numbers)
+        return self._settle(said)
+
+    def _settle(self, said: str) -> str:
+        self._said = said
+        return said
+
+    def _choose(self, free: list[str]) -> str:
+        said = choose(self._heard, self.grammar, self.understands, free, numbers=self.numbers, intent=self.intent,
+                      vocabulary=self.vocabulary, free_spacing=self.free_spacing, fitted=self.engine.fitted)
+        log.debug("grammar heard %r; free recognition heard %r: %r", self._heard, free, said)
+        return said
 
     def passes(self, timeout: float | None = 0.0) -> tuple[list[str], list[str] | None]:
         """What each pass heard of the last utterance: the grammar's candidates, best first, and free
@@ -367,6 +401,29 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
         if _digits(numbers(free_text)) != _digits(numbers(text)):
             return ""  # a command the grammar pass did not hear with these numbers
     return free_text
+
+
+def heard_again(again: str, said: str, intent: Callable[[str], str | None], vocabulary: set[str],
+                numbers: Callable[[str], str] = str) -> str:
+    """What was said, once Whisper heard again (`again`) what the grammar-first passes made `said` of
+    ('' not understood, an `Unsure` command, or free text no intent is found in). Whisper hears far
+    better than their free recognition, so its text is taken, with the guards against acting on
+    noise: nothing heard is nothing said (what free recognition made of it was noise; an unsure
+    command is still asked about), and a command of mostly words the sentences do not know is a
+    made-up subject. A command Whisper heard as the grammar pass did keeps the grammar's words, and
+    is no longer unsure, unless it has numbers: both mistake number words in noise (fifty for
+    thirty), so a command with numbers that they did not both hear the same is asked about as
+    Whisper heard it, and one they did is still asked about if it was."""
+    if not again:
+        return said if isinstance(said, Unsure) else ""
+    meant = intent(again)
+    if meant in ACTS and _known_share(again, vocabulary) <= KNOWN_SHARE:
+        return ""
+    if said and meant is not None and intent(said) == meant:
+        if _digits(numbers(said)) != _digits(numbers(again)):
+            return Unsure(again)
+        return said if _digits(numbers(said)) else str(said)
+    return Unsure(again) if meant in ACTS and _digits(numbers(again)) else again
 
 
 def _digits(text: str) -> list[str]:

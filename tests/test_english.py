@@ -125,3 +125,48 @@ def test_english_turns_by_voice_are_heard_understood_and_answered_in_piper(tmp_p
 
     with wave.open(str(out), "rb") as w:
         assert w.getframerate() == 22050 and w.getnframes() > len(asks) * 22050  # answers of over a second each
+
+
+# Everyday requests in words of their own, most of them outside the speech grammar: the grammar-first
+# passes leave several not understood, or heard as other words ("make it open wider please").
+OWN_WORDS = [("could you tell me what time it is right now", "HassGetCurrentTime", {}),
+             ("I'd like a timer for ten minutes please", "HassStartTimer", {"minutes": 10}),
+             ("is it going to rain today", "HassGetWeather", {}),
+             ("would you mind turning the volume down a bit", "HassSetVolumeRelative", {"volume_step": "down"}),
+             ("what day of the week is it today", "HassGetCurrentDate", {}),
+             ("can you start a countdown of three minutes", "HassStartTimer", {"minutes": 3}),
+             ("how hot is it outside", "HassGetWeather", {}),
+             ("make it a little quieter please", "HassSetVolumeRelative", {"volume_step": "down"})]
+
+
+@pytest.mark.slow  # Whisper hears each again: ~1-2 s a request here
+def test_requests_in_your_own_words_are_understood_once_whisper_hears_them_again(english_dialogue):
+    from speaker.dialogue.matcher import Unsure
+
+    transcriber = Transcriber.for_dialogue(Settings(), english_dialogue)
+    assert transcriber.whisper is not None  # on by default for English
+    heard = {text: transcriber.transcribe(said(text)) for text, _, _ in OWN_WORDS}
+    wrong = {text: heard[text] for (text, intent, slots) in OWN_WORDS
+             if english_dialogue.understand(heard[text]) != (intent, slots)}
+    assert len(wrong) <= 1, wrong
+    # a number in a command the grammar did not hear so is asked about first ("did you say …?")
+    assert all(isinstance(heard[text], Unsure) for text, _, slots in OWN_WORDS if slots.get("minutes") and text not in wrong)
+
+
+def test_room_noise_heard_again_is_still_nothing(english_dialogue):
+    import numpy as np
+
+    transcriber = Transcriber.for_dialogue(Settings(), english_dialogue)
+    noise = np.random.default_rng(7).normal(0, 900, 3 * 16000).astype(np.int16)
+    assert transcriber.transcribe(recording(0.5, noise, 0.5)) == ""
+
+
+def test_whisper_can_be_turned_off_and_without_it_english_is_still_heard(english_dialogue, monkeypatch, caplog):
+    from speaker import stt_whisper
+
+    off = Settings(stt=SpeechToTextSettings(en_rehear="off"))
+    assert Transcriber.for_dialogue(off, english_dialogue).whisper is None
+    monkeypatch.setattr(stt_whisper, "PARTS", ("no_such_whisper_part1", "no_such_whisper_part2"))
+    missing = Transcriber.for_dialogue(Settings(), english_dialogue)
+    assert missing.whisper is None and "scripts/setup" in caplog.text  # says how to install it
+    assert missing.transcribe(said("what time is it")) == "what time is it"

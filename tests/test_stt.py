@@ -11,7 +11,8 @@ from conftest import recording, run_speaker, speech, write_wav
 from speaker.audio import frames_of
 from speaker.config import ModelMissing, Settings, SpeechToTextSettings
 from speaker.dialogue.matcher import ACTS, Heard, Unsure
-from speaker.stt import Transcriber, _word_graph, choose, clean, known_words, model_path, nearest_phrase
+from speaker.stt import (Transcriber, _word_graph, choose, clean, heard_again, known_words, model_path,
+                         nearest_phrase)
 
 CORE = ["지금 몇 시야", "오늘 날씨 어때", "이름이 뭐야", "멈춰", "오늘 무슨 요일 이에요", "고마워"]
 # Renditions measured to be recognised exactly (the speaker's own voice ko+f3, and espeak-ng's default ko).
@@ -357,6 +358,33 @@ def test_a_command_the_grammar_pass_was_unsure_of_is_taken_only_if_free_recognit
     assert said == "cancel all timers" and kind(said) == "sure"
 
 
+def test_what_whisper_heard_again_is_taken_but_never_noise_or_a_made_up_command():
+    meanings = {"turn up the volume": "HassSetVolumeRelative", "louder": "HassSetVolumeRelative",
+                "set a timer for 10 minutes": "HassStartTimer", "set a timer for 3 minutes": "HassStartTimer",
+                "forget the zorblax quaffle": "SpeakerForget", "how hot is it outside": "HassGetWeather"}
+    vocabulary = {"turn", "up", "the", "volume", "louder", "set", "a", "timer", "for", "minutes", "forget", "how", "is",
+                  "it", "3", "10"}
+
+    def again(heard, said):
+        return heard_again(heard, said, meanings.get, vocabulary)
+
+    assert again("how hot is it outside", "") == "how hot is it outside"  # the passes understood nothing
+    assert again("how hot is it outside", "I was outside") == "how hot is it outside"  # free text of no intent
+    assert again("tell me about whales", "tell me about wails") == "tell me about whales"  # for the companion
+    assert again("", "I was outside") == ""  # Whisper heard no speech: free recognition's words were noise
+    unsure = Unsure("louder")
+    assert again("", unsure) == "louder" and isinstance(again("", unsure), Unsure)  # still asked about
+    sure = again("turn up the volume", unsure)
+    assert sure == "louder" and not isinstance(sure, Unsure)  # the same command, heard twice: done
+    numbers = again("set a timer for 10 minutes", Unsure("set a timer for 3 minutes"))
+    assert numbers == "set a timer for 10 minutes" and isinstance(numbers, Unsure)  # asked as Whisper heard it
+    numbers = again("set a timer for 3 minutes", Unsure("set a timer for 3 minutes"))
+    assert isinstance(numbers, Unsure)  # both may mistake a number in noise: still asked about
+    assert again("forget the zorblax quaffle", "") == ""  # a command about a made-up subject
+    alone = again("set a timer for 3 minutes", "I said the timer")
+    assert alone == "set a timer for 3 minutes" and isinstance(alone, Unsure)  # numbers Whisper alone heard
+
+
 def test_free_recognition_runs_while_the_speech_is_fed_and_never_blocks(first_transcriber, monkeypatch):
     """The free pass decodes on its own worker as frames arrive: `result(0)` answers at once, ready
     or not (here its decoder is held at the end of each utterance, so it is not ready: a `result(0)`
@@ -412,3 +440,18 @@ def test_after_a_question_the_grammar_listens_for_its_answers_alone(korean_trans
     assert heard("지금 몇 시야") == "지금 몇 시야"  # the whole grammar again
     # not an answer: never taken for a yes (here heard as "그만 주세요": the question is dropped, the user asks again)
     assert dialogue.intent(heard("지금 몇 시야", expected)) != "SpeakerYes"
+
+
+def test_whispers_model_is_joined_from_its_parts_once_and_kept(tmp_path):
+    from speaker.stt_whisper import _joined, _model_folders
+
+    folders = _model_folders()
+    model = _joined(folders, tmp_path / "whisper") / "model.bin"
+    parts = [folders[0] / "model.bin.part1", folders[1] / "model.bin.part2"]
+    assert model.stat().st_size == sum(part.stat().st_size for part in parts)
+    with model.open("rb") as joined, parts[1].open("rb") as second:
+        joined.seek(parts[0].stat().st_size)
+        assert joined.read(4096) == second.read(4096)  # the second part follows the first
+    written = model.stat().st_mtime_ns
+    _joined(folders, tmp_path / "whisper")
+    assert model.stat().st_mtime_ns == written  # kept, not joined again at the next start
