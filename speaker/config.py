@@ -395,6 +395,10 @@ class Settings:
         """The vosk model configured for a language (stt.en_model, stt.ko_model) as written."""
         return self.stt.en_model if language == "en" else self.stt.ko_model
 
+    def rehear(self, language: str) -> str:
+        """What hears `language` again when the grammar-first passes did not understand it (stt.en_rehear, stt.ko_rehear)."""
+        return self.stt.en_rehear if language == "en" else self.stt.ko_rehear
+
     def vosk_model_path(self, language: str) -> Path | None:
         """The configured vosk model directory for a language (None: the language's packaged model)."""
         name = self.vosk_model_name(language)

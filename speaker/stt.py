@@ -162,9 +162,8 @@ class Transcriber:
         self._moments: dict[tuple[str, ...], object] = {}  # the grammars of expected answers, compiled once
         self.engine.warm_up()
         self.free_pass = FreePass(self.engine.free_decoder()) if settings.stt.free_fallback else None
-        rehear = settings.stt.en_rehear if language == "en" else settings.stt.ko_rehear
         self.whisper = None  # hears again what free recognition was needed for; `intent` judges what it heard
-        if rehear == "whisper" and self.free_pass and intent:
+        if settings.rehear(language) == "whisper" and self.free_pass and intent:
             try:
                 self.whisper = Whisper(language, cache=data_dir())  # shared by every models_dir
             except ModelMissing as e:
