@@ -81,7 +81,9 @@ def test_a_sentence_with_another_count_of_numbers_is_never_the_nearest():
     ("ten", "10"), ("10", "10"), ("twenty five", "25"), ("one hundred", "100"), ("ninety-nine", "99"),
     ("half an hour", "30 minutes"), ("an hour and a half", "1 hour 30 minutes"), ("a minute", "1 minute"),
     ("seven thirty", "7 30"), ("half past six", "6 30"), ("quarter to eight", "7 45"), ("6:45", "6 45"),
-    ("fifty percent", "50 percent"), ("70%", "70 percent"),
+    ("fifty percent", "50 percent"), ("70%", "70 percent"), ("an alarm for 630", "an alarm for 6 30"),
+    ("wake me at 1145", "wake me at 11 45"), ("a timer for 130 seconds", "a timer for 130 seconds"),
+    ("volume to 100", "volume to 100"), ("for 160", "for 160"),
 ])
 def test_english_numbers_people_say(said, digits):
     assert en.numbers(said) == digits

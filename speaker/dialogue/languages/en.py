@@ -47,6 +47,9 @@ FREE_ORDER = False  # the order of the words is part of the meaning
 
 _BEFORE = [(w, re.compile(p, re.IGNORECASE), r) for w, p, r in (
     ("%", r"\b(\d+)\s*%", r"\1 percent"), (":", r"\b(\d{1,2}):(\d{2})\b", r"\1 \2"),
+    # a time of day written without its colon, as Whisper writes "six thirty": "at 630", "for 1145"
+    *((word, rf"\b({word}) ([1-9]|1[0-2])([0-5]\d)\b(?! ?(?:minutes?|seconds?|hours?|percent|%|degrees|times))",
+       r"\1 \2 \3") for word in ("at", "for")),
     ("half", r"\b(half an|half of an|half a) hour\b", "30 minutes"),
     ("quarter", r"\ba quarter (of an|an) hour\b", "15 minutes"),
     ("half", r"\b(an|one|a) hour and a half\b", "1 hour 30 minutes"),
