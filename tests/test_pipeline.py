@@ -1,6 +1,7 @@
 """The pipeline driven in-process, frame by frame, with the real stages: commands, mute, volume,
 announcements, and speech that never holds up the pipeline's thread."""
 
+import concurrent.futures
 import dataclasses
 import threading
 import time
@@ -638,6 +639,22 @@ def live_feed(pipeline, samples):
         promptly(lambda: pipeline.process(frame), timeout=2.0)
 
 
+def acts_at_once(pipeline, events, action, hey_jarvis):
+    """Carries out a stop, a wake word or a volume command mid-turn: it acts at the next step; the wake
+    word starts a new turn, the command leaves the turn where it was."""
+    turn, state = pipeline.turn, pipeline.state.value
+    if action == "wake word":
+        live_feed(pipeline, recording(hey_jarvis, 0.2))  # straight after the words: no pause ends the sentence
+        assert kinds(events).count("wake") == 1 and pipeline.state.value == "listening" and pipeline.turn != turn
+    else:
+        pipeline.submit(action, {"level": 40} if action == "volume" else None)
+        promptly(pipeline.tick, timeout=2.0)
+        if action == "stop":
+            assert pipeline.state.value == "idle" and pipeline.turn is None
+        else:
+            assert pipeline.playback.volume == 40 and pipeline.state.value == state
+
+
 @pytest.mark.parametrize("moment", ["listening", "recognising"])
 @pytest.mark.parametrize("action", ["stop", "wake word", "volume"])
 def test_a_stop_a_wake_word_or_a_command_acts_at_once_while_listening_or_recognising(slow_free, hey_jarvis,
@@ -654,19 +671,65 @@ def test_a_stop_a_wake_word_or_a_command_acts_at_once_while_listening_or_recogni
     else:
         live_feed(pipeline, recording(0.3, said, 0.8))
         assert pipeline.state.value == "thinking" and "intent" not in kinds(events)  # recognition still runs
-    turn = pipeline.turn
-    if action == "wake word":
-        live_feed(pipeline, recording(hey_jarvis, 0.2))  # straight after the words: no pause ends the sentence
-        assert kinds(events).count("wake") == 1 and pipeline.state.value == "listening" and pipeline.turn != turn
-    else:
-        pipeline.submit(action, {"level": 40} if action == "volume" else None)
-        promptly(pipeline.tick, timeout=2.0)
-        if action == "stop":
-            assert pipeline.state.value == "idle" and pipeline.turn is None
-        else:
-            assert pipeline.playback.volume == 40 and pipeline.state.value == moment.replace("recognising", "thinking")
+    acts_at_once(pipeline, events, action, hey_jarvis)
     slow_free[0].stages.transcriber.free_pass._decoder.released.set()
     for _ in range(10):
+        promptly(lambda: pipeline.process(QUIET), timeout=2.0)
+    assert "intent" not in kinds(events) or action == "volume"  # a cut turn's text is never answered
+
+
+class HeldWhisper:
+    """The real Whisper, whose hearing again ends only once released: Whisper as slow as it may be on
+    a Pi, for as long as a test needs."""
+
+    def __init__(self, whisper):
+        self.whisper, self.released, self.asked = whisper, threading.Event(), 0
+        self._waiting = concurrent.futures.ThreadPoolExecutor(1)
+
+    def hear(self, samples):
+        self.asked += 1
+        return self._waiting.submit(lambda: self.released.wait(30) and self.whisper.hear(samples).result())
+
+
+@pytest.fixture
+def slow_whisper(hey_jarvis):
+    """A live English pipeline (wall clock) whose Whisper does not finish hearing again until released."""
+    from speaker.dialogue import Dialogue
+    from speaker.echo import EchoCanceller
+    from speaker.endpoint import Endpointer
+    from speaker.pipeline import Stages
+    from speaker.stt import Transcriber
+    from speaker.wake import WakeDetector
+
+    settings = Settings(language="en")
+    dialogue = Dialogue("en", seed=0)
+    transcriber = Transcriber.for_dialogue(settings, dialogue)
+    held = transcriber.whisper = HeldWhisper(transcriber.whisper)
+    voice = Voice(dataclasses.replace(settings.voice, engine="espeak", wake_chime=False, done_chime=False), "en")
+    stages = Stages(wake=WakeDetector(settings.wake), endpointer=Endpointer(settings.listen), transcriber=transcriber,
+                    dialogue=dialogue, voice=voice, echo=EchoCanceller(settings.echo))
+    try:
+        yield from driven(stages, clock=time.monotonic, settings=settings)
+    finally:
+        held.released.set()
+        voice.close()
+
+
+@pytest.mark.slow  # loads English speech to text with Whisper
+@pytest.mark.parametrize("action", ["stop", "wake word", "volume"])
+def test_a_stop_a_wake_word_or_a_command_acts_at_once_while_whisper_hears_again(slow_whisper, hey_jarvis, action):
+    """Whisper hears an utterance the grammar-first passes did not understand on a worker of its own:
+    while it does, the next step carries out a stop, a wake word (a new turn) or an MQTT command."""
+    pipeline, events, feed = slow_whisper
+    held = pipeline.stages.transcriber.whisper
+    pipeline.submit("listen")
+    live_feed(pipeline, recording(0.3, speech("I went to the shop to buy some bread"), 0.8))
+    for _ in range(25):  # free recognition ends on its worker; then Whisper is asked
+        promptly(lambda: pipeline.process(QUIET), timeout=2.0)
+    assert held.asked == 1 and pipeline.state.value == "thinking" and "intent" not in kinds(events)  # it still hears
+    acts_at_once(pipeline, events, action, hey_jarvis)
+    held.released.set()
+    for _ in range(40):
         promptly(lambda: pipeline.process(QUIET), timeout=2.0)
     assert "intent" not in kinds(events) or action == "volume"  # a cut turn's text is never answered
 
