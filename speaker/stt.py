@@ -187,7 +187,7 @@ class Transcriber:
         self._heard: list[str] | None = None  # the grammar pass's candidates, once the utterance ended
         self._said: str | None = None
         self._audio: list[bytes] = []  # the utterance, for Whisper to hear again
-        self._heard_again: concurrent.futures.Future | None = None
+        self._heard_again: tuple[str, concurrent.futures.Future] | None = None  # what the passes made of it, and Whisper
         self.engine.start(self._moment(expecting) if expecting else None)
         if self.free_pass is not None:
             self.free_pass.start()
@@ -240,23 +240,24 @@ class Transcriber:
             return self._said
         if self._heard is None:
             raise RuntimeError("result() before end()")
-        free = self.free_pass.result(timeout)
-        if free is None:
-            return None
-        said = self._choose(free)
-        if self.whisper is not None and (not said or isinstance(said, Unsure) or self.intent(said) is None):
-            if self._heard_again is None:
-                self._heard_again = self.whisper.hear(np.frombuffer(b"".join(self._audio), np.int16))
-            try:
-                again = self._heard_again.result(timeout)
-            except concurrent.futures.TimeoutError:
+        if self._heard_again is None:  # decided once; while Whisper hears, only its answer is waited for
+            free = self.free_pass.result(timeout)
+            if free is None:
                 return None
-            except Exception:  # a failing Whisper costs hearing again, never the turn
-                log.exception("Whisper failed")
+            said = self._choose(free)
+            if self.whisper is None or (said and not isinstance(said, Unsure) and self.intent(said) is not None):
                 return self._settle(said)
-            log.debug("Whisper heard %r", again)
-            said = heard_again(again, said, self.intent, self.vocabulary, self.numbers)
-        return self._settle(said)
+            self._heard_again = (said, self.whisper.hear(np.frombuffer(b"".join(self._audio), np.int16)))
+        said, hearing = self._heard_again
+        try:
+            again = hearing.result(timeout)
+        except concurrent.futures.TimeoutError:
+            return None
+        except Exception:  # a failing Whisper costs hearing again, never the turn
+            log.exception("Whisper failed")
+            return self._settle(said)
+        log.debug("Whisper heard %r", again)
+        return self._settle(heard_again(again, said, self.intent, self.vocabulary, self.numbers))
 
     def _settle(self, said: str) -> str:
         self._said = said

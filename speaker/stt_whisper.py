@@ -85,6 +85,7 @@ class Whisper:
 
     def _load(self, folders: tuple, cache: Path, threads: int):
         from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
 
         how = {"device": "cpu", "compute_type": "int8", "cpu_threads": threads}
         try:
@@ -93,7 +94,7 @@ class Whisper:
             log.warning("cannot keep Whisper's model in %s (%s): loading it from memory", cache, e)
             model = WhisperModel("whisper-base", files=_model_files(*folders), **how)
         log.info("speech to text (%s), heard again: %s", self.language, self.name)
-        return model
+        return model, Tokenizer(model.hf_tokenizer, True, task="transcribe", language=self.language)
 
     def hear(self, samples: np.ndarray) -> concurrent.futures.Future:
         """Starts hearing `samples` (16 kHz int16); the future's result is the text heard, '' for none."""
@@ -101,16 +102,14 @@ class Whisper:
 
     def _hear(self, samples: np.ndarray) -> str:
         import ctranslate2
-        from faster_whisper.tokenizer import Tokenizer
 
-        model = self._model.result()
+        model, tokenizer = self._model.result()
         features = model.feature_extractor(samples.astype(np.float32) / 32768)[:, :MOST_FRAMES]
         # Whisper reads 30 s at a time; a short request padded to 10 s is heard the same, 3-4 times sooner
         # (shorter than that, it says the request twice)
         frames = min(MOST_FRAMES, max(LEAST_FRAMES, -(-features.shape[1] // 100) * 100))
         padded = np.zeros((1, features.shape[0], frames), np.float32)
         padded[0, :, :features.shape[1]] = features
-        tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=self.language)
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         result = model.model.generate(ctranslate2.StorageView.from_array(padded), [prompt], beam_size=BEAM,
                                       max_length=MOST_TOKENS, return_scores=True, return_no_speech_prob=True)[0]
