@@ -11,8 +11,9 @@ dialogue, free text that is mostly unknown words is nothing heard, and a command
 passes hear differently, or that the grammar pass was unsure of and free recognition did not hear, is
 not acted on. After a question the grammar pass may listen for its expected answers alone
 (`start(expecting=...)`): a small grammar hears short words ("싫어", "no") a whole one cannot hold.
-What both passes left not understood, or a command they were unsure of, Whisper (`stt_whisper`) may
-hear again, on its own worker, when the language has it (`[stt] en_rehear`).
+What both passes left not understood, a command they were unsure of, or a sentence free recognition
+doubted, Whisper (`stt_whisper`) may hear again, on its own worker, when the language has it
+(`[stt] en_rehear`).
 """
 
 from __future__ import annotations
@@ -187,7 +188,7 @@ class Transcriber:
         self._heard: list[str] | None = None  # the grammar pass's candidates, once the utterance ended
         self._said: str | None = None
         self._audio: list[bytes] = []  # the utterance, for Whisper to hear again
-        self._heard_again: tuple[str, concurrent.futures.Future] | None = None  # what the passes made of it, and Whisper
+        self._heard_again: tuple[str, bool, concurrent.futures.Future] | None = None  # the passes' text, doubted, Whisper
         self.engine.start(self._moment(expecting) if expecting else None)
         if self.free_pass is not None:
             self.free_pass.start()
@@ -231,7 +232,8 @@ class Transcriber:
         self._heard = self.engine.finish()
         if self.free_pass is not None:
             self.free_pass.end()
-        self._said = choose(self._heard, self.grammar, self.understands, None, checked=self.free_pass is not None)
+        said = choose(self._heard, self.grammar, self.understands, None, checked=self.free_pass is not None)
+        self._said = None if said and self.whisper is not None else said  # known, unless free recognition doubts it
 
     def result(self, timeout: float | None = 0.0) -> str | None:
         """What was said ('' if nothing was understood), once known: None if free recognition is still
@@ -245,10 +247,12 @@ class Transcriber:
             if free is None:
                 return None
             said = self._choose(free)
-            if self.whisper is None or (said and not isinstance(said, Unsure) and self.intent(said) is not None):
+            doubted = bool(said) and self._doubted(said, free)  # heard again though understood
+            if self.whisper is None or (said and not isinstance(said, Unsure) and self.intent(said) is not None
+                                        and not doubted):
                 return self._settle(said)
-            self._heard_again = (said, self.whisper.hear(np.frombuffer(b"".join(self._audio), np.int16)))
-        said, hearing = self._heard_again
+            self._heard_again = (said, doubted, self.whisper.hear(np.frombuffer(b"".join(self._audio), np.int16)))
+        said, doubted, hearing = self._heard_again
         try:
             again = hearing.result(timeout)
         except concurrent.futures.TimeoutError:
@@ -257,7 +261,23 @@ class Transcriber:
             log.exception("Whisper failed")
             return self._settle(said)
         log.debug("Whisper heard %r", again)
-        return self._settle(heard_again(again, said, self.intent, self.vocabulary, self.numbers))
+        return self._settle(heard_again(again, said, self.intent, self.vocabulary, self.numbers, doubted=doubted))
+
+    def _doubted(self, said: str, free: list[str]) -> bool:
+        """Whether `said` is a known sentence that only answers, of whose words free recognition heard
+        less than half, or in which it understood something else: the grammar pass forces other speech
+        into its sentences ("tell me the time" as "thank you", free recognition hearing "filming the
+        time"; "what's the temperature outside" as "what's the time"); or a command with numbers of
+        which free recognition missed words (in noise both passes may take "five" for "ten")."""
+        kind = self.understands(said)
+        if not kind or isinstance(said, Unsure):
+            return False
+        free = [clean(f) for f in free]
+        if kind is Heard.ACTS:
+            return bool(_digits(self.numbers(said))) and _heard_share(said, free, self.free_spacing) < 1.0
+        meant = {self.intent(f) for f in free if f} - {None}
+        return (_heard_share(said, free, self.free_spacing) < AGREEING_SHARE
+                or bool(meant) and self.intent(said) not in meant)
 
     def _settle(self, said: str) -> str:
         self._said = said
@@ -404,22 +424,23 @@ def choose(heard: list[str], grammar: list[str], understands: Callable[[str], ob
 
 
 def heard_again(again: str, said: str, intent: Callable[[str], str | None], vocabulary: set[str],
-                numbers: Callable[[str], str] = str) -> str:
+                numbers: Callable[[str], str] = str, *, doubted: bool = False) -> str:
     """What was said, once Whisper heard again (`again`) what the grammar-first passes made `said` of
-    ('' not understood, an `Unsure` command, or free text no intent is found in). Whisper hears far
-    better than their free recognition, so its text is taken, with the guards against acting on
-    noise: nothing heard is nothing said (what free recognition made of it was noise; an unsure
-    command is still asked about), and a command of mostly words the sentences do not know is a
-    made-up subject. A command Whisper heard as the grammar pass did keeps the grammar's words, and
-    is no longer unsure, unless it has numbers: both mistake number words in noise (fifty for
+    ('' not understood, an `Unsure` command, free text no intent is found in, or, `doubted`, a known
+    sentence that only answers, which free recognition doubted). Whisper hears far better than their
+    free recognition, so its text is taken, with the guards against acting on noise: nothing heard
+    is nothing said (what free recognition made of it was noise; an unsure command is still asked
+    about, a known sentence still answered), and a command of mostly words the sentences do not know
+    is a made-up subject. A command Whisper heard as the grammar pass did keeps the grammar's words,
+    and is no longer unsure, unless it has numbers: both mistake number words in noise (fifty for
     thirty), so a command with numbers that they did not both hear the same is asked about as
     Whisper heard it, and one they did is still asked about if it was."""
     if not again:
-        return said if isinstance(said, Unsure) else ""
+        return said if isinstance(said, Unsure) or doubted else ""
     meant = intent(again)
     if meant in ACTS and _known_share(again, vocabulary) <= KNOWN_SHARE:
-        return ""
-    if said and meant is not None and intent(said) == meant:
+        return said if doubted else ""
+    if said and meant is not None and intent(said) == meant and meant in ACTS:
         if _digits(numbers(said)) != _digits(numbers(again)):
             return Unsure(again)
         return said if _digits(numbers(said)) else str(said)

@@ -385,6 +385,37 @@ def test_what_whisper_heard_again_is_taken_but_never_noise_or_a_made_up_command(
     assert alone == "set a timer for 3 minutes" and isinstance(alone, Unsure)  # numbers Whisper alone heard
 
 
+def test_a_known_sentence_free_recognition_doubted_is_taken_as_whisper_heard_it_else_kept():
+    """The grammar pass forces other speech into its sentences ("tell me the time" as "thank you");
+    when free recognition heard few of its words Whisper hears it again, and what Whisper understood
+    is taken. Whisper hearing nothing, or a made-up command, leaves the known sentence as it was."""
+    meanings = {"set a timer for 5 minutes": "HassStartTimer", "set a timer for 10 minutes": "HassStartTimer", "thank you": "SpeakerThank", "what time is it": "HassGetCurrentTime",
+                "tell me the time": "HassGetCurrentTime", "what day is it": "HassGetCurrentDate",
+                "what day is it tomorrow": "HassGetCurrentDate", "volume to 40": "HassSetVolume",
+                "forget the zorblax quaffle": "SpeakerForget", "turn off the microphone": "HassTurnOff"}
+    vocabulary = {"thank", "you", "what", "time", "is", "it", "day", "tomorrow", "volume", "to", "40", "forget",
+                  "the", "turn", "off", "microphone", "set", "a", "timer", "for", "5", "10", "minutes"}
+
+    def again(heard, said):
+        return heard_again(heard, said, meanings.get, vocabulary, doubted=True)
+
+    assert again("tell me the time", "thank you") == "tell me the time"  # another meaning: Whisper's
+    assert again("what day is it tomorrow", "what day is it") == "what day is it tomorrow"  # its words say more
+    assert again("", "thank you") == "thank you"  # Whisper heard no speech: answered as before
+    assert again("forget the zorblax quaffle", "thank you") == "thank you"
+    assert again("I had a long day", "thank you") == "I had a long day"  # for the companion
+    louder = again("volume to 40", "thank you")
+    assert louder == "volume to 40" and isinstance(louder, Unsure)  # a number Whisper alone heard: asked first
+    off = again("turn off the microphone", "thank you")
+    assert off == "turn off the microphone" and not isinstance(off, Unsure)  # as when the passes heard nothing
+    # a command with numbers free recognition heard only in part ("the for ten minutes")
+    timer = again("set a timer for 5 minutes", "set a timer for 10 minutes")
+    assert timer == "set a timer for 5 minutes" and isinstance(timer, Unsure)  # they disagree: asked as Whisper heard it
+    for heard in ("set a timer for 10 minutes", ""):
+        timer = again(heard, "set a timer for 10 minutes")
+        assert timer == "set a timer for 10 minutes" and not isinstance(timer, Unsure)  # as the passes agreed
+
+
 def test_free_recognition_runs_while_the_speech_is_fed_and_never_blocks(first_transcriber, monkeypatch):
     """The free pass decodes on its own worker as frames arrive: `result(0)` answers at once, ready
     or not (here its decoder is held at the end of each utterance, so it is not ready: a `result(0)`
