@@ -427,11 +427,11 @@ def heard_again(again: str, said: str, intent: Callable[[str], str | None], voca
                 numbers: Callable[[str], str] = str, *, doubted: bool = False) -> str:
     """What was said, once Whisper heard again (`again`) what the grammar-first passes made `said` of
     ('' not understood, an `Unsure` command, free text no intent is found in, or, `doubted`, a known
-    sentence that only answers, which free recognition doubted). Whisper hears far better than their
-    free recognition, so its text is taken, with the guards against acting on noise: nothing heard
-    is nothing said (what free recognition made of it was noise; an unsure command is still asked
-    about, a known sentence still answered), and a command of mostly words the sentences do not know
-    is a made-up subject. A command Whisper heard as the grammar pass did keeps the grammar's words,
+    sentence free recognition doubted: one that only answers, or a command with numbers). Whisper
+    hears far better than their free recognition, so its text is taken, with the guards against
+    acting on noise: nothing heard is nothing said (what free recognition made of it was noise; an
+    unsure command is still asked about, a doubted sentence stands), and a command of mostly words
+    the sentences do not know is a made-up subject. A command Whisper heard as the grammar pass did keeps the grammar's words,
     and is no longer unsure, unless it has numbers: both mistake number words in noise (fifty for
     thirty), so a command with numbers that they did not both hear the same is asked about as
     Whisper heard it, and one they did is still asked about if it was."""

@@ -168,16 +168,15 @@ def test_room_noise_heard_again_is_still_nothing(rehearing):
 
 
 # Speech the grammar pass forces into a known sentence of another meaning, which free recognition
-# heard otherwise ("what's the temperature outside" as "what's the time")
-FORCED = [("what's the temperature outside", "HassGetWeather"), ("say the time", "HassGetCurrentTime"),
-          ("thanks for your help", "SpeakerThank")]
+# heard otherwise ("say the time" as "say that again")
+FORCED = [("say the time", "HassGetCurrentTime"), ("thanks for your help", "SpeakerThank")]
 
 
 @pytest.mark.parametrize("text, meant", FORCED)
-def test_a_known_sentence_free_recognition_doubts_is_heard_again_and_understood(rehearing, english_dialogue,
-                                                                              text, meant):
-    heard = rehearing.transcribe(said(text))
-    grammar, _ = rehearing.passes()
+def test_a_known_sentence_free_recognition_doubts_is_heard_again_and_understood(english_dialogue, text, meant):
+    transcriber = Transcriber.for_dialogue(Settings(), english_dialogue)  # its own: what pocketsphinx heard
+    heard = transcriber.transcribe(said(text))                           # before changes what it hears now
+    grammar, _ = transcriber.passes()
     assert english_dialogue.intent(grammar[0]) not in (None, meant)  # what the grammar pass alone would answer
     assert english_dialogue.intent(heard) == meant
 
