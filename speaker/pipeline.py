@@ -253,7 +253,9 @@ class Pipeline:
             self._think()
         elif heard is Heard.NOTHING and self._following_up:
             self.end_turn()  # no answer to the question: fine, back to waiting for the wake word
-        elif heard is Heard.NOTHING:
+        elif heard is Heard.NOTHING:  # no longer listening while the line is made
+            self._hearing = None
+            self.set_state(State.THINKING)
             self._answer(self.stages.dialogue.line("no_speech"))
 
     def _think(self) -> None:

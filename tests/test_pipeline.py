@@ -386,6 +386,23 @@ def test_the_first_sentence_plays_while_the_next_is_made_and_a_live_microphone_n
     assert voice.made == split_sentences(THREE) and pipeline.playback.sink.told() == ["play"] * 3
 
 
+def test_a_wake_word_and_then_silence_is_answered_once_however_slow_the_voice(korean_stages, hey_jarvis):
+    """Listening ends when nothing was said: the line that says so is not started again at every
+    frame while the voice is still making it (on a busy machine it was, forever)."""
+    voice = WatchedVoice(korean_stages.voice)
+    pipeline, events, feed = next(driven(dataclasses.replace(korean_stages, voice=voice), clock=time.monotonic))
+    live_feed(pipeline, recording(0.5, hey_jarvis, 0.3))
+    assert pipeline.state.value == "listening"
+    voice.hold()
+    try:
+        assert until(lambda: voice.asked, lambda: live_feed(pipeline, QUIET), timeout=30)
+        live_feed(pipeline, recording(2.0))  # the voice is still making the line
+    finally:
+        voice.allow()
+    assert until(lambda: pipeline.state.value == "idle", pipeline.tick)
+    assert len(responses(events)) == 1 and len(voice.asked) == 1 and pipeline.playback.sink.told() == ["play"]
+
+
 def test_long_text_is_synthesised_as_playback_needs_it(korean_stages):
     voice = WatchedVoice(korean_stages.voice)
     pipeline, events, feed = next(driven(dataclasses.replace(korean_stages, voice=voice)))

@@ -108,8 +108,8 @@ def test_silence_after_the_wake_word_gets_a_gentle_word_not_an_error(tmp_path, h
     events = events_of(run_speaker("run", "--language", "ko", "--input", wav, "--output", tmp_path / "o.wav",
                                    "--events-jsonl", "-"))
     kinds, mine = turn_kinds(events, next(e for e in events if e["type"] == "wake")["turn"])
-    assert kinds == ["wake", "listening", "response", "speaking"]
-    assert mine[2]["text"]
+    assert kinds == ["wake", "listening", "thinking", "response", "speaking"]
+    assert mine[3]["text"]
     assert not [e for e in events if e["type"] == "error"]
     assert events[-1]["state"] == "idle"
 
