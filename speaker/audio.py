@@ -178,7 +178,7 @@ class LiveSource:
         self.read_timeout = read_timeout
         self.report = report
         self.restored = restored or (lambda: None)
-        self.frames: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(self.QUEUE_FRAMES)  # and when captured
+        self.frames: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(self.QUEUE_FRAMES)  # and when captured
         self.behind = 0.0  # seconds captured after the frame last given (the pipeline running behind)
         self.dropped = 0
         self.opened = threading.Event()
@@ -190,15 +190,25 @@ class LiveSource:
         self._thread.start()
 
     def __iter__(self) -> Iterator[np.ndarray | None]:
-        """Frames as they come; None every 0.1 s without audio, so commands still run."""
+        """Frames as they come; None every 0.1 s without audio, so commands still run, and at once
+        when nudged."""
         while not self._stop.is_set():
             try:
-                frame, captured_at = self.frames.get(timeout=0.1)
+                captured = self.frames.get(timeout=0.1)
             except queue.Empty:
+                captured = None
+            if captured is None:
                 yield None
                 continue
+            frame, captured_at = captured
             self.behind = time.monotonic() - captured_at
             yield frame
+
+    def nudge(self) -> None:
+        """Yield None now, not with the next frame (any thread): what became ready on another thread
+        (a sentence to say, the text of what was said, a command) is acted on at once."""
+        if self.frames.empty():  # else a frame is there to be taken already
+            self.frames.put_nowait(None)
 
     def close(self) -> None:
         """Stop capturing: the recorder command, if any, is killed and reaped."""

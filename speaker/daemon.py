@@ -126,6 +126,8 @@ class Daemon:
         threading.Thread(target=self._reload_forever, name="reload", daemon=True).start()
         if self.stopping.is_set():  # asked to stop while the models loaded
             self.source.close()
+        if live:
+            self.pipeline.nudge = self.source.nudge
         self.assembly.start()
         log.info("ready: listening for %s", ", ".join(self.pipeline.stages.wake.names))
         try:

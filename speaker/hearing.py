@@ -8,6 +8,8 @@ never waits longer than it is told.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from .endpoint import Endpointer, Heard
@@ -47,9 +49,10 @@ class Hearing:
             self.recognizing = True
         return heard, None
 
-    def end(self) -> None:
-        """The end of speech was heard, or the input ended."""
-        self.transcriber.end()
+    def end(self, on_ready: Callable[[], None] = lambda: None) -> None:
+        """The end of speech was heard, or the input ended; `on_ready` is called (on a worker) when
+        there is more to know of the text."""
+        self.transcriber.end(on_ready)
 
     def text(self, timeout: float | None = 0.0) -> str | None:
         """What was said, once known (None: not within `timeout` seconds; None waits for it)."""

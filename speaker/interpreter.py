@@ -32,6 +32,7 @@ class Interpreter:
         """Queue a command (any thread). A bad one is answered with an error event, and dropped."""
         try:
             self._waiting.put(parse(name, payload))
+            self._pipeline.nudge()
             return True
         except CommandError as e:
             log.warning("refused command %s: %s", name, e)
@@ -42,6 +43,7 @@ class Interpreter:
     def call_soon(self, action: Callable[[], None]) -> None:
         """Run `action` on the pipeline's thread between frames (any thread)."""
         self._waiting.put(action)
+        self._pipeline.nudge()
 
     def waiting(self) -> int:
         return self._waiting.qsize()

@@ -63,7 +63,8 @@ class Pipeline:
         self._clock = clock or AudioClock()
         self._file_time = isinstance(self._clock, AudioClock)
         self.playback = Playback(sink=sink, stages=lambda: self.stages, clock=self._clock, waits=self._file_time,
-                                 bus=bus, turn=lambda: self.turn, voices=Voices(stages.voice, stages.dialogue.language))
+                                 bus=bus, turn=lambda: self.turn, voices=Voices(stages.voice, stages.dialogue.language),
+                                 on_ready=lambda: self.nudge())
         self.announcements = Announcements(settings.announce, lambda message: bus.emit(
             Error(code=ErrorCode.ANNOUNCEMENT_DROPPED, message=message)))
         self.interpreter = Interpreter(self, on_reload)
@@ -73,6 +74,10 @@ class Pipeline:
         self._hearing: Hearing | None = None  # from listening until what was said is known
         self._following_up = False  # listening for the reply to a question the speaker asked
         self.assist = None  # Home Assistant's pipeline, when the speaker is its satellite (wyoming/satellite.py)
+        # Set by whoever feeds a live microphone's frames: called from any thread when something is
+        # ready to act on (a sentence, the text of what was said, a command), it has the pipeline
+        # `tick` at once rather than with the next frame, up to 80 ms later.
+        self.nudge: Callable[[], None] = lambda: None
         if stages.missing_model:
             log.error(stages.missing_model)
             bus.emit(Error(code=ErrorCode.MODEL_MISSING, message=stages.missing_model))
@@ -264,7 +269,7 @@ class Pipeline:
         With a file for input no time passes meanwhile: it waits."""
         self._stopped_talking_at = time.monotonic() - self.stages.endpointer.silence_heard
         self.set_state(State.THINKING)
-        self._hearing.end()
+        self._hearing.end(on_ready=lambda: self.nudge())
         self._recognised(wait=self._file_time)
 
     def _recognised(self, wait: bool = False) -> None:

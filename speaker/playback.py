@@ -25,10 +25,10 @@ from .voice import Voices
 class Playback:
     """Schedules the sentences of one `Speech` on a sink, at `volume` percent, in the `voices` of
     its language. A streamed reply is told on the bus as it is said (each sentence, then its whole
-    text), with its own events."""
+    text), with its own events. `on_ready` is called (on a worker) when a sentence is ready to play."""
 
     def __init__(self, *, sink, stages: Callable[[], Stages], clock: Callable[[], float], waits: bool,
-                 bus: EventBus, turn: Callable[[], str | None], voices: Voices):
+                 bus: EventBus, turn: Callable[[], str | None], voices: Voices, on_ready: Callable[[], None]):
         self.volume = 100
         self.voices = voices
         self.speech: Speech | None = None  # being said, until it has been heard
@@ -38,6 +38,7 @@ class Playback:
         self._stages = stages
         self._clock = clock
         self._waits = waits  # file input: wait for each sentence (no time passes meanwhile)
+        self._on_ready = on_ready
         self._next_starts_at = 0.0  # when the last sentence handed to the sink starts playing
         self._speaking_until = 0.0  # ... and when it ends
         self.use_sink(sink)
@@ -61,13 +62,13 @@ class Playback:
         """Say `text` (told as the response), or play its `recording`; `waited_since`: when the user
         stopped talking (monotonic); `how`: the Speech's announcement, volume, asks."""
         self._bus.emit(Response(text=text, final=True), self._turn())
-        speech = (Speech([text], recording, **how) if recording is not None else
-                  Speech.of_text(text, self.voices.get(language), **how))
+        speech = (Speech([text], recording, on_ready=self._on_ready, **how) if recording is not None else
+                  Speech.of_text(text, self.voices.get(language), on_ready=self._on_ready, **how))
         self.start(speech, waited_since)
 
     def say_stream(self, stream: Iterable[str], waited_since: float | None = None) -> None:
         """Say a reply that is still being written, in the language's own voice."""
-        self.start(Speech(stream, self.voices.get(None), streamed=True), waited_since)
+        self.start(Speech(stream, self.voices.get(None), streamed=True, on_ready=self._on_ready), waited_since)
 
     def start(self, speech: Speech, waited_since: float | None = None) -> Speech | None:
         """Say `speech` from now; returns the speech it replaced (already cancelled), if any."""

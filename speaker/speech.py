@@ -12,7 +12,7 @@ import collections
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -53,7 +53,9 @@ class Speech:
     """Sentences made ready on a worker thread, one ahead of what the pipeline has taken."""
 
     def __init__(self, sentences: Iterable[str], voice: Voice | Recording, *, announcement: bool = False,
-                 volume: int | None = None, streamed: bool = False, asks: bool = False):
+                 volume: int | None = None, streamed: bool = False, asks: bool = False,
+                 on_ready: Callable[[], None] = lambda: None):
+        """`on_ready` is called (on the worker) as each sentence becomes ready."""
         self.asks = asks  # the answer asks the user something: listen for the reply without the wake word
         self.announcement = announcement  # not a user's turn: another announcement may cut it
         self.streamed = streamed  # a reply that comes sentence by sentence (told as it is said)
@@ -61,6 +63,7 @@ class Speech:
         self.said: list[str] = []  # sentences taken for playback so far
         self._sentences = sentences
         self._voice = voice
+        self._on_ready = on_ready
         self._events_seen = 0
         self._ready: collections.deque[Sentence] = collections.deque()
         self._wanted = 1
@@ -130,6 +133,7 @@ class Speech:
                     self._ready.append(Sentence(text, samples, self._voice.rate))
                     self._wanted -= 1
                     self._lock.notify_all()
+                self._on_ready()
         except Exception as e:  # handed to the pipeline's thread, which reports it
             if not self._cancelled:
                 log.debug("speech failed", exc_info=True)

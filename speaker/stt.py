@@ -189,6 +189,7 @@ class Transcriber:
         self._said: str | None = None
         self._audio: list[bytes] = []  # the utterance, for Whisper to hear again
         self._heard_again: tuple[str, bool, concurrent.futures.Future] | None = None  # the passes' text, doubted, Whisper
+        self._on_ready: Callable[[], None] = lambda: None  # told when Whisper has heard it again (end() sets it)
         self.engine.start(self._moment(expecting) if expecting else None)
         if self.free_pass is not None:
             self.free_pass.start()
@@ -227,11 +228,13 @@ class Transcriber:
             self._complete = {self._partial: bool(self._partial and self.understands(clean(self._partial)))}
         return self._complete[self._partial]
 
-    def end(self) -> None:
-        """The speech ended: the grammar pass's candidates now (fast); free recognition finishes on its worker."""
+    def end(self, on_ready: Callable[[], None] = lambda: None) -> None:
+        """The speech ended: the grammar pass's candidates now (fast); free recognition finishes on its
+        worker, and Whisper on its own, each calling `on_ready` when done."""
         self._heard = self.engine.finish()
+        self._on_ready = on_ready
         if self.free_pass is not None:
-            self.free_pass.end()
+            self.free_pass.end(on_ready)
         said = choose(self._heard, self.grammar, self.understands, None, checked=self.free_pass is not None)
         self._said = None if said and self.whisper is not None else said  # known, unless free recognition doubts it
 
@@ -252,6 +255,7 @@ class Transcriber:
                                         and not doubted):
                 return self._settle(said)
             self._heard_again = (said, doubted, self.whisper.hear(np.frombuffer(b"".join(self._audio), np.int16)))
+            self._heard_again[2].add_done_callback(lambda _, ready=self._on_ready: ready())
         said, doubted, hearing = self._heard_again
         try:
             again = hearing.result(timeout)
@@ -327,8 +331,9 @@ class FreePass:
     def feed(self, data: bytes) -> None:
         self._jobs.put((self._utterance, data))
 
-    def end(self) -> None:
-        self._jobs.put((self._utterance, "end"))
+    def end(self, on_ready: Callable[[], None] = lambda: None) -> None:
+        """The utterance ended; `on_ready` is called (on the worker) once its result is known."""
+        self._jobs.put((self._utterance, ("end", on_ready)))
 
     def result(self, timeout: float | None) -> list[str] | None:
         """The free texts of the utterance that ended, best first; None if not done within `timeout` s."""
@@ -343,21 +348,23 @@ class FreePass:
             utterance, job = self._jobs.get()
             if utterance != self._utterance:
                 continue  # an utterance that was cut: its audio is not worth decoding
+            on_ready = job[1] if isinstance(job, tuple) else lambda: None  # the utterance ended
             try:
                 if job == "start":
                     self._decoder.start()
-                elif job == "end":
-                    texts = self._decoder.finish()
-                    with self._ready:
-                        self._done = (utterance, texts)
-                        self._ready.notify_all()
+                elif isinstance(job, tuple):
+                    self._tell(utterance, self._decoder.finish(), on_ready)
                 else:
                     self._decoder.accept(job)
             except Exception:  # a failing decoder costs free recognition, never the worker
                 log.exception("free recognition failed")
-                with self._ready:
-                    self._done = (utterance, [])
-                    self._ready.notify_all()
+                self._tell(utterance, [], on_ready)
+
+    def _tell(self, utterance: int, texts: list[str], on_ready: Callable[[], None]) -> None:
+        with self._ready:
+            self._done = (utterance, texts)
+            self._ready.notify_all()
+        on_ready()
 
 
 def choose(heard: list[str], grammar: list[str], understands: Callable[[str], object], free: list[str] | None,

@@ -3,9 +3,12 @@ speech made by piper's joe voice, in process and end to end through the real `sp
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from conftest import natural_speech, read_events, recording, run_speaker, write_wav
+from speaker.audio import frames_of
 from speaker.config import Settings, SpeechToTextSettings
 from speaker.stt import SphinxEngine, Transcriber, describe_engine, english_engine
 
@@ -179,6 +182,22 @@ def test_a_known_sentence_free_recognition_doubts_is_heard_again_and_understood(
     grammar, _ = transcriber.passes()
     assert english_dialogue.intent(grammar[0]) not in (None, meant)  # what the grammar pass alone would answer
     assert english_dialogue.intent(heard) == meant
+
+
+def test_free_recognition_and_whisper_each_tell_when_they_are_done(english_dialogue):
+    """A live pipeline looks for the text when told (its next frame is 80 ms away): each pass tells
+    when it has finished, and one look then moves on, until the text is known."""
+    transcriber = Transcriber.for_dialogue(Settings(), english_dialogue)
+    transcriber.start()
+    for frame in frames_of(said(FORCED[0][0])):
+        transcriber.accept(frame)
+    told = threading.Semaphore(0)
+    transcriber.end(on_ready=told.release)
+    looks, text = 0, None
+    while text is None:
+        assert told.acquire(timeout=60), "recognition went on without telling"
+        text, looks = transcriber.result(0.0), looks + 1
+    assert english_dialogue.intent(text) == FORCED[0][1] and looks == 2  # free recognition doubted it: Whisper
 
 
 def test_whisper_can_be_turned_off_and_without_it_english_is_still_heard(english_dialogue, monkeypatch, caplog):

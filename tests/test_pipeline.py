@@ -403,6 +403,21 @@ def test_a_wake_word_and_then_silence_is_answered_once_however_slow_the_voice(ko
     assert len(responses(events)) == 1 and len(voice.asked) == 1 and pipeline.playback.sink.told() == ["play"]
 
 
+def test_a_command_or_a_sentence_ready_on_another_thread_has_a_live_pipeline_act_at_once(korean_stages):
+    """Between frames of a live microphone (80 ms) the pipeline is nudged when a command comes or the
+    answer's sentence is made, and one step then acts on it."""
+    pipeline, events, feed = next(driven(korean_stages, clock=time.monotonic))
+    nudged = threading.Event()
+    pipeline.nudge = nudged.set
+    pipeline.submit("say", {"text": "안녕하세요."})
+    assert nudged.is_set()
+    nudged.clear()
+    promptly(pipeline.tick)
+    assert nudged.wait(10)  # the sentence is made
+    promptly(pipeline.tick)
+    assert pipeline.state.value == "speaking" and pipeline.playback.sink.told() == ["play"]
+
+
 def test_long_text_is_synthesised_as_playback_needs_it(korean_stages):
     voice = WatchedVoice(korean_stages.voice)
     pipeline, events, feed = next(driven(dataclasses.replace(korean_stages, voice=voice)))

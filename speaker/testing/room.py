@@ -111,6 +111,9 @@ class _Microphone:
         for frame in self.inner:
             yield frame if frame is None else self.room._hear(frame)
 
+    def nudge(self) -> None:
+        self.inner.nudge()
+
     def close(self) -> None:
         self.inner.close()
 
