@@ -1,7 +1,7 @@
 """The real daemon in a real sound loop, for tests and benchmarks: a private PulseAudio
 (sound_server.py), the room process between its two sinks (sound_room.py), and `speaker run` as
 the README sets it up, playing with `audio.output_command = "pacat …"` into `spk` and hearing with
-`audio.input_command = "parec -d mic.monitor …"`; answers are asked for with MQTT `say`, as Home
+`audio.input_command = "parec -d mic …"`; answers are asked for with MQTT `say`, as Home
 Assistant does. Nothing passes between the speaker and the room but sound."""
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ class Room:
         self.folder = folder
         self.log = folder / "room.log"
         self._said = 0
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "sound_room.py"), "--echo-db", str(echo_db),
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "sound_room.py"),
+                                      "--into", str(server.microphone), "--echo-db", str(echo_db),
                                       "--speaker-rms", str(speaker_rms), "--voice-rms", str(VOICE_RMS),
                                       "--seed", str(seed), "--drift", str(drift), "--log", str(self.log)],
                                      env={**_env(), **server.env}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -83,7 +84,7 @@ def _env() -> dict[str, str]:
 
 
 class Speaker(RunningSpeaker):
-    """`speaker run` playing into `spk` and hearing `mic.monitor`, its commands over MQTT."""
+    """`speaker run` playing into `spk` and hearing `mic`, its commands over MQTT."""
 
     def __init__(self, folder: Path, server: SoundServer, broker, language: str, settings: str = ""):
         conf = folder / "speaker.toml"

@@ -1,5 +1,5 @@
 """Barge-in through a real sound server: the daemon as the README sets it up plays its answers with
-`pacat` into a PulseAudio null sink and hears with `parec` from another one's monitor; the room
+`pacat` into a PulseAudio null sink and hears with `parec` from a pipe source; the room
 process between them (tests/sound_room.py) sends the answer back 45 ms late, reverberant,
 soft-clipped, the loudspeaker's clock 0.1 % slow, 6 dB louder than the user, and says the user's words into it.
 Real speech (piper's joe voice for the English user, espeak-ng for the Korean one), real models."""
