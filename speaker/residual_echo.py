@@ -9,9 +9,10 @@ voice, which the estimate does not follow, averages out), then lowers each frequ
 of it that is echo, never below `FLOOR` (the user's voice over the answer stands above the echo
 and passes). Short-time spectra (512 samples, half overlapping): the output comes 16 ms late.
 
-It also tells how loud a voice other than the echo is in a frame (`voice_rms`: the voice band's
-power beyond `NOT_ECHO` times the echo expected there): barge-in wants such a voice over the
-answer, not only a wake word heard in what the canceller left of the answer itself.
+It also tells how loud a voice other than the echo is in a frame (`voice_rms`: in the voice band,
+the power beyond `NOT_ECHO` times the echo expected there, band by band, so that a band the canceller
+fails in does not hide the voice in the others): barge-in wants such a voice over the answer, not
+only a wake word heard in what the canceller left of the answer itself.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ class ResidualEchoSuppressor:
         self._learn(power @ TO_BANDS, echo_power @ TO_BANDS)
         expected = echo_power * self.leak[BAND]
         gain = np.maximum(FLOOR, 1.0 - OVER * expected / np.maximum(power, 1e-3))
-        beyond = power[:, SPEECH].sum() - NOT_ECHO * expected[:, SPEECH].sum()
-        self.voice_rms = float(np.sqrt(max(beyond, 0.0) / (len(at) * TO_SAMPLE_POWER)))
+        beyond = (power[:, SPEECH] - NOT_ECHO * expected[:, SPEECH]) @ TO_BANDS[SPEECH]  # per window and band
+        self.voice_rms = float(np.sqrt(np.maximum(beyond, 0.0).sum() / (len(at) * TO_SAMPLE_POWER)))
         pieces = np.fft.irfft(spectrum * gain, FFT, axis=1) * WINDOW
         out = np.zeros(len(cleaned) + HOP, np.float32)
         out[: len(cleaned)] += pieces[:, :HOP].reshape(-1)  # half-overlapping windows: each one's first half

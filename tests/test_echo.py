@@ -260,3 +260,32 @@ def test_the_residual_suppressor_passes_a_voice_with_no_echo_and_says_it_is_not_
     out = np.concatenate(out)
     assert np.abs(out[HOP:].astype(np.int32) - voice[:-HOP]).max() <= 2
     assert loudest > 1000
+
+
+def test_a_band_the_canceller_fails_in_does_not_hide_a_voice_over_the_answer():
+    """Where the linear filter leaves all of the echo (1000-2500 Hz here, as a distorting loudspeaker
+    can make it), the voice is judged in the other bands: the user's wake word over the answer
+    still stands above the echo, and the answer alone does not."""
+    from scipy.signal import butter, sosfilt
+
+    from speaker.barge_in import VOICE_RMS as VOICED
+    from speaker.residual_echo import ResidualEchoSuppressor
+
+    said = speech("Here is the news from the village. The market opens at eight tomorrow. " * 3)
+    blocks = said[: len(said) // 320 * 320].reshape(-1, 320).astype(np.float64)
+    loud = np.sqrt((blocks**2).mean(axis=1)) > 0.3 * np.sqrt((blocks**2).mean())
+    estimate = at_level(blocks[loud].reshape(-1).astype(np.int16), 3000.0)  # no pause for the voice to slip into
+    failing = sosfilt(butter(6, (1000, 2500), "bandpass", fs=SAMPLE_RATE, output="sos"), estimate)
+    left = failing + 0.03 * (estimate - failing)  # the echo the filter left: all of it in that band, -30 dB elsewhere
+    user = recording(6.0, at_level(natural_speech("hey jarvis"), VOICE_RMS), len(estimate) / SAMPLE_RATE)[: len(estimate)]
+    heard = {}
+    for name, voice in (("answer alone", np.zeros_like(user)), ("wake word over it", user)):
+        cleaned = np.clip(left + voice, -32768, 32767).astype(np.int16)
+        microphone = np.clip(cleaned.astype(np.float64) + estimate, -32768, 32767).astype(np.int16)
+        suppressor = ResidualEchoSuppressor()
+        loudest = []
+        for near, out in zip(frames_of(microphone), frames_of(cleaned)):
+            suppressor.process(near, out)
+            loudest.append(suppressor.voice_rms)
+        heard[name] = max(loudest[int(5.5 * SAMPLE_RATE) // FRAME_SAMPLES:])  # once it has learnt the room
+    assert heard["wake word over it"] >= VOICED > heard["answer alone"], heard
