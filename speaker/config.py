@@ -82,7 +82,7 @@ class EchoSettings:
     device_delay_ms: int = 0
     """Time from handing audio to the sound device to it leaving the loudspeaker, beyond the 256 ms of echo path the canceller covers."""
 
-    suppress_residual: bool = False
+    suppress_residual: bool = True
     """After speex, lower what is still echo band by band (a small loudspeaker distorts, which a linear filter cannot take out); the user's voice over the answer passes. Off by default until it keeps every stop word the linear filter alone keeps."""
 
     barge_in: bool = True

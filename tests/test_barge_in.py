@@ -36,10 +36,9 @@ SELF_KO = "그만 하고 싶으면 그만 이라고 말하세요. 멈춰 라고 
 
 
 
-def stages_for(language: str, transcriber=None, dialogue=None, suppress_residual: bool = False) -> Stages:
+def stages_for(language: str, transcriber=None, dialogue=None) -> Stages:
     """The default stages of `language`: echo cancellation, barge-in and stop words on."""
     settings = Settings(language=language)
-    settings = dataclasses.replace(settings, echo=dataclasses.replace(settings.echo, suppress_residual=suppress_residual))
     if dialogue is None:
         from speaker.dialogue import Dialogue
 
@@ -159,7 +158,7 @@ def test_through_a_distorting_loudspeaker_answers_that_say_the_wake_word_and_sto
     does not count, during the answer or in the seconds after it."""
     transcriber, dialogue = (korean_transcriber, korean_dialogue) if language == "ko" else (None, None)
     for echo_db in (0.0, 10.0):
-        stages = stages_for(language, transcriber, dialogue, suppress_residual=True)
+        stages = stages_for(language, transcriber, dialogue)
         events = in_room(stages, recording(16.0), echo_db, tmp_path, say=text, distorting=True)
         assert story(events) == ["idle", "speaking", "idle"], (echo_db, story(events))
 
@@ -174,7 +173,7 @@ def test_through_a_distorting_loudspeaker_a_stop_word_over_an_answer_stops_it(
     transcriber, dialogue = (korean_transcriber, korean_dialogue) if language == "ko" else (None, None)
     announcement = ANNOUNCEMENT_KO if language == "ko" else ANNOUNCEMENT_EN
     stop = at_level(speech("멈춰", "ko+f3", 150)) if language == "ko" else at_level(natural_speech("stop"))
-    events = in_room(stages_for(language, transcriber, dialogue, suppress_residual=True),
+    events = in_room(stages_for(language, transcriber, dialogue),
                      recording(8.0, stop, 2.0, stop, 6.0), 6.0, tmp_path,
                      say=announcement, distorting=True)
     told = story(events)  # (the Korean spotter may take 멈춰 said over this echo for 그만: it stops all the same)
