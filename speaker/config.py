@@ -83,7 +83,7 @@ class EchoSettings:
     """Time from handing audio to the sound device to it leaving the loudspeaker, beyond the 256 ms of echo path the canceller covers."""
 
     suppress_residual: bool = True
-    """After speex, lower what is still echo band by band (a small loudspeaker distorts, which a linear filter cannot take out); the user's voice over the answer passes. Off by default until it keeps every stop word the linear filter alone keeps."""
+    """After speex, lower what is still echo band by band (a small loudspeaker distorts, which a linear filter cannot take out); the user's voice over the answer passes. It also tells barge-in whether a voice stands above the echo."""
 
     barge_in: bool = True
     """While the speaker talks, the wake word said over it cuts the answer and listens."""

@@ -1,5 +1,5 @@
 """The real daemon in a real sound loop, for tests and benchmarks: a private PulseAudio
-(sound_server.py), the room process between its two sinks (sound_room.py), and `speaker run` as
+(sound_server.py), the room process between its sink and its microphone (sound_room.py), and `speaker run` as
 the README sets it up, playing with `audio.output_command = "pacat …"` into `spk` and hearing with
 `audio.input_command = "parec -d mic …"`; answers are asked for with MQTT `say`, as Home
 Assistant does. Nothing passes between the speaker and the room but sound."""
