@@ -236,7 +236,14 @@ class EchoCanceller:
     @property
     def voice_rms(self) -> float | None:
         """How loud a voice besides the speaker's echo was in the last frame (None: it cannot tell)."""
-        return self._suppressor.voice_rms if self._suppressor is not None and self.playing else None
+        return self._suppressor.voice_rms if self._suppressing and self.playing else None
+
+    @property
+    def _suppressing(self) -> bool:
+        """The residual echo suppressor works: there is one, and an echo was found. With none found
+        (answers into a file or headphones) what the linear filter takes out is no echo, and the
+        suppressor learnt from it as if it were: a chime over the user's request took 7 dB out of it."""
+        return self._suppressor is not None and self.tracker.delay is not None
 
     @property
     def measures(self) -> bool:
@@ -295,8 +302,10 @@ class EchoCanceller:
         if not self._follow_the_delay(frame):  # (a reference just moved: this frame's was given before)
             self._follow_the_echo(frame, far)
         cleaned = self._engine.process(frame, far)
-        if self._suppressor is not None:
+        if self._suppressing:
             cleaned = self._suppressor.process(frame, cleaned)
+        elif self._suppressor is not None:
+            self._suppressor.restart(cleaned)
         if far.any():
             before, after = _power(frame), _power(cleaned)
             if before > 1e4:  # echo worth measuring (louder than about -50 dBFS)

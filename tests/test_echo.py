@@ -289,3 +289,31 @@ def test_a_band_the_canceller_fails_in_does_not_hide_a_voice_over_the_answer():
             loudest.append(suppressor.voice_rms)
         heard[name] = max(loudest[int(5.5 * SAMPLE_RATE) // FRAME_SAMPLES:])  # once it has learnt the room
     assert heard["wake word over it"] >= VOICED > heard["answer alone"], heard
+
+
+def test_with_no_echo_the_chime_over_the_users_request_leaves_it_as_it_was():
+    """Answers into a file or headphones: no echo reaches the microphone, and the wake chime plays
+    while the user starts the request. What the linear filter takes out then is no echo, and the
+    residual suppressor must not learn it as such: turn after turn, every frame of the request
+    keeps its loudness (it lost up to 7 dB, and the recogniser then heard another sentence)."""
+    from speaker import chimes
+    from speaker.residual_echo import HOP
+
+    request = recording(0.2, speech("지금 몇 시야", "ko+f3", 165), 0.8)
+    request = request[: len(request) // FRAME_SAMPLES * FRAME_SAMPLES]
+    answer = speech("지금 오후 아홉 시 이십오분이에요.", "ko+f3", 165)
+    canceller = EchoCanceller(EchoSettings())
+    kept = []
+    for turn in range(3):
+        canceller.played(chimes.listening(SAMPLE_RATE), SAMPLE_RATE)
+        out = np.concatenate([canceller.process(frame) for frame in frames_of(request)])
+        canceller.played(answer, SAMPLE_RATE)  # into the file: the microphone hears the room
+        for frame in frames_of(recording(len(answer) / SAMPLE_RATE + 1.0)):
+            canceller.process(frame)
+        lag = max((0, HOP), key=lambda d: float(np.dot(request[: len(request) - d].astype(np.float64), out[d:])))
+        whole = (len(request) - HOP) // FRAME_SAMPLES * FRAME_SAMPLES
+        heard, passed = (x[:whole].astype(np.float64).reshape(-1, FRAME_SAMPLES) for x in (request, out[lag:]))
+        loud = (heard**2).mean(axis=1) > 1e5
+        kept.append(float(np.min(10 * np.log10((passed[loud] ** 2).mean(axis=1) / (heard[loud] ** 2).mean(axis=1)))))
+    assert not canceller.playing
+    assert min(kept) > -1.0, kept
