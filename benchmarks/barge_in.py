@@ -164,7 +164,7 @@ def main() -> None:
     echo = EchoSettings(canceller=args.canceller, stop_words=True)
     rng = np.random.default_rng(1)
     ko_dialogue = Dialogue("ko", seed=0)
-    ko_transcriber = Transcriber(Settings(), "ko", ko_dialogue.phrases(), understands=ko_dialogue.knows_word_for_word)
+    ko_transcriber = Transcriber.for_dialogue(Settings(), ko_dialogue)  # as the daemon builds it
     en_dialogue = Dialogue("en", seed=0)
     hey = [at_level(natural_speech("hey jarvis", scale)) for scale in (0.9, 1.0, 1.1, 1.25)]
     stop_words = {"en": [at_level(natural_speech(text, scale)) for text, scale in STOP_SAID["en"]],

@@ -129,8 +129,7 @@ def main() -> None:
     args = parser.parse_args()
     ko_dialogue = Dialogue("ko", seed=0)
     shared = {"ko_dialogue": ko_dialogue, "en_dialogue": Dialogue("en", seed=0),
-              "ko_transcriber": Transcriber(Settings(), "ko", ko_dialogue.phrases(),
-                                            understands=ko_dialogue.knows_word_for_word)}
+              "ko_transcriber": Transcriber.for_dialogue(Settings(), ko_dialogue)}  # as the daemon builds it
     for name in (("tuning", "frozen") if args.set == "both" else (args.set,)):
         split = json.loads((DATA / f"residual_echo_{name}.json").read_text())
         for on in ((True, False) if args.suppressor == "both" else (args.suppressor == "on",)):

@@ -150,7 +150,7 @@ def spoken(verbose: bool) -> dict:
     from speaker.stt import Transcriber
 
     dialogue = Dialogue("ko", seed=0)
-    transcriber = Transcriber(Settings(), "ko", dialogue.phrases(), understands=dialogue.knows_word_for_word)
+    transcriber = Transcriber.for_dialogue(Settings(), dialogue)  # as the daemon builds it
     right = wrong = acted_wrongly = acted_on_nothing = 0
     seconds = []
     for text, intent in SPOKEN:

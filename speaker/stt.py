@@ -279,7 +279,7 @@ class Transcriber:
         free = [clean(f) for f in free]
         if kind is Heard.ACTS:
             return bool(_digits(self.numbers(said))) and _heard_share(said, free, self.free_spacing) < 1.0
-        meant = {self.intent(f) for f in free if f} - {None}
+        meant = {self.intent(f) for f in free if f} - {None} if self.intent is not None else set()
         return (_heard_share(said, free, self.free_spacing) < AGREEING_SHARE
                 or bool(meant) and self.intent(said) not in meant)
 
