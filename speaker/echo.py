@@ -41,6 +41,8 @@ RING_FRAMES = 6  # keep cancelling 0.5 s after the echo of the last sample playe
 NO_ECHO_FRAMES = 25  # 2 s of an answer the microphone hears as quiet: no echo reaches it (until it ends)
 ERLE_RISE, ERLE_FALL = 0.1, 0.02  # how fast the measured reduction follows a frame's: it falls slowly, because a
                                   # frame with the user's voice in it looks like echo the filter missed
+ECHO_FOUND_DB = 10.0  # the linear filter takes this much out of what the microphone hears while the speaker talks:
+                      # an echo reaches it (with none, it took 0-1 dB out of the user's voice over a chime)
 SPEEX_BLOCK = 256  # samples per speex step (16 ms); a frame is five of them
 SPEEX_TAIL = 4096  # 256 ms of echo path: the device's and the room's delay, and the first reflections
 SPEEX_SET_SAMPLING_RATE = 24
@@ -224,6 +226,7 @@ class EchoCanceller:
         self.reference = np.zeros(FRAME_SAMPLES, np.int16)  # what was played during the last frame
         self.frames_processed = 0  # frames that went through the canceller (for CPU measurements)
         self.erle_db = 0.0  # how much it takes the echo down now (smoothed over frames with echo in them)
+        self._filter_db = 0.0  # ... the linear filter alone
         self._quiet_playback = 0  # frames in a row of playback that the microphone heard as quiet
 
     @property
@@ -240,10 +243,12 @@ class EchoCanceller:
 
     @property
     def _suppressing(self) -> bool:
-        """The residual echo suppressor works: there is one, and an echo was found. With none found
-        (answers into a file or headphones) what the linear filter takes out is no echo, and the
-        suppressor learnt from it as if it were: a chime over the user's request took 7 dB out of it."""
-        return self._suppressor is not None and self.tracker.delay is not None
+        """The residual echo suppressor works: there is one, and the linear filter shows that an echo
+        reaches the microphone. With none (answers into a file or headphones) what the filter takes
+        out is no echo, and the suppressor learnt from it as if it were: a chime over the user's
+        request took 10 dB out of frames of it. (Not the delay tracker's word: the user's voice
+        like the speaker's own, as two espeak-ng voices are, once gave it an echo that was not there.)"""
+        return self._suppressor is not None and self._filter_db >= ECHO_FOUND_DB
 
     @property
     def measures(self) -> bool:
@@ -301,16 +306,15 @@ class EchoCanceller:
         self.frames_processed += 1
         if not self._follow_the_delay(frame):  # (a reference just moved: this frame's was given before)
             self._follow_the_echo(frame, far)
-        cleaned = self._engine.process(frame, far)
-        if self._suppressing:
-            cleaned = self._suppressor.process(frame, cleaned)
-        elif self._suppressor is not None:
-            self._suppressor.restart(cleaned)
+        linear = self._engine.process(frame, far)
+        cleaned = self._suppressor.process(frame, linear) if self._suppressing else linear
+        if self._suppressor is not None and not self._suppressing:
+            self._suppressor.restart(linear)
         if far.any():
-            before, after = _power(frame), _power(cleaned)
+            before = _power(frame)
             if before > 1e4:  # echo worth measuring (louder than about -50 dBFS)
-                reduction = min(40.0, 10 * np.log10(before / max(after, 1.0)))
-                self.erle_db += (ERLE_RISE if reduction > self.erle_db else ERLE_FALL) * (reduction - self.erle_db)
+                self.erle_db = _followed(self.erle_db, before, cleaned)
+                self._filter_db = _followed(self._filter_db, before, linear)
                 if self._quiet_playback < NO_ECHO_FRAMES:  # once shown, a voice over the answer is the user's
                     self._quiet_playback = 0
             else:
@@ -381,6 +385,12 @@ def _sinc_at(samples: np.ndarray, at: np.ndarray) -> np.ndarray:
     weights = SINC[np.round((at - base) * (len(SINC) - 1)).astype(np.int64)]
     taps = base[:, None] + np.arange(-SINC_TAPS + 1, SINC_TAPS + 1)[None, :]
     return (samples[taps] * weights).sum(axis=1)
+
+
+def _followed(measured_db: float, before: float, after: np.ndarray) -> float:
+    """A smoothed reduction, `measured_db`, followed to one more frame's: `before` (its power) to `after`."""
+    reduction = min(40.0, 10 * np.log10(before / max(_power(after), 1.0)))
+    return measured_db + (ERLE_RISE if reduction > measured_db else ERLE_FALL) * (reduction - measured_db)
 
 
 def _power(samples: np.ndarray) -> float:
