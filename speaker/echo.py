@@ -239,16 +239,7 @@ class EchoCanceller:
     @property
     def voice_rms(self) -> float | None:
         """How loud a voice besides the speaker's echo was in the last frame (None: it cannot tell)."""
-        return self._suppressor.voice_rms if self._suppressing and self.playing else None
-
-    @property
-    def _suppressing(self) -> bool:
-        """The residual echo suppressor works: there is one, and the linear filter shows that an echo
-        reaches the microphone. With none (answers into a file or headphones) what the filter takes
-        out is no echo, and the suppressor learnt from it as if it were: a chime over the user's
-        request took 10 dB out of frames of it. (Not the delay tracker's word: the user's voice
-        like the speaker's own, as two espeak-ng voices are, once gave it an echo that was not there.)"""
-        return self._suppressor is not None and self._filter_db >= ECHO_FOUND_DB
+        return self._suppressor.voice_rms if self._suppressor is not None and self.playing else None
 
     @property
     def measures(self) -> bool:
@@ -306,10 +297,15 @@ class EchoCanceller:
         self.frames_processed += 1
         if not self._follow_the_delay(frame):  # (a reference just moved: this frame's was given before)
             self._follow_the_echo(frame, far)
-        linear = self._engine.process(frame, far)
-        cleaned = self._suppressor.process(frame, linear) if self._suppressing else linear
-        if self._suppressor is not None and not self._suppressing:
-            self._suppressor.restart(linear)
+        linear = cleaned = self._engine.process(frame, far)
+        if self._suppressor is not None:
+            suppressed = self._suppressor.process(frame, linear)
+            # Its output only once the linear filter shows that an echo reaches the microphone. With
+            # none (answers into a file or headphones) what the filter takes out is no echo, and the
+            # suppressor learns it as if it were: a chime over the user's request took 10 dB out of
+            # frames of it. (Not the delay tracker's word: a user's voice like the speaker's own, as
+            # two espeak-ng voices are, once gave it an echo that was not there.)
+            cleaned = suppressed if self._filter_db >= ECHO_FOUND_DB else linear
         if far.any():
             before = _power(frame)
             if before > 1e4:  # echo worth measuring (louder than about -50 dBFS)
