@@ -5,7 +5,6 @@ voices: piper's joe voice for the English user, espeak-ng for the speaker and th
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

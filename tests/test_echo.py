@@ -295,7 +295,7 @@ def test_with_no_echo_the_chime_over_the_users_request_leaves_it_as_it_was():
     """Answers into a file or headphones: no echo reaches the microphone, and the wake chime plays
     while the user starts the request. What the linear filter takes out then is no echo, and the
     residual suppressor must not learn it as such: turn after turn, every frame of the request
-    keeps its loudness (it lost up to 7 dB, and the recogniser then heard another sentence)."""
+    keeps its loudness (it lost up to 10 dB, and the recogniser then heard another sentence)."""
     from speaker import chimes
     from speaker.residual_echo import HOP
 
