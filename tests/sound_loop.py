@@ -94,13 +94,16 @@ class Speaker(RunningSpeaker):
         super().__init__(folder, ["--config", conf, "--mqtt", broker.url], server.env)
         self.wait_event(lambda e: e.get("state") == "idle", timeout=120)
         level = None
-        while level is None:  # the link is up once a command gets through (not the volume said at the start)
-            after = len(self.events)
-            self.publish("volume", {"level": 100})
+        while level is None:  # the link is up once a command gets through: 99, not the 100 said at the start (that
+            after = len(self.events)  # event can come after the idle one, and a say sent then was lost)
+            self.publish("volume", {"level": 99})
             try:
-                level = self.wait_event(lambda e: e["type"] == "volume" and e["level"] == 100, timeout=2, after=after)
+                level = self.wait_event(lambda e: e["type"] == "volume" and e["level"] == 99, timeout=2, after=after)
             except AssertionError:
                 pass
+        after = len(self.events)
+        self.publish("volume", {"level": 100})
+        self.wait_event(lambda e: e["type"] == "volume" and e["level"] == 100, timeout=10, after=after)
 
     def publish(self, name: str, payload: dict) -> None:
         subprocess.run(["mosquitto_pub", "-p", str(self.broker.port), "-q", "1", "-t", f"speaker/speaker/cmd/{name}",
