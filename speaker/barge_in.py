@@ -1,17 +1,19 @@
 """Barge-in: the wake word or a stop word said over the speaker's answer interrupts it.
 
 The microphone's cleaned frames go to the wake word (as always) and, while the speaker talks, to
-the stop-word spotter. What the speaker is playing at the same moment (the echo canceller's
-reference) goes to a second wake detector: a wake word heard in the microphone within
-`ECHO_FRAMES` after the speaker itself said it is its own voice coming back through the room,
-never a barge-in, however much of it the canceller left. Stop words are short, and what the
-canceller leaves of "setup" can sound like "stop", so for them the text tells: a stop word heard
-while the speaker says a sentence that could sound like one is its own. So an answer that says
-"hey jarvis" or "stop" never cuts itself. While the speaker talks the wake word must score higher
-than from idle, and nothing counts before the canceller has learnt the room. Nor does a word
-heard while what the microphone holds is all echo (the residual echo suppressor tells): what a
-distorting loudspeaker leaves of the answer can score as the wake word, the user's voice over the
-answer stands above that echo.
+the stop-word spotter. What the sound device starts playing at the same moment goes to a second
+wake detector: a wake word heard in the microphone within `ECHO_FRAMES` after the speaker itself
+said it is its own voice coming back through the sound server and the room, never a barge-in,
+however much of it the canceller left. (Not what the canceller believes is heard now: at the start
+of an answer through a sound server the echo can come earlier than the delay it measured in the
+last answer, and the microphone then heard "hey jarvis" before that reference said it.) Stop
+words are short, and what the canceller leaves of "setup" can sound like "stop", so for them the
+text tells: a stop word heard while the speaker says a sentence that could sound like one is its
+own. So an answer that says "hey jarvis" or "stop" never cuts itself. While the speaker talks the
+wake word must score higher than from idle, and nothing counts before the canceller has learnt the
+room. Nor does a word heard while what the microphone holds is all echo (the residual echo
+suppressor tells): what a distorting loudspeaker leaves of the answer can score as the wake word,
+the user's voice over the answer stands above that echo.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from .config import WakeSettings
 from .stop_words import StopWords
 from .wake import Detection, WakeDetector
 
-ECHO_FRAMES = 25  # 2 s: the speaker's own wake word comes back through the room (and its tail) within this
+ECHO_FRAMES = 38  # 3 s: the speaker's own wake word comes back through the sound device (up to 1 s late) and the
+                  # room (and its tail) within this
 OWN_STOP_SECONDS = 1.0  # a sentence that sounds like a stop word rings on in the room (and in the spotter) this long
 OWN_WAKE_THRESHOLD = 0.2  # the speaker's own voice counts as saying the wake word well below the wake threshold
 SPEAKING_THRESHOLD = 0.9  # the wake word over an answer must be clear: what the canceller leaves of the answer
@@ -80,12 +83,12 @@ class BargeIn:
             until = self._frame + round((seconds + OWN_STOP_SECONDS) / FRAME_SECONDS)
             self._own_stop_until = max(self._own_stop_until, until)
 
-    def hear(self, cleaned: np.ndarray, reference: np.ndarray, detection: Detection | None,
+    def hear(self, cleaned: np.ndarray, sent: np.ndarray, detection: Detection | None,
              echo_below_db: float | None = None, voice_rms: float | None = None) -> Interruption | None:
-        """One frame while the speaker talks: the cleaned microphone, what was played, what the
-        wake detector made of the cleaned frame, how far below what is played the microphone
-        hears it now (None: it cannot tell, a hardware canceller is trusted), and how loud a voice
-        besides the echo is in the frame (None: it cannot tell)."""
+        """One frame while the speaker talks: the cleaned microphone, what the sound device started
+        playing, what the wake detector made of the cleaned frame, how far below what is played
+        the microphone hears it now (None: it cannot tell, a hardware canceller is trusted), and
+        how loud a voice besides the echo is in the frame (None: it cannot tell)."""
         if self._resting:
             self._start()
         self._frame += 1
@@ -93,7 +96,7 @@ class BargeIn:
         voiced = max(self._voice) >= VOICE_RMS
         adapted = (echo_below_db is None or echo_below_db >= ADAPTED_DB) and voiced
         if self._own_wake is not None:
-            self._own_wake.process(reference)
+            self._own_wake.process(sent)
             if self._own_wake.score >= OWN_WAKE_THRESHOLD:  # all the while it scores, not only as it rises
                 self._own_wake_at = self._frame
         if self._wake is not None and detection is not None and adapted and self._frame - self._own_wake_at > ECHO_FRAMES:

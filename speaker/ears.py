@@ -34,7 +34,7 @@ def hear(stages: Stages, frame: np.ndarray, *, speaking: bool, resting: bool, be
     detection = stages.wake.process(frame)
     if barge_in is not None and (speaking or (echo.playing and resting)):
         below = echo.echo_below_db if echo.measures else None
-        return Sound(frame, interruption=barge_in.hear(frame, echo.reference, detection, below, echo.voice_rms))
+        return Sound(frame, interruption=barge_in.hear(frame, echo.sent, detection, below, echo.voice_rms))
     if barge_in is not None:
         barge_in.rest()
     return Sound(frame, wake=detection)

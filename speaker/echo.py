@@ -223,10 +223,14 @@ class EchoCanceller:
         self.position = EchoPosition()
         self._last_shift = self.shift  # the shift at the end of the last frame (it moves across a frame with the drift)
         self._ringing = 0
-        self.reference = np.zeros(FRAME_SAMPLES, np.int16)  # what was played during the last frame
+        self.reference = np.zeros(FRAME_SAMPLES, np.int16)  # what was heard of what was played during the last frame
+        self.sent = np.zeros(FRAME_SAMPLES, np.int16)  # what the sound device started playing then (its echo
+                                                       # comes later, however far off the measured delay is)
         self.frames_processed = 0  # frames that went through the canceller (for CPU measurements)
         self.erle_db = 0.0  # how much it takes the echo down now (smoothed over frames with echo in them)
         self._filter_db = 0.0  # ... the linear filter alone
+        self._echo_found = False  # the filter showed an echo: it stays found (the filter's reduction dips and
+                                  # rises with the room) until an answer is heard as quiet (no echo path)
         self._quiet_playback = 0  # frames in a row of playback that the microphone heard as quiet
 
     @property
@@ -287,6 +291,7 @@ class EchoCanceller:
         if len(far) < n:
             far = np.concatenate([far, np.zeros(n - len(far), np.int16)])
         self._played = np.concatenate([self._played[n:], far])
+        self.sent = far
         self.shift = max(0.0, min(float(MAX_DELAY), self.shift + self.drift * n))  # the clocks drift apart
         self._since_moved += n if self._since_moved else 0
         far = self._heard_now(n)
@@ -305,16 +310,19 @@ class EchoCanceller:
             # suppressor learns it as if it were: a chime over the user's request took 10 dB out of
             # frames of it. (Not the delay tracker's word: a user's voice like the speaker's own, as
             # two espeak-ng voices are, once gave it an echo that was not there.)
-            cleaned = suppressed if self._filter_db >= ECHO_FOUND_DB else linear
+            cleaned = suppressed if self._echo_found else linear
         if far.any():
             before = _power(frame)
             if before > 1e4:  # echo worth measuring (louder than about -50 dBFS)
                 self.erle_db = _followed(self.erle_db, before, cleaned)
                 self._filter_db = _followed(self._filter_db, before, linear)
+                self._echo_found = self._echo_found or self._filter_db >= ECHO_FOUND_DB
                 if self._quiet_playback < NO_ECHO_FRAMES:  # once shown, a voice over the answer is the user's
                     self._quiet_playback = 0
             else:
                 self._quiet_playback += 1
+                if self._quiet_playback == NO_ECHO_FRAMES:  # no echo reaches the microphone now (headphones)
+                    self._filter_db, self._echo_found = 0.0, False
         return cleaned
 
     def _heard_now(self, n: int) -> np.ndarray:

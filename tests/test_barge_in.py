@@ -11,7 +11,7 @@ import pytest
 from conftest import Samples, at_level, natural_speech, read_events, recording, speech
 from sound_loop import voice_rms
 from sound_room import FileTimeRoom
-from speaker.audio import WavSink, frames_of
+from speaker.audio import FRAME_SAMPLES, SAMPLE_RATE, WavSink, frames_of
 from speaker.config import Settings
 from speaker.echo import EchoCanceller
 from speaker.endpoint import Endpointer
@@ -197,6 +197,27 @@ def test_a_word_heard_in_what_is_all_echo_does_not_interrupt():
     assert barge_in.hear(frame, quiet, said, 30.0, voice_rms=50.0).word == "hey_jarvis"  # the voice was 80 ms ago
     barge_in.rest()
     assert barge_in.hear(frame, quiet, said, None, voice_rms=None).word == "hey_jarvis"  # a canceller that cannot tell
+
+
+def test_an_answer_whose_echo_comes_earlier_than_the_last_ones_does_not_wake_the_speaker():
+    """Through a sound server each answer's echo can come at another delay: here the second comes
+    0.3 s earlier than the first, whose delay the canceller measured. Its "hey jarvis" reaches the
+    microphone before the canceller's idea of what is heard now says it; it is still the speaker's own."""
+    from speaker import ears
+
+    stages = stages_for("en")
+    echo, heard = stages.echo, []
+    first = natural_speech("Here is the news from the village. The market opens at eight tomorrow, with fresh "
+                           "bread and apples. The library has new books for children.")
+    second = natural_speech("Hey jarvis! That is what you say to wake me, and then I listen to you.")
+    for answer, delay in ((first, 0.4), (second, 0.1)):
+        echo.played(answer, SAMPLE_RATE)
+        microphone = 0.5 * np.concatenate([recording(delay), answer, recording(3.0)])
+        for frame in frames_of(microphone[: len(microphone) // FRAME_SAMPLES * FRAME_SAMPLES].astype(np.int16)):
+            sound = ears.hear(stages, frame, speaking=False, resting=True)
+            heard.append(sound.interruption or sound.wake)
+    assert echo.echo_delay < 0.2  # (the canceller measured the second answer's delay)
+    assert not any(heard), heard
 
 
 @pytest.mark.slow

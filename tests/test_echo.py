@@ -291,18 +291,54 @@ def test_a_band_the_canceller_fails_in_does_not_hide_a_voice_over_the_answer():
     assert heard["wake word over it"] >= VOICED > heard["answer alone"], heard
 
 
-def test_with_no_echo_the_chime_over_the_users_request_leaves_it_as_it_was():
+def echo_of(played: np.ndarray, drive: float) -> np.ndarray:
+    """What a microphone 45 ms away hears of `played`: half as loud, or soft-clipped as a small
+    loudspeaker driven `drive` times too hard does (drive 0: not at all)."""
+    x = np.concatenate([np.zeros(720), played[:-720]]).astype(np.float64)
+    return (8000 * np.tanh(drive * x / 8000) / np.tanh(drive) if drive else 0.5 * x).astype(np.int16)
+
+
+def test_once_an_echo_was_found_the_suppressor_goes_on_when_the_filter_follows_it_less_well(answer):
+    """A louder answer makes the small loudspeaker clip: the linear filter then takes less than
+    10 dB out, but an echo reaches the microphone all the same, and the residual suppressor goes on
+    taking out what the filter left (it stopped whenever the filter's reduction dipped below 10 dB)."""
+    answer = answer[: len(answer) // FRAME_SAMPLES * FRAME_SAMPLES]
+    out = {}
+    for suppress in (True, False):
+        canceller = EchoCanceller(EchoSettings(suppress_residual=suppress))
+        for drive in (0.0, 3.0):
+            canceller.played(answer, SAMPLE_RATE)
+            out[suppress] = np.concatenate([canceller.process(frame) for frame in frames_of(echo_of(answer, drive))])
+            for frame in frames_of(recording(1.0)):
+                canceller.process(frame)
+        assert canceller._filter_db < 10
+    late = slice(2 * len(answer) // 3, len(answer))
+    assert 10 * np.log10(energy(out[False][late]) / energy(out[True][late])) > 2.0
+
+
+@pytest.mark.parametrize("before", ["nothing", "answers through a loudspeaker"])
+def test_with_no_echo_the_chime_over_the_users_request_leaves_it_as_it_was(answer, before):
     """Answers into a file or headphones: no echo reaches the microphone, and the wake chime plays
     while the user starts the request. What the linear filter takes out then is no echo, and the
     residual suppressor must not learn it as such: turn after turn, every frame of the request
-    keeps its loudness (it lost up to 10 dB, and the recogniser then heard another sentence)."""
+    keeps its loudness (it lost up to 10 dB, and the recogniser then heard another sentence). So
+    too with headphones plugged in after answers through a loudspeaker, once an answer was heard in
+    them (until then the room's echo is still believed in)."""
     from speaker import chimes
     from speaker.residual_echo import HOP
 
     request = recording(0.2, speech("지금 몇 시야", "ko+f3", 165), 0.8)
     request = request[: len(request) // FRAME_SAMPLES * FRAME_SAMPLES]
-    answer = speech("지금 오후 아홉 시 이십오분이에요.", "ko+f3", 165)
     canceller = EchoCanceller(EchoSettings())
+    if before != "nothing":
+        played = answer[: len(answer) // FRAME_SAMPLES * FRAME_SAMPLES]
+        canceller.played(played, SAMPLE_RATE)
+        for frame in frames_of(np.concatenate([echo_of(played, 0.0), recording(1.0)])):
+            canceller.process(frame)
+        canceller.played(played, SAMPLE_RATE)  # then one into the headphones
+        for frame in frames_of(recording(len(played) / SAMPLE_RATE + 1.0)):
+            canceller.process(frame)
+    answer = speech("지금 오후 아홉 시 이십오분이에요.", "ko+f3", 165)
     kept = []
     for turn in range(3):
         canceller.played(chimes.listening(SAMPLE_RATE), SAMPLE_RATE)
