@@ -100,12 +100,16 @@ class HomeAssistant:
 
     async def next(self, *types: str, timeout: float = 60) -> Event:
         """The satellite's next event of one of `types` within `timeout` s (pongs and the others skipped)."""
-        async with asyncio.timeout(timeout):
-            while True:
-                event = await self.client.read_event()
-                assert event is not None, "the satellite closed the connection"
-                if event.type in types:
-                    return event
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    event = await self.client.read_event()
+                    assert event is not None, "the satellite closed the connection"
+                    if event.type in types:
+                        return event
+        except TimeoutError:
+            raise AssertionError(f"no {types} within {timeout} s; the speaker's log:\n"
+                                 f"{self.speaker.speaker.log.read_text()[-3000:]}") from None
 
     async def wake_and_ask(self, hey_jarvis: np.ndarray, meanwhile=None) -> tuple[int, np.ndarray]:
         """Once the speaker rests, "hey jarvis, what time is it" said to its microphone: how many events
