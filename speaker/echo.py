@@ -38,11 +38,13 @@ from .config import EchoSettings, ModelMissing
 from .residual_echo import ResidualEchoSuppressor
 
 RING_FRAMES = 6  # keep cancelling 0.5 s after the echo of the last sample played arrived: the room still rings
-NO_ECHO_FRAMES = 25  # 2 s of an answer the microphone hears as quiet: no echo reaches it (until it ends)
+NO_ECHO_FRAMES = 25  # 2 s of answers the microphone hears as quiet: no echo reaches it (until one is doubted)
 ERLE_RISE, ERLE_FALL = 0.1, 0.02  # how fast the measured reduction follows a frame's: it falls slowly, because a
                                   # frame with the user's voice in it looks like echo the filter missed
 ECHO_FOUND_DB = 10.0  # the linear filter takes this much out of what the microphone hears while the speaker talks:
                       # an echo reaches it (with none, it took 0-1 dB out of the user's voice over a chime)
+ECHO_DOUBT_DB = 3.0  # ... this much, once no echo was heard: one may be there after all (headphones unplugged; a
+                     # clipping loudspeaker's echo never reached 10 dB)
 SPEEX_BLOCK = 256  # samples per speex step (16 ms); a frame is five of them
 SPEEX_TAIL = 4096  # 256 ms of echo path: the device's and the room's delay, and the first reflections
 SPEEX_SET_SAMPLING_RATE = 24
@@ -230,14 +232,14 @@ class EchoCanceller:
         self.erle_db = 0.0  # how much it takes the echo down now (smoothed over frames with echo in them)
         self._filter_db = 0.0  # ... the linear filter alone
         self._echo_found = False  # the filter showed an echo: it stays found (the filter's reduction dips and
-                                  # rises with the room) until an answer is heard as quiet (no echo path)
-        self._quiet_playback = 0  # frames in a row of playback that the microphone heard as quiet
+                                  # rises with the room) until 2 s of playback are heard as quiet (no echo path)
+        self._quiet_playback = 0  # frames of playback in a row (across answers) that the microphone heard as quiet
 
     @property
     def echo_below_db(self) -> float:
         """How far below what is played the microphone hears it now: the canceller's reduction, or all
         of it when no echo reaches the microphone (answers into a file or headphones: playback
-        heard as quiet for NO_ECHO_FRAMES in a row)."""
+        heard as quiet for NO_ECHO_FRAMES, over one answer or more, and no echo found since)."""
         return 40.0 if self._quiet_playback >= NO_ECHO_FRAMES else self.erle_db
 
     @property
@@ -283,7 +285,6 @@ class EchoCanceller:
         if not self.playing:
             if self._suppressor is not None:
                 self._suppressor.restart(frame)
-            self._quiet_playback = 0  # the next answer shows again whether its echo reaches the microphone
             self.position.clear()  # the next answer's echo is compared with its own
             return frame
         n = len(frame)
@@ -305,7 +306,7 @@ class EchoCanceller:
         linear = cleaned = self._engine.process(frame, far)
         if self._suppressor is not None:
             suppressed = self._suppressor.process(frame, linear)
-            # Its output only once the linear filter shows that an echo reaches the microphone. With
+            # Its output only once the linear filter has shown that an echo reaches the microphone. With
             # none (answers into a file or headphones) what the filter takes out is no echo, and the
             # suppressor learns it as if it were: a chime over the user's request took 10 dB out of
             # frames of it. (Not the delay tracker's word: a user's voice like the speaker's own, as
@@ -317,8 +318,9 @@ class EchoCanceller:
                 self.erle_db = _followed(self.erle_db, before, cleaned)
                 self._filter_db = _followed(self._filter_db, before, linear)
                 self._echo_found = self._echo_found or self._filter_db >= ECHO_FOUND_DB
-                if self._quiet_playback < NO_ECHO_FRAMES:  # once shown, a voice over the answer is the user's
-                    self._quiet_playback = 0
+                if self._quiet_playback < NO_ECHO_FRAMES or self._filter_db >= ECHO_DOUBT_DB:
+                    self._quiet_playback = 0  # once no echo was shown, a voice over the answer is the user's,
+                                              # until the filter takes something out (headphones unplugged)
             else:
                 self._quiet_playback += 1
                 if self._quiet_playback == NO_ECHO_FRAMES:  # no echo reaches the microphone now (headphones)

@@ -224,6 +224,34 @@ def test_an_answer_whose_echo_comes_earlier_than_the_last_ones_does_not_wake_the
 
 
 @pytest.mark.slow
+def test_into_headphones_the_wake_word_said_as_an_announcement_starts_cuts_it(hey, tmp_path):
+    """Answers into a file or headphones: nothing of them comes back. Once the microphone heard 2 s of
+    them as quiet, the answers after are known to be heard so too: "hey jarvis" said as an
+    announcement starts cuts it. (Each answer had to show it again: in its first 2 s the wake
+    word was lost.)"""
+    bus = EventBus("test")
+    events: list[dict] = []
+    bus.subscribe(events.append)
+    stages = stages_for("en")
+    pipeline = Pipeline(stages=stages, bus=bus, sink=WavSink(tmp_path / "out.wav"))
+    pipeline.start()
+    pipeline.submit("say", {"text": "It is a quiet evening, and the stars are out over the hills."})
+    frames = list(frames_of(recording(30.0)))
+    over = None
+    for heard, frame in enumerate(frames, 1):
+        pipeline.process(frame)
+        if over is None and story(events) == ["idle", "speaking", "idle"]:
+            over = heard  # the first answer is over: an announcement comes 2 s later, and the user talks
+        if over is not None and heard - over == 25:
+            pipeline.submit("say", {"text": ANNOUNCEMENT_EN})
+            frames[heard:heard + 100] = frames_of(recording(0.3, hey, 6.0)[: 100 * FRAME_SAMPLES])
+    pipeline.finish()
+    stages.voice.close()
+    told = story(events)
+    assert told[3:6] == ["speaking", "barge_in hey_jarvis", "wake"], told
+
+
+@pytest.mark.slow
 def test_the_daemon_in_a_room_wakes_over_its_own_voice(hey, tmp_path):
     """The daemon as `speaker run` builds it (settings file, assembly, events file), with the simulated
     room as its microphone and loudspeaker, vosk as the English engine and its model missing here, so

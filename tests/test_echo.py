@@ -353,3 +353,33 @@ def test_with_no_echo_the_chime_over_the_users_request_leaves_it_as_it_was(answe
         kept.append(float(np.min(10 * np.log10((passed[loud] ** 2).mean(axis=1) / (heard[loud] ** 2).mean(axis=1)))))
     assert not canceller.playing
     assert min(kept) > -1.0, kept
+
+
+@pytest.mark.parametrize("drive", [0.0, 3.0], ids=["a clean loudspeaker", "a clipping loudspeaker"])
+def test_answers_heard_as_quiet_need_not_show_it_again_until_an_echo_comes(answer, drive):
+    """Answers into headphones: once 2 s of them were heard as quiet, no echo reaches the microphone,
+    for the chime and the answers after too, with the user's voice over them (each had to show it
+    again, 2 s long: a wake word said then was lost). When the headphones come out, the filter
+    takes some of the echo out (a clipping loudspeaker's never 10 dB), and the reduction it
+    measures counts again."""
+    from speaker import chimes
+
+    answer = answer[: len(answer) // FRAME_SAMPLES * FRAME_SAMPLES]
+    canceller = EchoCanceller(EchoSettings())
+    canceller.played(answer, SAMPLE_RATE)
+    for frame in frames_of(recording(len(answer) / SAMPLE_RATE + 1.0)):
+        canceller.process(frame)
+    assert not canceller.playing and canceller.echo_below_db == 40.0
+    canceller.played(chimes.listening(SAMPLE_RATE), SAMPLE_RATE)
+    canceller.played(answer, SAMPLE_RATE)
+    below = []
+    for frame in frames_of(recording(0.2, speech("hey jarvis"), 1.0)):
+        canceller.process(frame)
+        below.append(canceller.echo_below_db)
+    assert min(below) == 40.0, below
+    for frame in frames_of(recording(len(answer) / SAMPLE_RATE)):
+        canceller.process(frame)
+    canceller.played(answer, SAMPLE_RATE)  # through a loudspeaker now
+    for frame in frames_of(np.concatenate([echo_of(answer, drive), recording(1.0)])):
+        canceller.process(frame)
+    assert canceller.echo_below_db < 40.0
